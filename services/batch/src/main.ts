@@ -1,0 +1,4 @@
+import { mainOf } from "../../kit/src/index.js";
+import { batchModule } from "./batch-module.js";
+
+await mainOf([batchModule], "taskmesh-batch");

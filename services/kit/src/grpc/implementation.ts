@@ -1,0 +1,83 @@
+import type {
+	DescMessage,
+	DescMethodBiDiStreaming,
+	DescMethodClientStreaming,
+	DescMethodServerStreaming,
+	DescMethodUnary,
+	DescService,
+	MessageInitShape,
+	MessageShape,
+} from "@bufbuild/protobuf";
+import type { Metadata } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+
+/** What a handler knows about the call it serves. */
+export interface CallContext {
+	/** Fully qualified method, for example "taskmesh.queue.v1.QueueService/Enqueue". */
+	readonly method: string;
+	/** Aborted when the client cancels, the deadline passes or the server is stopped. */
+	readonly signal: AbortSignal;
+	/** The caller's deadline, if it set one; pass it on to downstream calls. */
+	readonly deadline: Date | undefined;
+	/** Request metadata as received. */
+	readonly metadata: Metadata;
+	/** The peer address. */
+	readonly peer: string;
+	/** A logger carrying the method and trace id. */
+	readonly logger: Logger;
+}
+
+type UnaryImpl<I extends DescMessage, O extends DescMessage> = (
+	request: MessageShape<I>,
+	context: CallContext,
+) => Promise<MessageInitShape<O>>;
+
+type ServerStreamingImpl<I extends DescMessage, O extends DescMessage> = (
+	request: MessageShape<I>,
+	context: CallContext,
+) => AsyncIterable<MessageInitShape<O>>;
+
+type ClientStreamingImpl<I extends DescMessage, O extends DescMessage> = (
+	requests: AsyncIterable<MessageShape<I>>,
+	context: CallContext,
+) => Promise<MessageInitShape<O>>;
+
+type BiDiStreamingImpl<I extends DescMessage, O extends DescMessage> = (
+	requests: AsyncIterable<MessageShape<I>>,
+	context: CallContext,
+) => AsyncIterable<MessageInitShape<O>>;
+
+/** The handler type for one method, chosen by its streaming kind. */
+export type MethodImplementation<M> =
+	M extends DescMethodUnary<infer I, infer O>
+		? UnaryImpl<I, O>
+		: M extends DescMethodServerStreaming<infer I, infer O>
+			? ServerStreamingImpl<I, O>
+			: M extends DescMethodClientStreaming<infer I, infer O>
+				? ClientStreamingImpl<I, O>
+				: M extends DescMethodBiDiStreaming<infer I, infer O>
+					? BiDiStreamingImpl<I, O>
+					: never;
+
+/**
+ * A typed implementation of a protobuf-es service: one function per method,
+ * keyed by the method's local name (camelCase). Methods left out are answered
+ * UNIMPLEMENTED by gRPC itself.
+ */
+export type ServiceImplementation<S extends DescService> = {
+	[K in keyof S["method"]]?: MethodImplementation<S["method"][K]>;
+};
+
+/** A service descriptor paired with its implementation, ready to serve. */
+export interface ServiceRegistration<S extends DescService = DescService> {
+	service: S;
+	implementation: ServiceImplementation<S>;
+}
+
+/** Pairs a descriptor with its implementation, checking the types. */
+export function registration<S extends DescService>(
+	service: S,
+	implementation: ServiceImplementation<S>,
+): ServiceRegistration {
+	return { service, implementation } as unknown as ServiceRegistration;
+}

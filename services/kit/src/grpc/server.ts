@@ -1,0 +1,146 @@
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { type CallGate, grpcHandlers } from "./handlers.js";
+import { HealthReporter } from "./health.js";
+import type { ServiceRegistration } from "./implementation.js";
+import { addReflection } from "./reflection.js";
+import { grpcServiceDefinition } from "./service-definition.js";
+
+/** Transport settings of a gRPC server. */
+export interface GrpcServerOptions {
+	host: string;
+	/** 0 picks a free port. */
+	port: number;
+	services: ServiceRegistration[];
+	logger: Logger;
+	maxReceiveMessageBytes?: number;
+	maxSendMessageBytes?: number;
+	keepaliveTimeMs?: number;
+	keepaliveTimeoutMs?: number;
+	/** How long a drain waits for calls in flight before cancelling them. */
+	drainTimeoutMs?: number;
+}
+
+/**
+ * One grpc-js server serving taskmesh services with health and reflection. It
+ * drains gracefully: health turns NOT_SERVING, new calls are refused with
+ * UNAVAILABLE, calls in flight finish (up to the drain timeout), then it stops.
+ */
+export class GrpcServiceHost implements CallGate {
+	readonly health: HealthReporter;
+	private readonly server: Server;
+	private readonly options: GrpcServerOptions;
+	private inFlight = 0;
+	private draining = false;
+	private idleWaiters: Array<() => void> = [];
+	private boundPort = 0;
+
+	private constructor(options: GrpcServerOptions) {
+		this.options = options;
+		this.server = new Server({
+			"grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? 16 * 1024 * 1024,
+			"grpc.max_send_message_length": options.maxSendMessageBytes ?? 16 * 1024 * 1024,
+			"grpc.keepalive_time_ms": options.keepaliveTimeMs ?? 30_000,
+			"grpc.keepalive_timeout_ms": options.keepaliveTimeoutMs ?? 10_000,
+			// Clients that ping to keep streams alive are welcome as often as every 5 s.
+			"grpc.http2.min_ping_interval_without_data_ms": 5_000,
+			"grpc.keepalive_permit_without_calls": 1,
+		});
+		this.health = new HealthReporter(options.services.map((s) => s.service.typeName));
+		this.health.addToServer(this.server);
+		addReflection(
+			this.server,
+			options.services.map((s) => s.service),
+		);
+		for (const registration of options.services) {
+			this.server.addService(
+				grpcServiceDefinition(registration.service),
+				grpcHandlers(registration, { logger: options.logger, gate: this }),
+			);
+		}
+	}
+
+	/** Binds the port and reports SERVING. */
+	static async start(options: GrpcServerOptions): Promise<GrpcServiceHost> {
+		const host = new GrpcServiceHost(options);
+		host.boundPort = await new Promise<number>((resolve, reject) => {
+			host.server.bindAsync(
+				`${formatHost(options.host)}:${options.port}`,
+				ServerCredentials.createInsecure(),
+				(error, port) => (error ? reject(error) : resolve(port)),
+			);
+		});
+		host.health.setAll("SERVING");
+		options.logger.info(
+			{ port: host.boundPort, services: options.services.map((s) => s.service.typeName) },
+			"gRPC server listening",
+		);
+		return host;
+	}
+
+	/** The port actually bound. */
+	get port(): number {
+		return this.boundPort;
+	}
+
+	/** The address clients use, for example "http://127.0.0.1:50051". */
+	get url(): string {
+		const host =
+			this.options.host === "0.0.0.0" || this.options.host === "::" ? "127.0.0.1" : this.options.host;
+		return `http://${formatHost(host)}:${this.boundPort}`;
+	}
+
+	/** Number of taskmesh calls being served now (health and reflection excluded). */
+	get callsInFlight(): number {
+		return this.inFlight;
+	}
+
+	enter(): boolean {
+		if (this.draining) return false;
+		this.inFlight += 1;
+		return true;
+	}
+
+	leave(): void {
+		this.inFlight -= 1;
+		if (this.inFlight === 0) {
+			for (const wake of this.idleWaiters.splice(0)) wake();
+		}
+	}
+
+	/**
+	 * Drains and stops: NOT_SERVING at once, new calls refused, calls in flight
+	 * given up to the drain timeout, then every connection closed.
+	 */
+	async drain(): Promise<void> {
+		if (!this.draining) {
+			this.draining = true;
+			this.health.setAll("NOT_SERVING");
+			this.options.logger.info({ inFlight: this.inFlight }, "draining gRPC server");
+		}
+		const timeoutMs = this.options.drainTimeoutMs ?? 25_000;
+		if (this.inFlight > 0) {
+			await new Promise<void>((resolve) => {
+				const timer = setTimeout(resolve, timeoutMs);
+				this.idleWaiters.push(() => {
+					clearTimeout(timer);
+					resolve();
+				});
+			});
+		}
+		// Health Watch streams never end on their own; once our calls are done,
+		// close whatever is left.
+		this.server.forceShutdown();
+		this.options.logger.info("gRPC server stopped");
+	}
+
+	/** Stops at once, cancelling calls in flight (tests and fatal errors). */
+	forceStop(): void {
+		this.draining = true;
+		this.server.forceShutdown();
+	}
+}
+
+function formatHost(host: string): string {
+	return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+}

@@ -1,0 +1,4 @@
+import { mainOf } from "../../kit/src/index.js";
+import { queueModule } from "./queue-module.js";
+
+await mainOf([queueModule], "taskmesh-queue");
