@@ -1,0 +1,148 @@
+import type { FairQueue } from "./fair-queue.js";
+import { RotatingSpan } from "./rotating-span.js";
+import type { Delivery, Resources, Selector } from "./types.js";
+
+/** What a streaming consumer is. */
+export interface ConsumerSessionOptions {
+	queue: FairQueue;
+	consumerId: string;
+	selectors: Selector[];
+	/** Undefined takes each queue's own. */
+	visibilityMs?: number;
+	/** Free resources stated at the start; undefined means no limit. */
+	free?: Resources;
+	/** Sends a batch to the consumer; resolves when the transport can take more. */
+	push: (deliveries: Delivery[]) => Promise<void>;
+	/** Most deliveries in one batch. */
+	maxBatch: number;
+	/** Longest idle wait before looking again when no wake-up came (a safety net). */
+	idleRecheckMs: number;
+	/** Whether to record a rotating span. */
+	telemetry: boolean;
+	/** How long each rotating span covers, ms. */
+	spanPeriodMs: number;
+}
+
+/**
+ * A long-lived consumer: pushes messages as soon as they are deliverable and
+ * credits allow, with no polling sleep on the delivery path (it waits on the
+ * wake bus, a delayed message's due time, or new credits). Remembers its
+ * unsettled deliveries and gives them back when it closes.
+ */
+export class ConsumerSession {
+	private readonly options: ConsumerSessionOptions;
+	private credits = 0;
+	private stated: Resources | undefined;
+	/** Unsettled deliveries by receipt, with what each takes of the stated resources. */
+	private readonly unsettled = new Map<string, Resources | undefined>();
+	private taken: Resources = { cpu: 0, memoryGb: 0 };
+	private onCredit: (() => void) | undefined;
+	private readonly span: RotatingSpan;
+
+	constructor(options: ConsumerSessionOptions) {
+		this.options = options;
+		this.stated = options.free;
+		this.span = new RotatingSpan({
+			name: "queue.consume",
+			attributes: { "taskmesh.consumer_id": options.consumerId },
+			periodMs: options.spanPeriodMs,
+			enabled: options.telemetry,
+		});
+	}
+
+	/** Grants credits; a stated free amount replaces the last one. */
+	addCredits(credits: number, free?: Resources): void {
+		this.credits += credits;
+		if (free !== undefined) {
+			this.stated = free;
+			// Deliveries made before this statement are already counted in it.
+			for (const receipt of this.unsettled.keys()) this.unsettled.set(receipt, undefined);
+			this.taken = { cpu: 0, memoryGb: 0 };
+		}
+		this.onCredit?.();
+	}
+
+	/** Forgets settled deliveries (acknowledged, nacked) so close() does not return them. */
+	settled(receipts: string[], what: "acknowledged" | "nacked" | "heartbeated"): void {
+		if (what !== "heartbeated") {
+			for (const receipt of receipts) {
+				const need = this.unsettled.get(receipt);
+				if (need !== undefined) {
+					this.taken = { cpu: this.taken.cpu - need.cpu, memoryGb: this.taken.memoryGb - need.memoryGb };
+				}
+				this.unsettled.delete(receipt);
+			}
+		}
+		this.span.count(what, receipts.length);
+	}
+
+	/** Delivers until the signal aborts; rejects when the store fails. */
+	async run(signal: AbortSignal): Promise<void> {
+		const { queue } = this.options;
+		const wake = queue.resources.wake;
+		const clock = queue.resources.clock;
+		const environments = [...new Set(this.options.selectors.map((s) => s.environmentId))];
+		while (!signal.aborted) {
+			if (this.credits <= 0) {
+				await this.creditOrAbort(signal);
+				continue;
+			}
+			const seen = new Map(environments.map((e) => [e, wake.version(e)]));
+			const result = await queue.deliver({
+				consumerId: this.options.consumerId,
+				selectors: this.options.selectors,
+				max: Math.min(this.credits, this.options.maxBatch),
+				...(this.freeNow() === undefined ? {} : { free: this.freeNow() }),
+				...(this.options.visibilityMs === undefined ? {} : { visibilityMs: this.options.visibilityMs }),
+			});
+			if (result.deliveries.length > 0) {
+				this.credits -= result.deliveries.length;
+				for (const d of result.deliveries) {
+					const need = this.stated === undefined ? undefined : d.message.resources;
+					this.unsettled.set(d.receipt, need);
+					if (need !== undefined) {
+						this.taken = { cpu: this.taken.cpu + need.cpu, memoryGb: this.taken.memoryGb + need.memoryGb };
+					}
+				}
+				this.span.count("deliveries", result.deliveries.length);
+				if (signal.aborted) break;
+				await this.options.push(result.deliveries);
+				continue;
+			}
+			let until = Date.now() + this.options.idleRecheckMs;
+			if (result.nextDueAt !== undefined) {
+				until = Math.min(until, Date.now() + Math.max(0, result.nextDueAt - clock.now()));
+			}
+			await wake.wait(seen, until, signal);
+		}
+	}
+
+	/** Gives every unsettled delivery back to its queue and ends the span. */
+	async close(): Promise<number> {
+		this.span.end();
+		const receipts = [...this.unsettled.keys()];
+		this.unsettled.clear();
+		if (receipts.length === 0) return 0;
+		return this.options.queue.release(this.options.consumerId, receipts);
+	}
+
+	private freeNow(): Resources | undefined {
+		if (this.stated === undefined) return undefined;
+		return {
+			cpu: Math.max(0, this.stated.cpu - this.taken.cpu),
+			memoryGb: Math.max(0, this.stated.memoryGb - this.taken.memoryGb),
+		};
+	}
+
+	private creditOrAbort(signal: AbortSignal): Promise<void> {
+		return new Promise((resolve) => {
+			const done = () => {
+				this.onCredit = undefined;
+				signal.removeEventListener("abort", done);
+				resolve();
+			};
+			this.onCredit = done;
+			signal.addEventListener("abort", done, { once: true });
+		});
+	}
+}

@@ -1,0 +1,343 @@
+import { randomBytes, randomInt } from "node:crypto";
+import { CountBatch } from "./queue-metrics.js";
+import { commandsOf, EnvironmentRegistry, environmentBase, type QueueContext } from "./queue-context.js";
+import { decodeDeliveries, enqueueArgs, num, text } from "./message-codec.js";
+import { failureOf, groupByEnvironment } from "./settlement.js";
+import {
+	ackReasonName,
+	type AckReason,
+	type DeliverRequest,
+	type DeliverResult,
+	type Delivery,
+	type ItemFailure,
+	MAX_NACKS_REACHED,
+	type NewMessage,
+} from "./types.js";
+
+type Raw = Buffer | number | string | null;
+
+/** An acknowledgement as the core takes it. */
+export interface AckItem {
+	receipt: string;
+	reason: AckReason;
+	detail: string;
+}
+
+/** A nack as the core takes it. */
+export interface NackItem {
+	receipt: string;
+	/** Ms since the epoch; undefined means now. */
+	retryAt?: number;
+	detail: string;
+}
+
+/**
+ * The fair, concurrency-limited queue on Redis. Every step is one Lua script
+ * per environment that works on a whole batch, so a call costs one round trip
+ * whatever its size. Knows nothing of protobuf: the rpc layer converts.
+ */
+export class FairQueue {
+	private readonly context: QueueContext;
+	private readonly environments: EnvironmentRegistry;
+	/** Oldest ready message per environment as last seen, for fairness across environments. */
+	private readonly oldestSeen = new Map<string, number>();
+
+	constructor(context: QueueContext) {
+		this.context = context;
+		this.environments = new EnvironmentRegistry(context);
+	}
+
+	/** The shared resources (clock, wake bus, ...). */
+	get resources(): QueueContext {
+		return this.context;
+	}
+
+	/** Stores messages; per message, true when its id was already stored. */
+	async enqueue(messages: NewMessage[]): Promise<boolean[]> {
+		const { clock, metrics, lifecycle, wake, namespace } = this.context;
+		const now = clock.now();
+		const duplicates: boolean[] = new Array(messages.length).fill(false);
+		const byEnvironment = new Map<string, number[]>();
+		messages.forEach((m, i) => {
+			const list = byEnvironment.get(m.environmentId);
+			if (list === undefined) byEnvironment.set(m.environmentId, [i]);
+			else list.push(i);
+		});
+		const commands = commandsOf(this.context);
+		await Promise.all(
+			[...byEnvironment].map(async ([environmentId, indexes]) => {
+				await this.environments.register(environmentId);
+				const args: Array<string | number | Buffer> = [now, indexes.length];
+				for (const i of indexes) args.push(...enqueueArgs(messages[i] as NewMessage, now));
+				const reply = (await commands.tmEnqueue(environmentBase(namespace, environmentId), ...args)) as number[];
+				indexes.forEach((i, k) => {
+					duplicates[i] = reply[k] === 1;
+				});
+				wake.notify(environmentId);
+			}),
+		);
+		if (metrics.enabled) {
+			const counts = new CountBatch();
+			messages.forEach((m, i) => {
+				if (!duplicates[i]) counts.add({ environment_id: m.environmentId, queue: m.queue });
+			});
+			counts.flush(metrics.enqueued);
+		}
+		if (lifecycle.enabled) lifecycle.enqueued(messages, duplicates, now);
+		return duplicates;
+	}
+
+	/**
+	 * Delivers up to request.max messages to a consumer. Environments are visited
+	 * in a random order weighted by the age of their oldest message; inside one,
+	 * the script picks queues and keys fairly and honours every limit.
+	 */
+	async deliver(request: DeliverRequest): Promise<DeliverResult> {
+		const { clock, namespace, defaults } = this.context;
+		const now = clock.now();
+		const queuesByEnvironment = new Map<string, string[] | "all">();
+		for (const s of request.selectors) {
+			const known = queuesByEnvironment.get(s.environmentId);
+			if (s.queues.length === 0 || known === "all") queuesByEnvironment.set(s.environmentId, "all");
+			else queuesByEnvironment.set(s.environmentId, [...new Set([...(known ?? []), ...s.queues])]);
+		}
+		const order = this.weightedOrder([...queuesByEnvironment.keys()], now);
+		const commands = commandsOf(this.context);
+		const deliveries: Delivery[] = [];
+		let nextDueAt: number | undefined;
+		let free = request.free === undefined ? undefined : { ...request.free };
+		for (let i = 0; i < order.length && deliveries.length < request.max; i++) {
+			const environmentId = order[i] as string;
+			const left = request.max - deliveries.length;
+			// An equal share for each environment still to visit; what one leaves goes to the next.
+			const share = Math.ceil(left / (order.length - i));
+			const queues = queuesByEnvironment.get(environmentId);
+			const names = queues === "all" || queues === undefined ? [] : queues;
+			const reply = (await commands.tmDeliverBuffer(
+				environmentBase(namespace, environmentId),
+				now,
+				request.consumerId,
+				randomBytes(6).toString("base64url"),
+				share,
+				free?.cpu ?? -1,
+				free?.memoryGb ?? -1,
+				request.visibilityMs ?? 0,
+				defaults.visibilityTimeoutMs,
+				defaults.concurrencyLimit,
+				defaults.keySharePercent,
+				randomInt(1, 2147483646),
+				names.length,
+				...names,
+			)) as [Raw[], Raw[], number, number];
+			const got = decodeDeliveries(environmentId, reply[0]);
+			for (const d of got) {
+				deliveries.push(d);
+				if (free !== undefined) {
+					free = { cpu: free.cpu - d.message.resources.cpu, memoryGb: free.memoryGb - d.message.resources.memoryGb };
+				}
+			}
+			if (reply[1].length > 0) this.returned(environmentId, reply[1].map(text), "visibility_timeout");
+			if (reply[2] > 0 && (nextDueAt === undefined || reply[2] < nextDueAt)) nextDueAt = reply[2];
+			if (reply[3] > 0) this.oldestSeen.set(environmentId, reply[3]);
+			else this.oldestSeen.delete(environmentId);
+		}
+		this.observeDeliveries(request.consumerId, deliveries, now);
+		return nextDueAt === undefined ? { deliveries } : { deliveries, nextDueAt };
+	}
+
+	/** Acknowledges deliveries; counts each reason per queue. */
+	async acknowledge(consumerId: string, items: AckItem[], field = "acknowledgements") {
+		const { clock, namespace, defaults, metrics, lifecycle, wake } = this.context;
+		const now = clock.now();
+		const failures: ItemFailure[] = [];
+		const counts = new CountBatch();
+		let acknowledged = 0;
+		const groups = groupByEnvironment(items, (a) => a.receipt, field, failures);
+		await Promise.all(
+			[...groups].map(async ([environmentId, group]) => {
+				const args: Array<string | number> = [now, consumerId, defaults.acknowledgedRetentionSeconds, group.length];
+				for (const g of group) args.push(g.messageId, g.token, g.item.reason);
+				const reply = (await commandsOf(this.context).tmAcknowledge(
+					environmentBase(namespace, environmentId),
+					...args,
+				)) as Raw[][];
+				let applied = 0;
+				group.forEach((g, k) => {
+					const r = reply[k] as Raw[];
+					const failure = failureOf(num(r[0]), g.index, g.messageId, field, consumerId);
+					if (failure !== undefined) return void failures.push(failure);
+					applied += 1;
+					const queue = text(r[1]);
+					if (metrics.enabled) {
+						counts.add({ environment_id: environmentId, queue, reason: ackReasonName(g.item.reason) });
+					}
+					if (lifecycle.enabled) {
+						const settled = { environmentId, messageId: g.messageId, queue, runId: text(r[4]), taskId: text(r[5]) };
+						lifecycle.acknowledged(settled, consumerId, g.item.reason, g.item.detail, num(r[2]), num(r[3]), now);
+					}
+				});
+				acknowledged += applied;
+				if (applied > 0) wake.notify(environmentId);
+			}),
+		);
+		if (metrics.enabled) counts.flush(metrics.acknowledgements);
+		return { acknowledged, failures: failures.sort((a, b) => a.index - b.index) };
+	}
+
+	/** Gives deliveries back for a later try, or dead-letters them after max nacks. */
+	async nack(consumerId: string, items: NackItem[], field = "items") {
+		const { clock, namespace, defaults, metrics, lifecycle, wake } = this.context;
+		const now = clock.now();
+		const failures: ItemFailure[] = [];
+		const nacks = new CountBatch();
+		const dead = new CountBatch();
+		let requeued = 0;
+		let deadLettered = 0;
+		const groups = groupByEnvironment(items, (a) => a.receipt, field, failures);
+		await Promise.all(
+			[...groups].map(async ([environmentId, group]) => {
+				const args: Array<string | number> = [now, consumerId, defaults.maxNacks, group.length];
+				for (const g of group) args.push(g.messageId, g.token, g.item.retryAt ?? now, g.item.detail);
+				const reply = (await commandsOf(this.context).tmNack(
+					environmentBase(namespace, environmentId),
+					...args,
+				)) as Raw[][];
+				group.forEach((g, k) => {
+					const r = reply[k] as Raw[];
+					const failure = failureOf(num(r[0]), g.index, g.messageId, field, consumerId);
+					if (failure !== undefined) return void failures.push(failure);
+					const queue = text(r[1]);
+					const wentDead = num(r[3]) === 1;
+					if (wentDead) deadLettered += 1;
+					else requeued += 1;
+					if (metrics.enabled) {
+						nacks.add({ environment_id: environmentId, queue });
+						if (wentDead) {
+							dead.add({ environment_id: environmentId, queue, reason: ackReasonName(MAX_NACKS_REACHED) });
+						}
+					}
+					if (lifecycle.enabled) {
+						const settled = { environmentId, messageId: g.messageId, queue, runId: text(r[4]), taskId: text(r[5]) };
+						lifecycle.nacked(settled, consumerId, num(r[2]), wentDead, g.item.detail);
+					}
+				});
+				wake.notify(environmentId);
+			}),
+		);
+		if (metrics.enabled) {
+			nacks.flush(metrics.nacks);
+			dead.flush(metrics.acknowledgements);
+		}
+		return { requeued, deadLettered, failures: failures.sort((a, b) => a.index - b.index) };
+	}
+
+	/** Extends deliveries' visibility by extendMs (0: each delivery's own timeout). */
+	async heartbeat(consumerId: string, receipts: string[], extendMs: number, field = "receipts") {
+		const { clock, namespace, lifecycle } = this.context;
+		const now = clock.now();
+		const failures: ItemFailure[] = [];
+		let extended = 0;
+		const groups = groupByEnvironment(receipts, (r) => r, field, failures);
+		await Promise.all(
+			[...groups].map(async ([environmentId, group]) => {
+				const args: Array<string | number> = [now, consumerId, extendMs, group.length];
+				for (const g of group) args.push(g.messageId, g.token);
+				const reply = (await commandsOf(this.context).tmHeartbeat(
+					environmentBase(namespace, environmentId),
+					...args,
+				)) as Raw[][];
+				group.forEach((g, k) => {
+					const r = reply[k] as Raw[];
+					const failure = failureOf(num(r[0]), g.index, g.messageId, field, consumerId);
+					if (failure !== undefined) return void failures.push(failure);
+					extended += 1;
+					if (lifecycle.enabled) {
+						const settled = { environmentId, messageId: g.messageId, queue: text(r[1]), runId: text(r[3]), taskId: text(r[4]) };
+						lifecycle.heartbeated(settled, consumerId, num(r[2]));
+					}
+				});
+			}),
+		);
+		return { extended, failures: failures.sort((a, b) => a.index - b.index) };
+	}
+
+	/** Returns a gone consumer's unsettled deliveries to their queues at once, without a nack. */
+	async release(consumerId: string, receipts: string[]): Promise<number> {
+		const { clock, namespace, wake } = this.context;
+		const now = clock.now();
+		const groups = groupByEnvironment(receipts, (r) => r, "receipts", []);
+		let released = 0;
+		await Promise.all(
+			[...groups].map(async ([environmentId, group]) => {
+				const args: Array<string | number> = [now, consumerId, group.length];
+				for (const g of group) args.push(g.messageId, g.token);
+				const n = (await commandsOf(this.context).tmRelease(
+					environmentBase(namespace, environmentId),
+					...args,
+				)) as number;
+				released += n;
+				if (n > 0) {
+					this.returned(environmentId, group.map((g) => g.messageId).slice(0, n), "consumer_gone");
+					wake.notify(environmentId);
+				}
+			}),
+		);
+		return released;
+	}
+
+	/**
+	 * One sweep of every environment: deliveries past their visibility timeout go
+	 * back, due delayed messages become ready. Returns the earliest next due time.
+	 */
+	async sweep(): Promise<number | undefined> {
+		const { clock, namespace, wake } = this.context;
+		let nextDueAt: number | undefined;
+		for (const environmentId of await this.environments.all()) {
+			const reply = (await commandsOf(this.context).tmReclaim(
+				environmentBase(namespace, environmentId),
+				clock.now(),
+				1000,
+			)) as [Raw[], number, number];
+			const reclaimed = reply[0].map(text);
+			if (reclaimed.length > 0) this.returned(environmentId, reclaimed, "visibility_timeout");
+			if (reclaimed.length > 0 || reply[1] > 0) wake.notify(environmentId);
+			if (reply[2] > 0 && (nextDueAt === undefined || reply[2] < nextDueAt)) nextDueAt = reply[2];
+		}
+		return nextDueAt;
+	}
+
+	/** Registers an environment for sweeps (queues created by UpdateQueue). */
+	registerEnvironment(environmentId: string): Promise<void> {
+		return this.environments.register(environmentId);
+	}
+
+	private returned(environmentId: string, ids: string[], why: "visibility_timeout" | "consumer_gone") {
+		const { metrics, lifecycle } = this.context;
+		if (metrics.enabled) metrics.returned.add(ids.length, { environment_id: environmentId, why });
+		if (lifecycle.enabled) lifecycle.returned(environmentId, ids, why);
+	}
+
+	private observeDeliveries(consumerId: string, deliveries: Delivery[], now: number) {
+		const { metrics, lifecycle } = this.context;
+		if (deliveries.length === 0) return;
+		if (metrics.enabled) {
+			const counts = new CountBatch();
+			for (const d of deliveries) counts.add({ environment_id: d.message.environmentId, queue: d.message.queue });
+			counts.flush(metrics.delivered);
+		}
+		if (lifecycle.enabled) lifecycle.delivered(consumerId, deliveries, now);
+	}
+
+	/** A weighted random order (Efraimidis-Spirakis): older oldest messages come first more often. */
+	private weightedOrder(environmentIds: string[], now: number): string[] {
+		if (environmentIds.length < 2) return environmentIds;
+		return environmentIds
+			.map((id) => {
+				const oldest = this.oldestSeen.get(id);
+				const weight = oldest === undefined ? 1 : Math.max(1, (now - oldest) / 1000);
+				return { id, key: Math.random() ** (1 / weight) };
+			})
+			.sort((a, b) => b.key - a.key)
+			.map((e) => e.id);
+	}
+}

@@ -1,0 +1,112 @@
+--[[
+  Shared pieces of the queue scripts: key names and the moves between the
+  ready, delayed, in-flight and dead-letter states. Every key is built from the
+  environment base (KEYS[1] of the calling script, "<ns>:{<env>}:"), so all of
+  one environment's keys share a hash tag and one script never crosses slots.
+  "|" separates parts because names may contain ":" but never "|".
+]]
+local function key_meta(base, q) return base .. "q|" .. q .. "|meta" end
+local function key_acks(base, q) return base .. "q|" .. q .. "|acks" end
+local function key_kin(base, q) return base .. "q|" .. q .. "|kin" end
+local function key_keys(base, q) return base .. "q|" .. q .. "|keys" end
+local function key_key(base, q, ck) return base .. "q|" .. q .. "|k|" .. ck end
+local function key_all(base, q) return base .. "q|" .. q .. "|all" end
+local function key_dead(base, q) return base .. "q|" .. q .. "|dead" end
+local function key_msg(base, id) return base .. "m|" .. id end
+
+-- Milliseconds since 2020-01-01; keeps priority * 1e12 + time inside a double's exact range.
+local EPOCH = 1577836800000
+
+local function order_score(pr, av)
+  local t = av - EPOCH
+  if t < 0 then t = 0 end
+  return (1000 - pr) * 1000000000000 + t
+end
+
+-- Puts the oldest ready message's time of a queue on the environment's active set.
+local function refresh_active(base, q)
+  local head = redis.call("ZRANGE", key_all(base, q), 0, 0, "WITHSCORES")
+  if head[1] then
+    redis.call("ZADD", base .. "active", head[2], q)
+  else
+    redis.call("ZREM", base .. "active", q)
+  end
+end
+
+-- Makes a message ready: its key's sub-queue, the key's fairness slot, the age index.
+-- A key that was idle joins at the lowest served score, so it neither jumps ahead of
+-- nor waits behind keys that were served while it had nothing.
+local function make_ready(base, id, q, ck, pr, av)
+  redis.call("ZADD", key_key(base, q, ck), order_score(pr, av), id)
+  local keys = key_keys(base, q)
+  if not redis.call("ZSCORE", keys, ck) then
+    local low = redis.call("ZRANGE", keys, 0, 0, "WITHSCORES")
+    local start = 0
+    if low[1] then
+      start = tonumber(low[2])
+    else
+      start = tonumber(redis.call("HGET", key_meta(base, q), "vc") or "0")
+    end
+    redis.call("ZADD", keys, start, ck)
+  end
+  redis.call("ZADD", key_all(base, q), av, id)
+  redis.call("ZADD", base .. "active", "LT", av, q)
+  redis.call("HSET", key_msg(base, id), "st", "r")
+end
+
+-- Moves due delayed messages to ready. Returns how many moved.
+local function promote_due(base, now, limit)
+  local ids = redis.call("ZRANGE", base .. "delayed", "-inf", now, "BYSCORE", "LIMIT", 0, limit)
+  for _, id in ipairs(ids) do
+    local m = redis.call("HMGET", key_msg(base, id), "q", "ck", "pr", "av")
+    redis.call("ZREM", base .. "delayed", id)
+    if m[1] then
+      redis.call("HINCRBY", key_meta(base, m[1]), "delayed", -1)
+      make_ready(base, id, m[1], m[2], tonumber(m[3]), tonumber(m[4]))
+    end
+  end
+  return #ids
+end
+
+-- Lowers the in-flight counters of a queue, its key and its environment.
+local function release_slots(base, q, ck, n)
+  redis.call("HINCRBY", key_meta(base, q), "inflight", -n)
+  if ck ~= "" then
+    local left = redis.call("HINCRBY", key_kin(base, q), ck, -n)
+    if left <= 0 then redis.call("HDEL", key_kin(base, q), ck) end
+  end
+  redis.call("HINCRBY", base .. "env", "inflight", -n)
+end
+
+-- Gives an in-flight message back to its queue at its original place; the
+-- receipt of the delivery stops working because the state is no longer "f".
+local function requeue_inflight(base, id, m_q, m_ck, m_pr, m_av)
+  redis.call("ZREM", base .. "vis", id)
+  release_slots(base, m_q, m_ck, 1)
+  redis.call("HDEL", key_msg(base, id), "con", "vu")
+  make_ready(base, id, m_q, m_ck, tonumber(m_pr), tonumber(m_av))
+end
+
+-- Requeues deliveries whose visibility timeout passed. Returns their ids.
+local function reclaim_expired(base, now, limit)
+  local ids = redis.call("ZRANGE", base .. "vis", "-inf", now, "BYSCORE", "LIMIT", 0, limit)
+  for _, id in ipairs(ids) do
+    local m = redis.call("HMGET", key_msg(base, id), "q", "ck", "pr", "av", "st")
+    if m[5] == "f" then
+      requeue_inflight(base, id, m[1], m[2], m[3], m[4])
+    else
+      redis.call("ZREM", base .. "vis", id)
+    end
+  end
+  return ids
+end
+
+-- Checks that a receipt names the current delivery of a message to this consumer.
+-- Returns 1 when it does, -1 unknown or stale, -2 already acknowledged, -3 another consumer.
+local function check_delivery(m_st, m_tok, m_con, token, consumer)
+  if not m_st or m_tok ~= token then return -1 end
+  if m_st == "a" then return -2 end
+  if m_st ~= "f" then return -1 end
+  if m_con ~= consumer then return -3 end
+  return 1
+end

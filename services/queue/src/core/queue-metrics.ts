@@ -1,0 +1,51 @@
+import { type Counter, metrics } from "@opentelemetry/api";
+
+/** Adds up counts per attribute set, so a batch makes one counter call per set. */
+export class CountBatch {
+	private readonly counts = new Map<string, { attrs: Record<string, string>; n: number }>();
+
+	/** Counts one more for these attributes. */
+	add(attrs: Record<string, string>): void {
+		const key = Object.values(attrs).join("\u0000");
+		const entry = this.counts.get(key);
+		if (entry === undefined) this.counts.set(key, { attrs, n: 1 });
+		else entry.n += 1;
+	}
+
+	/** Sends the sums to a counter. */
+	flush(counter: Counter): void {
+		for (const { attrs, n } of this.counts.values()) counter.add(n, attrs);
+	}
+}
+
+/**
+ * The queue's OpenTelemetry counters. Counted per batch, never per message,
+ * so the delivery path pays one counter call per queue and batch. Created
+ * from the global meter provider at construction.
+ */
+export class QueueMetrics {
+	readonly enabled: boolean;
+	readonly enqueued: Counter;
+	readonly delivered: Counter;
+	readonly acknowledgements: Counter;
+	readonly nacks: Counter;
+	readonly returned: Counter;
+
+	constructor(options: { enabled: boolean }) {
+		this.enabled = options.enabled;
+		const meter = metrics.getMeter("taskmesh.queue");
+		this.enqueued = meter.createCounter("taskmesh.queue.enqueued", {
+			description: "Messages stored by Enqueue (duplicates excluded)",
+		});
+		this.delivered = meter.createCounter("taskmesh.queue.delivered", {
+			description: "Deliveries made to consumers",
+		});
+		this.acknowledgements = meter.createCounter("taskmesh.queue.acknowledgements", {
+			description: "Acknowledgements per queue and reason, including dead-lettering (max_nacks_reached)",
+		});
+		this.nacks = meter.createCounter("taskmesh.queue.nacks", { description: "Deliveries nacked" });
+		this.returned = meter.createCounter("taskmesh.queue.returned", {
+			description: "Deliveries returned without a nack (visibility timeout, consumer gone)",
+		});
+	}
+}

@@ -1,0 +1,87 @@
+import type { Logger } from "pino";
+import type { RedisClient } from "../../../kit/src/index.js";
+
+/**
+ * Tells waiting consumers that an environment may have something for them:
+ * messages were enqueued, capacity was freed, a queue was resumed. Local
+ * waiters are woken at once; with a subscriber connection, other replicas are
+ * told over Redis pub/sub. Each environment has a version number, so a waiter
+ * that looked before a change and waits after it does not miss the change.
+ */
+export class WakeBus {
+	private readonly versions = new Map<string, number>();
+	private readonly waiters = new Map<string, Set<() => void>>();
+	private readonly redis: RedisClient | undefined;
+	private readonly subscriber: RedisClient | undefined;
+	private readonly channel: string;
+
+	constructor(options: { redis?: RedisClient; subscriber?: RedisClient; channel: string; logger: Logger }) {
+		this.redis = options.redis;
+		this.subscriber = options.subscriber;
+		this.channel = options.channel;
+		if (this.subscriber !== undefined) {
+			this.subscriber.on("message", (channel: string, environmentId: string) => {
+				if (channel === this.channel) this.wakeLocal(environmentId);
+			});
+			this.subscriber.subscribe(this.channel).catch((error: unknown) => {
+				options.logger.warn({ err: error }, "queue wake-ups from other replicas are off");
+			});
+		}
+	}
+
+	/** The change count of an environment, to compare before waiting. */
+	version(environmentId: string): number {
+		return this.versions.get(environmentId) ?? 0;
+	}
+
+	/** Wakes local waiters and tells other replicas. */
+	notify(environmentId: string): void {
+		this.wakeLocal(environmentId);
+		if (this.subscriber !== undefined && this.redis !== undefined) {
+			// A lost wake-up only costs a waiter its idle recheck, so failures are not fatal.
+			this.redis.publish(this.channel, environmentId).catch(() => {});
+		}
+	}
+
+	/**
+	 * Resolves when one of the environments changes after the given versions, at
+	 * `until` (ms, wall clock), or when the signal aborts, whichever is first.
+	 */
+	wait(seen: Map<string, number>, untilMs: number, signal: AbortSignal): Promise<void> {
+		for (const [environmentId, version] of seen) {
+			if (this.version(environmentId) !== version) return Promise.resolve();
+		}
+		if (signal.aborted) return Promise.resolve();
+		return new Promise((resolve) => {
+			const done = () => {
+				clearTimeout(timer);
+				signal.removeEventListener("abort", done);
+				for (const environmentId of seen.keys()) this.waiters.get(environmentId)?.delete(done);
+				resolve();
+			};
+			const timer = setTimeout(done, Math.max(0, untilMs - Date.now()));
+			signal.addEventListener("abort", done, { once: true });
+			for (const environmentId of seen.keys()) {
+				let set = this.waiters.get(environmentId);
+				if (set === undefined) {
+					set = new Set();
+					this.waiters.set(environmentId, set);
+				}
+				set.add(done);
+			}
+		});
+	}
+
+	/** Stops listening to other replicas. */
+	async close(): Promise<void> {
+		if (this.subscriber !== undefined) await this.subscriber.unsubscribe(this.channel).catch(() => {});
+	}
+
+	private wakeLocal(environmentId: string): void {
+		this.versions.set(environmentId, this.version(environmentId) + 1);
+		const set = this.waiters.get(environmentId);
+		if (set === undefined) return;
+		this.waiters.delete(environmentId);
+		for (const wake of set) wake();
+	}
+}
