@@ -1,19 +1,40 @@
-import {
-	ExporterRegistryService,
-	TelemetryService,
-} from "../../../gen/taskmesh/telemetry/v1/telemetry_pb.js";
-import { registration, type ServiceModule } from "../../kit/src/index.js";
+import { createPostgresPool, type ServiceModule } from "../../kit/src/index.js";
+import { loadTelemetryConfig } from "./config/telemetry-config.js";
+import { startTelemetryRuntime } from "./telemetry-runtime.js";
 
 /**
- * The telemetry service as a process hosts it. Its RPCs are answered UNIMPLEMENTED by
- * gRPC until the telemetry issue implements them.
+ * The telemetry service as a process hosts it: its own PostgreSQL schema for
+ * the exporter registry, the running exporter set, and the two gRPC services.
  */
 export const telemetryModule: ServiceModule = {
 	name: "telemetry",
-	async start() {
-		return {
-			services: [registration(TelemetryService, {}), registration(ExporterRegistryService, {})],
-			close: async () => {},
-		};
+	async start({ config, logger }) {
+		const telemetryConfig = loadTelemetryConfig();
+		const schema = telemetryConfig.TELEMETRY_DATABASE_SCHEMA;
+		const pool = createPostgresPool({
+			url: config.DATABASE_URL,
+			schema,
+			max: config.DATABASE_POOL_SIZE,
+			applicationName: "taskmesh-telemetry",
+		});
+		try {
+			const runtime = await startTelemetryRuntime({
+				pool,
+				databaseUrl: config.DATABASE_URL,
+				schema,
+				config: telemetryConfig,
+				logger,
+			});
+			return {
+				services: runtime.services,
+				close: async () => {
+					await runtime.close();
+					await pool.end();
+				},
+			};
+		} catch (error) {
+			await pool.end();
+			throw error;
+		}
 	},
 };

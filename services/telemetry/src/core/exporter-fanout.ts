@@ -1,0 +1,181 @@
+import type { Logger } from "pino";
+import { type ExporterStats, ExportPipeline } from "./export-pipeline.js";
+import { errorMessage } from "./exporter-errors.js";
+import type { ExporterSink, SinkBuilder } from "./exporter-sink.js";
+import type { ExporterSpec } from "./exporter-spec.js";
+import type { SignalBatch, TelemetryItem } from "./model.js";
+
+/** A registry entry as the fan-out runs it. */
+export interface RegisteredExporter {
+	id: string;
+	environmentId: string;
+	revision: number;
+	spec: ExporterSpec;
+}
+
+interface Running {
+	entry: RegisteredExporter;
+	pipeline: ExportPipeline | undefined;
+	/** Why it could not be built on this replica (a module that no longer loads). */
+	buildError: string | undefined;
+}
+
+/** Options of ExporterFanout. */
+export interface ExporterFanoutOptions {
+	builder: SinkBuilder;
+	logger: Logger;
+}
+
+/**
+ * The running exporter set: hands every item to each enabled exporter of its
+ * environment, and swaps exporters in and out as the registry changes. Changes
+ * run one at a time; offer never waits for them or for any exporter.
+ */
+export class ExporterFanout {
+	private readonly builder: SinkBuilder;
+	private readonly logger: Logger;
+	private readonly running = new Map<string, Running>();
+	private byEnvironment = new Map<string, ExportPipeline[]>();
+	private changes: Promise<unknown> = Promise.resolve();
+	private closed = false;
+
+	constructor(options: ExporterFanoutOptions) {
+		this.builder = options.builder;
+		this.logger = options.logger;
+	}
+
+	/** Hands items to every exporter of the environment; returns how many exporters took any. */
+	offer(environmentId: string, items: readonly TelemetryItem[]): number {
+		let taken = 0;
+		for (const pipeline of this.byEnvironment.get(environmentId) ?? []) {
+			if (pipeline.offer(items) > 0) taken += 1;
+		}
+		return taken;
+	}
+
+	/**
+	 * Runs an entry's new revision, replacing the old one; the old queue moves to
+	 * the new exporter (through its new filter). A sink built by the caller (the
+	 * registry validated it) is used as is.
+	 */
+	install(entry: RegisteredExporter, sink?: ExporterSink): Promise<void> {
+		return this.serial(() => this.installNow(entry, sink));
+	}
+
+	/** Stops an exporter; what it still queued is dropped. */
+	remove(id: string): Promise<void> {
+		return this.serial(() => this.removeNow(id));
+	}
+
+	/** Makes the running set equal to the registry's entries (a reload). */
+	sync(entries: RegisteredExporter[]): Promise<void> {
+		return this.serial(async () => {
+			const wanted = new Set(entries.map((e) => e.id));
+			for (const id of [...this.running.keys()]) if (!wanted.has(id)) await this.removeNow(id);
+			for (const entry of entries) {
+				if (this.running.get(entry.id)?.entry.revision !== entry.revision) await this.installNow(entry);
+			}
+		});
+	}
+
+	/** The revision running for an id, if any. */
+	revisionOf(id: string): number | undefined {
+		return this.running.get(id)?.entry.revision;
+	}
+
+	/** Status of a running exporter. */
+	status(id: string): ExporterStats | undefined {
+		const running = this.running.get(id);
+		if (running === undefined) return undefined;
+		if (running.pipeline !== undefined) return running.pipeline.status();
+		return {
+			health: running.buildError === undefined ? "disabled" : "unhealthy",
+			exported: 0,
+			dropped: 0,
+			failed: 0,
+			lastError: running.buildError ?? "",
+			lastErrorAt: undefined,
+			queueDepth: 0,
+			supportedSignals: [],
+		};
+	}
+
+	/** Sends one batch through an exporter's sink at once; throws its error. */
+	async probe(id: string, batch: SignalBatch): Promise<void> {
+		const running = this.running.get(id);
+		if (running?.pipeline === undefined) {
+			throw new Error(running?.buildError ?? "the exporter is disabled");
+		}
+		await running.pipeline.probe(batch);
+	}
+
+	/** Stops every exporter. */
+	close(): Promise<void> {
+		this.closed = true;
+		return this.serial(async () => {
+			for (const id of [...this.running.keys()]) await this.removeNow(id);
+		});
+	}
+
+	private serial<T>(work: () => Promise<T>): Promise<T> {
+		const next = this.changes.then(work, work);
+		this.changes = next.catch(() => {});
+		return next;
+	}
+
+	private async installNow(entry: RegisteredExporter, prebuilt?: ExporterSink): Promise<void> {
+		if (this.closed) {
+			await prebuilt?.shutdown();
+			return;
+		}
+		const old = this.running.get(entry.id);
+		if (old !== undefined && old.entry.revision >= entry.revision) {
+			// A reload on change notification may have run this revision already.
+			await prebuilt?.shutdown();
+			return;
+		}
+		let next: Running = { entry, pipeline: undefined, buildError: undefined };
+		if (entry.spec.enabled) {
+			try {
+				const sink = prebuilt ?? (await this.builder.build(entry.spec, entry.environmentId));
+				const carried = old?.pipeline?.status();
+				next.pipeline = new ExportPipeline({ spec: entry.spec, sink, logger: this.logger, carried });
+			} catch (error) {
+				next = { entry, pipeline: undefined, buildError: errorMessage(error) };
+				this.logger.warn({ exporter: entry.spec.name, err: next.buildError }, "exporter could not be built");
+			}
+		} else {
+			await prebuilt?.shutdown();
+		}
+		this.running.set(entry.id, next);
+		this.reindex();
+		if (old?.pipeline !== undefined) {
+			const left = await old.pipeline.stop();
+			const taken = next.pipeline?.offer(left) ?? 0;
+			(next.pipeline ?? old.pipeline).countDropped(left.length - taken);
+		}
+	}
+
+	private async removeNow(id: string): Promise<void> {
+		const old = this.running.get(id);
+		if (old === undefined) return;
+		this.running.delete(id);
+		this.reindex();
+		if (old.pipeline !== undefined) {
+			const left = await old.pipeline.stop();
+			old.pipeline.countDropped(left.length);
+		}
+	}
+
+	private reindex(): void {
+		const index = new Map<string, ExportPipeline[]>();
+		for (const { entry, pipeline } of this.running.values()) {
+			if (pipeline === undefined) continue;
+			const list = index.get(entry.environmentId) ?? [];
+			list.push(pipeline);
+			index.set(entry.environmentId, list);
+		}
+		// Swapped whole so offer, which runs between awaits here, always sees a complete set.
+		this.byEnvironment = index;
+	}
+}

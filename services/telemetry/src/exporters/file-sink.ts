@@ -1,0 +1,51 @@
+import { type FileHandle, open, stat } from "node:fs/promises";
+import { dirname } from "node:path";
+import { ExportFailure, errorMessage, InvalidExporterConfig } from "../core/exporter-errors.js";
+import type { ExporterSink, SinkFactory } from "../core/exporter-sink.js";
+import { ALL_SIGNALS, type SignalBatch } from "../core/model.js";
+import { itemLine } from "./item-json.js";
+
+/**
+ * Appends one JSON line per item. The file is opened on first export and
+ * reopened after an error, so a rotated or removed file is recreated.
+ */
+class FileSink implements ExporterSink {
+	readonly signals = ALL_SIGNALS;
+	private handle: Promise<FileHandle> | undefined;
+
+	constructor(private readonly path: string) {}
+
+	async export(batch: SignalBatch): Promise<void> {
+		const text = `${batch.items.map(itemLine).join("\n")}\n`;
+		try {
+			this.handle ??= open(this.path, "a");
+			// One write per batch: lines of a batch never interleave with another's.
+			await (await this.handle).write(text);
+		} catch (error) {
+			const handle = this.handle;
+			this.handle = undefined;
+			await handle?.then((h) => h.close()).catch(() => {});
+			throw new ExportFailure(`writing ${this.path} failed: ${errorMessage(error)}`, true);
+		}
+	}
+
+	async shutdown(): Promise<void> {
+		const handle = this.handle;
+		this.handle = undefined;
+		await handle?.then((h) => h.close()).catch(() => {});
+	}
+}
+
+/** JSON lines appended to a file whose directory must exist. */
+export const fileFactory: SinkFactory<"file"> = {
+	kind: "file",
+	signals: ALL_SIGNALS,
+	async create(target) {
+		const directory = dirname(target.path);
+		const info = await stat(directory).catch(() => undefined);
+		if (info === undefined || !info.isDirectory()) {
+			throw new InvalidExporterConfig("config.file.path", `directory ${directory} does not exist`);
+		}
+		return new FileSink(target.path);
+	},
+};
