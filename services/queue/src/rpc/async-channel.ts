@@ -1,0 +1,56 @@
+/**
+ * A bounded queue between producers and one async reader: push() waits while
+ * `highWater` items are unread, so the delivery loop slows down to what the
+ * transport takes instead of buffering without bound.
+ */
+export class AsyncChannel<T> {
+	private readonly items: T[] = [];
+	private readonly highWater: number;
+	private readonly readers: Array<() => void> = [];
+	private readonly writers: Array<() => void> = [];
+	private closed = false;
+	private failure: { error: unknown } | undefined;
+
+	constructor(highWater: number) {
+		this.highWater = highWater;
+	}
+
+	/** Adds an item; resolves when there is room again. Ignored once closed. */
+	async push(item: T): Promise<void> {
+		if (this.closed) return;
+		this.items.push(item);
+		this.readers.shift()?.();
+		while (this.items.length >= this.highWater && !this.closed) {
+			await new Promise<void>((resolve) => this.writers.push(resolve));
+		}
+	}
+
+	/** Ends the channel; the reader gets what is left, then stops. */
+	close(): void {
+		this.closed = true;
+		for (const wake of this.readers.splice(0)) wake();
+		for (const wake of this.writers.splice(0)) wake();
+	}
+
+	/** Ends the channel with an error the reader throws after what is left. */
+	fail(error: unknown): void {
+		this.failure ??= { error };
+		this.close();
+	}
+
+	async *[Symbol.asyncIterator](): AsyncGenerator<T> {
+		for (;;) {
+			const item = this.items.shift();
+			if (item !== undefined) {
+				this.writers.shift()?.();
+				yield item;
+				continue;
+			}
+			if (this.closed) {
+				if (this.failure !== undefined) throw this.failure.error;
+				return;
+			}
+			await new Promise<void>((resolve) => this.readers.push(resolve));
+		}
+	}
+}

@@ -1,0 +1,83 @@
+import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import type { EnqueueRequest } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
+import type { NewMessage } from "../core/types.js";
+import { Violations } from "./violations.js";
+import { resourcesOf } from "./consumer-input.js";
+
+/** Highest and lowest priority; the stored order score needs a bounded range. */
+export const MAX_PRIORITY = 1000;
+/** Longest delay, one year. */
+const MAX_DELAY_MS = 365 * 24 * 3600 * 1000;
+const MAX_LABELS = 32;
+
+/**
+ * Validates an Enqueue request whole and converts it; throws INVALID_ARGUMENT
+ * naming every bad field and limit before anything is stored.
+ */
+export function enqueueInput(request: EnqueueRequest, maxPayloadBytes: number, now: number): NewMessage[] {
+	const v = new Violations();
+	v.batch("messages", request.messages.length);
+	const seen = new Set<string>();
+	const out: NewMessage[] = [];
+	request.messages.forEach((m, i) => {
+		const f = `messages[${i}]`;
+		v.ident(`${f}.id`, m.id, true);
+		const key = `${m.environmentId}|${m.id}`;
+		if (m.id !== "" && seen.has(key)) v.add(`${f}.id`, `"${m.id}" appears twice in this request`);
+		seen.add(key);
+		v.name(`${f}.environment_id`, m.environmentId);
+		v.name(`${f}.queue`, m.queue);
+		v.ident(`${f}.concurrency_key`, m.concurrencyKey, false);
+		if (m.payload.byteLength === 0) v.add(`${f}.payload`, "must not be empty");
+		else if (m.payload.byteLength > maxPayloadBytes) {
+			v.add(
+				`${f}.payload`,
+				`${m.payload.byteLength} bytes is over the limit of ${maxPayloadBytes} bytes (QUEUE_MAX_PAYLOAD_BYTES)`,
+			);
+		}
+		v.range(`${f}.priority`, m.priority, -MAX_PRIORITY, MAX_PRIORITY);
+		let availableAt: number | undefined;
+		if (m.availability.case === "delay") {
+			const ms = durationMs(m.availability.value);
+			if (ms < 0) v.add(`${f}.delay`, `${ms} ms is negative; a delay must be 0 or more`);
+			else if (ms > MAX_DELAY_MS) v.add(`${f}.delay`, `${ms} ms is over the limit of ${MAX_DELAY_MS} ms (one year)`);
+			else availableAt = now + ms;
+		} else if (m.availability.case === "availableAt") {
+			const at = timestampMs(m.availability.value);
+			if (at - now > MAX_DELAY_MS) v.add(`${f}.available_at`, "is more than one year ahead");
+			else availableAt = Math.max(at, 0);
+		}
+		const resources = resourcesOf(v, `${f}.resources`, m.resources);
+		const meta = m.metadata;
+		if (meta !== undefined) {
+			if (meta.runId.length > 256) v.add(`${f}.metadata.run_id`, `${meta.runId.length} characters is over 256`);
+			if (meta.taskId.length > 256) v.add(`${f}.metadata.task_id`, `${meta.taskId.length} characters is over 256`);
+			if (meta.attempt < 0) v.add(`${f}.metadata.attempt`, `${meta.attempt} is negative`);
+			const labels = Object.entries(meta.labels);
+			if (labels.length > MAX_LABELS) v.add(`${f}.metadata.labels`, `${labels.length} labels is over ${MAX_LABELS}`);
+			for (const [k, value] of labels) {
+				if (k.length > 128 || value.length > 256) {
+					v.add(`${f}.metadata.labels`, `label "${k.slice(0, 40)}" is over 128 characters (key) or 256 (value)`);
+				}
+			}
+		}
+		out.push({
+			id: m.id,
+			environmentId: m.environmentId,
+			queue: m.queue,
+			concurrencyKey: m.concurrencyKey,
+			payload: m.payload,
+			priority: m.priority,
+			...(availableAt === undefined ? {} : { availableAt }),
+			...(resources === undefined ? {} : { resources }),
+			metadata: {
+				runId: meta?.runId ?? "",
+				taskId: meta?.taskId ?? "",
+				attempt: meta?.attempt ?? 0,
+				labels: meta?.labels ?? {},
+			},
+		});
+	});
+	v.throwIfAny();
+	return out;
+}

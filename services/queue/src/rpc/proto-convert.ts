@@ -1,0 +1,85 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { ItemFailureSchema } from "../../../../gen/taskmesh/common/v1/common_pb.js";
+import type {
+	DeadLetterSchema,
+	DeliverySchema,
+	QueueMessageSchema,
+	QueueSchema,
+} from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
+import type { DeadLetter, Delivery, ItemFailure, QueueInfo, StoredMessage } from "../core/types.js";
+
+/** google.rpc.Code numbers of the item failure codes. */
+const CODE = { NOT_FOUND: 5, FAILED_PRECONDITION: 9 } as const;
+
+/** A stored message on the wire. */
+export function messageToProto(m: StoredMessage): MessageInitShape<typeof QueueMessageSchema> {
+	return {
+		id: m.id,
+		environmentId: m.environmentId,
+		queue: m.queue,
+		concurrencyKey: m.concurrencyKey,
+		payload: m.payload,
+		priority: m.priority,
+		enqueuedAt: timestampFromMs(m.enqueuedAt),
+		availableAt: timestampFromMs(m.availableAt),
+		resources: { cpu: m.resources.cpu, memoryGb: m.resources.memoryGb },
+		metadata: {
+			runId: m.metadata.runId,
+			taskId: m.metadata.taskId,
+			attempt: m.metadata.attempt,
+			labels: m.metadata.labels,
+		},
+		nackCount: m.nackCount,
+	};
+}
+
+/** A delivery on the wire. */
+export function deliveryToProto(d: Delivery): MessageInitShape<typeof DeliverySchema> {
+	return {
+		message: messageToProto(d.message),
+		receipt: d.receipt,
+		deliveryCount: d.deliveryCount,
+		visibleUntil: timestampFromMs(d.visibleUntil),
+	};
+}
+
+/** Item failures on the wire. */
+export function failuresToProto(failures: ItemFailure[]): Array<MessageInitShape<typeof ItemFailureSchema>> {
+	return failures.map((f) => ({ index: f.index, id: f.id, code: CODE[f.code], message: f.message }));
+}
+
+/** A queue with its settings and numbers on the wire. */
+export function queueToProto(q: QueueInfo): MessageInitShape<typeof QueueSchema> {
+	return {
+		environmentId: q.environmentId,
+		name: q.name,
+		paused: q.settings.paused,
+		limits: {
+			concurrencyLimit: q.settings.concurrencyLimit,
+			concurrencyKeyLimit: q.settings.concurrencyKeyLimit,
+			maxNacks: q.settings.maxNacks,
+			visibilityTimeout: durationFromMs(q.settings.visibilityTimeoutMs),
+		},
+		stats: {
+			depth: BigInt(q.stats.depth),
+			inFlight: BigInt(q.stats.inFlight),
+			delayed: BigInt(q.stats.delayed),
+			deadLettered: BigInt(q.stats.deadLettered),
+			oldestAge: durationFromMs(q.stats.oldestAgeMs),
+			acknowledgements: [...q.stats.acknowledgements]
+				.sort((a, b) => a[0] - b[0])
+				.map(([reason, count]) => ({ reason, count: BigInt(count) })),
+		},
+	};
+}
+
+/** A dead letter on the wire. */
+export function deadLetterToProto(d: DeadLetter): MessageInitShape<typeof DeadLetterSchema> {
+	return {
+		message: messageToProto(d.message),
+		reason: d.reason,
+		detail: d.detail,
+		deadLetteredAt: timestampFromMs(d.deadLetteredAt),
+	};
+}
