@@ -1,9 +1,6 @@
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import {
-	type LogChunk,
-	LogChunkSchema,
-	type LogMessageHeaderSchema,
-} from "../../../gen/taskmesh/logs/v1/logs_pb.js";
+import { create } from "@bufbuild/protobuf";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { type LogChunk, LogChunkSchema, type LogLevel } from "../../../gen/taskmesh/logs/v1/logs_pb.js";
 import { type CompressionPolicy, DEFAULT_COMPRESSION_POLICY, encodeChunk } from "./codec.js";
 import { DEFAULT_CHUNK_BYTES, DEFAULT_MAX_CHUNKS, DEFAULT_MAX_MESSAGE_BYTES } from "./limits.js";
 
@@ -13,8 +10,18 @@ export interface OutgoingLogMessage {
 	runId: string;
 	environmentId: string;
 	/** Level, time, attributes, task/attempt/trace; body_size and chunk_count are filled in. */
-	header: Omit<MessageInitShape<typeof LogMessageHeaderSchema>, "bodySize" | "chunkCount">;
+	header: OutgoingHeader;
 	body: Uint8Array;
+}
+
+/** The header fields a sender sets; the chunker adds body_size and chunk_count. */
+export interface OutgoingHeader {
+	level: LogLevel;
+	time?: Timestamp;
+	attributes?: Record<string, string>;
+	taskId?: string;
+	attemptId?: string;
+	traceId?: string;
 }
 
 /** How a message is cut and compressed. */

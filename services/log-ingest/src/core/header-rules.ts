@@ -1,0 +1,35 @@
+import { ChunkError } from "../../../../packages/log-chunking/src/index.js";
+import type { IncomingHeader } from "./types.js";
+
+const MAX_LEVEL = 5;
+
+/** Checks what PostgreSQL and readers need of a header: a real level and no NUL in text. */
+export function checkHeader(header: IncomingHeader): void {
+	if (!Number.isInteger(header.level) || header.level < 1 || header.level > MAX_LEVEL) {
+		throw new ChunkError("missing-field", "header.level", `${header.level} is not a level (TRACE to ERROR)`);
+	}
+	for (const [key, value] of Object.entries(header.attributes)) {
+		// PostgreSQL text and jsonb cannot hold U+0000; refusing beats silently altering the value.
+		if (key.includes("\u0000") || value.includes("\u0000")) {
+			throw new ChunkError(
+				"missing-field",
+				`header.attributes[${JSON.stringify(key)}]`,
+				"contains a NUL character",
+			);
+		}
+	}
+	for (const [field, value] of [
+		["header.task_id", header.taskId],
+		["header.attempt_id", header.attemptId],
+		["header.trace_id", header.traceId],
+	] as const) {
+		if (value.includes("\u0000")) throw new ChunkError("missing-field", field, "contains a NUL character");
+	}
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: false });
+
+/** The searchable text of a body's head: UTF-8 with bad bytes replaced and NULs dropped. */
+export function searchTextOf(head: Uint8Array): string {
+	return decoder.decode(head).replaceAll("\u0000", "");
+}

@@ -1,0 +1,339 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+	Compression,
+	type IngestRequest,
+	IngestRequestSchema,
+	type LogChunk,
+	LogLevel,
+	type LogRecord,
+} from "../../../../gen/taskmesh/logs/v1/logs_pb.js";
+import { chunkLogMessage, type OutgoingLogMessage } from "../../../../packages/log-chunking/src/index.js";
+import { type LogIngestFixture, startLogIngest } from "./test-fixture.js";
+
+let f: LogIngestFixture;
+const env = "env_test";
+
+before(async () => {
+	f = await startLogIngest({ maxMessageBytes: 4 * 1024 * 1024 });
+});
+after(async () => {
+	await f.close();
+});
+
+function message(
+	runId: string,
+	messageId: string,
+	body: Uint8Array,
+	level = LogLevel.INFO,
+): OutgoingLogMessage {
+	return {
+		messageId,
+		runId,
+		environmentId: env,
+		header: {
+			level,
+			time: timestampFromMs(Date.parse("2026-01-01T00:00:00Z")),
+			attributes: { who: messageId },
+		},
+		body,
+	};
+}
+
+function chunksOf(m: OutgoingLogMessage, chunkBytes = 16 * 1024): LogChunk[] {
+	return [...chunkLogMessage(m, { chunkBytes })];
+}
+
+async function* frames(...groups: LogChunk[][]): AsyncGenerator<IngestRequest> {
+	for (const chunks of groups) yield create(IngestRequestSchema, { chunks });
+}
+
+async function readBody(runId: string, messageId: string): Promise<Buffer> {
+	const parts: Uint8Array[] = [];
+	for await (const piece of f.client.readMessageBody({ environmentId: env, runId, messageId }))
+		parts.push(piece.data);
+	return Buffer.concat(parts);
+}
+
+async function grpcCode(promise: Promise<unknown>): Promise<Code> {
+	try {
+		await promise;
+	} catch (error) {
+		return ConnectError.from(error).code;
+	}
+	throw new Error("the call succeeded");
+}
+
+describe("LogIngestService", () => {
+	test("a small message is stored whole and read back by Query with its header", async () => {
+		const summary = await f.client.ingest(
+			frames(chunksOf(message("run_small", "m1", Buffer.from("hello world")))),
+		);
+		assert.equal(summary.messagesAccepted, 1n);
+		assert.equal(summary.bytesAccepted, 11n);
+		const page = await f.client.query({ environmentId: env, runId: "run_small" });
+		assert.equal(page.records.length, 1);
+		const record = page.records[0];
+		assert.equal(Buffer.from(record?.body ?? []).toString(), "hello world");
+		assert.equal(record?.level, LogLevel.INFO);
+		assert.equal(record?.attributes.who, "m1");
+		assert.equal(record?.incomplete, false);
+		assert.equal(record?.bodyTruncated, false);
+		assert.equal(record?.time?.seconds, BigInt(Date.parse("2026-01-01T00:00:00Z") / 1000));
+	});
+
+	test("a multi-chunk message sent shuffled and with duplicates reads back byte-exact", async () => {
+		const body = Buffer.concat([randomBytes(100_000), Buffer.from("compressible text ".repeat(20_000))]);
+		const chunks = chunksOf(message("run_big", "big", body));
+		const reversed = [...chunks].reverse();
+		const summary = await f.client.ingest(
+			frames(reversed.slice(0, 10), [...chunks.slice(3, 6)], reversed.slice(10), [chunks[0] as LogChunk]),
+		);
+		assert.equal(summary.messagesAccepted, 1n);
+		assert.equal(summary.bytesAccepted, BigInt(body.byteLength));
+		assert.equal(summary.duplicatesIgnored, 4n);
+		assert.ok((await readBody("run_big", "big")).equals(body));
+		const page = await f.client.query({ environmentId: env, runId: "run_big", maxBodyBytes: 1000 });
+		assert.equal(page.records[0]?.body.byteLength, 1000);
+		assert.equal(page.records[0]?.bodyTruncated, true);
+		assert.equal(page.records[0]?.bodySize, BigInt(body.byteLength));
+	});
+
+	test("a whole message sent again in a later stream is ignored as a duplicate", async () => {
+		const chunks = chunksOf(message("run_dup", "d1", Buffer.from("once")));
+		await f.client.ingest(frames(chunks));
+		const again = await f.client.ingest(frames(chunks, chunks));
+		assert.equal(again.messagesAccepted, 0n);
+		assert.equal(again.duplicatesIgnored, 2n);
+		const page = await f.client.query({ environmentId: env, runId: "run_dup" });
+		assert.equal(page.records.length, 1);
+	});
+
+	test("a stream cut mid-message leaves it waiting, and a later stream completes it", async () => {
+		const body = randomBytes(80_000);
+		const chunks = chunksOf(message("run_cut", "cut", body));
+		const cut = new AbortController();
+		async function* firstHalfThenCut(): AsyncGenerator<IngestRequest> {
+			yield create(IngestRequestSchema, { chunks: chunks.slice(0, 2) });
+			// The server has the frame once Query sees the run; then the stream is cut.
+			for (;;) {
+				const seen = await f.store.runExists(env, "run_cut");
+				if (seen) break;
+				await new Promise((resolve) => setImmediate(resolve));
+			}
+			cut.abort();
+		}
+		assert.equal(await grpcCode(f.client.ingest(firstHalfThenCut(), { signal: cut.signal })), Code.Canceled);
+		assert.equal((await f.client.query({ environmentId: env, runId: "run_cut" })).records.length, 0);
+		const summary = await f.client.ingest(frames(chunks));
+		assert.equal(summary.messagesAccepted, 1n);
+		assert.equal(summary.duplicatesIgnored, 2n);
+		assert.ok((await readBody("run_cut", "cut")).equals(body));
+	});
+
+	test("a message whose chunks stop arriving is reported incomplete, never as whole", async () => {
+		const chunks = chunksOf(message("run_gap", "gap", randomBytes(60_000)));
+		const summary = await f.client.ingest(frames(chunks.filter((c) => c.sequence !== 2)));
+		assert.equal(summary.incomplete, 1n);
+		assert.equal(summary.messagesAccepted, 0n);
+		f.clock.ms += 61_000;
+		assert.ok((await f.store.sweeper.sweep()) >= 1);
+		const [record] = (await f.client.query({ environmentId: env, runId: "run_gap" })).records;
+		assert.equal(record?.incomplete, true);
+		assert.equal(record?.body.byteLength, 0);
+		assert.equal(record?.bodySize, 60_000n);
+		assert.equal(await grpcCode(readBody("run_gap", "gap")), Code.FailedPrecondition);
+		const late = await f.client.ingest(frames([chunks[2] as LogChunk]));
+		assert.equal(late.rejected[0]?.code, Code.FailedPrecondition);
+		assert.equal(
+			(await f.client.query({ environmentId: env, runId: "run_gap" })).records[0]?.incomplete,
+			true,
+		);
+	});
+
+	test("corrupt data and unknown compression refuse their message while the rest of the stream lands", async () => {
+		const good = chunksOf(message("run_bad", "good", Buffer.from("fine")));
+		const [corrupt] = chunksOf(message("run_bad", "corrupt", Buffer.from("x".repeat(4000))));
+		assert.equal(corrupt?.compression, Compression.BROTLI);
+		(corrupt as LogChunk).data = (corrupt as LogChunk).data.subarray(0, 10);
+		const [unknown] = chunksOf(message("run_bad", "unknown", Buffer.from("y")));
+		(unknown as LogChunk).compression = 7 as Compression;
+		const summary = await f.client.ingest(frames([corrupt as LogChunk, unknown as LogChunk], good));
+		assert.equal(summary.messagesAccepted, 1n);
+		const byId = new Map(summary.rejected.map((r) => [r.id, r]));
+		assert.equal(byId.get("corrupt")?.code, Code.InvalidArgument);
+		assert.match(byId.get("corrupt")?.message ?? "", /not valid brotli data/);
+		assert.equal(byId.get("unknown")?.code, Code.InvalidArgument);
+		assert.match(byId.get("unknown")?.message ?? "", /compression: 7 is not a known compression/);
+		const page = await f.client.query({ environmentId: env, runId: "run_bad" });
+		assert.deepEqual(
+			page.records.map((r) => r.messageId),
+			["good"],
+		);
+	});
+
+	test("a message over the cap is refused with RESOURCE_EXHAUSTED naming the cap, and its chunks are dropped", async () => {
+		const big = message("run_cap", "huge", randomBytes(5 * 1024 * 1024));
+		const chunks = [...chunkLogMessage(big, { chunkBytes: 256 * 1024, maxMessageBytes: 64 * 1024 * 1024 })];
+		const noHeader = chunks.slice(1);
+		const summary = await f.client.ingest(frames(noHeader.slice(0, 8), noHeader.slice(8)));
+		assert.equal(summary.rejected[0]?.code, Code.ResourceExhausted);
+		assert.match(summary.rejected[0]?.message ?? "", /over the limit of 4194304 bytes per message/);
+		const declared = await f.client.ingest(frames([chunks[0] as LogChunk]));
+		assert.equal(declared.rejected[0]?.code, Code.FailedPrecondition);
+		const stored = await f.schema.pool.query(
+			"SELECT count(*)::int AS n FROM log_chunks c JOIN log_messages m ON m.id = c.message_pk WHERE m.run_id = 'run_cap'",
+		);
+		assert.equal(stored.rows[0].n, 0);
+	});
+
+	test("a sequence past the cap is refused as invalid", async () => {
+		const [chunk] = chunksOf(message("run_seq", "far", Buffer.from("z")));
+		const far = { ...(chunk as LogChunk), sequence: 20_000, last: false, header: undefined } as LogChunk;
+		const summary = await f.client.ingest(frames([far]));
+		assert.equal(summary.rejected[0]?.code, Code.InvalidArgument);
+		assert.match(summary.rejected[0]?.message ?? "", /sequence: 20000 is past the limit of 16384 chunks/);
+	});
+
+	test("a chunk without a message id or run id fails the stream with INVALID_ARGUMENT naming the field", async () => {
+		const [chunk] = chunksOf(message("run_noid", "x", Buffer.from("z")));
+		const noMessage = { ...(chunk as LogChunk), messageId: "" } as LogChunk;
+		try {
+			await f.client.ingest(frames([noMessage]));
+			assert.fail("the stream succeeded");
+		} catch (error) {
+			const e = ConnectError.from(error);
+			assert.equal(e.code, Code.InvalidArgument);
+			assert.match(e.rawMessage, /frames\[0\]\.chunks\[0\]\.message_id: is required/);
+		}
+		const noRun = { ...(chunk as LogChunk), runId: "" } as LogChunk;
+		assert.equal(await grpcCode(f.client.ingest(frames([noRun]))), Code.InvalidArgument);
+	});
+
+	test("Tail of an unknown run is NOT_FOUND", async () => {
+		const code = await grpcCode(
+			(async () => {
+				for await (const _ of f.client.tail({ environmentId: env, runId: "run_never" })) break;
+			})(),
+		);
+		assert.equal(code, Code.NotFound);
+	});
+
+	test("a live tail receives the stored messages and then those written after it started", async () => {
+		await f.client.ingest(frames(chunksOf(message("run_tail", "t0", Buffer.from("before")))));
+		const stop = new AbortController();
+		const seen: string[] = [];
+		const stream = f.client.tail({ environmentId: env, runId: "run_tail" }, { signal: stop.signal });
+		const iterator = stream[Symbol.asyncIterator]();
+		const first = await iterator.next();
+		for (const r of first.value?.records ?? []) seen.push(Buffer.from(r.body).toString());
+		const big = randomBytes(50_000);
+		await f.client.ingest(
+			frames(
+				chunksOf(message("run_tail", "t1", Buffer.from("after"))),
+				chunksOf(message("run_tail", "t2", big)),
+			),
+		);
+		while (seen.length < 3) {
+			const next = await iterator.next();
+			for (const r of next.value?.records ?? []) seen.push(r.messageId);
+		}
+		stop.abort();
+		assert.deepEqual(seen, ["before", "t1", "t2"]);
+	});
+
+	test("a tail resumed from a cursor sends only what came after it", async () => {
+		const page = await f.client.query({ environmentId: env, runId: "run_tail" });
+		const cursor = page.records[0]?.cursor ?? "";
+		const stop = new AbortController();
+		const stream = f.client.tail({ environmentId: env, runId: "run_tail", cursor }, { signal: stop.signal });
+		const first = await stream[Symbol.asyncIterator]().next();
+		stop.abort();
+		const records: LogRecord[] = first.value?.records ?? [];
+		assert.deepEqual(
+			records.map((r) => r.messageId),
+			["t1", "t2"],
+		);
+	});
+
+	test("Query filters by level, time and text, and pages with a token", async () => {
+		const run = "run_query";
+		const lines = Array.from({ length: 25 }, (_, i) => {
+			const m = message(
+				run,
+				`q${i}`,
+				Buffer.from(`line ${i} ${i % 5 === 0 ? "Needle" : "hay"}`),
+				i % 2 ? LogLevel.WARN : LogLevel.INFO,
+			);
+			m.header.time = timestampFromMs(Date.parse("2026-02-01T00:00:00Z") + i * 1000);
+			return chunksOf(m);
+		});
+		await f.client.ingest(frames(lines.flat()));
+		const warn = await f.client.query({
+			environmentId: env,
+			runId: run,
+			levels: [LogLevel.WARN],
+			pageSize: 1000,
+		});
+		assert.equal(warn.records.length, 12);
+		const text = await f.client.query({ environmentId: env, runId: run, text: "needle" });
+		assert.deepEqual(
+			text.records.map((r) => r.messageId),
+			["q0", "q5", "q10", "q15", "q20"],
+		);
+		const timed = await f.client.query({
+			environmentId: env,
+			runId: run,
+			time: {
+				start: timestampFromMs(Date.parse("2026-02-01T00:00:03Z")),
+				end: timestampFromMs(Date.parse("2026-02-01T00:00:06Z")),
+			},
+		});
+		assert.deepEqual(
+			timed.records.map((r) => r.messageId),
+			["q3", "q4", "q5"],
+		);
+		const ids: string[] = [];
+		let token = "";
+		do {
+			const page = await f.client.query({ environmentId: env, runId: run, pageSize: 10, pageToken: token });
+			ids.push(...page.records.map((r) => r.messageId));
+			token = page.nextPageToken;
+		} while (token !== "");
+		assert.deepEqual(
+			ids,
+			Array.from({ length: 25 }, (_, i) => `q${i}`),
+		);
+		assert.equal(
+			await grpcCode(f.client.query({ environmentId: env, pageSize: 5000 })),
+			Code.InvalidArgument,
+		);
+		assert.equal(
+			await grpcCode(f.client.query({ environmentId: env, pageToken: "garbage!" })),
+			Code.InvalidArgument,
+		);
+	});
+
+	test("100 concurrent streams each land every message", async () => {
+		const streams = Array.from({ length: 100 }, (_, s) => {
+			const groups = Array.from({ length: 5 }, (_, i) =>
+				chunksOf(
+					message(`run_many_${s % 10}`, `s${s}_m${i}`, randomBytes(i === 0 ? 40_000 : 300)),
+					16 * 1024,
+				),
+			);
+			return f.client.ingest(frames(...groups));
+		});
+		const summaries = await Promise.all(streams);
+		assert.ok(summaries.every((s) => s.messagesAccepted === 5n && s.rejected.length === 0));
+		const counted = await f.schema.pool.query(
+			"SELECT count(*)::int AS n, count(DISTINCT (run_id, run_seq))::int AS cursors FROM log_messages WHERE run_id LIKE 'run_many_%' AND state = 1",
+		);
+		assert.equal(counted.rows[0].n, 500);
+		assert.equal(counted.rows[0].cursors, 500);
+	});
+});

@@ -1,0 +1,82 @@
+import type { LogIngestService } from "../../../../gen/taskmesh/logs/v1/logs_pb.js";
+import { ServiceError, type ServiceImplementation } from "../../../kit/src/index.js";
+import { MessageNotFound, MessageNotWhole } from "../core/log-reader.js";
+import type { LogStore } from "../core/log-store.js";
+import { incomingChunk, itemFailure, logRecord, requireId } from "./convert.js";
+import { encodePageToken, logQueryOf, tailOf } from "./query-input.js";
+
+/** Largest piece of a body sent in one ReadMessageBody frame. */
+const BODY_PIECE_BYTES = 1024 * 1024;
+
+/** The gRPC face of the log store: validates, converts and maps errors; the store does the work. */
+export function logIngestImplementation(options: {
+	store: LogStore;
+	inlineBodyBytes: number;
+}): ServiceImplementation<typeof LogIngestService> {
+	const { store, inlineBodyBytes } = options;
+	return {
+		async ingest(requests) {
+			const session = store.session();
+			let index = 0;
+			let frame = 0;
+			for await (const request of requests) {
+				const chunks = request.chunks.map((chunk, position) =>
+					incomingChunk(chunk, index + position, frame, position),
+				);
+				index += request.chunks.length;
+				frame += 1;
+				await session.accept(chunks);
+			}
+			const summary = await session.finish();
+			return {
+				messagesAccepted: BigInt(summary.messagesAccepted),
+				bytesAccepted: BigInt(summary.bytesAccepted),
+				duplicatesIgnored: BigInt(summary.duplicatesIgnored),
+				incomplete: BigInt(summary.incomplete),
+				rejected: summary.rejected.map(itemFailure),
+			};
+		},
+
+		async *tail(request, context) {
+			const { target, cursor } = tailOf(request, inlineBodyBytes);
+			if (!(await store.runExists(target.environmentId, target.runId))) {
+				throw new ServiceError(
+					"NOT_FOUND",
+					`run "${target.runId}" has no logs in environment "${target.environmentId}"`,
+				);
+			}
+			for await (const records of store.tail(target, cursor, context.signal)) {
+				yield { records: records.map(logRecord) };
+			}
+		},
+
+		async query(request) {
+			const page = await store.query(logQueryOf(request, inlineBodyBytes));
+			return {
+				records: page.records.map(logRecord),
+				nextPageToken: page.next === undefined ? "" : encodePageToken(page.next),
+			};
+		},
+
+		async *readMessageBody(request) {
+			const key = {
+				environmentId: requireId("environment_id", request.environmentId),
+				runId: requireId("run_id", request.runId),
+				messageId: requireId("message_id", request.messageId),
+			};
+			try {
+				for await (const piece of store.reader.readBody(key, BODY_PIECE_BYTES)) {
+					yield { data: piece.data, offset: BigInt(piece.offset) };
+				}
+			} catch (error) {
+				if (error instanceof MessageNotFound) throw ServiceError.notFound("message", error.messageId);
+				if (error instanceof MessageNotWhole) {
+					throw new ServiceError("FAILED_PRECONDITION", error.message, {
+						reason: error.incomplete ? "MESSAGE_INCOMPLETE" : "MESSAGE_RECEIVING",
+					});
+				}
+				throw error;
+			}
+		},
+	};
+}

@@ -1,0 +1,69 @@
+import type { Client } from "@connectrpc/connect";
+import { pino } from "pino";
+import { LogIngestService } from "../../../../gen/taskmesh/logs/v1/logs_pb.js";
+import { DEFAULT_CHUNK_LIMITS } from "../../../../packages/log-chunking/src/index.js";
+import { type GrpcServiceHost, migrate, registration } from "../../../kit/src/index.js";
+import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
+import { createTestSchema, type TestSchema, testStores } from "../../../kit/src/testing/stores.js";
+import { LogStore } from "../core/log-store.js";
+import { MIGRATIONS_DIRECTORY } from "../log-ingest-module.js";
+import { logIngestImplementation } from "./log-ingest-service.js";
+
+/** A clock tests move by hand. */
+export class ManualClock {
+	constructor(public ms = Date.now()) {}
+	now(): number {
+		return this.ms;
+	}
+}
+
+/** A log-ingest service on a real gRPC server over its own schema, and a client to it. */
+export interface LogIngestFixture {
+	schema: TestSchema;
+	store: LogStore;
+	clock: ManualClock;
+	host: GrpcServiceHost;
+	client: Client<typeof LogIngestService>;
+	close(): Promise<void>;
+}
+
+/** Starts the service as its module would, with small caps so limits are cheap to reach. */
+export async function startLogIngest(options: { maxMessageBytes?: number } = {}): Promise<LogIngestFixture> {
+	const schema = await createTestSchema("log_ingest_test");
+	await migrate({ pool: schema.pool, schema: schema.schema, directory: MIGRATIONS_DIRECTORY });
+	const clock = new ManualClock();
+	const { databaseUrl } = await testStores();
+	const store = await LogStore.open({
+		pool: schema.pool,
+		databaseUrl,
+		schema: schema.schema,
+		settings: {
+			limits: {
+				...DEFAULT_CHUNK_LIMITS,
+				maxMessageBytes: options.maxMessageBytes ?? DEFAULT_CHUNK_LIMITS.maxMessageBytes,
+			},
+			inlineBodyBytes: 64 * 1024,
+		},
+		clock,
+		logger: pino({ level: "silent" }),
+		incompleteAfterMs: 60_000,
+		sweepIntervalMs: 0,
+		tailPollMs: 60_000,
+	});
+	const host = await startTestServer([
+		registration(LogIngestService, logIngestImplementation({ store, inlineBodyBytes: 64 * 1024 })),
+	]);
+	const client = testClient(LogIngestService, host.url);
+	return {
+		schema,
+		store,
+		clock,
+		host,
+		client,
+		async close() {
+			await host.drain();
+			await store.close();
+			await schema.drop();
+		},
+	};
+}
