@@ -10,7 +10,11 @@ import type { Delivery } from "./types.js";
  * The core's behaviour, run against any Redis: a standalone server
  * (fair-queue.test.ts) and a three-master cluster (fair-queue.cluster.test.ts).
  */
-export function fairQueueSuite(title: string, connect: () => Promise<RedisClient>, disconnect: () => Promise<void>) {
+export function fairQueueSuite(
+	title: string,
+	connect: () => Promise<RedisClient>,
+	disconnect: () => Promise<void>,
+) {
 	describe(title, () => {
 		let redis: RedisClient;
 		let queue: FairQueue;
@@ -36,8 +40,13 @@ export function fairQueueSuite(title: string, connect: () => Promise<RedisClient
 			queue.deliver({ consumerId, selectors: [{ environmentId, queues }], max }).then((r) => r.deliveries);
 
 		test("enqueue is idempotent by message id", async () => {
-			const first = await queue.enqueue([message("a", { environmentId: "idem" }), message("b", { environmentId: "idem" })]);
-			const again = await queue.enqueue([message("a", { environmentId: "idem", payload: Buffer.from("other") })]);
+			const first = await queue.enqueue([
+				message("a", { environmentId: "idem" }),
+				message("b", { environmentId: "idem" }),
+			]);
+			const again = await queue.enqueue([
+				message("a", { environmentId: "idem", payload: Buffer.from("other") }),
+			]);
 			assert.deepEqual(first, [false, false]);
 			assert.deepEqual(again, [true]);
 			const got = await take("idem", 10);
@@ -96,7 +105,10 @@ export function fairQueueSuite(title: string, connect: () => Promise<RedisClient
 			assert.equal((await queue.heartbeat("c1", [d.receipt], 0)).extended, 1);
 			clock.advance(50_000);
 			assert.equal((await take(env, 1)).length, 0);
-			assert.equal((await queue.acknowledge("c1", [{ receipt: d.receipt, reason: 1, detail: "" }])).acknowledged, 1);
+			assert.equal(
+				(await queue.acknowledge("c1", [{ receipt: d.receipt, reason: 1, detail: "" }])).acknowledged,
+				1,
+			);
 		});
 
 		test("acknowledging twice or as another consumer fails and changes nothing", async () => {
@@ -107,7 +119,10 @@ export function fairQueueSuite(title: string, connect: () => Promise<RedisClient
 			const other = await queue.acknowledge("c9", [{ receipt: d.receipt, reason: 1, detail: "" }]);
 			assert.equal(other.failures[0]?.code, "FAILED_PRECONDITION");
 			assert.match(other.failures[0]?.message ?? "", /another consumer/);
-			assert.equal((await queue.acknowledge("c1", [{ receipt: d.receipt, reason: 1, detail: "" }])).acknowledged, 1);
+			assert.equal(
+				(await queue.acknowledge("c1", [{ receipt: d.receipt, reason: 1, detail: "" }])).acknowledged,
+				1,
+			);
 			const again = await queue.acknowledge("c1", [{ receipt: d.receipt, reason: 1, detail: "" }]);
 			assert.equal(again.failures[0]?.code, "FAILED_PRECONDITION");
 			assert.match(again.failures[0]?.message ?? "", /already acknowledged/);
@@ -197,11 +212,15 @@ export function fairQueueSuite(title: string, connect: () => Promise<RedisClient
 			const env = "fair";
 			for (let b = 0; b < 10; b++) {
 				await queue.enqueue(
-					Array.from({ length: 1000 }, (_, i) => message(`a${b * 1000 + i}`, { environmentId: env, concurrencyKey: "A" })),
+					Array.from({ length: 1000 }, (_, i) =>
+						message(`a${b * 1000 + i}`, { environmentId: env, concurrencyKey: "A" }),
+					),
 				);
 			}
 			clock.advance(1_000);
-			await queue.enqueue(Array.from({ length: 10 }, (_, i) => message(`b${i}`, { environmentId: env, concurrencyKey: "B" })));
+			await queue.enqueue(
+				Array.from({ length: 10 }, (_, i) => message(`b${i}`, { environmentId: env, concurrencyKey: "B" })),
+			);
 			// Bound: with two keys served round-robin, B's 10 messages are out within the
 			// first 2 x 10 deliveries; the test allows 40 (two more batches of 10).
 			const order: string[] = [];

@@ -1,11 +1,11 @@
 import { randomBytes, randomInt } from "node:crypto";
-import { CountBatch } from "./queue-metrics.js";
-import { commandsOf, EnvironmentRegistry, environmentBase, type QueueContext } from "./queue-context.js";
 import { decodeDeliveries, enqueueArgs, num, text } from "./message-codec.js";
+import { commandsOf, EnvironmentRegistry, environmentBase, type QueueContext } from "./queue-context.js";
+import { CountBatch } from "./queue-metrics.js";
 import { failureOf, groupByEnvironment } from "./settlement.js";
 import {
-	ackReasonName,
 	type AckReason,
+	ackReasonName,
 	type DeliverRequest,
 	type DeliverResult,
 	type Delivery,
@@ -69,7 +69,10 @@ export class FairQueue {
 				await this.environments.register(environmentId);
 				const args: Array<string | number | Buffer> = [now, indexes.length];
 				for (const i of indexes) args.push(...enqueueArgs(messages[i] as NewMessage, now));
-				const reply = (await commands.tmEnqueue(environmentBase(namespace, environmentId), ...args)) as number[];
+				const reply = (await commands.tmEnqueue(
+					environmentBase(namespace, environmentId),
+					...args,
+				)) as number[];
 				indexes.forEach((i, k) => {
 					duplicates[i] = reply[k] === 1;
 				});
@@ -133,7 +136,10 @@ export class FairQueue {
 			for (const d of got) {
 				deliveries.push(d);
 				if (free !== undefined) {
-					free = { cpu: free.cpu - d.message.resources.cpu, memoryGb: free.memoryGb - d.message.resources.memoryGb };
+					free = {
+						cpu: free.cpu - d.message.resources.cpu,
+						memoryGb: free.memoryGb - d.message.resources.memoryGb,
+					};
 				}
 			}
 			if (reply[1].length > 0) this.returned(environmentId, reply[1].map(text), "visibility_timeout");
@@ -155,7 +161,12 @@ export class FairQueue {
 		const groups = groupByEnvironment(items, (a) => a.receipt, field, failures);
 		await Promise.all(
 			[...groups].map(async ([environmentId, group]) => {
-				const args: Array<string | number> = [now, consumerId, defaults.acknowledgedRetentionSeconds, group.length];
+				const args: Array<string | number> = [
+					now,
+					consumerId,
+					defaults.acknowledgedRetentionSeconds,
+					group.length,
+				];
 				for (const g of group) args.push(g.messageId, g.token, g.item.reason);
 				const reply = (await commandsOf(this.context).tmAcknowledge(
 					environmentBase(namespace, environmentId),
@@ -172,8 +183,22 @@ export class FairQueue {
 						counts.add({ environment_id: environmentId, queue, reason: ackReasonName(g.item.reason) });
 					}
 					if (lifecycle.enabled) {
-						const settled = { environmentId, messageId: g.messageId, queue, runId: text(r[4]), taskId: text(r[5]) };
-						lifecycle.acknowledged(settled, consumerId, g.item.reason, g.item.detail, num(r[2]), num(r[3]), now);
+						const settled = {
+							environmentId,
+							messageId: g.messageId,
+							queue,
+							runId: text(r[4]),
+							taskId: text(r[5]),
+						};
+						lifecycle.acknowledged(
+							settled,
+							consumerId,
+							g.item.reason,
+							g.item.detail,
+							num(r[2]),
+							num(r[3]),
+							now,
+						);
 					}
 				});
 				acknowledged += applied;
@@ -217,7 +242,13 @@ export class FairQueue {
 						}
 					}
 					if (lifecycle.enabled) {
-						const settled = { environmentId, messageId: g.messageId, queue, runId: text(r[4]), taskId: text(r[5]) };
+						const settled = {
+							environmentId,
+							messageId: g.messageId,
+							queue,
+							runId: text(r[4]),
+							taskId: text(r[5]),
+						};
 						lifecycle.nacked(settled, consumerId, num(r[2]), wentDead, g.item.detail);
 					}
 				});
@@ -252,7 +283,13 @@ export class FairQueue {
 					if (failure !== undefined) return void failures.push(failure);
 					extended += 1;
 					if (lifecycle.enabled) {
-						const settled = { environmentId, messageId: g.messageId, queue: text(r[1]), runId: text(r[3]), taskId: text(r[4]) };
+						const settled = {
+							environmentId,
+							messageId: g.messageId,
+							queue: text(r[1]),
+							runId: text(r[3]),
+							taskId: text(r[4]),
+						};
 						lifecycle.heartbeated(settled, consumerId, num(r[2]));
 					}
 				});
@@ -322,7 +359,8 @@ export class FairQueue {
 		if (deliveries.length === 0) return;
 		if (metrics.enabled) {
 			const counts = new CountBatch();
-			for (const d of deliveries) counts.add({ environment_id: d.message.environmentId, queue: d.message.queue });
+			for (const d of deliveries)
+				counts.add({ environment_id: d.message.environmentId, queue: d.message.queue });
 			counts.flush(metrics.delivered);
 		}
 		if (lifecycle.enabled) lifecycle.delivered(consumerId, deliveries, now);

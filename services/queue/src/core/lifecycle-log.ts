@@ -87,7 +87,13 @@ export class LifecycleLog {
 	}
 
 	/** Logs a nack, and whether it dead-lettered the message. */
-	nacked(item: SettledItem, consumerId: string, nackCount: number, deadLettered: boolean, detail: string): void {
+	nacked(
+		item: SettledItem,
+		consumerId: string,
+		nackCount: number,
+		deadLettered: boolean,
+		detail: string,
+	): void {
 		this.logger.info(
 			{
 				event: deadLettered ? "dead_lettered" : "nacked",

@@ -1,5 +1,5 @@
-import type { Delivery, NewMessage, StoredMessage } from "./types.js";
 import { encodeReceipt } from "./receipt.js";
+import type { Delivery, NewMessage, StoredMessage } from "./types.js";
 
 type Raw = Buffer | number | string | null;
 

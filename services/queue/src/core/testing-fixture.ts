@@ -1,8 +1,8 @@
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 import type { RedisClient } from "../../../kit/src/index.js";
 import { randomSuffix } from "../../../kit/src/testing/stores.js";
-import { createQueueCore, type QueueCore } from "./queue-core.js";
 import type { QueueDefaults } from "./queue-context.js";
+import { createQueueCore, type QueueCore } from "./queue-core.js";
 import type { NewMessage } from "./types.js";
 
 /** A clock a test moves by hand. */

@@ -42,7 +42,10 @@ export async function* consumeStream(
 	v.throwIfAny();
 	const consumerId = open.consumerId;
 	if (liveConsumers.has(consumerId)) {
-		throw new ServiceError("ALREADY_EXISTS", `consumer_id "${consumerId}" already has an open Consume stream`);
+		throw new ServiceError(
+			"ALREADY_EXISTS",
+			`consumer_id "${consumerId}" already has an open Consume stream`,
+		);
 	}
 	liveConsumers.add(consumerId);
 
@@ -56,7 +59,8 @@ export async function* consumeStream(
 		selectors,
 		...(visibilityMs === undefined ? {} : { visibilityMs }),
 		...(free === undefined ? {} : { free }),
-		push: (deliveries) => out.push({ kind: { case: "deliveries", value: { deliveries: deliveries.map(deliveryToProto) } } }),
+		push: (deliveries) =>
+			out.push({ kind: { case: "deliveries", value: { deliveries: deliveries.map(deliveryToProto) } } }),
 		maxBatch: config.QUEUE_MAX_DELIVERY_BATCH,
 		idleRecheckMs: config.QUEUE_IDLE_RECHECK_MS,
 		telemetry: config.QUEUE_TELEMETRY,
@@ -68,7 +72,11 @@ export async function* consumeStream(
 		switch (kind.case) {
 			case "credit": {
 				const cv = new Violations();
-				if (!Number.isInteger(kind.value.credits) || kind.value.credits <= 0 || kind.value.credits > MAX_CREDITS) {
+				if (
+					!Number.isInteger(kind.value.credits) ||
+					kind.value.credits <= 0 ||
+					kind.value.credits > MAX_CREDITS
+				) {
 					cv.add("credit.credits", `${kind.value.credits} must be from 1 to ${MAX_CREDITS}`);
 				}
 				const stated = resourcesOf(cv, "credit.free_resources", kind.value.freeResources);
@@ -79,7 +87,13 @@ export async function* consumeStream(
 			case "acknowledge": {
 				const { items } = acknowledgeInput(kind.value, consumerId);
 				const result = await core.queue.acknowledge(consumerId, items);
-				session.settled(settledReceipts(items.map((i) => i.receipt), result.failures), "acknowledged");
+				session.settled(
+					settledReceipts(
+						items.map((i) => i.receipt),
+						result.failures,
+					),
+					"acknowledged",
+				);
 				return {
 					kind: {
 						case: "acknowledged",
@@ -90,7 +104,13 @@ export async function* consumeStream(
 			case "nack": {
 				const { items } = nackInput(kind.value, core.context.clock.now(), consumerId);
 				const result = await core.queue.nack(consumerId, items);
-				session.settled(settledReceipts(items.map((i) => i.receipt), result.failures), "nacked");
+				session.settled(
+					settledReceipts(
+						items.map((i) => i.receipt),
+						result.failures,
+					),
+					"nacked",
+				);
 				return {
 					kind: {
 						case: "nacked",
@@ -107,7 +127,10 @@ export async function* consumeStream(
 				const result = await core.queue.heartbeat(consumerId, receipts, extendMs);
 				session.settled(receipts, "heartbeated");
 				return {
-					kind: { case: "heartbeated", value: { extended: result.extended, failures: failuresToProto(result.failures) } },
+					kind: {
+						case: "heartbeated",
+						value: { extended: result.extended, failures: failuresToProto(result.failures) },
+					},
 				};
 			}
 			case "open":
@@ -141,7 +164,8 @@ export async function* consumeStream(
 		await delivering;
 		try {
 			const released = await session.close();
-			if (released > 0) context.logger.info({ consumer_id: consumerId, released }, "consumer gone; deliveries returned");
+			if (released > 0)
+				context.logger.info({ consumer_id: consumerId, released }, "consumer gone; deliveries returned");
 		} finally {
 			liveConsumers.delete(consumerId);
 			// The reader may be parked on the next request; the transport ends it with the call.

@@ -4,10 +4,15 @@ import type { Resources, Selector } from "../core/types.js";
 import type { Violations } from "./violations.js";
 
 /** Resources from the wire; undefined when unset. Negative or non-finite values are violations. */
-export function resourcesOf(v: Violations, field: string, r: ProtoResources | undefined): Resources | undefined {
+export function resourcesOf(
+	v: Violations,
+	field: string,
+	r: ProtoResources | undefined,
+): Resources | undefined {
 	if (r === undefined) return undefined;
 	if (!Number.isFinite(r.cpu) || r.cpu < 0) v.add(`${field}.cpu`, `${r.cpu} must be 0 or more`);
-	if (!Number.isFinite(r.memoryGb) || r.memoryGb < 0) v.add(`${field}.memory_gb`, `${r.memoryGb} must be 0 or more`);
+	if (!Number.isFinite(r.memoryGb) || r.memoryGb < 0)
+		v.add(`${field}.memory_gb`, `${r.memoryGb} must be 0 or more`);
 	return { cpu: r.cpu, memoryGb: r.memoryGb };
 }
 

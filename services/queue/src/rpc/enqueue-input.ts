@@ -1,8 +1,8 @@
 import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { EnqueueRequest } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
 import type { NewMessage } from "../core/types.js";
-import { Violations } from "./violations.js";
 import { resourcesOf } from "./consumer-input.js";
+import { Violations } from "./violations.js";
 
 /** Highest and lowest priority; the stored order score needs a bounded range. */
 export const MAX_PRIORITY = 1000;
@@ -40,7 +40,8 @@ export function enqueueInput(request: EnqueueRequest, maxPayloadBytes: number, n
 		if (m.availability.case === "delay") {
 			const ms = durationMs(m.availability.value);
 			if (ms < 0) v.add(`${f}.delay`, `${ms} ms is negative; a delay must be 0 or more`);
-			else if (ms > MAX_DELAY_MS) v.add(`${f}.delay`, `${ms} ms is over the limit of ${MAX_DELAY_MS} ms (one year)`);
+			else if (ms > MAX_DELAY_MS)
+				v.add(`${f}.delay`, `${ms} ms is over the limit of ${MAX_DELAY_MS} ms (one year)`);
 			else availableAt = now + ms;
 		} else if (m.availability.case === "availableAt") {
 			const at = timestampMs(m.availability.value);
@@ -50,14 +51,20 @@ export function enqueueInput(request: EnqueueRequest, maxPayloadBytes: number, n
 		const resources = resourcesOf(v, `${f}.resources`, m.resources);
 		const meta = m.metadata;
 		if (meta !== undefined) {
-			if (meta.runId.length > 256) v.add(`${f}.metadata.run_id`, `${meta.runId.length} characters is over 256`);
-			if (meta.taskId.length > 256) v.add(`${f}.metadata.task_id`, `${meta.taskId.length} characters is over 256`);
+			if (meta.runId.length > 256)
+				v.add(`${f}.metadata.run_id`, `${meta.runId.length} characters is over 256`);
+			if (meta.taskId.length > 256)
+				v.add(`${f}.metadata.task_id`, `${meta.taskId.length} characters is over 256`);
 			if (meta.attempt < 0) v.add(`${f}.metadata.attempt`, `${meta.attempt} is negative`);
 			const labels = Object.entries(meta.labels);
-			if (labels.length > MAX_LABELS) v.add(`${f}.metadata.labels`, `${labels.length} labels is over ${MAX_LABELS}`);
+			if (labels.length > MAX_LABELS)
+				v.add(`${f}.metadata.labels`, `${labels.length} labels is over ${MAX_LABELS}`);
 			for (const [k, value] of labels) {
 				if (k.length > 128 || value.length > 256) {
-					v.add(`${f}.metadata.labels`, `label "${k.slice(0, 40)}" is over 128 characters (key) or 256 (value)`);
+					v.add(
+						`${f}.metadata.labels`,
+						`label "${k.slice(0, 40)}" is over 128 characters (key) or 256 (value)`,
+					);
 				}
 			}
 		}

@@ -10,8 +10,8 @@ import { dequeueWaiting } from "../core/dequeue-waiting.js";
 import type { QueueCore } from "../core/queue-core.js";
 import type { ItemFailure, QueueSettings } from "../core/types.js";
 import type { QueueConfig } from "../queue-config.js";
-import { selectorsOf, resourcesOf } from "./consumer-input.js";
 import { consumeStream } from "./consume-stream.js";
+import { resourcesOf, selectorsOf } from "./consumer-input.js";
 import { enqueueInput } from "./enqueue-input.js";
 import { deadLetterToProto, deliveryToProto, failuresToProto, queueToProto } from "./proto-convert.js";
 import { acknowledgeInput, heartbeatInput, nackInput } from "./settle-input.js";
@@ -59,7 +59,12 @@ export function queueServiceRegistration(options: QueueServiceOptions): ServiceR
 			const selectors = selectorsOf(v, request.selectors);
 			v.range("max_messages", request.maxMessages, 1, MAX_BATCH);
 			const free = resourcesOf(v, "free_resources", request.freeResources);
-			const visibilityMs = v.duration("visibility_timeout", request.visibilityTimeout, 1000, MAX_VISIBILITY_MS);
+			const visibilityMs = v.duration(
+				"visibility_timeout",
+				request.visibilityTimeout,
+				1000,
+				MAX_VISIBILITY_MS,
+			);
 			const waitMs = v.duration("wait_time", request.waitTime, 0, 20_000) ?? 0;
 			v.throwIfAny();
 			const result = await dequeueWaiting(
@@ -133,12 +138,18 @@ export function queueServiceRegistration(options: QueueServiceOptions): ServiceR
 			const v = new Violations();
 			v.name("environment_id", request.environmentId);
 			v.name("queue", request.queue);
-			if (request.concurrencyLimit !== undefined) v.range("concurrency_limit", request.concurrencyLimit, 0, 1_000_000);
+			if (request.concurrencyLimit !== undefined)
+				v.range("concurrency_limit", request.concurrencyLimit, 0, 1_000_000);
 			if (request.concurrencyKeyLimit !== undefined) {
 				v.range("concurrency_key_limit", request.concurrencyKeyLimit, 0, 1_000_000);
 			}
 			if (request.maxNacks !== undefined) v.range("max_nacks", request.maxNacks, 1, 1_000);
-			const visibilityTimeoutMs = v.duration("visibility_timeout", request.visibilityTimeout, 1000, MAX_VISIBILITY_MS);
+			const visibilityTimeoutMs = v.duration(
+				"visibility_timeout",
+				request.visibilityTimeout,
+				1000,
+				MAX_VISIBILITY_MS,
+			);
 			v.throwIfAny();
 			const current = await currentSettings(request.environmentId, request.queue);
 			const limit = request.concurrencyLimit ?? current.concurrencyLimit;
@@ -155,7 +166,9 @@ export function queueServiceRegistration(options: QueueServiceOptions): ServiceR
 			const updated = await catalog.updateQueue(request.environmentId, request.queue, {
 				...(request.paused === undefined ? {} : { paused: request.paused }),
 				...(request.concurrencyLimit === undefined ? {} : { concurrencyLimit: request.concurrencyLimit }),
-				...(request.concurrencyKeyLimit === undefined ? {} : { concurrencyKeyLimit: request.concurrencyKeyLimit }),
+				...(request.concurrencyKeyLimit === undefined
+					? {}
+					: { concurrencyKeyLimit: request.concurrencyKeyLimit }),
 				...(request.maxNacks === undefined ? {} : { maxNacks: request.maxNacks }),
 				...(visibilityTimeoutMs === undefined ? {} : { visibilityTimeoutMs }),
 			});
@@ -167,7 +180,9 @@ export function queueServiceRegistration(options: QueueServiceOptions): ServiceR
 			v.name("environment_id", request.environmentId);
 			v.range("concurrency_limit", request.concurrencyLimit, 0, 1_000_000);
 			v.throwIfAny();
-			return { concurrencyLimit: await catalog.updateEnvironment(request.environmentId, request.concurrencyLimit) };
+			return {
+				concurrencyLimit: await catalog.updateEnvironment(request.environmentId, request.concurrencyLimit),
+			};
 		},
 
 		async listDeadLetters(request) {
@@ -179,7 +194,12 @@ export function queueServiceRegistration(options: QueueServiceOptions): ServiceR
 				v.add("page_token", "is not a token ListDeadLetters returned");
 			}
 			v.throwIfAny();
-			const page = await catalog.listDeadLetters(request.environmentId, request.queue, pageSize, request.pageToken);
+			const page = await catalog.listDeadLetters(
+				request.environmentId,
+				request.queue,
+				pageSize,
+				request.pageToken,
+			);
 			return { deadLetters: page.items.map(deadLetterToProto), nextPageToken: page.nextPageToken };
 		},
 

@@ -29,7 +29,10 @@ export class Violations {
 	name(field: string, value: string): void {
 		if (value === "") this.add(field, "is required");
 		else if (!NAME.test(value))
-			this.add(field, `"${clip(value)}" must be 1 to 128 letters, digits or . _ - / : (${value.length} characters)`);
+			this.add(
+				field,
+				`"${clip(value)}" must be 1 to 128 letters, digits or . _ - / : (${value.length} characters)`,
+			);
 	}
 
 	/** An identifier matching IDENT; optional ones may be empty. */
@@ -37,7 +40,10 @@ export class Violations {
 		if (value === "") {
 			if (required) this.add(field, "is required");
 		} else if (!IDENT.test(value)) {
-			this.add(field, `"${clip(value)}" must be 1 to 256 letters, digits or . _ - / : @ = + (${value.length} characters)`);
+			this.add(
+				field,
+				`"${clip(value)}" must be 1 to 256 letters, digits or . _ - / : @ = + (${value.length} characters)`,
+			);
 		}
 	}
 
@@ -49,7 +55,8 @@ export class Violations {
 
 	/** Free text up to MAX_DETAIL characters. */
 	detail(field: string, value: string): void {
-		if (value.length > MAX_DETAIL) this.add(field, `${value.length} characters is over the limit of ${MAX_DETAIL}`);
+		if (value.length > MAX_DETAIL)
+			this.add(field, `${value.length} characters is over the limit of ${MAX_DETAIL}`);
 	}
 
 	/** A duration within [minMs, maxMs]; returns it in ms. */
@@ -65,7 +72,8 @@ export class Violations {
 
 	/** A whole number within [min, max]. */
 	range(field: string, value: number, min: number, max: number): void {
-		if (!Number.isInteger(value) || value < min || value > max) this.add(field, `${value} is outside ${min} to ${max}`);
+		if (!Number.isInteger(value) || value < min || value > max)
+			this.add(field, `${value} is outside ${min} to ${max}`);
 	}
 
 	/** Throws INVALID_ARGUMENT with every violation, if there are any. */
