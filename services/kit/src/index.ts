@@ -14,3 +14,4 @@ export * from "./service/run-services.js";
 export * from "./service/service-module.js";
 export * from "./telemetry/bootstrap.js";
 export * from "./telemetry/grpc-propagation.js";
+export * from "./telemetry/telemetry-service-exporter.js";

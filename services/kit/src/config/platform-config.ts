@@ -43,6 +43,13 @@ export const platformEnvSchema = z.object({
 	GRPC_KEEPALIVE_TIMEOUT_MS: intVar(10_000, 100, 600_000),
 	GRPC_DRAIN_TIMEOUT_MS: intVar(25_000, 0, 600_000),
 	OTEL_ENABLED: boolVar(true),
+	/** Where the services' own spans go: the telemetry service (TASKMESH_TELEMETRY_URL) or nowhere. */
+	TASKMESH_TRACE_EXPORT: enumVar(["none", "telemetry-service"] as const, "none"),
+	/** The environment the services' own spans are filed under in the telemetry service. */
+	TASKMESH_TRACE_ENVIRONMENT_ID: z
+		.string()
+		.regex(/^[A-Za-z0-9._:-]{1,128}$/, { error: "expected 1 to 128 letters, digits or . _ : -" })
+		.default("platform"),
 });
 
 /** Parsed platform configuration. */

@@ -4,6 +4,7 @@ import { loadPlatformConfig, type PlatformConfig, portOf } from "../config/platf
 import { GrpcServiceHost } from "../grpc/server.js";
 import { createLogger } from "../logging/logger.js";
 import { startTelemetry, type TelemetryShutdown } from "../telemetry/bootstrap.js";
+import { TelemetryServiceSpanExporter } from "../telemetry/telemetry-service-exporter.js";
 import type { ServiceModule, StartedService } from "./service-module.js";
 
 /** A running process of one or more services. */
@@ -36,7 +37,16 @@ export async function runServices(
 	const config = loadPlatformConfig(options.env);
 	const logger = createLogger({ level: config.LOG_LEVEL, service: options.processName });
 	const stopTelemetry: TelemetryShutdown = config.OTEL_ENABLED
-		? startTelemetry({ serviceName: options.processName })
+		? startTelemetry({
+				serviceName: options.processName,
+				spanExporter:
+					config.TASKMESH_TRACE_EXPORT === "telemetry-service"
+						? new TelemetryServiceSpanExporter({
+								baseUrl: config.TASKMESH_TELEMETRY_URL,
+								environmentId: config.TASKMESH_TRACE_ENVIRONMENT_ID,
+							})
+						: undefined,
+			})
 		: async () => {};
 	const started: Array<{ module: ServiceModule; service: StartedService }> = [];
 	const hosts = new Map<string, GrpcServiceHost>();
