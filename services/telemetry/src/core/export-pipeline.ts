@@ -222,8 +222,9 @@ function withTimeout<T>(work: Promise<T>, ms: number, controller?: AbortControll
 	let timer: NodeJS.Timeout | undefined;
 	const timeout = new Promise<never>((_, reject) => {
 		timer = setTimeout(() => {
-			controller?.abort();
+			// Reject first: the abort below would otherwise win with "export aborted".
 			reject(new ExportFailure(`export timed out after ${ms} ms`, true));
+			controller?.abort();
 		}, ms);
 		// Stopping aborts the attempt; do not wait out the timeout for a sink that ignores it.
 		controller?.signal.addEventListener("abort", () => reject(new ExportFailure("export aborted", true)), {
