@@ -13,7 +13,7 @@ import {
 	type LogRecord,
 } from "../../../../gen/taskmesh/logs/v1/logs_pb.js";
 import { chunkLogMessage, type OutgoingLogMessage } from "../../../../packages/log-chunking/src/index.js";
-import { type LogIngestFixture, startLogIngest } from "./test-fixture.js";
+import { type LogIngestFixture, startLogIngest } from "../testing/log-ingest-fixture.js";
 
 let f: LogIngestFixture;
 const env = "env_test";

@@ -7,7 +7,7 @@ import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
 import { createTestSchema, type TestSchema, testStores } from "../../../kit/src/testing/stores.js";
 import { LogStore } from "../core/log-store.js";
 import { MIGRATIONS_DIRECTORY } from "../log-ingest-module.js";
-import { logIngestImplementation } from "./log-ingest-service.js";
+import { logIngestImplementation } from "../rpc/log-ingest-service.js";
 
 /** A clock tests move by hand. */
 export class ManualClock {
