@@ -176,7 +176,10 @@ export class FairQueue {
 				group.forEach((g, k) => {
 					const r = reply[k] as Raw[];
 					const failure = failureOf(num(r[0]), g.index, g.messageId, field, consumerId);
-					if (failure !== undefined) return void failures.push(failure);
+					if (failure !== undefined) {
+						failures.push(failure);
+						return;
+					}
 					applied += 1;
 					const queue = text(r[1]);
 					if (metrics.enabled) {
@@ -230,7 +233,10 @@ export class FairQueue {
 				group.forEach((g, k) => {
 					const r = reply[k] as Raw[];
 					const failure = failureOf(num(r[0]), g.index, g.messageId, field, consumerId);
-					if (failure !== undefined) return void failures.push(failure);
+					if (failure !== undefined) {
+						failures.push(failure);
+						return;
+					}
 					const queue = text(r[1]);
 					const wentDead = num(r[3]) === 1;
 					if (wentDead) deadLettered += 1;
@@ -280,7 +286,10 @@ export class FairQueue {
 				group.forEach((g, k) => {
 					const r = reply[k] as Raw[];
 					const failure = failureOf(num(r[0]), g.index, g.messageId, field, consumerId);
-					if (failure !== undefined) return void failures.push(failure);
+					if (failure !== undefined) {
+						failures.push(failure);
+						return;
+					}
 					extended += 1;
 					if (lifecycle.enabled) {
 						const settled = {

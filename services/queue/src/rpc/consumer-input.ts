@@ -23,7 +23,7 @@ export function selectorsOf(v: Violations, selectors: ConsumerSelector[]): Selec
 	return selectors.map((s, i) => {
 		v.name(`selectors[${i}].environment_id`, s.environmentId);
 		if (s.queues.length > 1000) v.add(`selectors[${i}].queues`, `${s.queues.length} queues is over 1000`);
-		s.queues.forEach((q, k) => v.name(`selectors[${i}].queues[${k}]`, q));
+		for (const [k, q] of s.queues.entries()) v.name(`selectors[${i}].queues[${k}]`, q);
 		return { environmentId: s.environmentId, queues: [...s.queues] };
 	});
 }

@@ -210,7 +210,7 @@ export function queueServiceRegistration(options: QueueServiceOptions): ServiceR
 			if (request.messageIds.length > MAX_BATCH) {
 				v.add("message_ids", `${request.messageIds.length} ids is over the limit of ${MAX_BATCH}`);
 			}
-			request.messageIds.forEach((id, i) => v.ident(`message_ids[${i}]`, id, true));
+			for (const [i, id] of request.messageIds.entries()) v.ident(`message_ids[${i}]`, id, true);
 			v.range("limit", request.limit, 0, MAX_BATCH);
 			v.throwIfAny();
 			const limit = request.limit === 0 ? MAX_BATCH : request.limit;

@@ -73,7 +73,7 @@ export function heartbeatInput(request: HeartbeatRequest, streamConsumer?: strin
 	const v = new Violations();
 	const consumerId = consumerOf(v, request.consumerId, streamConsumer);
 	v.batch("receipts", request.receipts.length);
-	request.receipts.forEach((r, i) => receipt(v, `receipts[${i}]`, r));
+	for (const [i, r] of request.receipts.entries()) receipt(v, `receipts[${i}]`, r);
 	const extendMs = v.duration("extend_by", request.extendBy, 1, MAX_VISIBILITY_MS) ?? 0;
 	v.throwIfAny();
 	return { consumerId, receipts: request.receipts, extendMs };

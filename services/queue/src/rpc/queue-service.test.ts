@@ -1,0 +1,484 @@
+import assert from "node:assert/strict";
+import { Writable } from "node:stream";
+import { after, before, describe, test } from "node:test";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { metrics } from "@opentelemetry/api";
+import { MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
+import { pino } from "pino";
+import { BadRequestSchema } from "../../../../gen/google/rpc/error_details_pb.js";
+import {
+	AckReason,
+	type ConsumeRequest,
+	ConsumeRequestSchema,
+	type ConsumeResponse,
+	type Delivery,
+	type EnqueueMessageSchema,
+	QueueService,
+} from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
+import { createRedisClient, type GrpcServiceHost, type RedisClient } from "../../../kit/src/index.js";
+import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
+import { randomSuffix, testStores } from "../../../kit/src/testing/stores.js";
+import type { QueueCore } from "../core/queue-core.js";
+import { ManualClock } from "../core/testing-fixture.js";
+import { loadQueueConfig } from "../queue-config.js";
+import { queueCoreFrom } from "../queue-module.js";
+import { AsyncChannel } from "./async-channel.js";
+import { queueServiceRegistration } from "./queue-service.js";
+
+/** Collects metrics on demand. */
+class TestMetricReader extends MetricReader {
+	protected override async onForceFlush(): Promise<void> {}
+	protected override async onShutdown(): Promise<void> {}
+}
+
+describe("QueueService over gRPC", () => {
+	const namespace = `test:queue-rpc:${randomSuffix()}`;
+	const reader = new TestMetricReader();
+	const meterProvider = new MeterProvider({ readers: [reader] });
+	const lines: Array<Record<string, unknown>> = [];
+	const clock = new ManualClock(Date.now());
+	let redis: RedisClient;
+	let core: QueueCore;
+	let host: GrpcServiceHost;
+	let client: ReturnType<typeof testClient<typeof QueueService>>;
+
+	before(async () => {
+		metrics.setGlobalMeterProvider(meterProvider);
+		redis = createRedisClient({ url: (await testStores()).redisUrl });
+		const sink = new Writable({
+			write(chunk, _encoding, done) {
+				for (const line of String(chunk).split("\n")) if (line !== "") lines.push(JSON.parse(line));
+				done();
+			},
+		});
+		const config = loadQueueConfig({ QUEUE_MAX_PAYLOAD_BYTES: "1024", QUEUE_DEFAULT_MAX_NACKS: "2" });
+		core = queueCoreFrom({
+			platform: { TASKMESH_ENV: "development" },
+			config,
+			redis,
+			logger: pino({ level: "info" }, sink),
+			clock,
+			namespace,
+			sweepEveryMs: 0,
+		});
+		host = await startTestServer([queueServiceRegistration({ core, config })]);
+		client = testClient(QueueService, host.url);
+	});
+
+	after(async () => {
+		host.forceStop();
+		await core.close();
+		const keys = await redis.keys(`${namespace}*`);
+		if (keys.length > 0) await redis.del(...keys);
+		await redis.quit();
+		await meterProvider.shutdown();
+		metrics.disable();
+	});
+
+	const msg = (
+		env: string,
+		id: string,
+		fields: Omit<MessageInitShape<typeof EnqueueMessageSchema>, "$typeName"> = {},
+	): MessageInitShape<typeof EnqueueMessageSchema> => ({
+		id,
+		environmentId: env,
+		queue: "q",
+		payload: new TextEncoder().encode(`payload ${id}`),
+		metadata: { runId: `run_${id}`, taskId: "task_a", attempt: 1 },
+		...fields,
+	});
+
+	const dequeue = (env: string, max: number, consumerId = "w1") =>
+		client.dequeue({ consumerId, selectors: [{ environmentId: env }], maxMessages: max });
+
+	const keyCount = async () => (await redis.keys(`${namespace}*`)).length;
+
+	async function rejects(call: Promise<unknown>, code: Code, pattern: RegExp): Promise<ConnectError> {
+		try {
+			await call;
+		} catch (error) {
+			const e = ConnectError.from(error);
+			assert.equal(e.code, code, e.message);
+			assert.match(e.rawMessage, pattern);
+			return e;
+		}
+		assert.fail("the call succeeded");
+	}
+
+	test("a message goes from enqueue through delivery to acknowledgement", async () => {
+		const env = "roundtrip";
+		const enq = await client.enqueue({
+			messages: [msg(env, "m1", { priority: 3, concurrencyKey: "tenant-1" })],
+		});
+		assert.deepEqual(
+			enq.results.map((r) => [r.id, r.duplicate]),
+			[["m1", false]],
+		);
+		const { deliveries } = await dequeue(env, 10);
+		assert.equal(deliveries.length, 1);
+		const d = deliveries[0] as Delivery;
+		assert.equal(new TextDecoder().decode(d.message?.payload), "payload m1");
+		assert.equal(d.message?.metadata?.runId, "run_m1");
+		assert.equal(d.message?.concurrencyKey, "tenant-1");
+		assert.equal(d.deliveryCount, 1);
+		const ack = await client.acknowledge({
+			consumerId: "w1",
+			acknowledgements: [{ receipt: d.receipt, reason: AckReason.COMPLETED }],
+		});
+		assert.equal(ack.acknowledged, 1);
+		const { queue } = await client.getQueue({ environmentId: env, queue: "q" });
+		assert.equal(queue?.stats?.inFlight, 0n);
+		assert.deepEqual(
+			queue?.stats?.acknowledgements.map((a) => [a.reason, a.count]),
+			[[AckReason.COMPLETED, 1n]],
+		);
+	});
+
+	test("bad enqueue input fails whole with INVALID_ARGUMENT naming the field and limit, and stores nothing", async () => {
+		const env = "badinput";
+		const before = await keyCount();
+		const oversize = await rejects(
+			client.enqueue({
+				messages: [msg(env, "ok"), msg(env, "big", { payload: new Uint8Array(2048) })],
+			}),
+			Code.InvalidArgument,
+			/messages\[1\]\.payload: 2048 bytes is over the limit of 1024 bytes \(QUEUE_MAX_PAYLOAD_BYTES\)/,
+		);
+		const details = oversize.findDetails(BadRequestSchema);
+		assert.equal(details[0]?.fieldViolations[0]?.field, "messages[1].payload");
+		await rejects(
+			client.enqueue({ messages: [msg(env, "e", { payload: new Uint8Array() })] }),
+			Code.InvalidArgument,
+			/payload: must not be empty/,
+		);
+		await rejects(
+			client.enqueue({ messages: [msg(env, "n", { queue: "bad name!" })] }),
+			Code.InvalidArgument,
+			/messages\[0\]\.queue/,
+		);
+		await rejects(
+			client.enqueue({ messages: [msg(env, "n", { queue: "q".repeat(129) })] }),
+			Code.InvalidArgument,
+			/129 characters/,
+		);
+		await rejects(
+			client.enqueue({
+				messages: [msg(env, "d", { availability: { case: "delay", value: durationFromMs(-5) } })],
+			}),
+			Code.InvalidArgument,
+			/delay: -5 ms is negative/,
+		);
+		await rejects(
+			client.enqueue({ messages: Array.from({ length: 1001 }, (_, i) => msg(env, `x${i}`)) }),
+			Code.InvalidArgument,
+			/1001 items is over the limit of 1000/,
+		);
+		assert.equal(await keyCount(), before);
+	});
+
+	test("single-item settle failures are the call's status; in a batch they are listed", async () => {
+		const env = "settle";
+		await client.enqueue({ messages: [msg(env, "a"), msg(env, "b")] });
+		const { deliveries } = await dequeue(env, 2);
+		const [a, b] = deliveries as [Delivery, Delivery];
+		const ack = (consumerId: string, receipt: string) =>
+			client.acknowledge({ consumerId, acknowledgements: [{ receipt, reason: AckReason.COMPLETED }] });
+		await rejects(ack("w1", "bm90LWEtcmVjZWlwdA"), Code.NotFound, /not a receipt/);
+		await rejects(ack("w2", a.receipt), Code.FailedPrecondition, /another consumer/);
+		await ack("w1", a.receipt);
+		await rejects(ack("w1", a.receipt), Code.FailedPrecondition, /already acknowledged/);
+		await rejects(
+			client.acknowledge({ consumerId: "w1", acknowledgements: [{ receipt: b.receipt }] }),
+			Code.InvalidArgument,
+			/reason: must not be ACK_REASON_UNSPECIFIED/,
+		);
+		const batch = await client.acknowledge({
+			consumerId: "w1",
+			acknowledgements: [
+				{ receipt: a.receipt, reason: AckReason.COMPLETED },
+				{ receipt: b.receipt, reason: AckReason.CANCELED },
+			],
+		});
+		assert.equal(batch.acknowledged, 1);
+		assert.deepEqual(
+			batch.failures.map((f) => [f.index, f.id, f.code]),
+			[[0, "a", Code.FailedPrecondition]],
+		);
+	});
+
+	test("an unacknowledged delivery comes back after its visibility timeout", async () => {
+		const env = "visibility";
+		await client.enqueue({ messages: [msg(env, "m")] });
+		const first = (await dequeue(env, 1)).deliveries[0] as Delivery;
+		assert.equal((await dequeue(env, 1, "w2")).deliveries.length, 0);
+		clock.advance(30_001);
+		const again = (await dequeue(env, 1, "w2")).deliveries[0] as Delivery;
+		assert.equal(again.message?.id, "m");
+		assert.equal(again.deliveryCount, 2);
+		assert.notEqual(again.receipt, first.receipt);
+		await rejects(
+			client.heartbeat({ consumerId: "w1", receipts: [first.receipt] }),
+			Code.NotFound,
+			/redelivered since/,
+		);
+	});
+
+	test("after max nacks a message is dead-lettered, and redrive puts it back", async () => {
+		const env = "deadletter";
+		await client.enqueue({ messages: [msg(env, "m")] });
+		for (let i = 0; i < 2; i++) {
+			const d = (await dequeue(env, 1)).deliveries[0] as Delivery;
+			const r = await client.nack({ consumerId: "w1", items: [{ receipt: d.receipt, detail: `boom ${i}` }] });
+			assert.equal(r.deadLettered, i === 1 ? 1 : 0);
+		}
+		const dead = await client.listDeadLetters({ environmentId: env, queue: "q" });
+		assert.deepEqual(
+			dead.deadLetters.map((d) => [d.message?.id, d.reason, d.detail]),
+			[["m", AckReason.MAX_NACKS_REACHED, "boom 1"]],
+		);
+		assert.equal((await client.redrive({ environmentId: env, queue: "q" })).redriven, 1);
+		const back = (await dequeue(env, 1)).deliveries[0] as Delivery;
+		assert.equal(back.message?.nackCount, 0);
+	});
+
+	test("a per-key limit at or above the queue's limit is refused", async () => {
+		await rejects(
+			client.updateQueue({
+				environmentId: "limits",
+				queue: "q",
+				concurrencyLimit: 10,
+				concurrencyKeyLimit: 10,
+			}),
+			Code.InvalidArgument,
+			/concurrency_key_limit: 10 must be below the queue's concurrency_limit of 10/,
+		);
+		const ok = await client.updateQueue({
+			environmentId: "limits",
+			queue: "q",
+			concurrencyLimit: 10,
+			concurrencyKeyLimit: 4,
+		});
+		assert.equal(ok.queue?.limits?.concurrencyKeyLimit, 4);
+	});
+
+	/** A Consume stream the test drives by hand. */
+	function openStream(env: string, consumerId: string) {
+		const requests = new AsyncChannel<ConsumeRequest>(1000);
+		const abort = new AbortController();
+		const open = create(ConsumeRequestSchema, {
+			kind: { case: "open", value: { consumerId, selectors: [{ environmentId: env }] } },
+		});
+		void requests.push(open);
+		const responses = client.consume(requests, { signal: abort.signal })[Symbol.asyncIterator]();
+		const send = (kind: MessageInitShape<typeof ConsumeRequestSchema>["kind"]) =>
+			requests.push(create(ConsumeRequestSchema, { kind }));
+		const next = async (): Promise<ConsumeResponse> => {
+			const r = await responses.next();
+			assert.ok(!r.done, "the stream ended");
+			return r.value;
+		};
+		return { send, next, abort, requests };
+	}
+
+	test("a Consume stream pushes messages enqueued after it waits, within its credits, and takes acks", async () => {
+		const env = "stream";
+		const s = openStream(env, "s1");
+		assert.equal((await s.next()).kind.case, "opened");
+		await s.send({ case: "credit", value: { credits: 3 } });
+		await client.enqueue({ messages: Array.from({ length: 5 }, (_, i) => msg(env, `m${i}`)) });
+		const got: Delivery[] = [];
+		while (got.length < 3) {
+			const r = await s.next();
+			assert.equal(r.kind.case, "deliveries");
+			if (r.kind.case === "deliveries") got.push(...r.kind.value.deliveries);
+		}
+		assert.equal(got.length, 3);
+		await s.send({
+			case: "acknowledge",
+			value: { acknowledgements: got.map((d) => ({ receipt: d.receipt, reason: AckReason.COMPLETED })) },
+		});
+		const acked = await s.next();
+		assert.equal(acked.kind.case === "acknowledged" && acked.kind.value.acknowledged, 3);
+		const { queue } = await client.getQueue({ environmentId: env, queue: "q" });
+		// Three credits: three delivered, two still waiting.
+		assert.equal(queue?.stats?.depth, 2n);
+		s.requests.close();
+		s.abort.abort();
+	});
+
+	test("a Consume stream cut mid-flight gives its messages back at once", async () => {
+		const env = "cut";
+		await client.enqueue({ messages: [msg(env, "a"), msg(env, "b")] });
+		const s = openStream(env, "s2");
+		await s.next();
+		await s.send({ case: "credit", value: { credits: 2 } });
+		let n = 0;
+		while (n < 2) {
+			const r = await s.next();
+			if (r.kind.case === "deliveries") n += r.kind.value.deliveries.length;
+		}
+		s.abort.abort();
+		// Waits (woken by the release, not by a timer) for both to come back.
+		const got = await client.dequeue({
+			consumerId: "w9",
+			selectors: [{ environmentId: env }],
+			maxMessages: 2,
+			waitTime: durationFromMs(10_000),
+		});
+		const ids = got.deliveries.map((d) => d.message?.id);
+		if (ids.length < 2) ids.push(...(await dequeue(env, 2, "w9")).deliveries.map((d) => d.message?.id));
+		assert.deepEqual(ids.sort(), ["a", "b"]);
+	});
+
+	test("credits of zero or less end the stream with INVALID_ARGUMENT", async () => {
+		const s = openStream("credits", "s3");
+		await s.next();
+		await s.send({ case: "credit", value: { credits: 0 } });
+		await rejects(s.next(), Code.InvalidArgument, /credit\.credits: 0 must be from 1/);
+	});
+
+	test("a consumer stating free resources gets only messages that fit", async () => {
+		const env = "resources";
+		await client.enqueue({
+			messages: [
+				msg(env, "large", { resources: { cpu: 8, memoryGb: 16 } }),
+				msg(env, "small", { resources: { cpu: 0.5, memoryGb: 0.5 } }),
+			],
+		});
+		const s = openStream(env, "s4");
+		await s.next();
+		await s.send({ case: "credit", value: { credits: 5, freeResources: { cpu: 1, memoryGb: 2 } } });
+		const r = await s.next();
+		assert.ok(r.kind.case === "deliveries");
+		assert.deepEqual(
+			r.kind.value.deliveries.map((d) => d.message?.id),
+			["small"],
+		);
+		s.abort.abort();
+	});
+
+	test("acknowledgements are exported as OpenTelemetry counters per queue and reason", async () => {
+		const env = "otel";
+		await client.enqueue({ messages: [msg(env, "a"), msg(env, "b")] });
+		const { deliveries } = await dequeue(env, 2);
+		await client.acknowledge({
+			consumerId: "w1",
+			acknowledgements: deliveries.map((d, i) => ({
+				receipt: d.receipt,
+				reason: i === 0 ? AckReason.COMPLETED : AckReason.FAILED_PERMANENT,
+			})),
+		});
+		const { resourceMetrics } = await reader.collect();
+		const metric = resourceMetrics.scopeMetrics
+			.flatMap((s) => s.metrics)
+			.find((m) => m.descriptor.name === "taskmesh.queue.acknowledgements");
+		assert.ok(metric, "the acknowledgements counter exists");
+		const points = metric.dataPoints
+			.filter((p) => p.attributes.environment_id === env)
+			.map((p) => [p.attributes.queue, p.attributes.reason, p.value])
+			.sort();
+		assert.deepEqual(points, [
+			["q", "completed", 1],
+			["q", "failed_permanent", 1],
+		]);
+	});
+
+	test("development mode logs each step of a message's life with run, task and environment", async () => {
+		const env = "lifecycle";
+		await client.enqueue({ messages: [msg(env, "m")] });
+		const first = (await dequeue(env, 1, "worker-7")).deliveries[0] as Delivery;
+		await client.heartbeat({ consumerId: "worker-7", receipts: [first.receipt] });
+		await client.nack({ consumerId: "worker-7", items: [{ receipt: first.receipt, detail: "retry me" }] });
+		const second = (await dequeue(env, 1, "worker-7")).deliveries[0] as Delivery;
+		await client.acknowledge({
+			consumerId: "worker-7",
+			acknowledgements: [{ receipt: second.receipt, reason: AckReason.COMPLETED, detail: "done" }],
+		});
+		const mine = lines.filter((l) => l.environment_id === env && l.message_id === "m");
+		assert.deepEqual(
+			mine.map((l) => l.event),
+			["enqueued", "delivered", "heartbeated", "nacked", "delivered", "acknowledged"],
+		);
+		for (const l of mine) {
+			assert.equal(l.run_id, "run_m");
+			assert.equal(l.task_id, "task_a");
+		}
+		assert.equal(mine[1]?.consumer_id, "worker-7");
+		const acked = mine[5] as Record<string, unknown>;
+		assert.equal(acked.reason, "completed");
+		assert.equal(acked.detail, "done");
+		assert.equal(typeof acked.ms_since_enqueue, "number");
+		assert.equal(typeof acked.ms_since_delivery, "number");
+	});
+
+	test("fifty consumers through gRPC never exceed the queue, key and environment limits", async () => {
+		const env = "grpc-limits";
+		await client.updateEnvironment({ environmentId: env, concurrencyLimit: 10 });
+		await client.updateQueue({ environmentId: env, queue: "q", concurrencyLimit: 8, concurrencyKeyLimit: 3 });
+		await client.updateQueue({ environmentId: env, queue: "r", concurrencyLimit: 5 });
+		const total = 200;
+		await client.enqueue({
+			messages: Array.from({ length: total }, (_, i) =>
+				msg(env, `m${i}`, { queue: i % 2 ? "q" : "r", concurrencyKey: i % 2 ? `k${i % 3}` : "" }),
+			),
+		});
+		const held = new Map<string, Delivery>();
+		let settled = 0;
+		let deadLettered = 0;
+		let peak = 0;
+		const check = () => {
+			peak = Math.max(peak, held.size);
+			const count = (f: (d: Delivery) => boolean) => [...held.values()].filter(f).length;
+			assert.ok(held.size <= 10, `environment: ${held.size} in flight`);
+			assert.ok(count((d) => d.message?.queue === "q") <= 8, "queue q over its limit");
+			assert.ok(count((d) => d.message?.queue === "r") <= 5, "queue r over its limit");
+			for (const k of ["k0", "k1", "k2"])
+				assert.ok(count((d) => d.message?.concurrencyKey === k) <= 3, `${k} over 3`);
+		};
+		let seed = 11;
+		const random = () => {
+			seed = (seed * 16807) % 2147483647;
+			return seed / 2147483647;
+		};
+		await Promise.all(
+			Array.from({ length: 50 }, async (_, c) => {
+				const consumerId = `c${c}`;
+				const mine: Delivery[] = [];
+				let idle = 0;
+				while (settled + deadLettered < total && idle < 200) {
+					const { deliveries } = await dequeue(env, 2, consumerId);
+					for (const d of deliveries) {
+						held.set(d.message?.id ?? "", d);
+						mine.push(d);
+					}
+					check();
+					idle = deliveries.length === 0 ? idle + 1 : 0;
+					// Settle one held delivery now and then, so deliveries overlap and limits bind.
+					if (mine.length > 0 && (random() < 0.5 || idle > 0)) {
+						const d = mine.splice(Math.floor(random() * mine.length), 1)[0] as Delivery;
+						held.delete(d.message?.id ?? "");
+						if (random() < 0.85) {
+							await client.acknowledge({
+								consumerId,
+								acknowledgements: [{ receipt: d.receipt, reason: AckReason.COMPLETED }],
+							});
+							settled += 1;
+						} else {
+							const r = await client.nack({ consumerId, items: [{ receipt: d.receipt }] });
+							deadLettered += r.deadLettered;
+						}
+						check();
+					}
+				}
+			}),
+		);
+		const listed = await client.listQueues({ environmentId: env });
+		const dead = listed.queues.reduce((n, q) => n + Number(q.stats?.deadLettered ?? 0n), 0);
+		assert.equal(dead, deadLettered);
+		assert.equal(settled + dead, total);
+		assert.equal(listed.environmentInFlight, 0n);
+		assert.equal(peak, 10);
+	});
+});
