@@ -48,6 +48,9 @@ export function encodeChunk(
 }
 
 const gunzip = promisify(zlib.gunzip);
+// A thread-pool round trip costs more than inflating a small chunk in place; only
+// chunks this large (compressed) are worth moving off the event loop.
+const SYNC_BELOW_BYTES = 8 * 1024;
 const brotliDecompress = promisify(zlib.brotliDecompress);
 
 /**
@@ -66,10 +69,19 @@ export async function decodeChunk(
 			if (data.byteLength > maxBytes) throw tooLarge(field, data.byteLength, maxBytes);
 			return data;
 		case Compression.GZIP:
-			return inflate(() => gunzip(data, { maxOutputLength: maxBytes + 1 }), "gzip", field, maxBytes);
+			return inflate(
+				data.byteLength < SYNC_BELOW_BYTES
+					? async () => zlib.gunzipSync(data, { maxOutputLength: maxBytes + 1 })
+					: () => gunzip(data, { maxOutputLength: maxBytes + 1 }),
+				"gzip",
+				field,
+				maxBytes,
+			);
 		case Compression.BROTLI:
 			return inflate(
-				() => brotliDecompress(data, { maxOutputLength: maxBytes + 1 }),
+				data.byteLength < SYNC_BELOW_BYTES
+					? async () => zlib.brotliDecompressSync(data, { maxOutputLength: maxBytes + 1 })
+					: () => brotliDecompress(data, { maxOutputLength: maxBytes + 1 }),
 				"brotli",
 				field,
 				maxBytes,

@@ -1,0 +1,156 @@
+/**
+ * bench:logs — bytes per second persisted through LogIngestService.Ingest (real gRPC,
+ * client streaming, the service in a process of its own) beside a raw server-side
+ * COPY of the very rows Ingest wrote, into the same tables, in the same run; then the
+ * service's peak resident memory while one 64 MiB message passes.
+ *
+ *   npx tsx bench/logs.ts            (SMALL=20000 LARGE=16 STREAMS=4 to change the load)
+ *
+ * Needs DATABASE_URL pointing at a PostgreSQL on this host as a superuser (server-side
+ * COPY reads and writes files on the database host).
+ */
+import { randomBytes } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import {
+	type IngestRequest,
+	IngestRequestSchema,
+	type LogChunk,
+	LogIngestService,
+	LogLevel,
+} from "../gen/taskmesh/logs/v1/logs_pb.js";
+import { chunkLogMessage } from "../packages/log-chunking/src/index.js";
+import { testClient } from "../services/kit/src/testing/grpc.js";
+import { createTestSchema, testStores } from "../services/kit/src/testing/stores.js";
+import { spawnService } from "../services/log-ingest/src/testing/child-service.js";
+
+const MiB = 1024 * 1024;
+const SMALL = Number(process.env.SMALL ?? 20_000);
+const LARGE = Number(process.env.LARGE ?? 16);
+const STREAMS = Number(process.env.STREAMS ?? 4);
+const FRAME_BYTES = 1 * MiB;
+
+/** A log line like a task writes: JSON with some variety, about 1 KiB. */
+function logLine(i: number): Buffer {
+	const fields = Array.from({ length: 12 }, (_, k) => `"field_${k}":"${randomBytes(24).toString("base64")}"`);
+	return Buffer.from(`{"i":${i},"msg":"step ${i % 97} finished","user":${i % 1000},${fields.join(",")}}`);
+}
+
+/** A large document: repetitive JSON with random ids, 2 MiB. */
+function document(i: number): Buffer {
+	const parts: string[] = [];
+	let size = 0;
+	for (let k = 0; size < 2 * MiB; k++) {
+		const part = `{"doc":${i},"row":${k},"id":"${randomBytes(12).toString("hex")}","text":"token usage and trace output ${k % 50}"},`;
+		parts.push(part);
+		size += part.length;
+	}
+	return Buffer.from(parts.join("")).subarray(0, 2 * MiB);
+}
+
+/**
+ * Chunks of every message, compressed up front so the timing covers transport and
+ * storage only. Each stream carries its own runs, as each worker sends its own run's logs.
+ */
+function prepare(): { streams: LogChunk[][][]; bytes: number } {
+	const streams = Array.from({ length: STREAMS }, () => ({
+		frames: [] as LogChunk[][],
+		frame: [] as LogChunk[],
+		size: 0,
+	}));
+	let bytes = 0;
+	const push = (run: number, messageId: string, body: Buffer) => {
+		const stream = streams[run % STREAMS] as (typeof streams)[number];
+		bytes += body.byteLength;
+		for (const chunk of chunkLogMessage({
+			messageId,
+			runId: `run_${run}`,
+			environmentId: "env_bench",
+			header: { level: LogLevel.INFO, attributes: { source: "bench" } },
+			body,
+		})) {
+			stream.frame.push(chunk);
+			stream.size += chunk.data.byteLength;
+			if (stream.size >= FRAME_BYTES) {
+				stream.frames.push(stream.frame);
+				stream.frame = [];
+				stream.size = 0;
+			}
+		}
+	};
+	for (let i = 0; i < SMALL; i++) push(i % 48, `s${i}`, logLine(i));
+	for (let i = 0; i < LARGE; i++) push(i % 48, `l${i}`, document(i));
+	for (const stream of streams) if (stream.frame.length > 0) stream.frames.push(stream.frame);
+	return { streams: streams.map((s) => s.frames), bytes };
+}
+
+async function* framesOf(frames: LogChunk[][]): AsyncGenerator<IngestRequest> {
+	for (const chunks of frames) yield create(IngestRequestSchema, { chunks });
+}
+
+const { databaseUrl } = await testStores();
+const schema = await createTestSchema("bench_logs");
+const service = await spawnService({ DATABASE_URL: databaseUrl, LOG_INGEST_DATABASE_SCHEMA: schema.schema });
+try {
+	const client = testClient(LogIngestService, service.url);
+	const { streams, bytes } = prepare();
+	const frames = streams.reduce((n, s) => n + s.length, 0);
+	console.log(
+		`load: ${SMALL} messages of ~1 KiB and ${LARGE} of 2 MiB, ${(bytes / MiB).toFixed(1)} MiB in ${frames} frames over ${STREAMS} streams`,
+	);
+
+	const ingestStart = performance.now();
+	const summaries = await Promise.all(streams.map((s) => client.ingest(framesOf(s))));
+	const ingestSeconds = (performance.now() - ingestStart) / 1000;
+	const accepted = summaries.reduce((n, s) => n + Number(s.messagesAccepted), 0);
+	if (accepted !== SMALL + LARGE)
+		throw new Error(`only ${accepted} of ${SMALL + LARGE} messages were accepted`);
+	const ingestRate = bytes / ingestSeconds;
+	console.log(`ingest: ${(ingestRate / MiB).toFixed(1)} MiB/s of body (${ingestSeconds.toFixed(2)} s)`);
+
+	// The baseline: the same rows, written by the server's own COPY into the same tables.
+	const pool = schema.pool;
+	const files = {
+		messages: `/tmp/${schema.schema}_messages.copy`,
+		chunks: `/tmp/${schema.schema}_chunks.copy`,
+	};
+	await pool.query(`COPY log_messages TO '${files.messages}'`);
+	await pool.query(`COPY log_chunks TO '${files.chunks}'`);
+	await pool.query("TRUNCATE log_messages, log_chunks");
+	const copyStart = performance.now();
+	await pool.query(`COPY log_messages FROM '${files.messages}'`);
+	await pool.query(`COPY log_chunks FROM '${files.chunks}'`);
+	const copySeconds = (performance.now() - copyStart) / 1000;
+	await pool.query(`COPY (SELECT 1) TO PROGRAM 'rm -f ${files.messages} ${files.chunks}'`);
+	const copyRate = bytes / copySeconds;
+	console.log(`copy: ${(copyRate / MiB).toFixed(1)} MiB/s of body (${copySeconds.toFixed(2)} s)`);
+
+	// Peak memory while one 64 MiB message passes (random, so nothing compresses).
+	const big = randomBytes(64 * MiB);
+	const bigFrames: LogChunk[][] = [];
+	let current: LogChunk[] = [];
+	for (const chunk of chunkLogMessage({
+		messageId: "big",
+		runId: "run_big",
+		environmentId: "env_bench",
+		header: { level: LogLevel.INFO },
+		body: big,
+	})) {
+		current.push(chunk);
+		if (current.length === 16) {
+			bigFrames.push(current);
+			current = [];
+		}
+	}
+	if (current.length > 0) bigFrames.push(current);
+	const before = service.memory().rss;
+	service.resetPeak();
+	await client.ingest(framesOf(bigFrames));
+	const peak = service.memory().peak;
+	console.log(
+		`memory: service RSS ${(before / MiB).toFixed(1)} MiB before, peak ${(peak / MiB).toFixed(1)} MiB while a 64 MiB message passed (+${((peak - before) / MiB).toFixed(1)} MiB)`,
+	);
+	console.log(`ratio: ${(ingestRate / copyRate).toFixed(2)}`);
+} finally {
+	await service.stop();
+	await schema.drop();
+}
