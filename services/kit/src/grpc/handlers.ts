@@ -21,9 +21,12 @@ import type { CallContext, ServiceRegistration } from "./implementation.js";
 
 /** Tracks calls in flight and refuses new ones while the server drains. */
 export interface CallGate {
-	/** Returns false when the server no longer takes calls. */
-	enter(): boolean;
-	leave(): void;
+	/**
+	 * Registers a call; `stop` ends it with UNAVAILABLE if the drain runs out of
+	 * time. Returns false when the server no longer takes calls.
+	 */
+	enter(stop: () => void): boolean;
+	leave(stop: () => void): void;
 }
 
 interface AnyCall {
@@ -100,7 +103,7 @@ function handlerFor(
 				if (started === undefined) return callback(drainingStatus());
 				started.run(
 					async (ctx) => {
-						const response = await impl(call as AsyncIterable<unknown>, ctx);
+						const response = await impl(requestsOf(call), ctx);
 						callback(null, response);
 					},
 					(status) => callback(status),
@@ -112,7 +115,7 @@ function handlerFor(
 				if (started === undefined) return call.emit("error", drainingStatus());
 				started.run(
 					async (ctx) => {
-						const responses = impl(call as AsyncIterable<unknown>, ctx) as AsyncIterable<unknown>;
+						const responses = impl(requestsOf(call), ctx) as AsyncIterable<unknown>;
 						for await (const response of responses) {
 							if (ctx.signal.aborted) break;
 							await write(call, response, ctx.signal);
@@ -137,8 +140,19 @@ function startCall(
 	call: AnyCall,
 	options: { logger: Logger; gate: CallGate },
 ): StartedCall | undefined {
-	if (!options.gate.enter()) return undefined;
 	const abort = new AbortController();
+	let settled = false;
+	let failCall: ((status: ReturnType<typeof toStatusObject>) => void) | undefined;
+	const stop = () => {
+		abort.abort(new ServiceError("UNAVAILABLE", "the server stopped before the call finished"));
+		if (!settled && failCall !== undefined) {
+			settled = true;
+			failCall(
+				toStatusObject(new ServiceError("UNAVAILABLE", "the server stopped before the call finished; retry")),
+			);
+		}
+	};
+	if (!options.gate.enter(stop)) return undefined;
 	call.on("cancelled", () => abort.abort(new ServiceError("CANCELLED", "the call was cancelled")));
 	const rawDeadline = call.getDeadline();
 	const deadline =
@@ -168,9 +182,12 @@ function startCall(
 	};
 	return {
 		run(body, fail) {
+			failCall = fail;
 			context
 				.with(trace.setSpan(parent, span), () => body(ctx))
 				.catch((error: unknown) => {
+					if (settled) return;
+					settled = true;
 					const status = toStatusObject(error);
 					if (status.code === GrpcStatus.INTERNAL) {
 						logger.error({ err: error }, "unexpected error in handler");
@@ -179,8 +196,9 @@ function startCall(
 					fail(status);
 				})
 				.finally(() => {
+					settled = true;
 					span.end();
-					options.gate.leave();
+					options.gate.leave(stop);
 				});
 		},
 	};
@@ -190,6 +208,15 @@ function drainingStatus() {
 	return toStatusObject(
 		new ServiceError("UNAVAILABLE", "the server is shutting down; retry on another replica"),
 	);
+}
+
+/**
+ * The call's incoming messages. A plain `for await` over a grpc-js call destroys
+ * it when the loop ends, which would kill the response side of a bidi stream
+ * before its status is sent.
+ */
+function requestsOf(call: ServerReadableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>) {
+	return call.iterator({ destroyOnReturn: false }) as AsyncIterable<unknown>;
 }
 
 interface Writable {

@@ -30,7 +30,7 @@ export class GrpcServiceHost implements CallGate {
 	readonly health: HealthReporter;
 	private readonly server: Server;
 	private readonly options: GrpcServerOptions;
-	private inFlight = 0;
+	private readonly active = new Set<() => void>();
 	private draining = false;
 	private idleWaiters: Array<() => void> = [];
 	private boundPort = 0;
@@ -92,18 +92,18 @@ export class GrpcServiceHost implements CallGate {
 
 	/** Number of taskmesh calls being served now (health and reflection excluded). */
 	get callsInFlight(): number {
-		return this.inFlight;
+		return this.active.size;
 	}
 
-	enter(): boolean {
+	enter(stop: () => void): boolean {
 		if (this.draining) return false;
-		this.inFlight += 1;
+		this.active.add(stop);
 		return true;
 	}
 
-	leave(): void {
-		this.inFlight -= 1;
-		if (this.inFlight === 0) {
+	leave(stop: () => void): void {
+		this.active.delete(stop);
+		if (this.active.size === 0) {
 			for (const wake of this.idleWaiters.splice(0)) wake();
 		}
 	}
@@ -116,21 +116,36 @@ export class GrpcServiceHost implements CallGate {
 		if (!this.draining) {
 			this.draining = true;
 			this.health.setAll("NOT_SERVING");
-			this.options.logger.info({ inFlight: this.inFlight }, "draining gRPC server");
+			this.options.logger.info({ inFlight: this.active.size }, "draining gRPC server");
 		}
-		const timeoutMs = this.options.drainTimeoutMs ?? 25_000;
-		if (this.inFlight > 0) {
+		const deadline = Date.now() + (this.options.drainTimeoutMs ?? 25_000);
+		if (this.active.size > 0) {
 			await new Promise<void>((resolve) => {
-				const timer = setTimeout(resolve, timeoutMs);
+				const timer = setTimeout(resolve, deadline - Date.now());
 				this.idleWaiters.push(() => {
 					clearTimeout(timer);
 					resolve();
 				});
 			});
 		}
-		// Health Watch streams never end on their own; once our calls are done,
-		// close whatever is left.
-		this.server.forceShutdown();
+		if (this.active.size > 0) {
+			this.options.logger.warn({ inFlight: this.active.size }, "drain timed out; stopping calls in flight");
+			for (const stop of [...this.active]) stop();
+		}
+		// Our calls are done (or were stopped). tryShutdown lets their last
+		// responses flush; health Watch streams never end on their own, so after
+		// a short grace whatever is left is closed.
+		const graceMs = FLUSH_GRACE_MS;
+		await new Promise<void>((resolve) => {
+			const timer = setTimeout(() => {
+				this.server.forceShutdown();
+				resolve();
+			}, graceMs);
+			this.server.tryShutdown(() => {
+				clearTimeout(timer);
+				resolve();
+			});
+		});
 		this.options.logger.info("gRPC server stopped");
 	}
 
@@ -140,6 +155,9 @@ export class GrpcServiceHost implements CallGate {
 		this.server.forceShutdown();
 	}
 }
+
+/** Longest wait for last responses to flush once no call is in flight. */
+const FLUSH_GRACE_MS = 1_000;
 
 function formatHost(host: string): string {
 	return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
