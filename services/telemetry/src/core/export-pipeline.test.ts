@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { pino } from "pino";
+import { spanItem } from "../testing/span-items.js";
 import { ExportPipeline } from "./export-pipeline.js";
 import { ExportFailure } from "./exporter-errors.js";
 import type { ExporterSink } from "./exporter-sink.js";
@@ -29,23 +30,9 @@ function spec(overrides: Partial<ExporterSpec> = {}): ExporterSpec {
 function spans(count: number): SpanItem[] {
 	const resource = { attributes: {} };
 	const scope = { name: "s", version: "" };
-	return Array.from({ length: count }, (_, i) => ({
-		signal: "traces",
-		resource,
-		scope,
-		traceId: "0af7651916cd43dd8448eb211c80319c",
-		spanId: i.toString(16).padStart(16, "0"),
-		parentSpanId: "",
-		name: `s${i}`,
-		kind: 1,
-		startTimeUnixNano: 1n,
-		endTimeUnixNano: 2n,
-		attributes: {},
-		events: [],
-		links: [],
-		statusCode: 0,
-		statusMessage: "",
-	}));
+	return Array.from({ length: count }, (_, i) =>
+		spanItem({ resource, scope, spanId: i.toString(16).padStart(16, "0"), name: `s${i}` }),
+	);
 }
 
 /** A sink that answers from a script of outcomes, then succeeds. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { spanItem } from "../testing/span-items.js";
 import { compileFilter } from "./item-filter.js";
 import type { MetricItem, SpanItem } from "./model.js";
 import { traceRatioSampler } from "./trace-sampler.js";
@@ -9,23 +10,7 @@ function span(
 	attributes: SpanItem["attributes"],
 	traceId = "0af7651916cd43dd8448eb211c80319c",
 ): SpanItem {
-	return {
-		signal: "traces",
-		resource: { attributes: { "service.name": service } },
-		scope: { name: "s", version: "" },
-		traceId,
-		spanId: "b7ad6b7169203331",
-		parentSpanId: "",
-		name: "op",
-		kind: 1,
-		startTimeUnixNano: 1n,
-		endTimeUnixNano: 2n,
-		attributes,
-		events: [],
-		links: [],
-		statusCode: 0,
-		statusMessage: "",
-	};
+	return spanItem({ resource: { attributes: { "service.name": service } }, attributes, traceId });
 }
 
 const metric: MetricItem = {

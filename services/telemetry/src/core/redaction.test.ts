@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { spanItem } from "../testing/span-items.js";
 import { InvalidExporterConfig } from "./exporter-errors.js";
 import type { LogItem, SpanItem } from "./model.js";
 import { compileRedaction } from "./redaction.js";
@@ -7,23 +8,13 @@ import { compileRedaction } from "./redaction.js";
 const resource = { attributes: { "service.name": "api", "deploy.token": "t-1" } };
 
 function span(attributes: SpanItem["attributes"]): SpanItem {
-	return {
-		signal: "traces",
+	return spanItem({
 		resource,
-		scope: { name: "s", version: "" },
-		traceId: "0af7651916cd43dd8448eb211c80319c",
-		spanId: "b7ad6b7169203331",
-		parentSpanId: "",
-		name: "op",
-		kind: 1,
-		startTimeUnixNano: 1n,
-		endTimeUnixNano: 2n,
 		attributes,
 		events: [{ timeUnixNano: 1n, name: "e", attributes: { password: "p" } }],
-		links: [],
 		statusCode: 2,
 		statusMessage: "card 4111111111111111 declined",
-	};
+	});
 }
 
 describe("compileRedaction", () => {
