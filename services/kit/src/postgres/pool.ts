@@ -17,6 +17,7 @@ export function createPostgresPool(options: PostgresPoolOptions): pg.Pool {
 	assertIdentifier(options.schema);
 	return new pg.Pool({
 		connectionString: options.url,
+		user: defaultUser(options.url),
 		max: options.max ?? 10,
 		application_name: options.applicationName ?? `taskmesh-${options.schema}`,
 		options: `-c search_path=${options.schema},public`,
@@ -28,4 +29,14 @@ export function assertIdentifier(name: string): void {
 	if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {
 		throw new Error(`"${name}" is not a valid schema name (lower-case letters, digits, _; at most 63)`);
 	}
+}
+
+/**
+ * The role to connect as when the URL names none. libpq falls back to the OS
+ * user, which containers and CI runners often leave unset; "postgres" is the
+ * role every installation has.
+ */
+export function defaultUser(url: string): string | undefined {
+	if (new URL(url).username !== "") return undefined;
+	return process.env.PGUSER || process.env.USER || "postgres";
 }
