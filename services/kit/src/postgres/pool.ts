@@ -16,8 +16,7 @@ export interface PostgresPoolOptions {
 export function createPostgresPool(options: PostgresPoolOptions): pg.Pool {
 	assertIdentifier(options.schema);
 	return new pg.Pool({
-		connectionString: options.url,
-		user: defaultUser(options.url),
+		connectionString: withDefaultUser(options.url),
 		max: options.max ?? 10,
 		application_name: options.applicationName ?? `taskmesh-${options.schema}`,
 		options: `-c search_path=${options.schema},public`,
@@ -36,7 +35,9 @@ export function assertIdentifier(name: string): void {
  * user, which containers and CI runners often leave unset; "postgres" is the
  * role every installation has.
  */
-export function defaultUser(url: string): string | undefined {
-	if (new URL(url).username !== "") return undefined;
-	return process.env.PGUSER || process.env.USER || "postgres";
+export function withDefaultUser(url: string): string {
+	const parsed = new URL(url);
+	if (parsed.username !== "") return url;
+	parsed.username = process.env.PGUSER || process.env.USER || "postgres";
+	return parsed.toString();
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import pg from "pg";
-import { createPostgresPool, defaultUser } from "../postgres/pool.js";
+import { createPostgresPool, withDefaultUser } from "../postgres/pool.js";
 
 /** Where tests find PostgreSQL and Redis. */
 export interface TestStores {
@@ -92,7 +92,7 @@ export interface TestSchema {
 export async function createTestSchema(prefix: string): Promise<TestSchema> {
 	const { databaseUrl } = await testStores();
 	const schema = `${prefix}_${randomSuffix()}`;
-	const admin = new pg.Client({ connectionString: databaseUrl, user: defaultUser(databaseUrl) });
+	const admin = new pg.Client({ connectionString: withDefaultUser(databaseUrl) });
 	await admin.connect();
 	try {
 		await admin.query(`CREATE SCHEMA ${schema}`);
