@@ -8,7 +8,7 @@ describe("platform configuration", () => {
 		const config = loadPlatformConfig({});
 		assert.equal(config.TASKMESH_QUEUE_PORT, 50051);
 		assert.equal(config.TASKMESH_TELEMETRY_PORT, 50055);
-		assert.equal(config.DATABASE_URL, "postgres://127.0.0.1:5432/test");
+		assert.match(config.DATABASE_URL, /^postgres:\/\/[a-z_]+@127\.0\.0\.1:5432\/test$/);
 		assert.equal(config.OTEL_ENABLED, true);
 		assert.equal(config.TASKMESH_ENV, "development");
 	});

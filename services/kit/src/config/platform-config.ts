@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { withDefaultUser } from "../postgres/pool.js";
 import { boolVar, type Environment, enumVar, intVar, parseEnv, portVar, urlVar } from "./env.js";
 
 /** The port each service listens on by default. */
@@ -30,7 +31,11 @@ export const platformEnvSchema = z.object({
 	TASKMESH_BATCH_URL: urlVar(`http://127.0.0.1:${DEFAULT_PORTS.batch}`, ["http", "https"]),
 	TASKMESH_LOG_INGEST_URL: urlVar(`http://127.0.0.1:${DEFAULT_PORTS["log-ingest"]}`, ["http", "https"]),
 	TASKMESH_TELEMETRY_URL: urlVar(`http://127.0.0.1:${DEFAULT_PORTS.telemetry}`, ["http", "https"]),
-	DATABASE_URL: urlVar("postgres://127.0.0.1:5432/test", ["postgres", "postgresql"]),
+	// A URL without a role gets one here, once, so every pool and LISTEN client
+	// connects the same way (see withDefaultUser).
+	DATABASE_URL: urlVar("postgres://127.0.0.1:5432/test", ["postgres", "postgresql"]).transform(
+		withDefaultUser,
+	),
 	DATABASE_POOL_SIZE: intVar(10, 1, 500),
 	REDIS_URL: urlVar("redis://127.0.0.1:6379", ["redis", "rediss"]),
 	REDIS_CLUSTER_NODES: z

@@ -31,7 +31,7 @@ async function resolveStores(): Promise<TestStores> {
 		databaseUrl = started.databaseUrl ?? databaseUrl;
 		redisUrl = started.redisUrl ?? redisUrl;
 	}
-	return { databaseUrl, redisUrl };
+	return { databaseUrl: withDefaultUser(databaseUrl), redisUrl };
 }
 
 function reachable(url: string, defaultPort: number): Promise<boolean> {
