@@ -5,7 +5,7 @@
  * same run, the same spans exported straight through the OpenTelemetry library
  * (BatchSpanProcessor + OTLPTraceExporter, protobuf) to the same receiver.
  *
- *   npx tsx bench/telemetry.ts            (SPANS=100000 PER_CALL=200 IN_FLIGHT=4 ROUNDS=5 to change the load)
+ *   npx tsx bench/telemetry.ts            (SPANS=100000 PER_CALL=200 IN_FLIGHT=4 ROUNDS=7 to change the load)
  *
  * The last line is `ratio: <healthy exporter's throughput with a stalled neighbour / alone>`.
  */
@@ -33,7 +33,7 @@ import { quickConfig, spansRequest } from "../services/telemetry/src/testing/tel
 const SPANS = Number(process.env.SPANS ?? 100_000);
 const PER_CALL = Number(process.env.PER_CALL ?? 200);
 const IN_FLIGHT = Number(process.env.IN_FLIGHT ?? 4);
-const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const ROUNDS = Number(process.env.ROUNDS ?? 7);
 const BATCH = 512;
 
 /** An OTLP/HTTP receiver that reads every body and answers 200; counts bytes. */

@@ -73,7 +73,10 @@ export class ExporterFanout {
 			const wanted = new Set(entries.map((e) => e.id));
 			for (const id of [...this.running.keys()]) if (!wanted.has(id)) await this.removeNow(id);
 			for (const entry of entries) {
-				if (this.running.get(entry.id)?.entry.revision !== entry.revision) await this.installNow(entry);
+				const running = this.running.get(entry.id);
+				// A build that failed here (a module missing on this host) is tried again on every reload.
+				if (running?.entry.revision !== entry.revision || running.buildError !== undefined)
+					await this.installNow(entry);
 			}
 		});
 	}
@@ -129,7 +132,7 @@ export class ExporterFanout {
 			return;
 		}
 		const old = this.running.get(entry.id);
-		if (old !== undefined && old.entry.revision >= entry.revision) {
+		if (old !== undefined && old.buildError === undefined && old.entry.revision >= entry.revision) {
 			// A reload on change notification may have run this revision already.
 			await prebuilt?.shutdown();
 			return;
