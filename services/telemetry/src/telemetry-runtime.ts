@@ -45,7 +45,12 @@ export interface TelemetryRuntime {
 export async function startTelemetryRuntime(options: TelemetryRuntimeOptions): Promise<TelemetryRuntime> {
 	const { pool, schema, logger } = options;
 	await migrate({ pool, schema, directory: MIGRATIONS_DIRECTORY, logger });
-	const builder = options.builder ?? builtInSinkBuilder();
+	const builder =
+		options.builder ??
+		builtInSinkBuilder({
+			fileRoots: options.config.TELEMETRY_FILE_ROOTS,
+			moduleRoots: options.config.TELEMETRY_MODULE_ROOTS,
+		});
 	const fanout = new ExporterFanout({ builder, logger });
 	const channel = `${schema}_exporters_changed`;
 	const registry = new ExporterRegistry({

@@ -14,7 +14,19 @@ export const telemetryEnvSchema = z.object({
 	TELEMETRY_MAX_EXPORT_ITEMS: intVar(100_000, 1, 10_000_000),
 	/** Exporters one environment may register. */
 	TELEMETRY_MAX_EXPORTERS_PER_ENVIRONMENT: intVar(50, 1, 10_000),
+	/** Directories file exporters may write under (comma-separated, absolute); unset allows any. */
+	TELEMETRY_FILE_ROOTS: absolutePaths(),
+	/** Directories module exporters may be loaded from (comma-separated, absolute); unset allows any. */
+	TELEMETRY_MODULE_ROOTS: absolutePaths(),
 });
+
+function absolutePaths() {
+	return z
+		.string()
+		.regex(/^\/[^,]*(,\/[^,]*)*$/, { error: "expected absolute paths separated by commas" })
+		.transform((value) => value.split(","))
+		.default([]);
+}
 
 /** Parsed telemetry configuration. */
 export type TelemetryConfig = z.infer<typeof telemetryEnvSchema>;

@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import { ExportFailure, errorMessage, InvalidExporterConfig } from "../core/exporter-errors.js";
 import type { ExporterSink, SinkFactory } from "../core/exporter-sink.js";
 import { ALL_SIGNALS, type SignalBatch } from "../core/model.js";
+import { assertUnderRoots } from "./allowed-roots.js";
 import { itemLine } from "./item-json.js";
 
 /**
@@ -36,16 +37,19 @@ class FileSink implements ExporterSink {
 	}
 }
 
-/** JSON lines appended to a file whose directory must exist. */
-export const fileFactory: SinkFactory<"file"> = {
-	kind: "file",
-	signals: ALL_SIGNALS,
-	async create(target) {
-		const directory = dirname(target.path);
-		const info = await stat(directory).catch(() => undefined);
-		if (info === undefined || !info.isDirectory()) {
-			throw new InvalidExporterConfig("config.file.path", `directory ${directory} does not exist`);
-		}
-		return new FileSink(target.path);
-	},
-};
+/** JSON lines appended to a file whose directory must exist, under one of roots when any are given. */
+export function fileFactory(roots: readonly string[] = []): SinkFactory<"file"> {
+	return {
+		kind: "file",
+		signals: ALL_SIGNALS,
+		async create(target) {
+			assertUnderRoots(target.path, roots, "config.file.path", "TELEMETRY_FILE_ROOTS");
+			const directory = dirname(target.path);
+			const info = await stat(directory).catch(() => undefined);
+			if (info === undefined || !info.isDirectory()) {
+				throw new InvalidExporterConfig("config.file.path", `directory ${directory} does not exist`);
+			}
+			return new FileSink(target.path);
+		},
+	};
+}

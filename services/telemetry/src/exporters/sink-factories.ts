@@ -5,17 +5,25 @@ import { moduleFactory } from "./module-sink.js";
 import { otlpGrpcFactory, otlpHttpFactory } from "./otlp-sink.js";
 import { pluginFactory } from "./plugin-sink.js";
 
+/** Where file and module exporters may point; empty lists allow any path. */
+export interface ExporterRoots {
+	fileRoots: readonly string[];
+	moduleRoots: readonly string[];
+}
+
 /** Every built-in exporter kind, one factory each. */
-export const builtInFactories: SinkFactory[] = [
-	otlpHttpFactory,
-	otlpGrpcFactory,
-	consoleFactory,
-	fileFactory,
-	pluginFactory,
-	moduleFactory,
-] as SinkFactory[];
+export function builtInFactories(roots: ExporterRoots): SinkFactory[] {
+	return [
+		otlpHttpFactory,
+		otlpGrpcFactory,
+		consoleFactory,
+		fileFactory(roots.fileRoots),
+		pluginFactory,
+		moduleFactory(roots.moduleRoots),
+	] as SinkFactory[];
+}
 
 /** The sink builder the service uses. */
-export function builtInSinkBuilder(): SinkBuilder {
-	return sinkBuilderOf(builtInFactories);
+export function builtInSinkBuilder(roots: ExporterRoots = { fileRoots: [], moduleRoots: [] }): SinkBuilder {
+	return sinkBuilderOf(builtInFactories(roots));
 }
