@@ -1,0 +1,245 @@
+import type pg from "pg";
+import { ServiceError } from "../../../kit/src/index.js";
+import { newId } from "./ids.js";
+import { retryDelayMs } from "./retry-delay.js";
+import type { Settlement } from "./run-queue.js";
+import { type AttemptRow, attemptFromRow, type RunRow, runFromRow } from "./run-rows.js";
+import type { AttemptRecord, RunRecord, TaskErrorInfo, WaitRecord } from "./run-types.js";
+import { isFinal } from "./run-types.js";
+import { finishRuns, outcomeOf } from "./run-transitions.js";
+import { applyEffects, inTransaction, noEffects, type SchedulerContext } from "./scheduler-context.js";
+import { currentDeploymentVersion } from "./task-catalog.js";
+import { RunWaits } from "./waits.js";
+
+/** A worker's claim on a delivered run. */
+export interface StartRequest {
+	workerId: string;
+	runId: string;
+	receipt: string;
+	consumerId: string;
+}
+
+/** What a worker gets back from a start. */
+export interface StartedAttempt {
+	run: RunRecord;
+	attempt: AttemptRecord;
+	deadline: Date | null;
+	resolvedWaits: WaitRecord[];
+	resumed: boolean;
+}
+
+/** How an attempt ended, as its worker reports it. */
+export type AttemptResult = { output: Uint8Array; outputType: string } | { error: TaskErrorInfo };
+
+/** A refusal that also says how the scheduler settled the delivery. */
+class Refusal {
+	constructor(
+		readonly error: ServiceError,
+		readonly settlement: "nack" | "ack",
+	) {}
+}
+
+/** Starting and completing attempts: the worker side of the run lifecycle. */
+export class AttemptLifecycle {
+	private readonly waits: RunWaits;
+
+	constructor(private readonly ctx: SchedulerContext) {
+		this.waits = new RunWaits(ctx);
+	}
+
+	/**
+	 * QUEUED -> EXECUTING on this worker (guarded), if the worker runs the task and
+	 * version and its free capacity fits the run's machine. A refused delivery is
+	 * settled by the scheduler: nacked when another worker may take it, acknowledged
+	 * when the run no longer needs it.
+	 */
+	async start(request: StartRequest): Promise<StartedAttempt> {
+		const now = new Date(this.ctx.clock.now());
+		try {
+			const started = await inTransaction(this.ctx.pool, (client) => this.startIn(client, request, now));
+			this.ctx.watch.notify([started.run.id]);
+			return started;
+		} catch (error) {
+			if (!(error instanceof Refusal)) throw error;
+			if (request.receipt !== "") {
+				const settlement: Settlement =
+					error.settlement === "nack"
+						? { kind: "nack", consumerId: request.consumerId, receipt: request.receipt, detail: error.error.message }
+						: {
+								kind: "ack",
+								consumerId: request.consumerId,
+								receipt: request.receipt,
+								outcome: "REJECTED",
+								detail: error.error.message,
+							};
+				await applyEffects(this.ctx, { ...noEffects(), settle: [await this.refinedAck(settlement, request.runId)] });
+			}
+			throw error.error;
+		}
+	}
+
+	private async startIn(client: pg.PoolClient, request: StartRequest, now: Date): Promise<StartedAttempt> {
+		const runs = await client.query<RunRow>("SELECT * FROM runs WHERE id = $1 FOR UPDATE", [request.runId]);
+		const run = runs.rows[0];
+		if (run === undefined) throw new Refusal(ServiceError.notFound("run", request.runId), "ack");
+		if (run.status !== "QUEUED") {
+			throw new Refusal(
+				new ServiceError("FAILED_PRECONDITION", `run_id: run "${run.id}" is ${run.status}, not QUEUED; drop this delivery`),
+				"ack",
+			);
+		}
+		const workers = await client.query<{
+			environment_id: string;
+			deployment_version: string;
+			task_ids: string[];
+			cpu: number;
+			memory_gb: number;
+			dead_at: Date | null;
+		}>("SELECT * FROM workers WHERE id = $1 FOR UPDATE", [request.workerId]);
+		const worker = workers.rows[0];
+		if (worker === undefined || worker.dead_at !== null) {
+			throw new Refusal(
+				new ServiceError("FAILED_PRECONDITION", `worker_id: worker "${request.workerId}" is not registered or was presumed dead; register again`),
+				"nack",
+			);
+		}
+		if (worker.environment_id !== run.environment_id || !worker.task_ids.includes(run.task_id)) {
+			throw new Refusal(
+				new ServiceError("FAILED_PRECONDITION", `worker_id: worker "${request.workerId}" does not run task "${run.task_id}" of environment "${run.environment_id}"`),
+				"nack",
+			);
+		}
+		// An unlocked run is locked to the current deployment when it first starts.
+		const version = run.deployment_version !== "" ? run.deployment_version : await currentDeploymentVersion(client, run.environment_id);
+		if (worker.deployment_version !== version) {
+			throw new Refusal(
+				new ServiceError("FAILED_PRECONDITION", `worker_id: worker runs version "${worker.deployment_version}" but run "${run.id}" needs version "${version}"`),
+				"nack",
+			);
+		}
+		const used = await client.query<{ cpu: number; memory_gb: number }>(
+			`SELECT COALESCE(sum(cpu), 0)::float8 AS cpu, COALESCE(sum(memory_gb), 0)::float8 AS memory_gb
+			 FROM runs WHERE worker_id = $1 AND status = 'EXECUTING'`,
+			[request.workerId],
+		);
+		const u = used.rows[0] as { cpu: number; memory_gb: number };
+		// A tiny epsilon keeps sums of quarter-cores from refusing an exact fit.
+		if (u.cpu + run.cpu > worker.cpu + 1e-9 || u.memory_gb + run.memory_gb > worker.memory_gb + 1e-9) {
+			throw new Refusal(
+				new ServiceError(
+					"RESOURCE_EXHAUSTED",
+					`worker_id: worker "${request.workerId}" has ${fmt(worker.cpu - u.cpu)} vCPU and ${fmt(worker.memory_gb - u.memory_gb)} GB free; run "${run.id}" needs ${run.machine_name} (${run.cpu} vCPU, ${run.memory_gb} GB)`,
+				),
+				"nack",
+			);
+		}
+		const resumed = run.resume_attempt_id !== null;
+		let attempt: AttemptRow;
+		if (resumed) {
+			const updated = await client.query<AttemptRow>(
+				"UPDATE attempts SET worker_id = $2 WHERE id = $1 RETURNING *",
+				[run.resume_attempt_id, request.workerId],
+			);
+			attempt = updated.rows[0] as AttemptRow;
+		} else {
+			const inserted = await client.query<AttemptRow>(
+				`INSERT INTO attempts (id, run_id, number, status, worker_id, started_at)
+				 VALUES ($1, $2, $3, 'EXECUTING', $4, $5) RETURNING *`,
+				[newId("attempt", now.getTime()), run.id, run.attempt_count + 1, request.workerId, now],
+			);
+			attempt = inserted.rows[0] as AttemptRow;
+		}
+		const deadline = run.options.maxDurationMs > 0 ? new Date(now.getTime() + run.options.maxDurationMs) : null;
+		const started = await client.query<RunRow>(
+			`UPDATE runs SET status = 'EXECUTING', updated_at = $2, worker_id = $3, current_attempt_id = $4,
+				resume_attempt_id = NULL, attempt_count = $5, started_at = COALESCE(started_at, $2), deadline_at = $6,
+				queue_receipt = $7, queue_consumer_id = $8, deployment_version = $9, expires_at = NULL
+			 WHERE id = $1 AND status = 'QUEUED' RETURNING *`,
+			[run.id, now, request.workerId, attempt.id, attempt.number, deadline, request.receipt || null,
+				request.receipt ? request.consumerId : null, version],
+		);
+		const row = started.rows[0] as RunRow;
+		const resolvedWaits = resumed ? await this.waits.resolvedFor(client, attempt.id) : [];
+		return { run: runFromRow(row), attempt: attemptFromRow(attempt), deadline, resolvedWaits, resumed };
+	}
+
+	/** The ack reason of a refused delivery: a final run's own outcome, else REJECTED. */
+	private async refinedAck(settlement: Settlement, runId: string): Promise<Settlement> {
+		if (settlement.kind !== "ack") return settlement;
+		const { rows } = await this.ctx.pool.query<{ status: RunRow["status"] }>("SELECT status FROM runs WHERE id = $1", [runId]);
+		const status = rows[0]?.status;
+		return status !== undefined && isFinal(status) ? { ...settlement, outcome: outcomeOf(status) } : settlement;
+	}
+
+	/**
+	 * Records an attempt's end. An output completes the run; a retryable error with
+	 * attempts left moves it to REATTEMPTING until the backoff delay has passed (the
+	 * maintenance loop then queues the next attempt); any other error fails it.
+	 */
+	async complete(workerId: string, attemptId: string, result: AttemptResult): Promise<{ run: RunRecord; retryAt: Date | null }> {
+		const now = new Date(this.ctx.clock.now());
+		const outcome = await inTransaction(this.ctx.pool, async (client) => {
+			const found = await client.query<RunRow & { attempt_status: string; attempt_worker: string }>(
+				`SELECT r.*, a.status AS attempt_status, a.worker_id AS attempt_worker
+				 FROM attempts a JOIN runs r ON r.id = a.run_id WHERE a.id = $1 FOR UPDATE OF r`,
+				[attemptId],
+			);
+			const run = found.rows[0];
+			if (run === undefined) throw ServiceError.notFound("attempt", attemptId);
+			if (run.attempt_status !== "EXECUTING" || run.status !== "EXECUTING" || run.current_attempt_id !== attemptId) {
+				throw new ServiceError(
+					"FAILED_PRECONDITION",
+					`attempt_id: attempt "${attemptId}" is not running (attempt ${run.attempt_status}, run ${run.status})`,
+				);
+			}
+			if (run.attempt_worker !== workerId) {
+				throw new ServiceError("FAILED_PRECONDITION", `worker_id: attempt "${attemptId}" runs on worker "${run.attempt_worker}", not "${workerId}"`);
+			}
+			if ("output" in result) {
+				await client.query("UPDATE attempts SET status = 'COMPLETED', completed_at = $2 WHERE id = $1", [attemptId, now]);
+				const done = await finishRuns(client, {
+					ids: [run.id],
+					from: ["EXECUTING"],
+					status: "COMPLETED",
+					now,
+					output: { bytes: result.output, type: result.outputType || "application/json" },
+				});
+				return { row: done.rows[0] as RunRow, effects: done.effects, retryAt: null };
+			}
+			await client.query("UPDATE attempts SET status = 'FAILED', completed_at = $2, error = $3 WHERE id = $1", [
+				attemptId,
+				now,
+				JSON.stringify(result.error),
+			]);
+			if (result.error.retryable && run.attempt_count < run.options.retry.maxAttempts) {
+				const retryAt = new Date(now.getTime() + retryDelayMs(run.options.retry, run.attempt_count, this.ctx.random));
+				const updated = await client.query<RunRow>(
+					`UPDATE runs SET status = 'REATTEMPTING', updated_at = $2, error = $3, next_attempt_at = $4,
+						worker_id = NULL, queue_receipt = NULL, queue_consumer_id = NULL, deadline_at = NULL
+					 WHERE id = $1 AND status = 'EXECUTING' RETURNING *`,
+					[run.id, now, JSON.stringify(result.error), retryAt],
+				);
+				const effects = noEffects();
+				effects.changedRuns.push(run.id);
+				if (run.queue_receipt !== null && run.queue_consumer_id !== null) {
+					effects.settle.push({
+						kind: "ack",
+						consumerId: run.queue_consumer_id,
+						receipt: run.queue_receipt,
+						outcome: "FAILED_WILL_RETRY",
+						detail: `attempt ${run.attempt_count} failed; next at ${retryAt.toISOString()}`,
+					});
+				}
+				return { row: updated.rows[0] as RunRow, effects, retryAt };
+			}
+			const done = await finishRuns(client, { ids: [run.id], from: ["EXECUTING"], status: "FAILED", now, error: result.error });
+			return { row: done.rows[0] as RunRow, effects: done.effects, retryAt: null };
+		});
+		await applyEffects(this.ctx, outcome.effects);
+		return { run: runFromRow(outcome.row), retryAt: outcome.retryAt };
+	}
+}
+
+function fmt(n: number): string {
+	return String(Math.round(n * 1000) / 1000);
+}

@@ -1,0 +1,84 @@
+import { ServiceError } from "../../../kit/src/index.js";
+import { type AttemptRow, attemptFromRow, type RunRow, runFromRow } from "./run-rows.js";
+import type { RunRecord, RunStatus } from "./run-types.js";
+import { isFinal } from "./run-types.js";
+import { sleepOrWake } from "./run-watch.js";
+import type { SchedulerContext } from "./scheduler-context.js";
+
+/** Filters of ListRuns; empty lists mean any. */
+export interface RunFilter {
+	environmentId: string;
+	statuses: RunStatus[];
+	taskIds: string[];
+	tags: string[];
+	queues: string[];
+	createdFrom: Date | null;
+	createdTo: Date | null;
+	batchId: string;
+	pageSize: number;
+	/** The last id of the previous page. */
+	afterId: string;
+}
+
+/** Reading runs: one with attempts, pages of many, and following one until it is final. */
+export class RunReader {
+	constructor(private readonly ctx: SchedulerContext) {}
+
+	/** One run with its attempts; NOT_FOUND outside its environment. */
+	async get(environmentId: string, runId: string): Promise<RunRecord> {
+		const { rows } = await this.ctx.pool.query<RunRow>("SELECT * FROM runs WHERE id = $1 AND environment_id = $2", [
+			runId,
+			environmentId,
+		]);
+		const row = rows[0];
+		if (row === undefined) throw ServiceError.notFound("run", runId);
+		const attempts = await this.ctx.pool.query<AttemptRow>("SELECT * FROM attempts WHERE run_id = $1 ORDER BY number", [
+			runId,
+		]);
+		return { ...runFromRow(row), attempts: attempts.rows.map(attemptFromRow) };
+	}
+
+	/** A page of runs, newest first (ids sort by creation time). */
+	async list(filter: RunFilter): Promise<{ runs: RunRecord[]; nextAfterId: string }> {
+		const where = ["environment_id = $1"];
+		const params: unknown[] = [filter.environmentId];
+		const add = (sql: string, value: unknown) => {
+			params.push(value);
+			where.push(sql.replace("?", `$${params.length}`));
+		};
+		if (filter.statuses.length > 0) add("status = ANY(?)", filter.statuses);
+		if (filter.taskIds.length > 0) add("task_id = ANY(?)", filter.taskIds);
+		if (filter.tags.length > 0) add("tags && ?", filter.tags);
+		if (filter.queues.length > 0) add("queue = ANY(?)", filter.queues);
+		if (filter.createdFrom !== null) add("created_at >= ?", filter.createdFrom);
+		if (filter.createdTo !== null) add("created_at < ?", filter.createdTo);
+		if (filter.batchId !== "") add("batch_id = ?", filter.batchId);
+		if (filter.afterId !== "") add("id < ?", filter.afterId);
+		params.push(filter.pageSize + 1);
+		const { rows } = await this.ctx.pool.query<RunRow>(
+			`SELECT * FROM runs WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT $${params.length}`,
+			params,
+		);
+		const page = rows.slice(0, filter.pageSize);
+		const more = rows.length > filter.pageSize;
+		return {
+			runs: page.map((r) => ({ ...runFromRow(r), payload: new Uint8Array(), output: null })),
+			nextAfterId: more ? (page[page.length - 1] as RunRow).id : "",
+		};
+	}
+
+	/** Yields the run now and after each status change; ends after a final status. */
+	async *follow(environmentId: string, runId: string, pollMs: number, signal: AbortSignal): AsyncGenerator<RunRecord> {
+		let last = "";
+		while (!signal.aborted) {
+			const run = await this.get(environmentId, runId);
+			const seen = `${run.status}:${run.attemptCount}`;
+			if (seen !== last) {
+				last = seen;
+				yield run;
+			}
+			if (isFinal(run.status)) return;
+			await sleepOrWake(this.ctx.watch, runId, pollMs, signal);
+		}
+	}
+}

@@ -1,0 +1,89 @@
+import type pg from "pg";
+import type { Logger } from "pino";
+import type { Clock } from "./clock.js";
+import type { RunQueue, RunMessage, Settlement } from "./run-queue.js";
+import type { RunWatch } from "./run-watch.js";
+
+/** Limits and intervals the core applies (from the service's configuration). */
+export interface SchedulerLimits {
+	maxPayloadBytes: number;
+	heartbeatIntervalMs: number;
+	defaultIdempotencyKeyTtlMs: number;
+}
+
+/** The resources every part of the run engine shares, passed to each constructor. */
+export interface SchedulerContext {
+	pool: pg.Pool;
+	clock: Clock;
+	logger: Logger;
+	queue: RunQueue;
+	watch: RunWatch;
+	limits: SchedulerLimits;
+	random?: () => number;
+}
+
+/**
+ * What a committed transaction must still do outside PostgreSQL. Messages are
+ * enqueued after commit: if that fails, the run stays QUEUED in PostgreSQL and
+ * the reconciler enqueues it again, so nothing is lost.
+ */
+export interface Effects {
+	enqueue: RunMessage[];
+	settle: Settlement[];
+	changedRuns: string[];
+	changedWaits: string[];
+}
+
+/** An empty set of effects to fill. */
+export function noEffects(): Effects {
+	return { enqueue: [], settle: [], changedRuns: [], changedWaits: [] };
+}
+
+/** Merges b into a. */
+export function addEffects(a: Effects, b: Effects): Effects {
+	a.enqueue.push(...b.enqueue);
+	a.settle.push(...b.settle);
+	a.changedRuns.push(...b.changedRuns);
+	a.changedWaits.push(...b.changedWaits);
+	return a;
+}
+
+/** Carries out effects after commit; queue failures are logged, never thrown. */
+export async function applyEffects(ctx: SchedulerContext, effects: Effects): Promise<void> {
+	const jobs: Promise<void>[] = [];
+	if (effects.enqueue.length > 0) {
+		jobs.push(
+			ctx.queue.enqueue(effects.enqueue).catch((error: unknown) => {
+				ctx.logger.warn(
+					{ err: error, messages: effects.enqueue.map((m) => m.id) },
+					"enqueue failed; the reconciler will enqueue these runs again",
+				);
+			}),
+		);
+	}
+	if (effects.settle.length > 0) {
+		jobs.push(
+			ctx.queue.settle(effects.settle).catch((error: unknown) => {
+				ctx.logger.warn({ err: error }, "settling queue deliveries failed");
+			}),
+		);
+	}
+	await Promise.all(jobs);
+	ctx.watch.notify(effects.changedRuns, effects.changedWaits);
+}
+
+/** Runs fn in a transaction on one client. */
+export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+	const client = await pool.connect();
+	try {
+		await client.query("BEGIN");
+		const result = await fn(client);
+		await client.query("COMMIT");
+		return result;
+	} catch (error) {
+		await client.query("ROLLBACK").catch(() => {});
+		throw error;
+	} finally {
+		client.release();
+	}
+}

@@ -1,0 +1,27 @@
+import { ServiceError } from "../../../kit/src/index.js";
+
+/** An opaque page token for a position (an id or an offset). */
+export function encodePageToken(position: string): string {
+	return position === "" ? "" : Buffer.from(`p1:${position}`).toString("base64url");
+}
+
+/** The position in a page token; INVALID_ARGUMENT for a token this service did not make. */
+export function decodePageToken(token: string): string {
+	if (token === "") return "";
+	const text = Buffer.from(token, "base64url").toString();
+	if (!text.startsWith("p1:")) throw ServiceError.invalidField("page_token", "is not a token from a previous response");
+	return text.slice(3);
+}
+
+/** A page size within bounds; 0 takes the default. */
+export function pageSizeOf(value: number, defaultSize: number, max: number, field = "page_size"): number {
+	if (value === 0) return defaultSize;
+	if (value < 1 || value > max) throw ServiceError.invalidField(field, `must be 1 to ${max}, got ${value}`);
+	return value;
+}
+
+/** Throws INVALID_ARGUMENT when a required string is empty. */
+export function required(value: string, field: string): string {
+	if (value === "") throw ServiceError.invalidField(field, "is required");
+	return value;
+}

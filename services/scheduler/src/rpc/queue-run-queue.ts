@@ -1,0 +1,67 @@
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import { AckReason, type QueueService } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
+import type { DeliveryOutcome, RunMessage, RunQueue, Settlement } from "../core/run-queue.js";
+
+const REASONS: Record<DeliveryOutcome, AckReason> = {
+	COMPLETED: AckReason.COMPLETED,
+	FAILED_WILL_RETRY: AckReason.FAILED_WILL_RETRY,
+	FAILED_PERMANENT: AckReason.FAILED_PERMANENT,
+	CANCELED: AckReason.CANCELED,
+	EXPIRED: AckReason.EXPIRED,
+	TIMED_OUT: AckReason.TIMED_OUT,
+	CRASHED: AckReason.CRASHED,
+	REJECTED: AckReason.REJECTED,
+};
+
+/** The queue's Enqueue takes at most this many messages per call. */
+const MAX_ENQUEUE = 1_000;
+
+/**
+ * The run engine's queue, over the QueueService gRPC client. A message's payload
+ * is only a small JSON pointer to the run: the run itself stays in PostgreSQL, so
+ * the queue's payload limit never constrains run payloads.
+ */
+export class QueueClientRunQueue implements RunQueue {
+	constructor(private readonly client: Client<typeof QueueService>) {}
+
+	/** Enqueues in calls of up to 1,000 messages per environment. */
+	async enqueue(messages: RunMessage[]): Promise<void> {
+		for (let i = 0; i < messages.length; i += MAX_ENQUEUE) {
+			await this.client.enqueue({
+				messages: messages.slice(i, i + MAX_ENQUEUE).map((m) => ({
+					id: m.id,
+					environmentId: m.environmentId,
+					queue: m.queue,
+					concurrencyKey: m.concurrencyKey,
+					payload: new TextEncoder().encode(JSON.stringify({ runId: m.runId, attempt: m.attempt })),
+					priority: m.priority,
+					resources: { cpu: m.cpu, memoryGb: m.memoryGb },
+					metadata: { runId: m.runId, taskId: m.taskId, attempt: m.attempt },
+				})),
+			});
+		}
+	}
+
+	/** Acknowledges and nacks, grouped by consumer; stale receipts are ignored. */
+	async settle(settlements: Settlement[]): Promise<void> {
+		const byConsumer = new Map<string, Settlement[]>();
+		for (const s of settlements) byConsumer.set(s.consumerId, [...(byConsumer.get(s.consumerId) ?? []), s]);
+		for (const [consumerId, items] of byConsumer) {
+			const acks = items.flatMap((s) =>
+				s.kind === "ack" ? [{ receipt: s.receipt, reason: REASONS[s.outcome], detail: s.detail.slice(0, 1024) }] : [],
+			);
+			const nacks = items.flatMap((s) => (s.kind === "nack" ? [{ receipt: s.receipt, detail: s.detail.slice(0, 1024) }] : []));
+			// A batch reports stale receipts per item instead of failing, which is what the scheduler wants.
+			if (acks.length > 0) await this.client.acknowledge({ consumerId, acknowledgements: acks }).catch(ignoreSingle);
+			if (nacks.length > 0) await this.client.nack({ consumerId, items: nacks }).catch(ignoreSingle);
+		}
+	}
+}
+
+// A single stale receipt fails the whole call with NOT_FOUND or FAILED_PRECONDITION;
+// the delivery is already settled or redelivered, so there is nothing left to do.
+function ignoreSingle(error: unknown): void {
+	const code = ConnectError.from(error).code;
+	if (code === Code.NotFound || code === Code.FailedPrecondition) return;
+	throw error;
+}

@@ -1,0 +1,305 @@
+import { durationFromMs, durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
+import { RunStatus, SchedulerService } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import { grpcCodeOf, registration, ServiceError, type ServiceRegistration } from "../../../kit/src/index.js";
+import { DEFAULT_PRESET, MACHINE_PRESETS } from "../core/machine-presets.js";
+import type { SchedulerEngine } from "../core/scheduler-engine.js";
+import { decodePageToken, encodePageToken, pageSizeOf, required } from "./page-token.js";
+import {
+	attemptToProto,
+	deploymentToProto,
+	resumeToProto,
+	runStatusFromProto,
+	runStatusToProto,
+	runToProto,
+	scheduleToProto,
+	taskErrorFromProto,
+	taskFromProto,
+	ts,
+	workerToProto,
+} from "./proto-convert.js";
+import { triggerInputFrom } from "./trigger-input.js";
+
+/** Most runs one TriggerRuns call may carry. */
+export const MAX_TRIGGER_RUNS = 1_000;
+
+/** Serves taskmesh.scheduler.v1.SchedulerService over the run engine. */
+export function schedulerServiceRegistration(options: { engine: SchedulerEngine; streamPollMs: number }): ServiceRegistration {
+	const { engine, streamPollMs } = options;
+	return registration(SchedulerService, {
+		async triggerRun(request) {
+			required(request.environmentId, "environment_id");
+			return { run: runToProto(await engine.trigger.trigger(triggerInputFrom(request))) };
+		},
+
+		async triggerRuns(request) {
+			required(request.environmentId, "environment_id");
+			if (request.runs.length === 0 || request.runs.length > MAX_TRIGGER_RUNS) {
+				throw ServiceError.invalidField("runs", `must hold 1 to ${MAX_TRIGGER_RUNS} runs, got ${request.runs.length}`);
+			}
+			request.runs.forEach((r, i) => {
+				if (r.environmentId !== "" && r.environmentId !== request.environmentId) {
+					throw ServiceError.invalidField(`runs[${i}].environment_id`, `must be empty or "${request.environmentId}"`);
+				}
+			});
+			const result = await engine.trigger.triggerMany(
+				request.environmentId,
+				request.runs.map((r) => triggerInputFrom(r, request.environmentId)),
+				request.batchId,
+				request.firstIndex,
+			);
+			return {
+				runs: result.runs.map((r) => runToProto(r.run)),
+				failures: result.failures.map((f) => ({
+					index: f.index,
+					code: Number(grpcCodeOf(f.error.code)),
+					message: f.error.message,
+				})),
+			};
+		},
+
+		async *streamRunCompletions(request, context) {
+			for await (const page of engine.completions.follow(request.afterCursor, request.batchId, streamPollMs, context.signal)) {
+				yield {
+					completions: page.map((c) => ({
+						cursor: c.cursor,
+						runId: c.runId,
+						environmentId: c.environmentId,
+						batchId: c.batchId,
+						batchIndex: c.batchIndex,
+						status: runStatusToProto(c.status),
+						completedAt: ts(c.completedAt),
+					})),
+				};
+			}
+		},
+
+		async getRun(request) {
+			const run = await engine.reader.get(required(request.environmentId, "environment_id"), required(request.runId, "run_id"));
+			return { run: runToProto(run) };
+		},
+
+		async listRuns(request) {
+			required(request.environmentId, "environment_id");
+			if (request.statuses.includes(RunStatus.UNSPECIFIED)) {
+				throw ServiceError.invalidField("statuses", "RUN_STATUS_UNSPECIFIED is not a status");
+			}
+			const page = await engine.reader.list({
+				environmentId: request.environmentId,
+				statuses: request.statuses.map(runStatusFromProto),
+				taskIds: request.taskIds,
+				tags: request.tags,
+				queues: request.queues,
+				createdFrom: request.created?.start === undefined ? null : timestampDate(request.created.start),
+				createdTo: request.created?.end === undefined ? null : timestampDate(request.created.end),
+				batchId: request.batchId,
+				pageSize: pageSizeOf(request.pageSize, 50, 500),
+				afterId: decodePageToken(request.pageToken),
+			});
+			return { runs: page.runs.map(runToProto), nextPageToken: encodePageToken(page.nextAfterId) };
+		},
+
+		async cancelRun(request) {
+			const result = await engine.control.cancel(
+				required(request.environmentId, "environment_id"),
+				required(request.runId, "run_id"),
+				request.cancelChildren,
+			);
+			return { run: runToProto(result.run), canceledRunIds: result.canceled };
+		},
+
+		async replayRun(request) {
+			const run = await engine.control.replay(required(request.environmentId, "environment_id"), required(request.runId, "run_id"));
+			return { run: runToProto(run) };
+		},
+
+		async *waitForRun(request, context) {
+			required(request.environmentId, "environment_id");
+			required(request.runId, "run_id");
+			for await (const run of engine.reader.follow(request.environmentId, request.runId, streamPollMs, context.signal)) {
+				yield { run: runToProto(run) };
+			}
+		},
+
+		async listMachinePresets() {
+			return { presets: MACHINE_PRESETS.map((p) => ({ ...p })), defaultPreset: DEFAULT_PRESET };
+		},
+
+		async createSchedule(request) {
+			const schedule = await engine.schedules.create({
+				environmentId: request.environmentId,
+				taskId: request.taskId,
+				cron: required(request.cron, "cron"),
+				timezone: request.timezone,
+				deduplicationKey: request.deduplicationKey,
+				externalId: request.externalId,
+			});
+			return { schedule: scheduleToProto(schedule) };
+		},
+
+		async getSchedule(request) {
+			return { schedule: scheduleToProto(await engine.schedules.get(request.environmentId, required(request.scheduleId, "schedule_id"))) };
+		},
+
+		async listSchedules(request) {
+			const page = await engine.schedules.list(
+				required(request.environmentId, "environment_id"),
+				request.taskId,
+				pageSizeOf(request.pageSize, 50, 500),
+				decodePageToken(request.pageToken),
+			);
+			return { schedules: page.schedules.map(scheduleToProto), nextPageToken: encodePageToken(page.nextAfterId) };
+		},
+
+		async updateSchedule(request) {
+			const schedule = await engine.schedules.update(request.environmentId, required(request.scheduleId, "schedule_id"), {
+				cron: request.cron,
+				timezone: request.timezone,
+				externalId: request.externalId,
+			});
+			return { schedule: scheduleToProto(schedule) };
+		},
+
+		async deleteSchedule(request) {
+			await engine.schedules.delete(request.environmentId, required(request.scheduleId, "schedule_id"));
+			return {};
+		},
+
+		async activateSchedule(request) {
+			return { schedule: scheduleToProto(await engine.schedules.setActive(request.environmentId, request.scheduleId, true)) };
+		},
+
+		async deactivateSchedule(request) {
+			return { schedule: scheduleToProto(await engine.schedules.setActive(request.environmentId, request.scheduleId, false)) };
+		},
+
+		async registerWorker(request) {
+			const worker = await engine.workers.register({
+				environmentId: request.environmentId,
+				workerId: request.workerId,
+				deploymentVersion: request.deploymentVersion,
+				tasks: request.tasks.map(taskFromProto),
+				cpu: request.capacity?.cpu ?? 0,
+				memoryGb: request.capacity?.memoryGb ?? 0,
+			});
+			return {
+				worker: workerToProto(worker),
+				heartbeatInterval: durationFromMs(engine.ctx.limits.heartbeatIntervalMs),
+			};
+		},
+
+		async heartbeatWorker(request) {
+			const stop = await engine.workers.heartbeat(required(request.workerId, "worker_id"), request.attemptIds);
+			return { stopAttemptIds: stop };
+		},
+
+		async startAttempt(request) {
+			const started = await engine.attempts.start({
+				workerId: required(request.workerId, "worker_id"),
+				runId: required(request.runId, "run_id"),
+				receipt: request.queueReceipt,
+				consumerId: request.queueConsumerId || request.workerId,
+			});
+			return {
+				run: runToProto(started.run),
+				attempt: attemptToProto(started.attempt),
+				deadline: ts(started.deadline),
+				resolvedWaits: started.resolvedWaits.map(resumeToProto),
+				resumed: started.resumed,
+			};
+		},
+
+		async completeAttempt(request) {
+			required(request.workerId, "worker_id");
+			required(request.attemptId, "attempt_id");
+			const r = request.result;
+			if (r.case === undefined) throw ServiceError.invalidField("result", "exactly one of output or error is required");
+			const result =
+				r.case === "output"
+					? { output: r.value.output, outputType: r.value.outputType }
+					: { error: taskErrorFromProto(r.value) };
+			const done = await engine.attempts.complete(request.workerId, request.attemptId, result);
+			return { run: runToProto(done.run), retryAt: ts(done.retryAt) };
+		},
+
+		async beginWait(request) {
+			required(request.runId, "run_id");
+			required(request.attemptId, "attempt_id");
+			const t = request.target;
+			let target: Parameters<typeof engine.waits.begin>[2];
+			switch (t.case) {
+				case "childRunId":
+					target = { childRunId: required(t.value, "child_run_id") };
+					break;
+				case "batchId":
+					target = { batchId: required(t.value, "batch_id") };
+					break;
+				case "duration": {
+					const ms = durationMs(t.value);
+					if (ms < 0) throw ServiceError.invalidField("duration", `must not be negative, got ${ms} ms`);
+					target = { resumeAt: new Date(engine.ctx.clock.now() + ms) };
+					break;
+				}
+				case "until":
+					target = { resumeAt: timestampDate(t.value) };
+					break;
+				default:
+					throw ServiceError.invalidField("target", "exactly one of child_run_id, batch_id, duration or until is required");
+			}
+			const begun = await engine.waits.begin(request.runId, request.attemptId, target);
+			const w = begun.wait;
+			return {
+				wait: { id: w.id, runId: w.runId, attemptId: w.attemptId, resolvedAt: ts(w.resolvedAt) },
+				deliveryReleased: begun.released,
+			};
+		},
+
+		async resolveWait(request) {
+			const resolved = await engine.waits.resolve(
+				required(request.waitId, "wait_id"),
+				request.results.map((r) => ({
+					runId: r.runId,
+					status: RunStatus[r.status],
+					output: r.output.byteLength === 0 ? null : Buffer.from(r.output).toString("base64"),
+					outputType: r.outputType,
+					error: r.error === undefined ? null : taskErrorFromProto(r.error),
+				})),
+				request.error === undefined ? null : taskErrorFromProto(request.error),
+			);
+			return { resolved };
+		},
+
+		async *waitForResume(request, context) {
+			for await (const wait of engine.waits.follow(required(request.waitId, "wait_id"), streamPollMs, context.signal)) {
+				yield resumeToProto(wait);
+			}
+		},
+
+		async createDeployment(request) {
+			const d = await engine.deployments.create(request.environmentId, request.version, request.tasks.map(taskFromProto));
+			return { deployment: deploymentToProto(d) };
+		},
+
+		async promoteDeployment(request) {
+			const d = await engine.deployments.promote(required(request.environmentId, "environment_id"), required(request.version, "version"));
+			return { deployment: deploymentToProto(d) };
+		},
+
+		async getCurrentDeployment(request) {
+			return { deployment: deploymentToProto(await engine.deployments.current(required(request.environmentId, "environment_id"))) };
+		},
+
+		async listDeployments(request) {
+			const offsetText = decodePageToken(request.pageToken);
+			const offset = offsetText === "" ? 0 : Number(offsetText);
+			const page = await engine.deployments.list(
+				required(request.environmentId, "environment_id"),
+				pageSizeOf(request.pageSize, 20, 100),
+				Number.isSafeInteger(offset) && offset >= 0 ? offset : 0,
+			);
+			return {
+				deployments: page.deployments.map(deploymentToProto),
+				nextPageToken: page.nextOffset === 0 ? "" : encodePageToken(String(page.nextOffset)),
+			};
+		},
+	});
+}
