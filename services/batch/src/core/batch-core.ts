@@ -1,0 +1,164 @@
+import { ServiceError } from "../../../kit/src/index.js";
+import type { BatchContext } from "./batch-context.js";
+import { BatchCreator, type NewBatch } from "./batch-creator.js";
+import { findBatch, failBatch } from "./batch-queries.js";
+import { type ItemRow, itemFromRow } from "./batch-rows.js";
+import { BatchSweeper } from "./batch-sweeper.js";
+import { BatchCompletionTracker } from "./completion-tracker.js";
+import { IngestionSession, refuseAll } from "./ingestion-session.js";
+import type { BatchRecord, ChildState, ItemRecord, ItemToCreate, RejectedItem } from "./types.js";
+import { readChildren, WaitResolver } from "./wait-resolver.js";
+
+/** A batch as a call returns it, with whether a key returned an earlier one. */
+export interface BatchOutcome {
+	batch: BatchRecord;
+	cached: boolean;
+	rejected: RejectedItem[];
+}
+
+/** An item with its child's state as the scheduler reports it now. */
+export interface ItemWithChild {
+	item: ItemRecord;
+	child: ChildState;
+}
+
+/**
+ * The batch service's core: creates batches, ingests their items, tracks their
+ * children's outcomes and resumes waiting parents. Background work (the feed
+ * reader and the sweeper) starts with start() and stops with close().
+ */
+export class BatchCore {
+	readonly #ctx: BatchContext;
+	readonly #creator: BatchCreator;
+	readonly #resolver: WaitResolver;
+	readonly tracker: BatchCompletionTracker;
+	readonly sweeper: BatchSweeper;
+
+	constructor(ctx: BatchContext, options: { sweepIntervalMs: number }) {
+		this.#ctx = ctx;
+		this.#creator = new BatchCreator(ctx);
+		this.#resolver = new WaitResolver(ctx);
+		this.tracker = new BatchCompletionTracker(ctx, this.#resolver, { retryMs: options.sweepIntervalMs });
+		this.sweeper = new BatchSweeper(ctx, this.#resolver, { intervalMs: options.sweepIntervalMs });
+	}
+
+	/** Starts the feed reader and the sweeper. */
+	start(): void {
+		this.tracker.start();
+		this.sweeper.start();
+	}
+
+	/** Stops background work. */
+	async close(): Promise<void> {
+		await Promise.all([this.tracker.close(), this.sweeper.close()]);
+	}
+
+	/**
+	 * Creates a batch; with inline items, creates their children too. Inline
+	 * items are the whole batch, so when any is refused the batch FAILS at once
+	 * (with the reason) and the children made for the others are canceled.
+	 */
+	async createBatch(input: NewBatch, inline: ItemToCreate[] | undefined): Promise<BatchOutcome> {
+		const { batch, cached } = await this.#creator.create(input);
+		if (inline === undefined || batch.status !== "PENDING") return { batch, cached, rejected: [] };
+		const session = new IngestionSession(this.#ctx, this.#resolver, batch);
+		await session.push(inline);
+		const rejected = await session.finish();
+		const after = await this.#mustFind(batch.environmentId, batch.id);
+		if (rejected.length === 0 || after.sealed) return { batch: after, cached, rejected };
+		const failed = await this.#failRejected(after, rejected);
+		return { batch: failed ?? after, cached, rejected };
+	}
+
+	/** Starts taking streamed items for a PENDING batch. */
+	async openIngestion(environmentId: string, batchId: string): Promise<IngestionSession | BatchRecord> {
+		const batch = await this.#mustFind(environmentId, batchId);
+		// A sealed or failed batch takes nothing; the caller answers with it as it is.
+		if (batch.status !== "PENDING") return batch;
+		return new IngestionSession(this.#ctx, this.#resolver, batch);
+	}
+
+	/** Refusals for items sent to a batch that takes no more. */
+	refuseItems(batch: BatchRecord, items: ItemToCreate[]): RejectedItem[] {
+		return batch.status === "FAILED" ? refuseAll(batch, items) : [];
+	}
+
+	/** One batch, or NOT_FOUND. */
+	async getBatch(environmentId: string, batchId: string): Promise<BatchRecord> {
+		return this.#mustFind(environmentId, batchId);
+	}
+
+	/** Items from `fromIndex` in index order, with each child's real state. */
+	async listItems(
+		environmentId: string,
+		batchId: string,
+		fromIndex: number,
+		limit: number,
+	): Promise<{ items: ItemWithChild[]; nextIndex: number | undefined }> {
+		await this.#mustFind(environmentId, batchId);
+		const { rows } = await this.#ctx.pool.query<ItemRow>(
+			`SELECT batch_id, item_index, run_id, task_id, status, final, cached FROM batch_items
+			WHERE batch_id = $1 AND item_index >= $2 ORDER BY item_index LIMIT $3`,
+			[batchId, fromIndex, limit + 1],
+		);
+		const page = rows.slice(0, limit).map(itemFromRow);
+		const states = await readChildren(
+			this.#ctx,
+			environmentId,
+			page.map((i) => i.runId),
+		);
+		return {
+			items: page.map((item, i) => ({ item, child: states[i] as ChildState })),
+			nextIndex: rows.length > limit ? rows[limit]?.item_index : undefined,
+		};
+	}
+
+	/** The batch now, then after every change, until it is final or the signal aborts. */
+	async *watchBatch(environmentId: string, batchId: string, signal: AbortSignal, pollMs: number) {
+		let last = "";
+		while (!signal.aborted) {
+			const batch = await this.#mustFind(environmentId, batchId);
+			const shape = JSON.stringify([batch.status, batch.createdItemCount, batch.finalItemCount, batch.waitId]);
+			if (shape !== last) {
+				last = shape;
+				yield batch;
+			}
+			if (batch.status === "COMPLETED" || batch.status === "FAILED") return;
+			await this.#ctx.watch.next(batchId, pollMs, signal);
+		}
+	}
+
+	async #failRejected(batch: BatchRecord, rejected: RejectedItem[]): Promise<BatchRecord | undefined> {
+		const { pool, clock, children, watch, logger } = this.#ctx;
+		const shown = rejected
+			.slice(0, 5)
+			.map((r) => `items[${r.index}]: ${r.message}`)
+			.join("; ");
+		const more = rejected.length > 5 ? ` (and ${rejected.length - 5} more)` : "";
+		const failed = await failBatch(pool, batch.id, {
+			code: "BATCH_ITEMS_REJECTED",
+			reason: `${rejected.length} of ${batch.expectedItemCount} items were refused: ${shown}${more}`,
+			now: clock.now(),
+		});
+		if (failed === undefined) return undefined;
+		watch.notify([batch.id]);
+		this.#resolver.resolveSoon([failed]);
+		// Children made for the accepted items belong to a batch that will never complete.
+		const { rows } = await pool.query<{ run_id: string }>(
+			"SELECT run_id FROM batch_items WHERE batch_id = $1 AND NOT cached AND NOT final",
+			[batch.id],
+		);
+		for (const row of rows) {
+			await children.cancel(batch.environmentId, row.run_id).catch((error: unknown) => {
+				logger.warn({ err: error, runId: row.run_id }, "canceling a child of a refused batch failed");
+			});
+		}
+		return failed;
+	}
+
+	async #mustFind(environmentId: string, batchId: string): Promise<BatchRecord> {
+		const batch = await findBatch(this.#ctx.pool, environmentId, batchId);
+		if (batch === undefined) throw ServiceError.notFound("batch", batchId);
+		return batch;
+	}
+}

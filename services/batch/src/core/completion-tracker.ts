@@ -1,0 +1,110 @@
+import type pg from "pg";
+import type { BatchContext } from "./batch-context.js";
+import { recordOutcomes } from "./outcome-recorder.js";
+import { inTransaction } from "./transaction.js";
+import type { ChildOutcome } from "./types.js";
+import type { WaitResolver } from "./wait-resolver.js";
+
+/** Advisory lock key of the feed reader, so one replica reads the feed at a time. */
+const FEED_LEASE_KEY = 0x6261_7463; // "batc"
+
+/**
+ * Reads the scheduler's completions feed and counts each child's final outcome
+ * once: the cursor is stored in the same transaction as the counts it moved, so
+ * a restart resumes exactly where the last commit left off (outcomes at or
+ * below the stored cursor are skipped if the feed repeats them).
+ */
+export class BatchCompletionTracker {
+	readonly #ctx: BatchContext;
+	readonly #resolver: WaitResolver;
+	readonly #retryMs: number;
+	readonly #stop = new AbortController();
+	#loop: Promise<void> | undefined;
+
+	constructor(ctx: BatchContext, resolver: WaitResolver, options: { retryMs: number }) {
+		this.#ctx = ctx;
+		this.#resolver = resolver;
+		this.#retryMs = options.retryMs;
+	}
+
+	/** Starts reading in the background. */
+	start(): void {
+		this.#loop ??= this.#run();
+	}
+
+	/** Stops reading and releases the lease. */
+	async close(): Promise<void> {
+		this.#stop.abort();
+		await this.#loop;
+	}
+
+	/** Applies one group of outcomes (exported for the restart path and tests). */
+	async apply(outcomes: ChildOutcome[]): Promise<void> {
+		const { pool, clock, watch } = this.#ctx;
+		const result = await inTransaction(pool, async (client) => {
+			const { rows } = await client.query<{ after_cursor: string }>(
+				"SELECT after_cursor FROM feed_cursor WHERE id = 1 FOR UPDATE",
+			);
+			const stored = BigInt(rows[0]?.after_cursor ?? "0");
+			const fresh = outcomes.filter((o) => o.cursor > stored);
+			if (fresh.length === 0) return undefined;
+			const recorded = await recordOutcomes(client, fresh, { now: clock.now(), keepUnmatched: true });
+			const last = fresh.reduce((max, o) => (o.cursor > max ? o.cursor : max), stored);
+			await client.query("UPDATE feed_cursor SET after_cursor = $1 WHERE id = 1", [last.toString()]);
+			return recorded;
+		});
+		if (result === undefined) return;
+		watch.notify(result.touched);
+		this.#resolver.resolveSoon(result.completed);
+	}
+
+	async #run(): Promise<void> {
+		const signal = this.#stop.signal;
+		while (!signal.aborted) {
+			let lease: pg.PoolClient | undefined;
+			try {
+				lease = await this.#takeLease();
+				if (lease !== undefined) await this.#follow(signal);
+			} catch (error) {
+				if (!signal.aborted) this.#ctx.logger.warn({ err: error }, "completions feed broke; reconnecting");
+			} finally {
+				if (lease !== undefined) {
+					await lease.query("SELECT pg_advisory_unlock($1)", [FEED_LEASE_KEY]).catch(() => {});
+					lease.release();
+				}
+			}
+			await pause(this.#retryMs, signal);
+		}
+	}
+
+	async #takeLease(): Promise<pg.PoolClient | undefined> {
+		const client = await this.#ctx.pool.connect();
+		const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [FEED_LEASE_KEY]);
+		if (rows[0]?.ok) return client;
+		client.release();
+		return undefined;
+	}
+
+	async #follow(signal: AbortSignal): Promise<void> {
+		const { rows } = await this.#ctx.pool.query<{ after_cursor: string }>(
+			"SELECT after_cursor FROM feed_cursor WHERE id = 1",
+		);
+		const after = BigInt(rows[0]?.after_cursor ?? "0");
+		for await (const group of this.#ctx.children.completions(after, signal)) {
+			await this.apply(group);
+		}
+	}
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+	return new Promise((resolve) => {
+		if (signal.aborted) return resolve();
+		const timer = setTimeout(done, ms);
+		function done() {
+			clearTimeout(timer);
+			signal.removeEventListener("abort", done);
+			resolve();
+		}
+		signal.addEventListener("abort", done, { once: true });
+	});
+}

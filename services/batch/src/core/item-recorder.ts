@@ -1,0 +1,75 @@
+import type pg from "pg";
+import { addFinalCounts, completeIfDone } from "./outcome-recorder.js";
+import { FINAL_RUN_STATUSES, type BatchRecord, type CreatedChild } from "./types.js";
+
+/** Items to record for one batch: the children the scheduler created for them. */
+export interface ItemsToRecord {
+	batchId: string;
+	children: { child: CreatedChild; taskId: string }[];
+	now: Date;
+}
+
+/**
+ * Records created children as items of their batch in the caller's transaction:
+ * inserts them (an index already there is left alone), claims outcomes that
+ * reached the feed first, moves the counts, and seals the batch when its last
+ * item now exists. Returns the batches completed by this call.
+ */
+export async function recordItems(client: pg.PoolClient, input: ItemsToRecord): Promise<BatchRecord[]> {
+	const { batchId, now } = input;
+	// Taken first, like the completion tracker does, so the two never miss each other.
+	await client.query("SELECT id FROM batches WHERE id = $1 FOR UPDATE", [batchId]);
+	const rows = input.children.map(({ child, taskId }) => ({
+		index: child.index,
+		runId: child.runId,
+		taskId,
+		status: child.status,
+		final: FINAL_RUN_STATUSES.has(child.status),
+		// A run returned for this very batch and index is the same item again, not a cache hit.
+		cached: child.cached && !(child.runBatchId === batchId && child.runBatchIndex === child.index),
+	}));
+	const inserted = await client.query<{ run_id: string; status: string; final: boolean }>(
+		`INSERT INTO batch_items (batch_id, item_index, run_id, task_id, status, final, cached)
+		SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::bool[])
+		ON CONFLICT (batch_id, item_index) DO NOTHING
+		RETURNING run_id, status, final`,
+		[
+			batchId,
+			rows.map((r) => r.index),
+			rows.map((r) => r.runId),
+			rows.map((r) => r.taskId),
+			rows.map((r) => r.status),
+			rows.map((r) => r.final),
+			rows.map((r) => r.cached),
+		],
+	);
+	if (inserted.rows.length === 0) return [];
+	const open = inserted.rows.filter((r) => !r.final).map((r) => r.run_id);
+	const claimed =
+		open.length === 0
+			? { rows: [] }
+			: await client.query<{ status: string }>(
+					`WITH early AS (
+						DELETE FROM early_outcomes WHERE batch_id = $1 AND run_id = ANY($2::text[]) RETURNING run_id, status
+					)
+					UPDATE batch_items i SET final = true, status = early.status FROM early
+					WHERE i.batch_id = $1 AND i.run_id = early.run_id AND NOT i.final
+					RETURNING i.status`,
+					[batchId, open],
+				);
+	await client.query(
+		`UPDATE batches SET created_item_count = created_item_count + $2,
+			sealed = sealed OR (status = 'PENDING' AND created_item_count + $2 = expected_item_count),
+			sealed_at = CASE WHEN status = 'PENDING' AND created_item_count + $2 = expected_item_count THEN $3 ELSE sealed_at END,
+			status = CASE WHEN status = 'PENDING' AND created_item_count + $2 = expected_item_count THEN 'PROCESSING' ELSE status END
+		WHERE id = $1`,
+		[batchId, inserted.rows.length, now],
+	);
+	const finals = [
+		...inserted.rows.filter((r) => r.final).map((r) => ({ batch_id: batchId, status: r.status })),
+		...claimed.rows.map((r) => ({ batch_id: batchId, status: r.status })),
+	];
+	const counted = await addFinalCounts(client, finals, now);
+	// Sealing with every item already final completes here; addFinalCounts only checks batches it counted.
+	return counted.completed.length > 0 ? counted.completed : completeIfDone(client, [batchId], now);
+}

@@ -1,0 +1,103 @@
+import type { BatchContext } from "./batch-context.js";
+import { BATCH_COLUMNS, type BatchRow, batchFromRow } from "./batch-rows.js";
+import type { BatchRecord, ChildResult } from "./types.js";
+
+const RESULT_PAGE = 1_000;
+const READ_CONCURRENCY = 32;
+
+/**
+ * Resumes the parent waiting on a final batch: with every child's result in
+ * item order when it COMPLETED, or with the batch's failure as the error. The
+ * transition to final happened once in PostgreSQL; ResolveWait is idempotent at
+ * the scheduler, so a resolve repeated after a crash (by the sweep) resumes the
+ * parent no second time. wait_resolved_at records that it is done.
+ */
+export class WaitResolver {
+	readonly #ctx: BatchContext;
+	readonly #busy = new Set<string>();
+
+	constructor(ctx: BatchContext) {
+		this.#ctx = ctx;
+	}
+
+	/** Resolves these batches' waits in the background; failures are left to the sweep. */
+	resolveSoon(batches: BatchRecord[]): void {
+		for (const batch of batches) {
+			if (batch.waitId === "") continue;
+			void this.resolve(batch).catch((error: unknown) => {
+				this.#ctx.logger.warn({ err: error, batchId: batch.id }, "resolving the parent's wait failed; the sweep retries");
+			});
+		}
+	}
+
+	/** Finds final batches whose parent is not resumed yet and resumes them. */
+	async sweep(limit = 20): Promise<number> {
+		const { rows } = await this.#ctx.pool.query<BatchRow>(
+			`SELECT ${BATCH_COLUMNS} FROM batches
+			WHERE wait_id IS NOT NULL AND wait_resolved_at IS NULL AND status IN ('COMPLETED', 'FAILED')
+			ORDER BY completed_at LIMIT $1`,
+			[limit],
+		);
+		for (const row of rows) await this.resolve(batchFromRow(row));
+		return rows.length;
+	}
+
+	/** Resumes one final batch's parent (no-op while another call is doing it here). */
+	async resolve(batch: BatchRecord): Promise<void> {
+		if (batch.waitId === "" || this.#busy.has(batch.id)) return;
+		this.#busy.add(batch.id);
+		try {
+			const { children, pool, clock, logger } = this.#ctx;
+			if (batch.status === "COMPLETED") {
+				await children.resolveWait(batch.waitId, { results: await this.#results(batch) });
+			} else if (batch.status === "FAILED") {
+				await children.resolveWait(batch.waitId, {
+					error: {
+						name: "BatchFailedError",
+						message: `batch ${batch.id} failed: ${batch.failureReason}`,
+						code: batch.failureCode || "BATCH_FAILED",
+						stackTrace: "",
+						retryable: false,
+					},
+				});
+			} else {
+				return;
+			}
+			await pool.query("UPDATE batches SET wait_resolved_at = $2 WHERE id = $1 AND wait_resolved_at IS NULL", [
+				batch.id,
+				clock.now(),
+			]);
+			logger.info({ batchId: batch.id, waitId: batch.waitId, status: batch.status }, "parent wait resolved");
+		} finally {
+			this.#busy.delete(batch.id);
+		}
+	}
+
+	/** Every child's result, in item order, read from the scheduler. */
+	async #results(batch: BatchRecord): Promise<ChildResult[]> {
+		const results: ChildResult[] = [];
+		for (let from = 0; from < batch.expectedItemCount; from += RESULT_PAGE) {
+			const { rows } = await this.#ctx.pool.query<{ run_id: string }>(
+				`SELECT run_id FROM batch_items WHERE batch_id = $1 AND item_index >= $2 AND item_index < $3
+				ORDER BY item_index`,
+				[batch.id, from, from + RESULT_PAGE],
+			);
+			results.push(...(await readChildren(this.#ctx, batch.environmentId, rows.map((r) => r.run_id))));
+		}
+		return results;
+	}
+}
+
+/** Reads children's states from the scheduler, a few at a time, keeping their order. */
+export async function readChildren(ctx: BatchContext, environmentId: string, runIds: string[]) {
+	const out = new Array<Awaited<ReturnType<BatchContext["children"]["getChild"]>>>(runIds.length);
+	let next = 0;
+	const worker = async () => {
+		while (next < runIds.length) {
+			const i = next++;
+			out[i] = await ctx.children.getChild(environmentId, runIds[i] as string);
+		}
+	};
+	await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, runIds.length) }, worker));
+	return out;
+}

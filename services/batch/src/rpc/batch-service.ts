@@ -1,0 +1,191 @@
+import type { CreateBatchRequest, StreamBatchItemsRequest } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
+import { BatchService } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
+import { type FieldViolation, registration, ServiceError, type ServiceRegistration } from "../../../kit/src/index.js";
+import type { BatchCore } from "../core/batch-core.js";
+import { IngestionSession } from "../core/ingestion-session.js";
+import type { BatchRecord, ItemToCreate, RejectedItem } from "../core/types.js";
+import { batchMessage, failureMessage, itemMessage, strategyOf } from "./convert.js";
+import { durationMs, type ItemLimits, itemToCreate, itemViolations } from "./item-validation.js";
+
+/** Limits the adapter enforces (from the service's configuration). */
+export interface BatchServiceLimits extends ItemLimits {
+	maxInlineItems: number;
+	maxItems: number;
+	maxSealTimeoutMs: number;
+	watchPollMs: number;
+}
+
+const MAX_ID = 128;
+const MAX_KEY = 256;
+const MAX_SHOWN_FAILURES = 100;
+
+/** taskmesh.batch.v1.BatchService over the batch core. */
+export function batchServiceRegistration(core: BatchCore, limits: BatchServiceLimits): ServiceRegistration {
+	return registration(BatchService, {
+		async createBatch(request) {
+			const input = newBatchInput(request, limits);
+			const inline = request.items.length === 0 ? undefined : inlineItems(request, limits);
+			const { batch, cached, rejected } = await core.createBatch(input, inline);
+			if (rejected.length > 0 && !batch.sealed) throw refused(batch, rejected, "BATCH_ITEMS_REJECTED");
+			return { batch: batchMessage(batch, cached) };
+		},
+
+		async streamBatchItems(requests, context) {
+			const iterator = requests[Symbol.asyncIterator]();
+			const first = await iterator.next();
+			const header = first.done ? undefined : first.value.kind;
+			if (header?.case !== "header") {
+				throw ServiceError.invalidField("header", "the first message of the stream must be the header");
+			}
+			const environmentId = requireId("header.environment_id", header.value.environmentId);
+			const batchId = requireId("header.batch_id", header.value.batchId);
+			const opened = await core.openIngestion(environmentId, batchId);
+			const session = opened instanceof IngestionSession ? opened : undefined;
+			const refusedItems: RejectedItem[] = [];
+			for (let message = await iterator.next(); !message.done; message = await iterator.next()) {
+				const items = chunkItems(message.value, limits, refusedItems);
+				if (session !== undefined) await session.push(items);
+				else refusedItems.push(...core.refuseItems(opened as BatchRecord, items));
+			}
+			if (session !== undefined) refusedItems.push(...(await session.finish()));
+			const batch = await core.getBatch(environmentId, batchId);
+			context.logger.info(
+				{ batchId, created: batch.createdItemCount, expected: batch.expectedItemCount, refused: refusedItems.length },
+				"batch items streamed",
+			);
+			if (!batch.sealed) throw refused(batch, refusedItems, "BATCH_NOT_SEALED");
+			return { batch: batchMessage(batch), failures: refusedItems.map(failureMessage) };
+		},
+
+		async getBatch(request) {
+			const batch = await core.getBatch(
+				requireId("environment_id", request.environmentId),
+				requireId("batch_id", request.batchId),
+			);
+			return { batch: batchMessage(batch) };
+		},
+
+		async listBatchItems(request) {
+			const environmentId = requireId("environment_id", request.environmentId);
+			const batchId = requireId("batch_id", request.batchId);
+			if (request.pageSize < 0 || request.pageSize > 1_000) {
+				throw ServiceError.invalidField("page_size", `${request.pageSize} is not from 1 to 1000 (0 means 100)`);
+			}
+			const from = request.pageToken === "" ? 0 : Number(request.pageToken);
+			if (!Number.isSafeInteger(from) || from < 0 || !/^\d*$/.test(request.pageToken)) {
+				throw ServiceError.invalidField("page_token", "is not a token from a previous response");
+			}
+			const page = await core.listItems(environmentId, batchId, from, request.pageSize || 100);
+			return {
+				items: page.items.map(itemMessage),
+				nextPageToken: page.nextIndex === undefined ? "" : String(page.nextIndex),
+			};
+		},
+
+		async *waitForBatch(request, context) {
+			const environmentId = requireId("environment_id", request.environmentId);
+			const batchId = requireId("batch_id", request.batchId);
+			for await (const batch of core.watchBatch(environmentId, batchId, context.signal, limits.watchPollMs)) {
+				yield { batch: batchMessage(batch) };
+			}
+		},
+	});
+}
+
+function newBatchInput(request: CreateBatchRequest, limits: BatchServiceLimits) {
+	const environmentId = requireId("environment_id", request.environmentId);
+	const inlineCount = request.items.length;
+	if (inlineCount > limits.maxInlineItems) {
+		throw ServiceError.invalidField(
+			"items",
+			`${inlineCount} items is over the limit of ${limits.maxInlineItems} (BATCH_MAX_INLINE_ITEMS); stream larger batches with StreamBatchItems`,
+		);
+	}
+	if (inlineCount === 0 && request.expectedItemCount === 0) {
+		throw ServiceError.invalidField("items", "a batch needs at least one item: send items inline or set expected_item_count");
+	}
+	if (inlineCount === 0 && request.expectedItemCount > limits.maxItems) {
+		throw ServiceError.invalidField(
+			"expected_item_count",
+			`${request.expectedItemCount} is over the limit of ${limits.maxItems} (BATCH_MAX_ITEMS)`,
+		);
+	}
+	if (request.idempotencyKey.length > MAX_KEY) {
+		throw ServiceError.invalidField("idempotency_key", `${request.idempotencyKey.length} characters is over the limit of ${MAX_KEY}`);
+	}
+	const ttlMs = request.idempotencyKeyTtl === undefined ? undefined : durationMs(request.idempotencyKeyTtl);
+	if (ttlMs !== undefined && ttlMs <= 0) throw ServiceError.invalidField("idempotency_key_ttl", "must be positive");
+	const sealMs = request.sealTimeout === undefined ? undefined : durationMs(request.sealTimeout);
+	if (sealMs !== undefined && (sealMs <= 0 || sealMs > limits.maxSealTimeoutMs)) {
+		throw ServiceError.invalidField(
+			"seal_timeout",
+			`${sealMs} ms is not from 1 ms to ${limits.maxSealTimeoutMs} ms (BATCH_MAX_SEAL_TIMEOUT_MS)`,
+		);
+	}
+	const parent = request.parent;
+	if (parent !== undefined) {
+		requireId("parent.run_id", parent.runId);
+		if (parent.wait) requireId("parent.attempt_id", parent.attemptId);
+	}
+	return {
+		environmentId,
+		expectedItemCount: inlineCount > 0 ? inlineCount : request.expectedItemCount,
+		strategy: strategyOf(request.strategy),
+		idempotencyKey: request.idempotencyKey,
+		idempotencyKeyTtlMs: ttlMs,
+		sealTimeoutMs: sealMs,
+		parent: parent === undefined ? undefined : { runId: parent.runId, attemptId: parent.attemptId, wait: parent.wait },
+	};
+}
+
+/** Inline items, all valid, or INVALID_ARGUMENT naming every bad field by index before anything is created. */
+function inlineItems(request: CreateBatchRequest, limits: BatchServiceLimits): ItemToCreate[] {
+	const violations = request.items.flatMap((item, i) => itemViolations(`items[${i}]`, item, limits));
+	if (violations.length > 0) throw ServiceError.invalidFields(violations);
+	return request.items.map((item, i) => itemToCreate(i, item));
+}
+
+/** A chunk's valid items; invalid ones go to `refusedItems` with their index. */
+function chunkItems(message: StreamBatchItemsRequest, limits: BatchServiceLimits, refusedItems: RejectedItem[]) {
+	if (message.kind.case !== "chunk") {
+		throw ServiceError.invalidField("header", "only the first message of the stream may be a header");
+	}
+	const items: ItemToCreate[] = [];
+	for (const indexed of message.kind.value.items) {
+		const violations = indexed.item === undefined ? [{ field: `items[${indexed.index}].item`, description: "is required" }] : itemViolations(`items[${indexed.index}]`, indexed.item, limits);
+		if (violations.length > 0 || indexed.item === undefined) {
+			refusedItems.push({
+				index: indexed.index,
+				code: 3,
+				message: violations.map((v) => `${v.field}: ${v.description}`).join("; "),
+			});
+		} else {
+			items.push(itemToCreate(indexed.index, indexed.item));
+		}
+	}
+	return items;
+}
+
+/** The error for a batch that is not sealed, naming its counts and the refused items. */
+function refused(batch: BatchRecord, rejected: RejectedItem[], reason: string): ServiceError {
+	const violations: FieldViolation[] = rejected
+		.slice(0, MAX_SHOWN_FAILURES)
+		.map((r) => ({ field: `items[${r.index}]`, description: r.message }));
+	const counts = `${batch.createdItemCount} of ${batch.expectedItemCount} items exist`;
+	const state =
+		batch.status === "FAILED"
+			? `batch ${batch.id} FAILED: ${batch.failureReason}`
+			: `batch ${batch.id} is not sealed: ${counts}, ${rejected.length} refused; send the missing items before ${batch.sealDeadline.toISOString()} or it fails`;
+	const code = rejected.length > 0 ? "INVALID_ARGUMENT" : "FAILED_PRECONDITION";
+	return new ServiceError(code, state, {
+		fieldViolations: violations,
+		reason,
+		metadata: { batch_id: batch.id, status: batch.status },
+	});
+}
+
+function requireId(field: string, value: string): string {
+	if (value === "") throw ServiceError.invalidField(field, "is required");
+	if (value.length > MAX_ID) throw ServiceError.invalidField(field, `${value.length} characters is over the limit of ${MAX_ID}`);
+	return value;
+}

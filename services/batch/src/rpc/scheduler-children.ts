@@ -1,0 +1,177 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { TaskErrorSchema, type TaskError } from "../../../../gen/taskmesh/common/v1/common_pb.js";
+import {
+	type Run,
+	RunStatus,
+	SchedulerService,
+} from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import { type ErrorCode, ServiceError } from "../../../kit/src/index.js";
+import {
+	type ChildError,
+	type ChildOutcome,
+	type ChildRuns,
+	type ChildState,
+	type CreatedChild,
+	FINAL_RUN_STATUSES,
+	type ItemToCreate,
+} from "../core/types.js";
+import type { ItemBody } from "./item-body.js";
+
+/** A run status without its RUN_STATUS_ prefix ("COMPLETED"). */
+export function statusName(status: RunStatus): string {
+	return RunStatus[status] ?? "UNSPECIFIED";
+}
+
+/** The RunStatus of a stored status name. */
+export function runStatusOf(name: string): RunStatus {
+	return (RunStatus as unknown as Record<string, RunStatus>)[name] ?? RunStatus.UNSPECIFIED;
+}
+
+/**
+ * The batch core's view of the run engine, over the generated SchedulerService
+ * client. Scheduler errors become ServiceErrors: its verdicts on input keep
+ * their code, anything else is UNAVAILABLE so callers know to retry.
+ */
+export class SchedulerChildren implements ChildRuns {
+	readonly #client: Client<typeof SchedulerService>;
+
+	constructor(client: Client<typeof SchedulerService>) {
+		this.#client = client;
+	}
+
+	async triggerRuns(options: Parameters<ChildRuns["triggerRuns"]>[0]) {
+		const parent =
+			options.parentRunId === ""
+				? undefined
+				: { runId: options.parentRunId, attemptId: options.parentAttemptId, wait: false };
+		const runs = options.items.map((item) => {
+			const body = item.body as ItemBody;
+			return {
+				taskId: body.taskId,
+				payload: body.payload,
+				payloadType: body.payloadType,
+				...(body.options === undefined ? {} : { options: body.options }),
+				...(parent === undefined ? {} : { parent }),
+			};
+		});
+		const response = await call("TriggerRuns", () =>
+			this.#client.triggerRuns({
+				environmentId: options.environmentId,
+				runs,
+				batchId: options.batchId,
+				firstIndex: options.firstIndex,
+			}),
+		);
+		// Accepted runs come back in request order; their batch index says which item each is.
+		const created: CreatedChild[] = response.runs.map((run) => childOf(run, options.batchId));
+		const rejected = response.failures.map((f) => ({
+			index: (options.items[f.index] as ItemToCreate | undefined)?.index ?? options.firstIndex + f.index,
+			code: f.code,
+			message: f.message,
+		}));
+		return { created, rejected };
+	}
+
+	async *completions(afterCursor: bigint, signal: AbortSignal): AsyncIterable<ChildOutcome[]> {
+		const stream = this.#client.streamRunCompletions({ afterCursor }, { signal });
+		for await (const message of stream) {
+			yield message.completions.map((c) => ({
+				cursor: c.cursor,
+				runId: c.runId,
+				batchId: c.batchId,
+				batchIndex: c.batchIndex,
+				status: statusName(c.status),
+			}));
+		}
+	}
+
+	async getChild(environmentId: string, runId: string): Promise<ChildState> {
+		const { run } = await call("GetRun", () => this.#client.getRun({ environmentId, runId }));
+		if (run === undefined) throw new ServiceError("UNAVAILABLE", `the scheduler returned no run for ${runId}`);
+		const status = statusName(run.status);
+		return {
+			runId: run.id,
+			status,
+			final: FINAL_RUN_STATUSES.has(status),
+			output: run.output,
+			outputType: run.outputType,
+			error: run.error === undefined ? undefined : childErrorOf(run.error),
+		};
+	}
+
+	async beginWait(runId: string, attemptId: string, batchId: string): Promise<string> {
+		const { wait } = await call("BeginWait", () =>
+			this.#client.beginWait({ runId, attemptId, target: { case: "batchId", value: batchId } }),
+		);
+		if (wait === undefined) throw new ServiceError("UNAVAILABLE", "the scheduler began a wait but returned none");
+		return wait.id;
+	}
+
+	async resolveWait(waitId: string, outcome: Parameters<ChildRuns["resolveWait"]>[1]): Promise<void> {
+		await call("ResolveWait", () =>
+			this.#client.resolveWait(
+				"error" in outcome
+					? { waitId, error: create(TaskErrorSchema, outcome.error) }
+					: {
+							waitId,
+							results: outcome.results.map((r) => ({
+								runId: r.runId,
+								status: runStatusOf(r.status),
+								output: r.output,
+								outputType: r.outputType,
+								...(r.error === undefined ? {} : { error: r.error }),
+							})),
+						},
+			),
+		);
+	}
+
+	async cancel(environmentId: string, runId: string): Promise<void> {
+		await call("CancelRun", () => this.#client.cancelRun({ environmentId, runId }));
+	}
+}
+
+function childOf(run: Run, batchId: string): CreatedChild {
+	return {
+		index: run.batchIndex,
+		runId: run.id,
+		status: statusName(run.status),
+		cached: run.cached,
+		runBatchId: run.batchId === "" ? batchId : run.batchId,
+		runBatchIndex: run.batchIndex,
+	};
+}
+
+function childErrorOf(error: TaskError): ChildError {
+	return {
+		name: error.name,
+		message: error.message,
+		code: error.code,
+		stackTrace: error.stackTrace,
+		retryable: error.retryable,
+	};
+}
+
+const PASSED_THROUGH: Partial<Record<Code, ErrorCode>> = {
+	[Code.InvalidArgument]: "INVALID_ARGUMENT",
+	[Code.NotFound]: "NOT_FOUND",
+	[Code.FailedPrecondition]: "FAILED_PRECONDITION",
+	[Code.PermissionDenied]: "PERMISSION_DENIED",
+	[Code.ResourceExhausted]: "RESOURCE_EXHAUSTED",
+	[Code.AlreadyExists]: "ALREADY_EXISTS",
+};
+
+async function call<T>(method: string, fn: () => Promise<T>): Promise<T> {
+	try {
+		return await fn();
+	} catch (error) {
+		const connect = ConnectError.from(error);
+		const code = PASSED_THROUGH[connect.code];
+		if (code !== undefined) throw new ServiceError(code, `scheduler ${method}: ${connect.rawMessage}`);
+		throw new ServiceError("UNAVAILABLE", `scheduler ${method} failed: ${connect.rawMessage}`, {
+			retryAfterMs: 1_000,
+			cause: error,
+		});
+	}
+}
