@@ -1,0 +1,306 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { RunStatus } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import {
+	newEnvironment,
+	type SchedulerHarness,
+	startQueueProcess,
+	startScheduler,
+	stopProcess,
+	TestWorker,
+} from "../testing/scheduler-fixture.js";
+
+const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+describe("run lifecycle through gRPC", () => {
+	let queue: Awaited<ReturnType<typeof startQueueProcess>>;
+	let h: SchedulerHarness;
+
+	before(async () => {
+		queue = await startQueueProcess();
+		h = await startScheduler(queue.url, { SCHEDULER_MAX_PAYLOAD_BYTES: "1024", SCHEDULER_HEARTBEAT_INTERVAL_MS: "600000" });
+	});
+	after(async () => {
+		await h.close();
+		await stopProcess(queue.process);
+	});
+
+	async function setup(task = "t") {
+		const env = newEnvironment();
+		const worker = await TestWorker.register(h, env, [{ id: task }]);
+		return { env, worker };
+	}
+
+	test("a triggered run is queued, executes on a worker and completes with its output", async () => {
+		const { env, worker } = await setup();
+		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({ n: 1 }) });
+		assert.equal(run?.status, RunStatus.QUEUED);
+		assert.equal(run?.machine?.name, "small-1x");
+		assert.equal(run?.options?.queue, "task/t");
+		const started = await worker.startNext();
+		assert.equal(started.run?.status, RunStatus.EXECUTING);
+		assert.equal(started.attempt?.number, 1);
+		assert.deepEqual(JSON.parse(new TextDecoder().decode(started.run?.payload)), { n: 1 });
+		const done = await worker.complete(started.attempt?.id ?? "", { ok: true });
+		assert.equal(done.run?.status, RunStatus.COMPLETED);
+		const got = await h.client.getRun({ environmentId: env, runId: run?.id ?? "" });
+		assert.equal(got.run?.attempts.length, 1);
+		assert.deepEqual(JSON.parse(new TextDecoder().decode(got.run?.output)), { ok: true });
+		const q = await h.queue.getQueue({ environmentId: env, queue: "task/t" });
+		assert.equal(q.queue?.stats?.inFlight, 0n, "the scheduler acknowledged the delivery");
+	});
+
+	test("a retryable failure waits min × factor^(n−1) before the next attempt, then the run fails after max attempts", async () => {
+		const { env, worker } = await setup();
+		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
+		const runId = run?.id ?? "";
+		const waits: number[] = [];
+		for (let attempt = 1; attempt <= 3; attempt++) {
+			const started = await worker.startNext();
+			assert.equal(started.attempt?.number, attempt);
+			const failed = await worker.fail(started.attempt?.id ?? "", true);
+			if (attempt === 3) {
+				assert.equal(failed.run?.status, RunStatus.FAILED);
+				assert.equal(failed.retryAt, undefined);
+				break;
+			}
+			assert.equal(failed.run?.status, RunStatus.REATTEMPTING);
+			const retryAtMs = Number(failed.retryAt?.seconds) * 1000 + Math.round((failed.retryAt?.nanos ?? 0) / 1e6);
+			const delay = retryAtMs - h.clock.now();
+			waits.push(delay);
+			h.clock.advance(delay - 1);
+			await h.engine.maintenance.runOnce();
+			assert.equal((await h.client.getRun({ environmentId: env, runId })).run?.status, RunStatus.REATTEMPTING);
+			h.clock.advance(1);
+			await h.engine.maintenance.runOnce();
+			assert.equal((await h.client.getRun({ environmentId: env, runId })).run?.status, RunStatus.QUEUED);
+		}
+		assert.deepEqual(waits, [1_000, 2_000]);
+		const got = await h.client.getRun({ environmentId: env, runId });
+		assert.equal(got.run?.attemptCount, 3);
+		assert.equal(got.run?.error?.message, "boom");
+	});
+
+	test("a failure that is not retryable fails the run at once", async () => {
+		const { env, worker } = await setup();
+		await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
+		const started = await worker.startNext();
+		const failed = await worker.fail(started.attempt?.id ?? "", false);
+		assert.equal(failed.run?.status, RunStatus.FAILED);
+		assert.equal(failed.run?.attemptCount, 1);
+	});
+
+	test("concurrent triggers with one idempotency key make one run and the rest are cached", async () => {
+		const { env } = await setup();
+		const results = await Promise.all(
+			Array.from({ length: 6 }, () =>
+				h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options: { idempotencyKey: "k1" } }),
+			),
+		);
+		const ids = new Set(results.map((r) => r.run?.id));
+		assert.equal(ids.size, 1);
+		assert.equal(results.filter((r) => r.run?.cached === false).length, 1);
+		const list = await h.client.listRuns({ environmentId: env });
+		assert.equal(list.runs.length, 1);
+	});
+
+	test("a key whose run failed returns that failed run; a canceled or expired run releases its key", async () => {
+		const { env, worker } = await setup();
+		const first = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options: { idempotencyKey: "f" } });
+		const started = await worker.startNext();
+		await worker.fail(started.attempt?.id ?? "", false);
+		const again = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options: { idempotencyKey: "f" } });
+		assert.equal(again.run?.id, first.run?.id);
+		assert.equal(again.run?.cached, true);
+		assert.equal(again.run?.status, RunStatus.FAILED);
+
+		const canceled = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options: { idempotencyKey: "c" } });
+		await h.client.cancelRun({ environmentId: env, runId: canceled.run?.id ?? "" });
+		const fresh = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options: { idempotencyKey: "c" } });
+		assert.notEqual(fresh.run?.id, canceled.run?.id);
+		assert.equal(fresh.run?.cached, false);
+
+		const expiring = await h.client.triggerRun({
+			environmentId: env,
+			taskId: "t",
+			payload: json({}),
+			options: { idempotencyKey: "e", ttl: durationFromMs(1_000) },
+		});
+		h.clock.advance(1_000);
+		await h.engine.maintenance.runOnce();
+		const afterExpiry = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options: { idempotencyKey: "e" } });
+		assert.notEqual(afterExpiry.run?.id, expiring.run?.id);
+	});
+
+	test("an idempotency key past its ttl no longer returns the first run", async () => {
+		const { env } = await setup();
+		const options = { idempotencyKey: "short", idempotencyKeyTtl: durationFromMs(5_000) };
+		const first = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options });
+		h.clock.advance(5_000);
+		const second = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options });
+		assert.notEqual(second.run?.id, first.run?.id);
+	});
+
+	test("a delayed run stays DELAYED until its delay passes, then it is queued", async () => {
+		const { env, worker } = await setup();
+		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options: { delay: durationFromMs(60_000) } });
+		assert.equal(run?.status, RunStatus.DELAYED);
+		h.clock.advance(59_999);
+		await h.engine.maintenance.runOnce();
+		assert.equal((await h.client.getRun({ environmentId: env, runId: run?.id ?? "" })).run?.status, RunStatus.DELAYED);
+		h.clock.advance(1);
+		await h.engine.maintenance.runOnce();
+		const started = await worker.startNext();
+		assert.equal(started.run?.id, run?.id);
+	});
+
+	test("a run not started within its ttl expires and its delivery is refused", async () => {
+		const { env, worker } = await setup();
+		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options: { ttl: durationFromMs(10_000) } });
+		h.clock.advance(10_000);
+		await h.engine.maintenance.runOnce();
+		assert.equal((await h.client.getRun({ environmentId: env, runId: run?.id ?? "" })).run?.status, RunStatus.EXPIRED);
+		await assert.rejects(worker.startNext(), (e: unknown) => ConnectError.from(e).code === Code.FailedPrecondition);
+	});
+
+	test("an attempt past its max duration is TIMED_OUT and the worker is told to stop it", async () => {
+		const { env, worker } = await setup();
+		await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options: { maxDuration: durationFromMs(30_000) } });
+		const started = await worker.startNext();
+		h.clock.advance(30_000);
+		await h.engine.maintenance.runOnce();
+		const got = await h.client.getRun({ environmentId: env, runId: started.run?.id ?? "" });
+		assert.equal(got.run?.status, RunStatus.TIMED_OUT);
+		assert.equal(got.run?.attempts[0]?.status, 6 /* ATTEMPT_STATUS_TIMED_OUT */);
+		const hb = await h.client.heartbeatWorker({ workerId: worker.id, attemptIds: [started.attempt?.id ?? ""] });
+		assert.deepEqual(hb.stopAttemptIds, [started.attempt?.id]);
+		await assert.rejects(worker.complete(started.attempt?.id ?? "", {}), (e: unknown) => ConnectError.from(e).code === Code.FailedPrecondition);
+	});
+
+	test("cancel with children cancels the live tree; replay runs the same payload again, linked", async () => {
+		const { env, worker } = await setup();
+		const parent = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({ p: 1 }), options: { tags: ["a"] } });
+		const started = await worker.startNext();
+		const child = await h.client.triggerRun({
+			environmentId: env,
+			taskId: "t",
+			payload: json({}),
+			parent: { runId: parent.run?.id ?? "", attemptId: started.attempt?.id ?? "" },
+		});
+		assert.equal(child.run?.rootRunId, parent.run?.id);
+		const canceled = await h.client.cancelRun({ environmentId: env, runId: parent.run?.id ?? "", cancelChildren: true });
+		assert.deepEqual(new Set(canceled.canceledRunIds), new Set([parent.run?.id, child.run?.id]));
+		assert.equal(canceled.run?.status, RunStatus.CANCELED);
+		const replay = await h.client.replayRun({ environmentId: env, runId: parent.run?.id ?? "" });
+		assert.equal(replay.run?.replayOfRunId, parent.run?.id);
+		assert.deepEqual(replay.run?.options?.tags, ["a"]);
+		assert.deepEqual(JSON.parse(new TextDecoder().decode(replay.run?.payload)), { p: 1 });
+		assert.equal(replay.run?.status, RunStatus.QUEUED);
+	});
+
+	test("ListRuns filters by status, task, tag and queue and pages with a cursor", async () => {
+		const env = newEnvironment();
+		await TestWorker.register(h, env, [{ id: "a" }, { id: "b" }]);
+		for (let i = 0; i < 5; i++) {
+			await h.client.triggerRun({ environmentId: env, taskId: i % 2 === 0 ? "a" : "b", payload: json({ i }), options: { tags: [`n${i}`] } });
+		}
+		const byTask = await h.client.listRuns({ environmentId: env, taskIds: ["a"] });
+		assert.equal(byTask.runs.length, 3);
+		const byTag = await h.client.listRuns({ environmentId: env, tags: ["n1", "n3"] });
+		assert.equal(byTag.runs.length, 2);
+		const byQueue = await h.client.listRuns({ environmentId: env, queues: ["task/b"], statuses: [RunStatus.QUEUED] });
+		assert.equal(byQueue.runs.length, 2);
+		const first = await h.client.listRuns({ environmentId: env, pageSize: 2 });
+		const second = await h.client.listRuns({ environmentId: env, pageSize: 2, pageToken: first.nextPageToken });
+		const third = await h.client.listRuns({ environmentId: env, pageSize: 2, pageToken: second.nextPageToken });
+		const all = [...first.runs, ...second.runs, ...third.runs].map((r) => r.id);
+		assert.equal(new Set(all).size, 5);
+		assert.equal(third.nextPageToken, "");
+		assert.ok((all[0] ?? "") > (all[4] ?? ""), "newest first");
+	});
+
+	test("WaitForRun streams each status change and ends at the final one", async () => {
+		const { env, worker } = await setup();
+		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
+		const seen: RunStatus[] = [];
+		const stream = (async () => {
+			for await (const m of h.client.waitForRun({ environmentId: env, runId: run?.id ?? "" })) {
+				seen.push(m.run?.status ?? RunStatus.UNSPECIFIED);
+				if (seen.length === 1) {
+					const started = await worker.startNext();
+					await worker.complete(started.attempt?.id ?? "", 1);
+				}
+			}
+		})();
+		await stream;
+		assert.equal(seen[0], RunStatus.QUEUED);
+		assert.equal(seen[seen.length - 1], RunStatus.COMPLETED);
+	});
+
+	test("ListMachinePresets lists the seven presets, smallest first, with small-1x the default", async () => {
+		const res = await h.client.listMachinePresets({});
+		assert.deepEqual(
+			res.presets.map((p) => [p.name, p.cpu, p.memoryGb]),
+			[
+				["micro", 0.25, 0.25],
+				["small-1x", 0.5, 0.5],
+				["small-2x", 1, 1],
+				["medium-1x", 1, 2],
+				["medium-2x", 2, 4],
+				["large-1x", 4, 8],
+				["large-2x", 8, 16],
+			],
+		);
+		assert.equal(res.defaultPreset, "small-1x");
+	});
+
+	test("bad input is refused with a status naming the field, and nothing is stored", async () => {
+		const { env, worker } = await setup();
+		const cases: [string, Parameters<typeof h.client.triggerRun>[0], Code, RegExp][] = [
+			["unknown task", { environmentId: env, taskId: "nope", payload: json({}) }, Code.NotFound, /task_id: task "nope"/],
+			["unknown preset", { environmentId: env, taskId: "t", options: { machine: { kind: { case: "preset", value: "huge" } } } }, Code.InvalidArgument, /micro, small-1x, small-2x, medium-1x, medium-2x, large-1x, large-2x/],
+			["zero cpu", { environmentId: env, taskId: "t", options: { machine: { kind: { case: "custom", value: { cpu: 0, memoryGb: 1 } } } } }, Code.InvalidArgument, /options\.machine\.custom\.cpu/],
+			["too much memory", { environmentId: env, taskId: "t", options: { machine: { kind: { case: "custom", value: { cpu: 1, memoryGb: 17 } } } } }, Code.InvalidArgument, /largest preset/],
+			["eleven tags", { environmentId: env, taskId: "t", options: { tags: Array.from({ length: 11 }, (_, i) => `t${i}`) } }, Code.InvalidArgument, /options\.tags: 11 tags is over the limit of 10/],
+			["long tag", { environmentId: env, taskId: "t", options: { tags: ["x".repeat(129)] } }, Code.InvalidArgument, /options\.tags\[0\]/],
+			["negative delay", { environmentId: env, taskId: "t", options: { delay: durationFromMs(-1_000) } }, Code.InvalidArgument, /options\.delay: must not be negative/],
+			["negative ttl", { environmentId: env, taskId: "t", options: { ttl: durationFromMs(-1) } }, Code.InvalidArgument, /options\.ttl/],
+			["large payload", { environmentId: env, taskId: "t", payload: new Uint8Array(2048) }, Code.InvalidArgument, /payload: 2048 bytes is over the limit of 1024 bytes \(SCHEDULER_MAX_PAYLOAD_BYTES\)/],
+		];
+		for (const [name, request, code, message] of cases) {
+			await assert.rejects(h.client.triggerRun(request), (e: unknown) => {
+				const err = ConnectError.from(e);
+				assert.equal(err.code, code, name);
+				assert.match(err.rawMessage, message, name);
+				return true;
+			});
+		}
+		for (const [cron, timezone, message] of [
+			["* * *", "UTC", /cron: .* must have five fields/],
+			["61 * * * *", "UTC", /cron: .* is not a valid cron expression/],
+			["* * * * *", "Mars/Olympus", /timezone: "Mars\/Olympus" is not an IANA timezone/],
+		] as const) {
+			await assert.rejects(h.client.createSchedule({ environmentId: env, taskId: "t", cron, timezone }), (e: unknown) => {
+				const err = ConnectError.from(e);
+				assert.equal(err.code, Code.InvalidArgument);
+				assert.match(err.rawMessage, message);
+				return true;
+			});
+		}
+		await assert.rejects(worker.complete("attempt_missing", {}), (e: unknown) => ConnectError.from(e).code === Code.NotFound);
+		assert.equal((await h.client.listRuns({ environmentId: env })).runs.length, 0);
+		assert.equal((await h.client.listSchedules({ environmentId: env })).schedules.length, 0);
+	});
+
+	test("a custom machine is rounded up to the smallest preset that fits", async () => {
+		const { env } = await setup();
+		const { run } = await h.client.triggerRun({
+			environmentId: env,
+			taskId: "t",
+			options: { machine: { kind: { case: "custom", value: { cpu: 0.6, memoryGb: 1.5 } } } },
+		});
+		assert.equal(run?.machine?.name, "medium-1x");
+	});
+});
