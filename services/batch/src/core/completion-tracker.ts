@@ -9,10 +9,18 @@ import type { WaitResolver } from "./wait-resolver.js";
 const FEED_LEASE_KEY = 0x6261_7463; // "batc"
 
 /**
+ * How far behind its stored cursor a restarted reader starts. The scheduler
+ * assigns a cursor when an outcome is inserted, so one committed late can carry
+ * a smaller cursor than outcomes already read; re-reading a window catches it.
+ */
+export const FEED_REPLAY_WINDOW = 1_000n;
+
+/**
  * Reads the scheduler's completions feed and counts each child's final outcome
- * once: the cursor is stored in the same transaction as the counts it moved, so
- * a restart resumes exactly where the last commit left off (outcomes at or
- * below the stored cursor are skipped if the feed repeats them).
+ * once. Counting is guarded per item (an item turns final once), so an outcome
+ * read twice — a replayed window, a repeated page — never counts twice; the
+ * highest cursor is stored in the same transaction as the counts it moved, so a
+ * restart neither misses nor double-counts.
  */
 export class BatchCompletionTracker {
 	readonly #ctx: BatchContext;
@@ -41,19 +49,17 @@ export class BatchCompletionTracker {
 	/** Applies one group of outcomes (exported for the restart path and tests). */
 	async apply(outcomes: ChildOutcome[]): Promise<void> {
 		const { pool, clock, watch } = this.#ctx;
+		if (outcomes.length === 0) return;
 		const result = await inTransaction(pool, async (client) => {
 			const { rows } = await client.query<{ after_cursor: string }>(
 				"SELECT after_cursor FROM feed_cursor WHERE id = 1 FOR UPDATE",
 			);
 			const stored = BigInt(rows[0]?.after_cursor ?? "0");
-			const fresh = outcomes.filter((o) => o.cursor > stored);
-			if (fresh.length === 0) return undefined;
-			const recorded = await recordOutcomes(client, fresh, { now: clock.now(), keepUnmatched: true });
-			const last = fresh.reduce((max, o) => (o.cursor > max ? o.cursor : max), stored);
+			const recorded = await recordOutcomes(client, outcomes, { now: clock.now(), keepUnmatched: true });
+			const last = outcomes.reduce((max, o) => (o.cursor > max ? o.cursor : max), stored);
 			await client.query("UPDATE feed_cursor SET after_cursor = $1 WHERE id = 1", [last.toString()]);
 			return recorded;
 		});
-		if (result === undefined) return;
 		watch.notify(result.touched);
 		this.#resolver.resolveSoon(result.completed);
 	}
@@ -89,7 +95,8 @@ export class BatchCompletionTracker {
 		const { rows } = await this.#ctx.pool.query<{ after_cursor: string }>(
 			"SELECT after_cursor FROM feed_cursor WHERE id = 1",
 		);
-		const after = BigInt(rows[0]?.after_cursor ?? "0");
+		const stored = BigInt(rows[0]?.after_cursor ?? "0");
+		const after = stored > FEED_REPLAY_WINDOW ? stored - FEED_REPLAY_WINDOW : 0n;
 		for await (const group of this.#ctx.children.completions(after, signal)) {
 			await this.apply(group);
 		}

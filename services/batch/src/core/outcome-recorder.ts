@@ -7,6 +7,8 @@ export interface FinalOutcome {
 	runId: string;
 	/** The batch the run was made for (an item of another batch may share it as a cached item). */
 	batchId: string;
+	/** The run's index in that batch (from the feed); where its own item is or will be. */
+	batchIndex: number;
 	status: string;
 }
 
@@ -43,11 +45,20 @@ export async function recordOutcomes(
 		const seen = new Set(matched.rows.map((r) => r.run_id));
 		const early = outcomes.filter((o) => !seen.has(o.runId));
 		if (early.length > 0) {
+			// Only for runs whose own item is not recorded yet; an outcome read again is not early.
 			await client.query(
 				`INSERT INTO early_outcomes (run_id, batch_id, status, recorded_at)
-				SELECT run_id, batch_id, status, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS o(run_id, batch_id, status)
+				SELECT o.run_id, o.batch_id, o.status, $5
+				FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) AS o(run_id, batch_id, batch_index, status)
+				WHERE NOT EXISTS (SELECT 1 FROM batch_items i WHERE i.batch_id = o.batch_id AND i.item_index = o.batch_index)
 				ON CONFLICT (run_id) DO NOTHING`,
-				[early.map((o) => o.runId), early.map((o) => o.batchId), early.map((o) => o.status), options.now],
+				[
+					early.map((o) => o.runId),
+					early.map((o) => o.batchId),
+					early.map((o) => o.batchIndex),
+					early.map((o) => o.status),
+					options.now,
+				],
 			);
 		}
 	}
