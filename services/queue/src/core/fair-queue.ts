@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from "node:crypto";
-import { decodeDeliveries, enqueueArgs, num, text } from "./message-codec.js";
+import { decodeDeliveries, enqueueArgs, headerIds, num, text } from "./message-codec.js";
 import { commandsOf, EnvironmentRegistry, environmentBase, type QueueContext } from "./queue-context.js";
 import { CountBatch } from "./queue-metrics.js";
 import { failureOf, groupByEnvironment } from "./settlement.js";
@@ -82,7 +82,7 @@ export class FairQueue {
 		if (metrics.enabled) {
 			const counts = new CountBatch();
 			messages.forEach((m, i) => {
-				if (!duplicates[i]) counts.add({ environment_id: m.environmentId, queue: m.queue });
+				if (!duplicates[i]) counts.add(m.environmentId, m.queue);
 			});
 			counts.flush(metrics.enqueued);
 		}
@@ -164,42 +164,47 @@ export class FairQueue {
 				const args: Array<string | number> = [
 					now,
 					consumerId,
-					defaults.acknowledgedRetentionSeconds,
+					defaults.acknowledgedRetentionSeconds * 1000,
+					lifecycle.enabled ? 1 : 0,
 					group.length,
 				];
 				for (const g of group) args.push(g.messageId, g.token, g.item.reason);
 				const reply = (await commandsOf(this.context).tmAcknowledge(
 					environmentBase(namespace, environmentId),
 					...args,
-				)) as Raw[][];
+				)) as Raw[];
 				let applied = 0;
 				group.forEach((g, k) => {
-					const r = reply[k] as Raw[];
-					const failure = failureOf(num(r[0]), g.index, g.messageId, field, consumerId);
+					const failure = failureOf(num(reply[3 * k]), g.index, g.messageId, field, consumerId);
 					if (failure !== undefined) {
 						failures.push(failure);
 						return;
 					}
 					applied += 1;
-					const queue = text(r[1]);
+					const queue = text(reply[3 * k + 1]);
 					if (metrics.enabled) {
-						counts.add({ environment_id: environmentId, queue, reason: ackReasonName(g.item.reason) });
+						counts.add(environmentId, queue, ackReasonName(g.item.reason));
 					}
 					if (lifecycle.enabled) {
+						// "<header>\x1f<delivered-at>": the delivery time is the last part.
+						const info = text(reply[3 * k + 2]);
+						const cut = info.lastIndexOf("\x1f");
+						const ids = headerIds(info.slice(0, cut));
+						const deliveredAt = info.slice(cut + 1);
 						const settled = {
 							environmentId,
 							messageId: g.messageId,
 							queue,
-							runId: text(r[4]),
-							taskId: text(r[5]),
+							runId: ids.runId,
+							taskId: ids.taskId,
 						};
 						lifecycle.acknowledged(
 							settled,
 							consumerId,
 							g.item.reason,
 							g.item.detail,
-							num(r[2]),
-							num(r[3]),
+							ids.enqueuedAt,
+							Number(deliveredAt),
 							now,
 						);
 					}
@@ -242,9 +247,9 @@ export class FairQueue {
 					if (wentDead) deadLettered += 1;
 					else requeued += 1;
 					if (metrics.enabled) {
-						nacks.add({ environment_id: environmentId, queue });
+						nacks.add(environmentId, queue);
 						if (wentDead) {
-							dead.add({ environment_id: environmentId, queue, reason: ackReasonName(MAX_NACKS_REACHED) });
+							dead.add(environmentId, queue, ackReasonName(MAX_NACKS_REACHED));
 						}
 					}
 					if (lifecycle.enabled) {
@@ -252,8 +257,7 @@ export class FairQueue {
 							environmentId,
 							messageId: g.messageId,
 							queue,
-							runId: text(r[4]),
-							taskId: text(r[5]),
+							...headerIds(text(r[4])),
 						};
 						lifecycle.nacked(settled, consumerId, num(r[2]), wentDead, g.item.detail);
 					}
@@ -296,8 +300,7 @@ export class FairQueue {
 							environmentId,
 							messageId: g.messageId,
 							queue: text(r[1]),
-							runId: text(r[3]),
-							taskId: text(r[4]),
+							...headerIds(text(r[3])),
 						};
 						lifecycle.heartbeated(settled, consumerId, num(r[2]));
 					}
@@ -368,8 +371,7 @@ export class FairQueue {
 		if (deliveries.length === 0) return;
 		if (metrics.enabled) {
 			const counts = new CountBatch();
-			for (const d of deliveries)
-				counts.add({ environment_id: d.message.environmentId, queue: d.message.queue });
+			for (const d of deliveries) counts.add(d.message.environmentId, d.message.queue);
 			counts.flush(metrics.delivered);
 		}
 		if (lifecycle.enabled) lifecycle.delivered(consumerId, deliveries, now);

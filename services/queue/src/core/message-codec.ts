@@ -3,6 +3,9 @@ import type { Delivery, NewMessage, StoredMessage } from "./types.js";
 
 type Raw = Buffer | number | string | null;
 
+/** Separates the parts of a header; names and ids never contain it (the rpc layer checks). */
+const SEP = "\x1f";
+
 /** A script reply field as text. */
 export function text(value: Raw | undefined): string {
 	if (value === null || value === undefined) return "";
@@ -16,7 +19,30 @@ export function num(value: Raw | undefined): number {
 	return s === "" ? 0 : Number(s);
 }
 
-/** The script arguments of one message (12, as enqueue-1.lua reads them). */
+/**
+ * The header: what only the service reads back (run, task, attempt, enqueued-at,
+ * priority, cpu, memory), stored as one field so a delivery returns it as one
+ * string instead of seven.
+ */
+export function encodeHeader(m: NewMessage, now: number): string {
+	return [
+		m.metadata.runId,
+		m.metadata.taskId,
+		m.metadata.attempt,
+		now,
+		m.priority,
+		m.resources?.cpu ?? 0,
+		m.resources?.memoryGb ?? 0,
+	].join(SEP);
+}
+
+/** Run, task and enqueue time from a header (what lifecycle lines need). */
+export function headerIds(header: string): { runId: string; taskId: string; enqueuedAt: number } {
+	const [runId = "", taskId = "", , enqueuedAt = "0"] = header.split(SEP);
+	return { runId, taskId, enqueuedAt: Number(enqueuedAt) };
+}
+
+/** The script arguments of one message (10, as enqueue-1.lua reads them). */
 export function enqueueArgs(m: NewMessage, now: number): Array<string | number | Buffer> {
 	const labels = Object.keys(m.metadata.labels).length === 0 ? "" : JSON.stringify(m.metadata.labels);
 	return [
@@ -28,9 +54,7 @@ export function enqueueArgs(m: NewMessage, now: number): Array<string | number |
 		m.availableAt ?? now,
 		m.resources?.cpu ?? 0,
 		m.resources?.memoryGb ?? 0,
-		m.metadata.runId,
-		m.metadata.taskId,
-		m.metadata.attempt,
+		encodeHeader(m, now),
 		labels,
 	];
 }
@@ -40,52 +64,57 @@ function labelsOf(value: Raw | undefined): Record<string, string> {
 	return s === "" ? {} : (JSON.parse(s) as Record<string, string>);
 }
 
-/**
- * A stored message from reply fields in this order: payload, priority,
- * enqueued-at, available-at, cpu, memory, run, task, attempt, labels, nacks.
- */
+/** A stored message from its parts as the scripts return them. */
 export function storedMessage(
 	environmentId: string,
 	id: string,
 	queue: string,
 	concurrencyKey: string,
-	f: Raw[],
-	at: number,
+	payload: Raw,
+	header: Raw,
+	labels: Raw,
+	availableAt: number,
+	nackCount: number,
 ): StoredMessage {
-	const payload = f[at];
+	const [runId = "", taskId = "", attempt = "0", enqueuedAt = "0", priority = "0", cpu = "0", memory = "0"] =
+		text(header).split(SEP);
 	return {
 		id,
 		environmentId,
 		queue,
 		concurrencyKey,
 		payload: Buffer.isBuffer(payload) ? payload : Buffer.from(text(payload)),
-		priority: num(f[at + 1]),
-		enqueuedAt: num(f[at + 2]),
-		availableAt: num(f[at + 3]),
-		resources: { cpu: num(f[at + 4]), memoryGb: num(f[at + 5]) },
-		metadata: {
-			runId: text(f[at + 6]),
-			taskId: text(f[at + 7]),
-			attempt: num(f[at + 8]),
-			labels: labelsOf(f[at + 9]),
-		},
-		nackCount: num(f[at + 10]),
+		priority: Number(priority),
+		enqueuedAt: Number(enqueuedAt),
+		availableAt,
+		resources: { cpu: Number(cpu), memoryGb: Number(memory) },
+		metadata: { runId, taskId, attempt: Number(attempt), labels: labelsOf(labels) },
+		nackCount,
 	};
 }
 
-/** Fields per delivery in deliver-1.lua's reply. */
-const DELIVERY_FIELDS = 17;
-
-/** Deliveries from deliver-1.lua's flat reply. */
+/** Deliveries from deliver-1.lua's flat reply (payload, header, labels, joined rest). */
 export function decodeDeliveries(environmentId: string, flat: Raw[]): Delivery[] {
 	const out: Delivery[] = [];
-	for (let o = 0; o < flat.length; o += DELIVERY_FIELDS) {
-		const id = text(flat[o]);
+	for (let o = 0; o < flat.length; o += 4) {
+		const [id = "", queue = "", key = "", availableAt, nacks, token = "", count, visibleUntil] = text(
+			flat[o + 3],
+		).split(SEP);
 		out.push({
-			message: storedMessage(environmentId, id, text(flat[o + 1]), text(flat[o + 2]), flat, o + 3),
-			receipt: encodeReceipt({ environmentId, messageId: id, token: text(flat[o + 14]) }),
-			deliveryCount: num(flat[o + 15]),
-			visibleUntil: num(flat[o + 16]),
+			message: storedMessage(
+				environmentId,
+				id,
+				queue,
+				key,
+				flat[o] ?? null,
+				flat[o + 1] ?? null,
+				flat[o + 2] ?? null,
+				Number(availableAt),
+				Number(nacks),
+			),
+			receipt: encodeReceipt({ environmentId, messageId: id, token }),
+			deliveryCount: Number(count),
+			visibleUntil: Number(visibleUntil),
 		});
 	}
 	return out;

@@ -85,12 +85,22 @@ export class QueueCatalog {
 		];
 		const flat = reply[0];
 		const items: DeadLetter[] = [];
-		for (let o = 0; o < flat.length; o += 16) {
+		for (let o = 0; o < flat.length; o += 10) {
 			items.push({
-				message: storedMessage(environmentId, text(flat[o]), queue, text(flat[o + 1]), flat, o + 2),
-				reason: num(flat[o + 13]),
-				detail: text(flat[o + 14]),
-				deadLetteredAt: num(flat[o + 15]),
+				message: storedMessage(
+					environmentId,
+					text(flat[o]),
+					queue,
+					text(flat[o + 1]),
+					flat[o + 2] ?? null,
+					flat[o + 3] ?? null,
+					flat[o + 4] ?? null,
+					num(flat[o + 5]),
+					num(flat[o + 6]),
+				),
+				reason: num(flat[o + 7]),
+				detail: text(flat[o + 8]),
+				deadLetteredAt: num(flat[o + 9]),
 			});
 		}
 		return { items, nextPageToken: reply[1] === 1 ? String(offset + pageSize) : "" };

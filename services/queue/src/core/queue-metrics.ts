@@ -4,12 +4,17 @@ import { type Counter, metrics } from "@opentelemetry/api";
 export class CountBatch {
 	private readonly counts = new Map<string, { attrs: Record<string, string>; n: number }>();
 
-	/** Counts one more for these attributes. */
-	add(attrs: Record<string, string>): void {
-		const key = Object.values(attrs).join("\u0000");
+	/** Counts one more for an environment, a queue and optionally a reason or cause. */
+	add(environmentId: string, queue: string, reason?: string): void {
+		const key = reason === undefined ? `${environmentId}|${queue}` : `${environmentId}|${queue}|${reason}`;
 		const entry = this.counts.get(key);
-		if (entry === undefined) this.counts.set(key, { attrs, n: 1 });
-		else entry.n += 1;
+		if (entry !== undefined) {
+			entry.n += 1;
+			return;
+		}
+		const attrs: Record<string, string> = { environment_id: environmentId, queue };
+		if (reason !== undefined) attrs.reason = reason;
+		this.counts.set(key, { attrs, n: 1 });
 	}
 
 	/** Sends the sums to a counter. */

@@ -9,6 +9,8 @@ export const MAX_PRIORITY = 1000;
 /** Longest delay, one year. */
 const MAX_DELAY_MS = 365 * 24 * 3600 * 1000;
 const MAX_LABELS = 32;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const CONTROL = /[\x00-\x1f]/;
 
 /**
  * Validates an Enqueue request whole and converts it; throws INVALID_ARGUMENT
@@ -51,10 +53,15 @@ export function enqueueInput(request: EnqueueRequest, maxPayloadBytes: number, n
 		const resources = resourcesOf(v, `${f}.resources`, m.resources);
 		const meta = m.metadata;
 		if (meta !== undefined) {
-			if (meta.runId.length > 256)
-				v.add(`${f}.metadata.run_id`, `${meta.runId.length} characters is over 256`);
-			if (meta.taskId.length > 256)
-				v.add(`${f}.metadata.task_id`, `${meta.taskId.length} characters is over 256`);
+			for (const [name, value] of [
+				["run_id", meta.runId],
+				["task_id", meta.taskId],
+			] as const) {
+				if (value.length > 256)
+					v.add(`${f}.metadata.${name}`, `${value.length} characters is over the limit of 256`);
+				// Control characters separate the stored header's parts.
+				else if (CONTROL.test(value)) v.add(`${f}.metadata.${name}`, "must not contain control characters");
+			}
 			if (meta.attempt < 0) v.add(`${f}.metadata.attempt`, `${meta.attempt} is negative`);
 			const labels = Object.entries(meta.labels);
 			if (labels.length > MAX_LABELS)

@@ -16,10 +16,10 @@
   ARGV[12] number of queue names that follow; 0 means every queue of the environment
   ARGV[13...] queue names
   Touches: env, active, delayed, vis, m|<id>, q|<queue>|{meta,kin,keys,k|<key>,all}.
-  Returns: { flat deliveries (17 fields each: id, queue, key, payload, priority,
-  enqueued-at, available-at, cpu, memory, run, task, attempt, labels, nacks, token,
-  delivery count, visible-until), reclaimed ids, next due ms (0: none),
-  oldest ready ms of the environment (0: none) }.
+  Returns: { flat deliveries (4 fields each: payload, header, labels, and
+  "id, queue, key, available-at, nacks, token, delivery count, visible-until" joined
+  by \31), reclaimed ids, next due ms (0: none), oldest ready ms of the
+  environment (0: none) }.
 ]]
 -- @include "queue-state"
 
@@ -93,38 +93,42 @@ local function fits(cpu, mem)
   return (free_cpu < 0 or cpu <= free_cpu + 1e-9) and (free_mem < 0 or mem <= free_mem + 1e-9)
 end
 
+local vis = {}
+
 -- Delivers up to room messages of one concurrency key, skipping those that do not
--- fit the consumer's free resources (looking a little past them).
-local function deliver_from_key(c, ck, room)
+-- fit the consumer's free resources (looking a little past them). Removals from the
+-- key's sub-queue are one command per key; the caller removes them from the age index.
+local function deliver_from_key(c, ck, room, taken)
   local kz = key_key(base, c.q, ck)
   local ids = redis.call("ZRANGE", kz, 0, room + 15)
-  local got = 0
+  local got = {}
   for _, id in ipairs(ids) do
-    if got >= room then break end
+    if #got >= room then break end
     local mkey = key_msg(base, id)
-    local m = redis.call("HMGET", mkey, "p", "pr", "enq", "av", "cpu", "mem", "run", "task", "att", "lab", "n", "dc")
-    local cpu = tonumber(m[5]) or 0
-    local mem = tonumber(m[6]) or 0
+    local m = redis.call("HMGET", mkey, "p", "h", "lab", "av", "n", "dc", "cpu", "mem")
+    local cpu = tonumber(m[7]) or 0
+    local mem = tonumber(m[8]) or 0
     if fits(cpu, mem) then
       if free_cpu >= 0 then free_cpu = free_cpu - cpu end
       if free_mem >= 0 then free_mem = free_mem - mem end
       seq = seq + 1
       local token = nonce .. "." .. seq
       local vu = now + c.vt
-      local dc = (tonumber(m[12]) or 0) + 1
+      local dc = (tonumber(m[6]) or 0) + 1
       redis.call("HSET", mkey, "st", "f", "tok", token, "con", consumer, "dc", dc, "vu", vu, "dat", now, "vt", c.vt)
-      redis.call("ZREM", kz, id)
-      redis.call("ZREM", key_all(base, c.q), id)
-      redis.call("ZADD", base .. "vis", vu, id)
+      got[#got + 1] = id
+      taken[#taken + 1] = id
+      vis[#vis + 1] = vu
+      vis[#vis + 1] = id
       local o = #out
-      out[o + 1] = id; out[o + 2] = c.q; out[o + 3] = ck; out[o + 4] = m[1]; out[o + 5] = m[2]
-      out[o + 6] = m[3]; out[o + 7] = m[4]; out[o + 8] = m[5]; out[o + 9] = m[6]; out[o + 10] = m[7]
-      out[o + 11] = m[8]; out[o + 12] = m[9]; out[o + 13] = m[10]; out[o + 14] = m[11]
-      out[o + 15] = token; out[o + 16] = dc; out[o + 17] = vu
-      got = got + 1
+      out[o + 1] = m[1]
+      out[o + 2] = m[2]
+      out[o + 3] = m[3]
+      out[o + 4] = table.concat({ id, c.q, ck, m[4], m[5], token, dc, vu }, "\31")
     end
   end
-  return got
+  if #got > 0 then redis.call("ZREM", kz, unpack(got)) end
+  return #got
 end
 
 -- Round-robin over the queue's concurrency keys by served count, so a key with a
@@ -134,6 +138,7 @@ local function deliver_from_queue(c, take)
   local kin = key_kin(base, c.q)
   local delivered = 0
   local offset = 0
+  local taken = {}
   while delivered < take and offset < 1024 do
     local ks = redis.call("ZRANGE", keys, offset, offset + 63, "WITHSCORES")
     if #ks == 0 then break end
@@ -147,7 +152,7 @@ local function deliver_from_queue(c, take)
         room = math.min(room, c.klim - (tonumber(redis.call("HGET", kin, ck) or "0") or 0))
       end
       if room > 0 then
-        local got = deliver_from_key(c, ck, room)
+        local got = deliver_from_key(c, ck, room, taken)
         if got > 0 then
           delivered = delivered + got
           progress = progress + got
@@ -166,6 +171,9 @@ local function deliver_from_queue(c, take)
     if progress == 0 then offset = offset + 64 else offset = 0 end
   end
   if delivered > 0 then
+    for i = 1, #taken, 500 do
+      redis.call("ZREM", key_all(base, c.q), unpack(taken, i, math.min(i + 499, #taken)))
+    end
     redis.call("HINCRBY", key_meta(base, c.q), "inflight", delivered)
     refresh_active(base, c.q)
   end
@@ -190,7 +198,12 @@ while total < max and env_spare > 0 and #cands > 0 do
   if got < want or c.spare <= 0 then table.remove(cands, pick) end
 end
 
-if total > 0 then redis.call("HINCRBY", base .. "env", "inflight", total) end
+if total > 0 then
+  redis.call("HINCRBY", base .. "env", "inflight", total)
+  for i = 1, #vis, 500 do
+    redis.call("ZADD", base .. "vis", unpack(vis, i, math.min(i + 499, #vis)))
+  end
+end
 
 local next_due = 0
 local d = redis.call("ZRANGE", base .. "delayed", 0, 0, "WITHSCORES")

@@ -7,7 +7,7 @@
   ARGV[4]  number of items n
   ARGV[5 + 2*(i-1) ...] per item: message id, delivery token
   Touches: m|<id>, vis.
-  Returns: per item { code, queue, visible-until ms, run id, task id }, codes as in acknowledge.
+  Returns: per item { code, queue, visible-until ms, header }, codes as in acknowledge.
 ]]
 -- @include "queue-state"
 
@@ -21,8 +21,8 @@ for i = 1, n do
   local o = 4 + 2 * (i - 1)
   local id, token = ARGV[o + 1], ARGV[o + 2]
   local mkey = key_msg(base, id)
-  local m = redis.call("HMGET", mkey, "st", "tok", "con", "q", "vt", "run", "task")
-  local code = check_delivery(m[1], m[2], m[3], token, consumer)
+  local m = redis.call("HMGET", mkey, "st", "tok", "con", "q", "vt", "h")
+  local code = check_delivery(base, id, m[1], m[2], m[3], token, consumer)
   local vu = 0
   if code == 1 then
     local by = extend
@@ -31,6 +31,6 @@ for i = 1, n do
     redis.call("HSET", mkey, "vu", vu)
     redis.call("ZADD", base .. "vis", vu, id)
   end
-  out[i] = { code, m[4] or "", vu, m[6] or "", m[7] or "" }
+  out[i] = { code, m[4] or "", vu, m[6] or "" }
 end
 return out

@@ -8,8 +8,8 @@
   ARGV[4]  number of items n
   ARGV[5 + 4*(i-1) ...] per item: message id, delivery token, retry-at ms, detail
   Touches: m|<id>, vis, env, delayed, active, q|<queue>|{meta,kin,keys,k|<key>,all,dead,acks}.
-  Returns: per item { code, queue, nack count, dead-lettered 0/1, run id, task id },
-  codes as in acknowledge.
+  Returns: per item { code, queue, nack count, dead-lettered 0/1, header }, codes as
+  in acknowledge.
 ]]
 -- @include "queue-state"
 
@@ -23,8 +23,8 @@ for i = 1, n do
   local o = 4 + 4 * (i - 1)
   local id, token, retry_at, detail = ARGV[o + 1], ARGV[o + 2], tonumber(ARGV[o + 3]), ARGV[o + 4]
   local mkey = key_msg(base, id)
-  local m = redis.call("HMGET", mkey, "st", "tok", "con", "q", "ck", "pr", "n", "run", "task")
-  local code = check_delivery(m[1], m[2], m[3], token, consumer)
+  local m = redis.call("HMGET", mkey, "st", "tok", "con", "q", "ck", "pr", "n", "h")
+  local code = check_delivery(base, id, m[1], m[2], m[3], token, consumer)
   local nacks, dead = 0, 0
   if code == 1 then
     local q, ck = m[4], m[5]
@@ -50,6 +50,6 @@ for i = 1, n do
       make_ready(base, id, q, ck, tonumber(m[6]), now)
     end
   end
-  out[i] = { code, m[4] or "", nacks, dead, m[8] or "", m[9] or "" }
+  out[i] = { code, m[4] or "", nacks, dead, m[8] or "" }
 end
 return out

@@ -19,7 +19,7 @@ for i = 1, n do
   local o = 3 + 2 * (i - 1)
   local id, token = ARGV[o + 1], ARGV[o + 2]
   local m = redis.call("HMGET", key_msg(base, id), "st", "tok", "con", "q", "ck", "pr", "av")
-  if check_delivery(m[1], m[2], m[3], token, consumer) == 1 then
+  if check_delivery(base, id, m[1], m[2], m[3], token, consumer) == 1 then
     requeue_inflight(base, id, m[4], m[5], m[6], m[7])
     released = released + 1
   end

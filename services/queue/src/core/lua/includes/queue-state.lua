@@ -33,24 +33,64 @@ local function refresh_active(base, q)
   end
 end
 
--- Makes a message ready: its key's sub-queue, the key's fairness slot, the age index.
--- A key that was idle joins at the lowest served score, so it neither jumps ahead of
--- nor waits behind keys that were served while it had nothing.
-local function make_ready(base, id, q, ck, pr, av)
-  redis.call("ZADD", key_key(base, q, ck), order_score(pr, av), id)
-  local keys = key_keys(base, q)
-  if not redis.call("ZSCORE", keys, ck) then
-    local low = redis.call("ZRANGE", keys, 0, 0, "WITHSCORES")
-    local start = 0
-    if low[1] then
-      start = tonumber(low[2])
-    else
-      start = tonumber(redis.call("HGET", key_meta(base, q), "vc") or "0")
-    end
-    redis.call("ZADD", keys, start, ck)
+-- Collects the writes that make messages ready, so a batch of n messages costs a
+-- few multi-member commands instead of several commands per message.
+local function ready_batch()
+  return { zadds = {}, keys = {}, active = {} }
+end
+
+local function batch_zadd(batch, key, score, member)
+  local list = batch.zadds[key]
+  if not list then
+    list = {}
+    batch.zadds[key] = list
   end
-  redis.call("ZADD", key_all(base, q), av, id)
-  redis.call("ZADD", base .. "active", "LT", av, q)
+  list[#list + 1] = score
+  list[#list + 1] = member
+end
+
+-- Makes a message ready (once the batch is flushed): its key's sub-queue, the age
+-- index, the key's fairness slot and the environment's active set. The caller sets
+-- the message's state field itself.
+local function make_ready_in(batch, base, id, q, ck, pr, av)
+  batch_zadd(batch, key_key(base, q, ck), order_score(pr, av), id)
+  batch_zadd(batch, key_all(base, q), av, id)
+  batch.keys[q .. "|" .. ck] = { q, ck }
+  local a = batch.active[q]
+  if not a or av < a then batch.active[q] = av end
+end
+
+-- Writes a ready batch. A key that was idle joins the fairness order at the lowest
+-- served score, so it neither jumps ahead of nor waits behind keys served meanwhile.
+local function flush_ready(batch, base)
+  for key, list in pairs(batch.zadds) do
+    for i = 1, #list, 500 do
+      redis.call("ZADD", key, unpack(list, i, math.min(i + 499, #list)))
+    end
+  end
+  for _, qk in pairs(batch.keys) do
+    local keys = key_keys(base, qk[1])
+    if not redis.call("ZSCORE", keys, qk[2]) then
+      local low = redis.call("ZRANGE", keys, 0, 0, "WITHSCORES")
+      local start = 0
+      if low[1] then
+        start = tonumber(low[2])
+      else
+        start = tonumber(redis.call("HGET", key_meta(base, qk[1]), "vc") or "0")
+      end
+      redis.call("ZADD", keys, start, qk[2])
+    end
+  end
+  for q, av in pairs(batch.active) do
+    redis.call("ZADD", base .. "active", "LT", av, q)
+  end
+end
+
+-- Makes one message ready at once (state included).
+local function make_ready(base, id, q, ck, pr, av)
+  local batch = ready_batch()
+  make_ready_in(batch, base, id, q, ck, pr, av)
+  flush_ready(batch, base)
   redis.call("HSET", key_msg(base, id), "st", "r")
 end
 
@@ -102,11 +142,15 @@ local function reclaim_expired(base, now, limit)
 end
 
 -- Checks that a receipt names the current delivery of a message to this consumer.
--- Returns 1 when it does, -1 unknown or stale, -2 already acknowledged, -3 another consumer.
-local function check_delivery(m_st, m_tok, m_con, token, consumer)
-  if not m_st or m_tok ~= token then return -1 end
-  if m_st == "a" then return -2 end
-  if m_st ~= "f" then return -1 end
+-- Returns 1 when it does, -1 unknown or stale, -2 already acknowledged, -3 another
+-- consumer. Acknowledged deliveries are remembered for a while in the "acked" set as
+-- "<id>|<token>" (see acknowledge-1.lua).
+local function check_delivery(base, id, m_st, m_tok, m_con, token, consumer)
+  if not m_st then
+    if redis.call("ZSCORE", base .. "acked", id .. "|" .. token) then return -2 end
+    return -1
+  end
+  if m_tok ~= token or m_st ~= "f" then return -1 end
   if m_con ~= consumer then return -3 end
   return 1
 end
