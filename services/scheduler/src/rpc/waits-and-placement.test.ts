@@ -1,0 +1,233 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema, HelpSchema } from "../../../../gen/google/rpc/error_details_pb.js";
+import { AttemptStatus, RunStatus } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import { CURRENT_DEPLOYMENT_SQL } from "../core/task-catalog.js";
+import {
+	newEnvironment,
+	type SchedulerHarness,
+	startQueueProcess,
+	startScheduler,
+	stopProcess,
+	TestWorker,
+} from "../testing/scheduler-fixture.js";
+
+const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+const text = (bytes: Uint8Array | undefined) => JSON.parse(new TextDecoder().decode(bytes));
+
+describe("waits, placement, workers and deployments through gRPC", () => {
+	let queue: Awaited<ReturnType<typeof startQueueProcess>>;
+	let h: SchedulerHarness;
+
+	before(async () => {
+		queue = await startQueueProcess();
+		h = await startScheduler(queue.url, { SCHEDULER_HEARTBEAT_INTERVAL_MS: "10000" });
+	});
+	after(async () => {
+		await h.close();
+		await stopProcess(queue.process);
+	});
+
+	test("placement with mixed presets never puts more on a worker than its capacity", async () => {
+		const env = newEnvironment();
+		const worker = await TestWorker.register(h, env, [{ id: "t" }], { cpu: 2, memoryGb: 4 });
+		const presets = ["medium-1x", "small-2x", "micro", "small-1x", "medium-2x", "micro", "small-1x", "large-1x"];
+		for (const preset of presets) {
+			await h.client.triggerRun({ environmentId: env, taskId: "t", options: { machine: { kind: { case: "preset", value: preset } } } });
+		}
+		// The worker claims every delivery at once, as a buggy or racing worker might; the scheduler is the guard.
+		const deliveries = await worker.take(presets.length);
+		assert.equal(deliveries.length, presets.length);
+		const outcomes = await Promise.all(
+			deliveries.map((d) =>
+				h.client
+					.startAttempt({ workerId: worker.id, runId: d.message?.metadata?.runId ?? "", queueReceipt: d.receipt })
+					.then((r) => ({ ok: true as const, machine: r.run?.machine }))
+					.catch((e: unknown) => ({ ok: false as const, code: ConnectError.from(e).code })),
+			),
+		);
+		const placed = outcomes.filter((o) => o.ok);
+		const cpu = placed.reduce((s, o) => s + (o.ok ? (o.machine?.cpu ?? 0) : 0), 0);
+		const memory = placed.reduce((s, o) => s + (o.ok ? (o.machine?.memoryGb ?? 0) : 0), 0);
+		assert.ok(cpu <= 2 && memory <= 4, `placed ${cpu} vCPU and ${memory} GB on a 2 vCPU / 4 GB worker`);
+		assert.ok(placed.length >= 1);
+		assert.ok(outcomes.some((o) => !o.ok && o.code === Code.ResourceExhausted));
+		const view = await h.client.registerWorker({
+			environmentId: env,
+			workerId: `${worker.id}-probe`,
+			capacity: { cpu: 1, memoryGb: 1 },
+			tasks: [{ id: "t" }],
+		});
+		assert.ok(view.worker !== undefined);
+		const executing = await h.client.listRuns({ environmentId: env, statuses: [RunStatus.EXECUTING] });
+		assert.equal(executing.runs.length, placed.length);
+	});
+
+	test("a parent and its child on one concurrency-1 queue both complete, the parent resumed once with the child's output", async () => {
+		const env = newEnvironment();
+		await h.queue.updateQueue({ environmentId: env, queue: "shared", concurrencyLimit: 1 });
+		const worker = await TestWorker.register(h, env, [{ id: "parent", queue: "shared" }, { id: "child", queue: "shared" }]);
+		const parent = await h.client.triggerRun({ environmentId: env, taskId: "parent", payload: json({}) });
+		const p1 = await worker.startNext();
+		assert.equal(p1.run?.id, parent.run?.id);
+		const child = await h.client.triggerRun({
+			environmentId: env,
+			taskId: "child",
+			payload: json({ x: 2 }),
+			parent: { runId: p1.run?.id ?? "", attemptId: p1.attempt?.id ?? "", wait: true },
+		});
+		assert.equal((await h.client.getRun({ environmentId: env, runId: p1.run?.id ?? "" })).run?.status, RunStatus.WAITING);
+		// With the parent's slot released, the child gets the queue's only slot.
+		const c1 = await worker.startNext();
+		assert.equal(c1.run?.id, child.run?.id);
+		await worker.complete(c1.attempt?.id ?? "", { doubled: 4 });
+		const p2 = await worker.startNext();
+		assert.equal(p2.run?.id, parent.run?.id);
+		assert.equal(p2.resumed, true);
+		assert.equal(p2.attempt?.id, p1.attempt?.id, "the same attempt continues");
+		assert.equal(p2.resolvedWaits.length, 1);
+		assert.deepEqual(text(p2.resolvedWaits[0]?.results[0]?.output), { doubled: 4 });
+		const done = await worker.complete(p2.attempt?.id ?? "", { ok: true });
+		assert.equal(done.run?.status, RunStatus.COMPLETED);
+		assert.equal(done.run?.attemptCount, 1);
+		const leftovers = await worker.take(1);
+		assert.equal(leftovers.length, 0, "no second continuation was enqueued");
+	});
+
+	test("a second wait while one is pending is refused as TASK_DID_CONCURRENT_WAIT and the run fails without retry", async () => {
+		const env = newEnvironment();
+		const worker = await TestWorker.register(h, env, [{ id: "t" }]);
+		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
+		const started = await worker.startNext();
+		const first = await h.client.beginWait({
+			runId: run?.id ?? "",
+			attemptId: started.attempt?.id ?? "",
+			target: { case: "duration", value: durationFromMs(60_000) },
+		});
+		assert.equal(first.deliveryReleased, true);
+		await assert.rejects(
+			h.client.triggerRun({
+				environmentId: env,
+				taskId: "t",
+				payload: json({}),
+				parent: { runId: run?.id ?? "", attemptId: started.attempt?.id ?? "", wait: true },
+			}),
+			(e: unknown) => {
+				const err = ConnectError.from(e);
+				assert.equal(err.code, Code.FailedPrecondition);
+				assert.match(err.rawMessage, /parallel waits \(for example Promise\.all/);
+				assert.equal(err.findDetails(ErrorInfoSchema)[0]?.reason, "TASK_DID_CONCURRENT_WAIT");
+				assert.equal(err.findDetails(HelpSchema)[0]?.links[0]?.url, "https://taskmesh.dev/docs/waits#parallel-waits");
+				return true;
+			},
+		);
+		const got = await h.client.getRun({ environmentId: env, runId: run?.id ?? "" });
+		assert.equal(got.run?.status, RunStatus.FAILED);
+		assert.equal(got.run?.error?.code, "TASK_DID_CONCURRENT_WAIT");
+		assert.equal(got.run?.attemptCount, 1);
+		assert.equal(got.run?.attempts[0]?.status, AttemptStatus.FAILED);
+		assert.equal((await h.client.listRuns({ environmentId: env })).runs.length, 1, "the second child was not created");
+		h.clock.advance(600_000);
+		await h.engine.maintenance.runOnce();
+		assert.equal((await h.client.getRun({ environmentId: env, runId: run?.id ?? "" })).run?.status, RunStatus.FAILED);
+	});
+
+	test("a time wait resumes the run when its time has come, and ResolveWait resolves a batch wait once", async () => {
+		const env = newEnvironment();
+		const worker = await TestWorker.register(h, env, [{ id: "t" }]);
+		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
+		const s1 = await worker.startNext();
+		await h.client.beginWait({ runId: run?.id ?? "", attemptId: s1.attempt?.id ?? "", target: { case: "duration", value: durationFromMs(5_000) } });
+		h.clock.advance(5_000);
+		await h.engine.maintenance.runOnce();
+		const s2 = await worker.startNext();
+		assert.equal(s2.resumed, true);
+		const batchWait = await h.client.beginWait({ runId: run?.id ?? "", attemptId: s2.attempt?.id ?? "", target: { case: "batchId", value: "batch_x" } });
+		const resume = (async () => {
+			for await (const m of h.client.waitForResume({ waitId: batchWait.wait?.id ?? "" })) return m;
+			return undefined;
+		})();
+		const results = [{ runId: "run_a", status: RunStatus.COMPLETED, output: json(1) }];
+		assert.equal((await h.client.resolveWait({ waitId: batchWait.wait?.id ?? "", results })).resolved, true);
+		assert.equal((await h.client.resolveWait({ waitId: batchWait.wait?.id ?? "", results })).resolved, false);
+		assert.equal((await resume)?.results[0]?.runId, "run_a");
+		const s3 = await worker.startNext();
+		assert.equal(s3.resolvedWaits.length, 2);
+		assert.equal(s3.resolvedWaits[1]?.results[0]?.runId, "run_a");
+	});
+
+	test("a worker that stops heartbeating has its run queued again: the attempt CRASHED, the next attempt follows", async () => {
+		const env = newEnvironment();
+		const silent = await TestWorker.register(h, env, [{ id: "t" }]);
+		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
+		const s1 = await silent.startNext();
+		h.clock.advance(30_001);
+		const healthy = await TestWorker.register(h, env, [{ id: "t" }]);
+		await h.engine.maintenance.runOnce();
+		const s2 = await healthy.startNext();
+		assert.equal(s2.run?.id, run?.id);
+		assert.equal(s2.attempt?.number, 2);
+		await healthy.complete(s2.attempt?.id ?? "", {});
+		const got = await h.client.getRun({ environmentId: env, runId: run?.id ?? "" });
+		assert.equal(got.run?.status, RunStatus.COMPLETED);
+		assert.deepEqual(got.run?.attempts.map((a) => a.status), [AttemptStatus.CRASHED, AttemptStatus.COMPLETED]);
+		await assert.rejects(silent.complete(s1.attempt?.id ?? "", {}), (e: unknown) => ConnectError.from(e).code === Code.FailedPrecondition);
+	});
+
+	test("the current-deployment lookup uses its index and one dequeue makes exactly one such query", async () => {
+		const env = newEnvironment();
+		await h.client.createDeployment({ environmentId: env, version: "v1", tasks: [{ id: "t", machine: { kind: { case: "preset", value: "micro" } } }] });
+		h.clock.advance(1);
+		await h.client.createDeployment({ environmentId: env, version: "v2", tasks: [{ id: "t" }] });
+		await h.client.promoteDeployment({ environmentId: env, version: "v1" });
+		await h.client.promoteDeployment({ environmentId: env, version: "v2" });
+		assert.equal((await h.client.getCurrentDeployment({ environmentId: env })).deployment?.version, "v2");
+		const worker = await TestWorker.register(h, env, [{ id: "t" }], undefined, "v2");
+		const oldWorker = await TestWorker.register(h, env, [{ id: "t" }], undefined, "v1");
+		await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
+
+		const client = await h.schema.pool.connect();
+		try {
+			await client.query("SET enable_seqscan = off");
+			const plan = await client.query(`EXPLAIN ${CURRENT_DEPLOYMENT_SQL.replace("$1", "'x'")}`);
+			assert.match(plan.rows.map((r) => r["QUERY PLAN"]).join("\n"), /deployments_current_idx/);
+		} finally {
+			await client.query("RESET enable_seqscan");
+			client.release();
+		}
+
+		const [wrong] = await oldWorker.take(1);
+		await assert.rejects(
+			h.client.startAttempt({ workerId: oldWorker.id, runId: wrong?.message?.metadata?.runId ?? "", queueReceipt: wrong?.receipt ?? "" }),
+			/needs version "v2"/,
+		);
+		const seen: string[] = [];
+		const original = h.schema.pool.connect.bind(h.schema.pool);
+		// Record the SQL of this one StartAttempt: the pool is real, only observed.
+		(h.schema.pool as unknown as { connect: typeof original }).connect = (async () => {
+			const c = await original();
+			const query = c.query.bind(c);
+			(c as unknown as { query: unknown }).query = (sql: unknown, ...rest: unknown[]) => {
+				seen.push(typeof sql === "string" ? sql : "");
+				return (query as (...a: unknown[]) => unknown)(sql, ...rest);
+			};
+			c.once("release" as never, () => {
+				(c as unknown as { query: unknown }).query = query;
+			});
+			return c;
+		}) as typeof original;
+		try {
+			const started = await worker.startNext();
+			assert.equal(started.run?.deploymentVersion, "v2");
+			assert.equal(started.run?.machine?.name, "small-1x", "defaults come from the current deployment's task");
+		} finally {
+			(h.schema.pool as unknown as { connect: typeof original }).connect = original;
+		}
+		assert.equal(seen.filter((sql) => sql === CURRENT_DEPLOYMENT_SQL).length, 1);
+		const list = await h.client.listDeployments({ environmentId: env, pageSize: 1 });
+		assert.equal(list.deployments[0]?.version, "v2");
+		assert.notEqual(list.nextPageToken, "");
+	});
+});
