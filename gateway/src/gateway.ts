@@ -1,0 +1,151 @@
+import { fileURLToPath } from "node:url";
+import type { Transport } from "@connectrpc/connect";
+import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
+import type { Logger } from "pino";
+import {
+	createPostgresPool,
+	createRedisClient,
+	migrate,
+	type PlatformConfig,
+	parseClusterNodes,
+	tracePropagation,
+} from "../../services/kit/src/index.js";
+import { ApiKeyStore } from "./core/api-key-store.js";
+import { type Backend, publicMethods } from "./core/public-surface.js";
+import { KeyRateLimiter } from "./core/rate-limiter.js";
+import { ServiceHealth } from "./core/service-health.js";
+import type { GatewayConfig } from "./gateway-config.js";
+import { accessLog } from "./http/access-log.js";
+import { authentication } from "./http/authentication.js";
+import { CleartextServer } from "./http/cleartext-server.js";
+import { corsHeaders } from "./http/cors.js";
+import { forwardingRoutes } from "./http/forwarding-routes.js";
+
+/** Where the gateway's migrations are. */
+export const GATEWAY_MIGRATIONS = fileURLToPath(new URL("../migrations", import.meta.url));
+
+/** What startGateway needs. */
+export interface GatewayOptions {
+	config: PlatformConfig;
+	gateway: GatewayConfig;
+	logger: Logger;
+}
+
+/** A running gateway. */
+export interface RunningGateway {
+	port: number;
+	/** For example "http://127.0.0.1:8080". */
+	url: string;
+	/** The key store it authenticates with (the keys CLI and tests use the same class). */
+	keys: ApiKeyStore;
+	/** Stops listening, ends calls in flight, closes its stores. */
+	close(): Promise<void>;
+}
+
+/**
+ * Starts the HTTP gateway: one port serving HTTP/1.1 and h2c, every public RPC
+ * over Connect (JSON and binary, GET for side-effect-free methods), gRPC-Web
+ * and gRPC, forwarded to the services over gRPC; plus GET /healthz.
+ */
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+	const { config, gateway, logger } = options;
+	const pool = createPostgresPool({
+		url: config.DATABASE_URL,
+		schema: gateway.GATEWAY_DATABASE_SCHEMA,
+		max: config.DATABASE_POOL_SIZE,
+		applicationName: "taskmesh-gateway",
+	});
+	const clusterNodes = parseClusterNodes(config.REDIS_CLUSTER_NODES);
+	const redis = createRedisClient({
+		url: config.REDIS_URL,
+		...(clusterNodes === undefined ? {} : { clusterNodes }),
+	});
+	const shutdown = new AbortController();
+	try {
+		await migrate({ pool, schema: gateway.GATEWAY_DATABASE_SCHEMA, directory: GATEWAY_MIGRATIONS, logger });
+		const keys = new ApiKeyStore({ pool, cacheMs: gateway.GATEWAY_KEY_CACHE_MS });
+		const transports = backendTransports(config);
+		const health = new ServiceHealth({ transports });
+		const handler = connectNodeAdapter({
+			routes: forwardingRoutes({
+				methods: publicMethods(),
+				transports,
+				exporterKinds: gateway.GATEWAY_EXPORTER_KINDS,
+			}),
+			interceptors: [
+				accessLog(logger),
+				authentication({
+					keys,
+					limiter: new KeyRateLimiter({ redis, namespace: gateway.GATEWAY_REDIS_NAMESPACE }),
+					defaultLimit: {
+						perSecond: gateway.GATEWAY_RATE_LIMIT_PER_SECOND,
+						burst: gateway.GATEWAY_RATE_LIMIT_BURST,
+					},
+				}),
+			],
+			readMaxBytes: gateway.GATEWAY_READ_MAX_BYTES,
+			maxTimeoutMs: gateway.GATEWAY_MAX_TIMEOUT_MS,
+			shutdownSignal: shutdown.signal,
+		});
+
+		const server = new CleartextServer((request, response) => {
+			const cors = corsHeaders(request, gateway.GATEWAY_CORS_ORIGINS);
+			if (cors !== undefined)
+				for (const [name, value] of Object.entries(cors)) response.setHeader(name, value);
+			if (request.method === "OPTIONS") {
+				response.writeHead(cors === undefined ? 403 : 204).end();
+				return;
+			}
+			if (request.url === "/healthz" && (request.method === "GET" || request.method === "HEAD")) {
+				void health.check().then(
+					(report) => {
+						response.writeHead(report.status === "SERVING" ? 200 : 503, {
+							"content-type": "application/json",
+						});
+						response.end(JSON.stringify(report));
+					},
+					(error: unknown) => {
+						logger.error({ err: error }, "health check failed");
+						response.writeHead(503).end();
+					},
+				);
+				return;
+			}
+			handler(request, response);
+		});
+		const port = await server.listen(gateway.GATEWAY_PORT, config.TASKMESH_HOST);
+		const host = config.TASKMESH_HOST === "0.0.0.0" ? "127.0.0.1" : config.TASKMESH_HOST;
+		logger.info({ port, methods: publicMethods().length }, "gateway listening");
+
+		let closing: Promise<void> | undefined;
+		return {
+			port,
+			url: `http://${host}:${port}`,
+			keys,
+			close() {
+				closing ??= (async () => {
+					// Long-lived streams (Tail, WaitForRun) end rather than hold shutdown.
+					shutdown.abort();
+					await server.close();
+					await Promise.allSettled([pool.end(), redis.quit()]);
+					logger.info("gateway stopped");
+				})();
+				return closing;
+			},
+		};
+	} catch (error) {
+		await Promise.allSettled([pool.end(), redis.quit()]);
+		throw error;
+	}
+}
+
+function backendTransports(config: PlatformConfig): Record<Backend, Transport> {
+	const transport = (baseUrl: string) => createGrpcTransport({ baseUrl, interceptors: [tracePropagation] });
+	return {
+		queue: transport(config.TASKMESH_QUEUE_URL),
+		scheduler: transport(config.TASKMESH_SCHEDULER_URL),
+		batch: transport(config.TASKMESH_BATCH_URL),
+		"log-ingest": transport(config.TASKMESH_LOG_INGEST_URL),
+		telemetry: transport(config.TASKMESH_TELEMETRY_URL),
+	};
+}

@@ -1,0 +1,142 @@
+import type {
+	DescMessage,
+	DescMethod,
+	DescMethodStreaming,
+	DescMethodUnary,
+	MessageShape,
+} from "@bufbuild/protobuf";
+import type { ConnectRouter, HandlerContext, Transport } from "@connectrpc/connect";
+import { context, propagation } from "@opentelemetry/api";
+import { ServiceError } from "../../../services/kit/src/index.js";
+import { scopeToEnvironment } from "../core/environment-scope.js";
+import { checkExporterKind, EXPORTER_CONFIG_METHODS } from "../core/exporter-policy.js";
+import type { Backend, PublicMethod } from "../core/public-surface.js";
+import type { ExporterKind } from "../gateway-config.js";
+import { grantKey } from "./call-context.js";
+import { toConnectError } from "./connect-errors.js";
+
+/** What the forwarding routes need. */
+export interface ForwardingOptions {
+	methods: readonly PublicMethod[];
+	/** One gRPC transport per backend service. */
+	transports: Record<Backend, Transport>;
+	exporterKinds: readonly ExporterKind[];
+}
+
+type AnyMessage = MessageShape<DescMessage>;
+
+/**
+ * Registers one route per public method. Each checks the request against the
+ * caller's environment, then forwards it over gRPC with the caller's remaining
+ * deadline, cancellation and trace context, and relays the answer or error.
+ */
+export function forwardingRoutes(options: ForwardingOptions): (router: ConnectRouter) => void {
+	return (router) => {
+		for (const entry of options.methods) {
+			const transport = options.transports[entry.backend];
+			const prepare = (message: AnyMessage, ctx: HandlerContext) => {
+				const grant = ctx.values.get(grantKey);
+				// The authentication interceptor runs first on every route; no grant means a bug, not a caller.
+				if (grant === undefined) throw new ServiceError("INTERNAL", "call reached a route unauthenticated");
+				scopeToEnvironment(message, entry.environmentPaths, grant.environmentId);
+				if (EXPORTER_CONFIG_METHODS.has(`${entry.service.typeName}/${entry.method.name}`)) {
+					checkExporterKind(message, options.exporterKinds);
+				}
+				return message;
+			};
+			router.rpc(entry.method as DescMethod, implementationOf(entry.method, transport, prepare) as never);
+		}
+	};
+}
+
+type Prepare = (message: AnyMessage, ctx: HandlerContext) => AnyMessage;
+
+function implementationOf(method: DescMethod, transport: Transport, prepare: Prepare) {
+	switch (method.methodKind) {
+		case "unary": {
+			const unary = method as DescMethodUnary;
+			return async (request: AnyMessage, ctx: HandlerContext) => {
+				try {
+					prepare(request, ctx);
+					const response = await withCallerTrace(ctx, () =>
+						transport.unary(unary, ctx.signal, ctx.timeoutMs(), undefined, request),
+					);
+					return response.message;
+				} catch (error) {
+					throw toConnectError(error);
+				}
+			};
+		}
+		case "server_streaming": {
+			const streaming = method as DescMethodStreaming;
+			return async function* (request: AnyMessage, ctx: HandlerContext) {
+				try {
+					prepare(request, ctx);
+					const response = await withCallerTrace(ctx, () =>
+						transport.stream(streaming, ctx.signal, ctx.timeoutMs(), undefined, single(request)),
+					);
+					yield* response.message;
+				} catch (error) {
+					throw toConnectError(error);
+				}
+			};
+		}
+		case "client_streaming": {
+			const streaming = method as DescMethodStreaming;
+			return async (requests: AsyncIterable<AnyMessage>, ctx: HandlerContext) => {
+				const refused: { error?: unknown } = {};
+				try {
+					const input = scoped(requests, (message) => prepare(message, ctx), refused);
+					const response = await withCallerTrace(ctx, () =>
+						transport.stream(streaming, ctx.signal, ctx.timeoutMs(), undefined, input),
+					);
+					let last: AnyMessage | undefined;
+					for await (const message of response.message) last = message;
+					if (last === undefined) throw new ServiceError("INTERNAL", "the service sent no response");
+					return last;
+				} catch (error) {
+					// The transport reports a failed request stream in its own words; the caller gets ours.
+					throw toConnectError(refused.error ?? error);
+				}
+			};
+		}
+		case "bidi_streaming":
+			throw new Error(`${method.parent.typeName}/${method.name}: bidirectional streams are not forwarded`);
+	}
+}
+
+// Each message of a client stream is checked as it passes, so a message naming
+// another environment ends the stream before the service sees it.
+async function* scoped(
+	requests: AsyncIterable<AnyMessage>,
+	check: (message: AnyMessage) => AnyMessage,
+	refused: { error?: unknown },
+) {
+	const iterator = requests[Symbol.asyncIterator]();
+	for (;;) {
+		let checked: AnyMessage;
+		try {
+			const next = await iterator.next();
+			if (next.done === true) return;
+			checked = check(next.value);
+		} catch (error) {
+			// Also a malformed or oversized message from the caller: its code must survive.
+			refused.error = error;
+			throw error;
+		}
+		yield checked;
+	}
+}
+
+async function* single(message: AnyMessage) {
+	yield message;
+}
+
+/** Runs a downstream call inside the trace the caller sent (traceparent/tracestate headers). */
+function withCallerTrace<T>(ctx: HandlerContext, call: () => T): T {
+	const parent = propagation.extract(context.active(), ctx.requestHeader, {
+		keys: (headers) => [...headers.keys()],
+		get: (headers, key) => headers.get(key) ?? undefined,
+	});
+	return context.with(parent, call);
+}
