@@ -150,7 +150,7 @@ function consumer(
 export async function taskmeshThroughput(service: RunningQueueService, n: number): Promise<number> {
 	const env = `tput-${randomBytes(3).toString("hex")}`;
 	const payload = new Uint8Array(16);
-	const c = consumer(service.client, env, 2000, () => {});
+	const c = consumer(service.client, env, 4000, () => {});
 	const started = preciseNow();
 	// Two Enqueue calls in flight keep the producer ahead without flooding the server.
 	let next = 0;
@@ -162,7 +162,7 @@ export async function taskmeshThroughput(service: RunningQueueService, n: number
 			await service.client.enqueue({ messages: messages(env, from, count, () => payload) });
 		}
 	};
-	await Promise.all([produce(), produce()]);
+	await Promise.all([produce(), produce(), produce()]);
 	const ended = await c.until(n);
 	await c.close();
 	return ended - started;

@@ -320,13 +320,13 @@ export class FairQueue {
 			[...groups].map(async ([environmentId, group]) => {
 				const args: Array<string | number> = [now, consumerId, group.length];
 				for (const g of group) args.push(g.messageId, g.token);
-				const n = (await commandsOf(this.context).tmRelease(
+				const entries = (await commandsOf(this.context).tmRelease(
 					environmentBase(namespace, environmentId),
 					...args,
-				)) as number;
-				released += n;
-				if (n > 0) {
-					this.returned(environmentId, group.map((g) => g.messageId).slice(0, n), "consumer_gone");
+				)) as string[];
+				released += entries.length;
+				if (entries.length > 0) {
+					this.returned(environmentId, entries, "consumer_gone");
 					wake.notify(environmentId);
 				}
 			}),
@@ -360,10 +360,16 @@ export class FairQueue {
 		return this.environments.register(environmentId);
 	}
 
-	private returned(environmentId: string, ids: string[], why: "visibility_timeout" | "consumer_gone") {
+	/** Counts and logs deliveries given back; entries are "<id>\x1f<header>" from the scripts. */
+	private returned(environmentId: string, entries: string[], why: "visibility_timeout" | "consumer_gone") {
 		const { metrics, lifecycle } = this.context;
-		if (metrics.enabled) metrics.returned.add(ids.length, { environment_id: environmentId, why });
-		if (lifecycle.enabled) lifecycle.returned(environmentId, ids, why);
+		if (metrics.enabled) metrics.returned.add(entries.length, { environment_id: environmentId, why });
+		if (!lifecycle.enabled) return;
+		for (const entry of entries) {
+			const cut = entry.indexOf("\x1f");
+			const { runId, taskId } = headerIds(entry.slice(cut + 1));
+			lifecycle.returned({ environmentId, messageId: entry.slice(0, cut), queue: "", runId, taskId }, why);
+		}
 	}
 
 	private observeDeliveries(consumerId: string, deliveries: Delivery[], now: number) {

@@ -120,17 +120,27 @@ export class LifecycleLog {
 		);
 	}
 
-	/** Logs deliveries that went back to their queue without a nack. */
-	returned(environmentId: string, messageIds: string[], why: "visibility_timeout" | "consumer_gone"): void {
-		for (const id of messageIds) {
-			this.logger.info(
-				{ event: "returned", environment_id: environmentId, message_id: id, why },
-				"delivery returned to its queue",
-			);
-		}
+	/** Logs a delivery that went back to its queue without a nack. */
+	returned(item: SettledItem, why: "visibility_timeout" | "consumer_gone"): void {
+		this.logger.info(
+			{
+				event: "returned",
+				...this.ids(item.environmentId, item.messageId, item.queue || undefined, item.runId, item.taskId),
+				why,
+			},
+			why === "consumer_gone"
+				? "consumer gone; delivery returned to its queue"
+				: "visibility timeout passed; delivery returned to its queue",
+		);
 	}
 
-	private ids(environmentId: string, messageId: string, queue: string, runId: string, taskId: string) {
+	private ids(
+		environmentId: string,
+		messageId: string,
+		queue: string | undefined,
+		runId: string,
+		taskId: string,
+	) {
 		return { environment_id: environmentId, message_id: messageId, queue, run_id: runId, task_id: taskId };
 	}
 }

@@ -218,6 +218,9 @@ describe("QueueService over gRPC", () => {
 		assert.equal(again.message?.id, "m");
 		assert.equal(again.deliveryCount, 2);
 		assert.notEqual(again.receipt, first.receipt);
+		const returned = lines.find((l) => l.environment_id === env && l.event === "returned");
+		assert.equal(returned?.why, "visibility_timeout");
+		assert.equal(returned?.run_id, "run_m");
 		await rejects(
 			client.heartbeat({ consumerId: "w1", receipts: [first.receipt] }),
 			Code.NotFound,

@@ -18,7 +18,7 @@
   Touches: env, active, delayed, vis, m|<id>, q|<queue>|{meta,kin,keys,k|<key>,all}.
   Returns: { flat deliveries (4 fields each: payload, header, labels, and
   "id, queue, key, available-at, nacks, token, delivery count, visible-until" joined
-  by \31), reclaimed ids, next due ms (0: none), oldest ready ms of the
+  by \31), reclaimed "<id>\\31<header>" entries, next due ms (0: none), oldest ready ms of the
   environment (0: none) }.
 ]]
 -- @include "queue-state"

@@ -5,7 +5,7 @@
   ARGV[1]  now, ms
   ARGV[2]  most messages to move of each kind
   Touches: m|<id>, vis, delayed, env, active, q|<queue>|{meta,kin,keys,k|<key>,all}.
-  Returns: { reclaimed ids, promoted count, next due ms (0: none) }.
+  Returns: { reclaimed "<id>\31<header>" entries, promoted count, next due ms (0: none) }.
 ]]
 -- @include "queue-state"
 

@@ -127,18 +127,21 @@ local function requeue_inflight(base, id, m_q, m_ck, m_pr, m_av)
   make_ready(base, id, m_q, m_ck, tonumber(m_pr), tonumber(m_av))
 end
 
--- Requeues deliveries whose visibility timeout passed. Returns their ids.
+-- Requeues deliveries whose visibility timeout passed. Returns "<id>\31<header>"
+-- for each, so the service can log them with their run and task.
 local function reclaim_expired(base, now, limit)
   local ids = redis.call("ZRANGE", base .. "vis", "-inf", now, "BYSCORE", "LIMIT", 0, limit)
+  local out = {}
   for _, id in ipairs(ids) do
-    local m = redis.call("HMGET", key_msg(base, id), "q", "ck", "pr", "av", "st")
+    local m = redis.call("HMGET", key_msg(base, id), "q", "ck", "pr", "av", "st", "h")
     if m[5] == "f" then
       requeue_inflight(base, id, m[1], m[2], m[3], m[4])
+      out[#out + 1] = id .. "\31" .. (m[6] or "")
     else
       redis.call("ZREM", base .. "vis", id)
     end
   end
-  return ids
+  return out
 end
 
 -- Checks that a receipt names the current delivery of a message to this consumer.

@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { pino } from "pino";
+import { createRedisClient, type RedisClient } from "../../../kit/src/index.js";
+import { randomSuffix, testStores } from "../../../kit/src/testing/stores.js";
+import { WakeBus } from "./wake-bus.js";
+
+describe("wake bus", () => {
+	const logger = pino({ level: "silent" });
+	const channel = `test:wake:${randomSuffix()}`;
+	const clients: RedisClient[] = [];
+	let one: WakeBus;
+	let two: WakeBus;
+
+	before(async () => {
+		const { redisUrl } = await testStores();
+		for (let i = 0; i < 4; i++) clients.push(createRedisClient({ url: redisUrl }));
+		const [a, b, c, d] = clients as [RedisClient, RedisClient, RedisClient, RedisClient];
+		one = new WakeBus({ redis: a, subscriber: b, channel, logger });
+		two = new WakeBus({ redis: c, subscriber: d, channel, logger });
+		// Subscriptions are confirmed once a round trip on each subscriber has completed.
+		await Promise.all([b.ping(), d.ping()]);
+	});
+
+	after(async () => {
+		await one.close();
+		await two.close();
+		await Promise.all(clients.map((c) => c.quit()));
+	});
+
+	test("a waiter in one replica wakes when another replica notifies its environment", async () => {
+		const seen = new Map([["env-a", two.version("env-a")]]);
+		const waiting = two.wait(seen, Date.now() + 10_000, new AbortController().signal);
+		one.notify("env-a");
+		await waiting;
+		// Woken by the notification, not by the deadline: the version moved.
+		assert.equal(two.version("env-a"), 1);
+		assert.equal(two.version("env-b"), 0);
+	});
+
+	test("a change made before the wait begins is not missed", async () => {
+		const seen = new Map([["env-c", one.version("env-c")]]);
+		one.notify("env-c");
+		await one.wait(seen, Date.now() + 10_000, new AbortController().signal);
+		assert.ok(one.version("env-c") >= 1);
+	});
+});
