@@ -9,8 +9,9 @@ const FAILED_PRECONDITION = 9;
 
 /**
  * Turns the items of one batch into child runs, chunk by chunk, as they arrive.
- * Items are buffered into chunks of consecutive indexes (the scheduler numbers
- * a chunk's runs from its first index); with the PARALLEL strategy up to
+ * Items gather into chunks of up to chunkSize while every slot is busy, and a
+ * chunk is cut into runs of consecutive indexes (the scheduler numbers a call's
+ * runs from its first index); with the PARALLEL strategy up to
  * `parallelism` chunks are in flight at once, with SEQUENTIAL one. An index that
  * is already an item is skipped, so a stream sent again after a crash creates
  * no duplicate child (the scheduler is idempotent per batch and index as well).
@@ -51,6 +52,11 @@ export class IngestionSession {
 		}
 		while (this.#buffer.length >= this.#ctx.limits.chunkSize) {
 			await this.#dispatch(this.#buffer.splice(0, this.#ctx.limits.chunkSize));
+		}
+		// With a free slot a short chunk goes now (items exist as soon as they can);
+		// while every slot is busy, items gather into full chunks instead.
+		if (this.#buffer.length > 0 && this.#inFlight.size < this.#parallelism) {
+			await this.#dispatch(this.#buffer.splice(0));
 		}
 	}
 

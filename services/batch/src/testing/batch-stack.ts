@@ -98,9 +98,16 @@ export interface BatchUnderTest {
 	close(): Promise<void>;
 }
 
-/** Starts the batch service as its module does, with the given extra variables. */
-export async function startBatch(engine: RunEngineProcesses, extra: Record<string, string> = {}): Promise<BatchUnderTest> {
-	const schema = `batch_${randomSuffix()}`;
+/**
+ * Starts the batch service as its module does, with the given extra variables.
+ * With `replicaOf` it shares another instance's schema (a second replica) and leaves it in place on close.
+ */
+export async function startBatch(
+	engine: RunEngineProcesses,
+	extra: Record<string, string> = {},
+	replicaOf?: BatchUnderTest,
+): Promise<BatchUnderTest> {
+	const schema = replicaOf?.schema ?? `batch_${randomSuffix()}`;
 	const env = batchEnv(engine, schema, extra);
 	const started = await startBatchService({
 		platform: loadPlatformConfig(env),
@@ -115,7 +122,7 @@ export async function startBatch(engine: RunEngineProcesses, extra: Record<strin
 		async close() {
 			await host.drain();
 			await started.close();
-			await dropSchema(engine.databaseUrl, schema);
+			if (replicaOf === undefined) await dropSchema(engine.databaseUrl, schema);
 		},
 	};
 }

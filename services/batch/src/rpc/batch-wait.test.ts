@@ -1,0 +1,177 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { BatchStatus, ProcessingStrategy } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
+import { RunStatus } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import {
+	type BatchUnderTest,
+	newEnvironment,
+	type RunEngineProcesses,
+	startBatch,
+	startRunEngine,
+	TestWorker,
+} from "../testing/batch-stack.js";
+import { chunk, eventually, header, ItemStream } from "../testing/item-stream.js";
+
+const decode = (bytes: Uint8Array | undefined) => JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+
+describe("a parent waiting on a batch", () => {
+	let engine: RunEngineProcesses;
+	let batch: BatchUnderTest;
+
+	before(async () => {
+		engine = await startRunEngine();
+		batch = await startBatch(engine);
+	});
+
+	after(async () => {
+		await batch?.close();
+		await engine?.close();
+	});
+
+	async function startParent(worker: TestWorker) {
+		await worker.scheduler.triggerRun({ environmentId: worker.environmentId, taskId: "parent", payload: new TextEncoder().encode("{}") });
+		const [parent] = await worker.start(1);
+		assert.equal(parent?.taskId, "parent");
+		return parent as NonNullable<typeof parent>;
+	}
+
+	async function resumeOf(worker: TestWorker, waitId: string) {
+		for await (const message of worker.scheduler.waitForResume({ waitId })) return message;
+		throw new Error("WaitForResume ended without a message");
+	}
+
+	/** The parent is delivered again exactly once, as a resume carrying exactly one resolved wait. */
+	async function assertResumedOnce(worker: TestWorker, parentRunId: string) {
+		const parentOnly = (started: Awaited<ReturnType<TestWorker["start"]>>) =>
+			started.filter((r) => r.runId === parentRunId).map((r) => [r.runId, r.resumed, r.resolvedWaits.length]);
+		assert.deepEqual(parentOnly(await worker.start(10)), [[parentRunId, true, 1]]);
+		assert.deepEqual(parentOnly(await worker.start(10, 300)), []);
+	}
+
+	test("is not resumed while children finish at once and later chunks are still being created", async () => {
+		const environmentId = newEnvironment();
+		const worker = await TestWorker.register(engine, environmentId, ["parent", "child"]);
+		const parent = await startParent(worker);
+		const { batch: created } = await batch.client.createBatch({
+			environmentId,
+			expectedItemCount: 300,
+			strategy: ProcessingStrategy.PARALLEL,
+			parent: { runId: parent.runId, attemptId: parent.attemptId, wait: true },
+		});
+		const batchId = created?.id ?? "";
+		assert.notEqual(created?.waitId, "");
+		const stream = new ItemStream();
+		const answer = batch.client.streamBatchItems(stream);
+		stream.push(header(environmentId, batchId));
+		for (const from of [0, 100]) {
+			stream.push(chunk("child", from, from + 100));
+			await eventually(async () => {
+				const { batch: b } = await batch.client.getBatch({ environmentId, batchId });
+				return (b?.createdItemCount ?? 0) >= from + 100 ? true : undefined;
+			}, `${from + 100} items exist`);
+			// Every child that exists finishes before the rest of the batch is even sent.
+			await worker.finish(100, "child");
+			const { batch: now } = await eventually(async () => {
+				const got = await batch.client.getBatch({ environmentId, batchId });
+				return got.batch?.finalItemCount === from + 100 ? got : undefined;
+			}, `${from + 100} children final`);
+			assert.equal(now?.status, BatchStatus.PENDING);
+			assert.equal(now?.sealed, false);
+			const { run } = await worker.scheduler.getRun({ environmentId, runId: parent.runId });
+			assert.equal(run?.status, RunStatus.WAITING);
+		}
+		stream.push(chunk("child", 200, 300));
+		stream.end();
+		const sealed = await answer;
+		assert.equal(sealed.batch?.sealed, true);
+		assert.equal(sealed.batch?.createdItemCount, 300);
+		assert.equal(sealed.batch?.status, BatchStatus.PROCESSING);
+		const { run: stillWaiting } = await worker.scheduler.getRun({ environmentId, runId: parent.runId });
+		assert.equal(stillWaiting?.status, RunStatus.WAITING);
+		await worker.finish(100, "child");
+		const resume = await resumeOf(worker, created?.waitId ?? "");
+		assert.equal(resume.error, undefined);
+		assert.deepEqual(
+			resume.results.map((r) => decode(r.output)),
+			Array.from({ length: 300 }, (_, i) => ({ i })),
+		);
+		await assertResumedOnce(worker, parent.runId);
+		const { batch: done } = await batch.client.getBatch({ environmentId, batchId });
+		assert.equal(done?.status, BatchStatus.COMPLETED);
+	});
+
+	test("is resumed exactly once when children complete concurrently and two replicas track them", async () => {
+		const replica = await startBatch(engine, {}, batch);
+		try {
+			const environmentId = newEnvironment();
+			const worker = await TestWorker.register(engine, environmentId, ["parent", "child"]);
+			const parent = await startParent(worker);
+			const { batch: created } = await replica.client.createBatch({
+				environmentId,
+				items: Array.from({ length: 40 }, (_, i) => ({ taskId: "child", payload: new TextEncoder().encode(JSON.stringify({ i })) })),
+				parent: { runId: parent.runId, attemptId: parent.attemptId, wait: true },
+			});
+			const children = await worker.start(40);
+			assert.equal(children.length, 40);
+			await Promise.all(
+				children.map((c) => (c.payload.includes('"i":7}') ? worker.fail(c.attemptId, "seven") : worker.complete(c.attemptId, JSON.parse(c.payload)))),
+			);
+			const resume = await resumeOf(worker, created?.waitId ?? "");
+			assert.equal(resume.results.length, 40);
+			resume.results.forEach((r, i) => {
+				if (i === 7) {
+					assert.equal(r.status, RunStatus.FAILED);
+					assert.equal(r.error?.message, "seven");
+				} else {
+					assert.equal(r.status, RunStatus.COMPLETED);
+					assert.deepEqual(decode(r.output), { i });
+				}
+			});
+			await assertResumedOnce(worker, parent.runId);
+			for (const client of [batch.client, replica.client]) {
+				const { batch: seen } = await client.getBatch({ environmentId, batchId: created?.id ?? "" });
+				assert.deepEqual([seen?.status, seen?.completedItemCount, seen?.failedItemCount], [BatchStatus.COMPLETED, 39, 1]);
+			}
+		} finally {
+			await replica.close();
+		}
+	});
+
+	test("a batch not sealed in time fails with its counts and resumes the parent with that error", async () => {
+		const environmentId = newEnvironment();
+		const worker = await TestWorker.register(engine, environmentId, ["parent", "child"]);
+		const parent = await startParent(worker);
+		const { batch: created } = await batch.client.createBatch({
+			environmentId,
+			expectedItemCount: 5,
+			sealTimeout: durationFromMs(1_000),
+			parent: { runId: parent.runId, attemptId: parent.attemptId, wait: true },
+		});
+		const batchId = created?.id ?? "";
+		const stream = new ItemStream();
+		stream.push(header(environmentId, batchId));
+		stream.push(chunk("child", 0, 3));
+		stream.end();
+		await assert.rejects(batch.client.streamBatchItems(stream), (error: unknown) => {
+			const e = ConnectError.from(error);
+			assert.equal(e.code, Code.FailedPrecondition);
+			assert.match(e.rawMessage, /3 of 5 items exist/);
+			return true;
+		});
+		const statuses: BatchStatus[] = [];
+		let reason = "";
+		for await (const message of batch.client.waitForBatch({ environmentId, batchId })) {
+			statuses.push(message.batch?.status ?? BatchStatus.UNSPECIFIED);
+			reason = message.batch?.failureReason ?? "";
+		}
+		assert.equal(statuses.at(-1), BatchStatus.FAILED);
+		assert.match(reason, /3 of 5 items were created/);
+		const resume = await resumeOf(worker, created?.waitId ?? "");
+		assert.equal(resume.error?.code, "BATCH_NOT_SEALED");
+		assert.match(resume.error?.message ?? "", /3 of 5/);
+		assert.deepEqual(resume.results, []);
+		await assertResumedOnce(worker, parent.runId);
+	});
+});
