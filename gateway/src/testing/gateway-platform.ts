@@ -22,6 +22,8 @@ export interface GatewayPlatform {
 	gateway: RunningGateway;
 	/** A project of its own, so parallel test files never share an environment. */
 	project: string;
+	/** The schema holding the gateway's keys (for the keys CLI). */
+	gatewaySchema: string;
 	/** Creates a live key for an environment of the test's project. */
 	createKey(environment: string, limits?: { ratePerSecond?: number; rateBurst?: number }): Promise<TestKey>;
 	stop(): Promise<void>;
@@ -65,6 +67,8 @@ export async function startGatewayPlatform(
 			TASKMESH_TELEMETRY_PORT: String(ports[4]),
 			...urls,
 			QUEUE_REDIS_NAMESPACE: `test:gw:${suffix}`,
+			// Streams the tests leave open (a tail, a wait) must not hold the exit.
+			GRPC_DRAIN_TIMEOUT_MS: "1000",
 			...schemas,
 		},
 		expectedServices: 5,
@@ -98,6 +102,7 @@ export async function startGatewayPlatform(
 		services,
 		gateway,
 		project,
+		gatewaySchema: schemas.GATEWAY_DATABASE_SCHEMA,
 		async createKey(environment, limits = {}) {
 			const { key, record } = await gateway.keys.create({ project, environment, ...limits });
 			return { key, keyId: record.keyId, environmentId: record.environmentId };
