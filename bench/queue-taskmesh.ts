@@ -1,6 +1,7 @@
 /** The taskmesh side of bench/queue.ts: the queue service in its own process, driven over gRPC. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -83,6 +84,16 @@ export async function startQueueService(telemetry: boolean, redisUrl: string): P
 			await exited;
 		},
 	};
+}
+
+/** CPU seconds (user + system) a process has used so far; NaN where /proc is missing. */
+export function cpuSecondsOf(pid: number): number {
+	try {
+		const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+		return (Number(fields[11]) + Number(fields[12])) / 100;
+	} catch {
+		return Number.NaN;
+	}
 }
 
 function messages(env: string, from: number, count: number, payload: (i: number) => Uint8Array) {

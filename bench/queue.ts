@@ -10,13 +10,14 @@
  * 3. taskmesh throughput with telemetry on (metrics and tracing SDKs) and off.
  *
  * Environment: BENCH_QUEUE_N (default 100000), BENCH_QUEUE_LATENCY_SECONDS
- * (default 10), BENCH_QUEUE_ROUNDS (default 2), REDIS_URL. Ends with
+ * (default 10), BENCH_QUEUE_ROUNDS (default 3), REDIS_URL. Ends with
  * `ratio: <taskmesh/bullmq throughput>`.
  */
 import { Redis } from "ioredis";
 import { bullmqLatency, bullmqThroughput } from "./queue-bullmq.js";
 import { percentile } from "./queue-pushable.js";
 import {
+	cpuSecondsOf,
 	type RunningQueueService,
 	startQueueService,
 	taskmeshLatency,
@@ -25,7 +26,7 @@ import {
 
 const N = Number(process.env.BENCH_QUEUE_N ?? 100_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_QUEUE_LATENCY_SECONDS ?? 10);
-const ROUNDS = Number(process.env.BENCH_QUEUE_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_QUEUE_ROUNDS ?? 3);
 const RATE = 500;
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
@@ -57,21 +58,41 @@ console.log(
 	`bench:queue  N=${N} messages, latency at ${RATE}/s for ${LATENCY_SECONDS} s, ${ROUNDS} rounds, ${REDIS_URL}`,
 );
 
-// Rounds alternate the systems so drift on a shared machine hits both alike; best of each.
+/** One taskmesh throughput run: messages per second and the service's CPU µs per message. */
+async function taskmeshRun(telemetry: boolean): Promise<{ rate: number; cpuUs: number }> {
+	return withService(telemetry, async (s) => {
+		const before = cpuSecondsOf(s.pid);
+		const ms = await taskmeshThroughput(s, N);
+		return { rate: perSecond(N, ms), cpuUs: ((cpuSecondsOf(s.pid) - before) * 1e6) / N };
+	});
+}
+
+// Rounds alternate the systems (and the order of telemetry on and off) so drift on a
+// shared machine hits each alike; the best round of each counts. The service's CPU time
+// per message is printed too: on a busy machine it is steadier than wall-clock rates.
 const bull: number[] = [];
-const off: number[] = [];
-const on: number[] = [];
+const off: Array<{ rate: number; cpuUs: number }> = [];
+const on: Array<{ rate: number; cpuUs: number }> = [];
 for (let round = 1; round <= ROUNDS; round++) {
 	bull.push(perSecond(N, await bullmqThroughput(N, REDIS_URL)));
-	off.push(perSecond(N, await withService(false, (s) => taskmeshThroughput(s, N))));
-	on.push(perSecond(N, await withService(true, (s) => taskmeshThroughput(s, N))));
+	if (round % 2 === 1) {
+		off.push(await taskmeshRun(false));
+		on.push(await taskmeshRun(true));
+	} else {
+		on.push(await taskmeshRun(true));
+		off.push(await taskmeshRun(false));
+	}
+	const o = off.at(-1);
+	const t = on.at(-1);
 	console.log(
-		`round ${round}: bullmq ${bull.at(-1)}/s, taskmesh ${off.at(-1)}/s (telemetry off), ${on.at(-1)}/s (on)`,
+		`round ${round}: bullmq ${bull.at(-1)}/s, taskmesh ${o?.rate}/s telemetry off (${o?.cpuUs.toFixed(1)} µs CPU/msg), ${t?.rate}/s on (${t?.cpuUs.toFixed(1)} µs CPU/msg)`,
 	);
 }
 const bullBest = Math.max(...bull);
-const offBest = Math.max(...off);
-const onBest = Math.max(...on);
+const offBest = Math.max(...off.map((r) => r.rate));
+const onBest = Math.max(...on.map((r) => r.rate));
+const offCpu = Math.min(...off.map((r) => r.cpuUs));
+const onCpu = Math.min(...on.map((r) => r.cpuUs));
 
 const bullLatency = await bullmqLatency(RATE, LATENCY_SECONDS, REDIS_URL);
 const meshLatency = await withService(true, (s) => taskmeshLatency(s, RATE, LATENCY_SECONDS));
@@ -83,6 +104,9 @@ console.log(`  taskmesh Enqueue x1000, Consume + batched acks, tel. on:  ${onBes
 console.log(`  taskmesh same, telemetry off:                            ${offBest}`);
 console.log(
 	`  telemetry on/off: ${(onBest / offBest).toFixed(3)} (${(((onBest - offBest) / offBest) * 100).toFixed(1)}%)`,
+);
+console.log(
+	`  service CPU per message, least of rounds: on ${onCpu.toFixed(1)} µs, off ${offCpu.toFixed(1)} µs (${(((onCpu - offCpu) / offCpu) * 100).toFixed(1)}%)`,
 );
 console.log(
 	`latency at ${RATE}/s, enqueue to delivery (${bullLatency.length} / ${meshLatency.length} samples)`,

@@ -168,7 +168,7 @@ export class FairQueue {
 					lifecycle.enabled ? 1 : 0,
 					group.length,
 				];
-				for (const g of group) args.push(g.messageId, g.token, g.item.reason);
+				for (const g of group) args.push(`${g.messageId}\x1f${g.token}\x1f${g.item.reason}`);
 				const reply = (await commandsOf(this.context).tmAcknowledge(
 					environmentBase(namespace, environmentId),
 					...args,

@@ -21,19 +21,18 @@ export function num(value: Raw | undefined): number {
 
 /**
  * The header: what only the service reads back (run, task, attempt, enqueued-at,
- * priority, cpu, memory), stored as one field so a delivery returns it as one
- * string instead of seven.
+ * priority, cpu, memory, labels as JSON), stored as one field so a delivery
+ * returns it as one string instead of eight. JSON escapes control characters,
+ * so the separator never appears inside the labels.
  */
 export function encodeHeader(m: NewMessage, now: number): string {
-	return [
-		m.metadata.runId,
-		m.metadata.taskId,
-		m.metadata.attempt,
-		now,
-		m.priority,
-		m.resources?.cpu ?? 0,
-		m.resources?.memoryGb ?? 0,
-	].join(SEP);
+	const labels = hasKeys(m.metadata.labels) ? JSON.stringify(m.metadata.labels) : "";
+	return `${m.metadata.runId}${SEP}${m.metadata.taskId}${SEP}${m.metadata.attempt}${SEP}${now}${SEP}${m.priority}${SEP}${m.resources?.cpu ?? 0}${SEP}${m.resources?.memoryGb ?? 0}${SEP}${labels}`;
+}
+
+function hasKeys(record: Record<string, string>): boolean {
+	for (const _ in record) return true;
+	return false;
 }
 
 /** Run, task and enqueue time from a header (what lifecycle lines need). */
@@ -42,26 +41,18 @@ export function headerIds(header: string): { runId: string; taskId: string; enqu
 	return { runId, taskId, enqueuedAt: Number(enqueuedAt) };
 }
 
-/** The script arguments of one message (10, as enqueue-1.lua reads them). */
-export function enqueueArgs(m: NewMessage, now: number): Array<string | number | Buffer> {
-	const labels = Object.keys(m.metadata.labels).length === 0 ? "" : JSON.stringify(m.metadata.labels);
+/** The script arguments of one message (3, as enqueue-1.lua reads them). */
+export function enqueueArgs(m: NewMessage, now: number): [string, Buffer, string] {
+	const fields = `${m.id}${SEP}${m.queue}${SEP}${m.concurrencyKey}${SEP}${m.priority}${SEP}${m.availableAt ?? now}${SEP}${m.resources?.cpu ?? 0}${SEP}${m.resources?.memoryGb ?? 0}`;
 	return [
-		m.id,
-		m.queue,
-		m.concurrencyKey,
+		fields,
 		Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength),
-		m.priority,
-		m.availableAt ?? now,
-		m.resources?.cpu ?? 0,
-		m.resources?.memoryGb ?? 0,
 		encodeHeader(m, now),
-		labels,
 	];
 }
 
-function labelsOf(value: Raw | undefined): Record<string, string> {
-	const s = text(value);
-	return s === "" ? {} : (JSON.parse(s) as Record<string, string>);
+function labelsOf(json: string): Record<string, string> {
+	return json === "" ? {} : (JSON.parse(json) as Record<string, string>);
 }
 
 /** A stored message from its parts as the scripts return them. */
@@ -72,12 +63,19 @@ export function storedMessage(
 	concurrencyKey: string,
 	payload: Raw,
 	header: Raw,
-	labels: Raw,
 	availableAt: number,
 	nackCount: number,
 ): StoredMessage {
-	const [runId = "", taskId = "", attempt = "0", enqueuedAt = "0", priority = "0", cpu = "0", memory = "0"] =
-		text(header).split(SEP);
+	const [
+		runId = "",
+		taskId = "",
+		attempt = "0",
+		enqueuedAt = "0",
+		priority = "0",
+		cpu = "0",
+		memory = "0",
+		labels = "",
+	] = text(header).split(SEP);
 	return {
 		id,
 		environmentId,
@@ -93,12 +91,12 @@ export function storedMessage(
 	};
 }
 
-/** Deliveries from deliver-1.lua's flat reply (payload, header, labels, joined rest). */
+/** Deliveries from deliver-1.lua's flat reply (payload, header, joined rest). */
 export function decodeDeliveries(environmentId: string, flat: Raw[]): Delivery[] {
 	const out: Delivery[] = [];
-	for (let o = 0; o < flat.length; o += 4) {
+	for (let o = 0; o < flat.length; o += 3) {
 		const [id = "", queue = "", key = "", availableAt, nacks, token = "", count, visibleUntil] = text(
-			flat[o + 3],
+			flat[o + 2],
 		).split(SEP);
 		out.push({
 			message: storedMessage(
@@ -108,7 +106,6 @@ export function decodeDeliveries(environmentId: string, flat: Raw[]): Delivery[]
 				key,
 				flat[o] ?? null,
 				flat[o + 1] ?? null,
-				flat[o + 2] ?? null,
 				Number(availableAt),
 				Number(nacks),
 			),

@@ -85,7 +85,7 @@ export class QueueCatalog {
 		];
 		const flat = reply[0];
 		const items: DeadLetter[] = [];
-		for (let o = 0; o < flat.length; o += 10) {
+		for (let o = 0; o < flat.length; o += 9) {
 			items.push({
 				message: storedMessage(
 					environmentId,
@@ -94,13 +94,12 @@ export class QueueCatalog {
 					text(flat[o + 1]),
 					flat[o + 2] ?? null,
 					flat[o + 3] ?? null,
-					flat[o + 4] ?? null,
+					num(flat[o + 4]),
 					num(flat[o + 5]),
-					num(flat[o + 6]),
 				),
-				reason: num(flat[o + 7]),
-				detail: text(flat[o + 8]),
-				deadLetteredAt: num(flat[o + 9]),
+				reason: num(flat[o + 6]),
+				detail: text(flat[o + 7]),
+				deadLetteredAt: num(flat[o + 8]),
 			});
 		}
 		return { items, nextPageToken: reply[1] === 1 ? String(offset + pageSize) : "" };

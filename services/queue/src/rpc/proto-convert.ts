@@ -1,5 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, type Timestamp, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ItemFailureSchema } from "../../../../gen/taskmesh/common/v1/common_pb.js";
 import type {
 	DeadLetterSchema,
@@ -30,8 +30,8 @@ export function messageToProto(m: StoredMessage): QueueMessage {
 		concurrencyKey: m.concurrencyKey,
 		payload: m.payload,
 		priority: m.priority,
-		enqueuedAt: timestampFromMs(m.enqueuedAt),
-		availableAt: timestampFromMs(m.availableAt),
+		enqueuedAt: timestamp(m.enqueuedAt),
+		availableAt: timestamp(m.availableAt),
 		resources:
 			resources.cpu === 0 && resources.memoryGb === 0
 				? undefined
@@ -49,6 +49,16 @@ export function messageToProto(m: StoredMessage): QueueMessage {
 	};
 }
 
+/** A Timestamp as a complete message; timestampFromMs goes through create() each time. */
+function timestamp(ms: number): Timestamp {
+	const seconds = Math.floor(ms / 1000);
+	return {
+		$typeName: "google.protobuf.Timestamp",
+		seconds: BigInt(seconds),
+		nanos: Math.round((ms - seconds * 1000) * 1_000_000),
+	};
+}
+
 function hasKeys(record: Record<string, string>): boolean {
 	for (const _ in record) return true;
 	return false;
@@ -61,7 +71,7 @@ export function deliveryToProto(d: Delivery): DeliveryMessage {
 		message: messageToProto(d.message),
 		receipt: d.receipt,
 		deliveryCount: d.deliveryCount,
-		visibleUntil: timestampFromMs(d.visibleUntil),
+		visibleUntil: timestamp(d.visibleUntil),
 	};
 }
 

@@ -110,7 +110,13 @@ describe("QueueService over gRPC", () => {
 	test("a message goes from enqueue through delivery to acknowledgement", async () => {
 		const env = "roundtrip";
 		const enq = await client.enqueue({
-			messages: [msg(env, "m1", { priority: 3, concurrencyKey: "tenant-1" })],
+			messages: [
+				msg(env, "m1", {
+					priority: 3,
+					concurrencyKey: "tenant-1",
+					metadata: { runId: "run_1", taskId: "t", attempt: 2, labels: { team: "a\u001fb", "x.y": "{}" } },
+				}),
+			],
 		});
 		assert.deepEqual(
 			enq.results.map((r) => [r.id, r.duplicate]),
@@ -120,7 +126,10 @@ describe("QueueService over gRPC", () => {
 		assert.equal(deliveries.length, 1);
 		const d = deliveries[0] as Delivery;
 		assert.equal(new TextDecoder().decode(d.message?.payload), "payload m1");
-		assert.equal(d.message?.metadata?.runId, "run_m1");
+		assert.equal(d.message?.metadata?.runId, "run_1");
+		assert.equal(d.message?.metadata?.attempt, 2);
+		assert.equal(d.message?.priority, 3);
+		assert.deepEqual(d.message?.metadata?.labels, { team: "a\u001fb", "x.y": "{}" });
 		assert.equal(d.message?.concurrencyKey, "tenant-1");
 		assert.equal(d.deliveryCount, 1);
 		const ack = await client.acknowledge({

@@ -7,7 +7,7 @@
            answered "already acknowledged" rather than "unknown"
   ARGV[4]  1 to return each message's header and delivery time (for lifecycle logs), else 0
   ARGV[5]  number of items n
-  ARGV[6 + 3*(i-1) ...] per item: message id, delivery token, reason number
+  ARGV[6 ...] per item: "message id, delivery token, reason number" joined by \31
   Touches: m|<id>, vis, acked, env, q|<queue>|{meta,kin,acks}.
   Returns: flat, per item: code, queue, and (when asked) header and delivered-at
   joined by \31; code 1 applied, -1 unknown or stale receipt, -2 already
@@ -28,8 +28,8 @@ local per_queue = {}
 local per_key = {}
 local per_reason = {}
 for i = 1, n do
-  local o = 5 + 3 * (i - 1)
-  local id, token, reason = ARGV[o + 1], ARGV[o + 2], ARGV[o + 3]
+  local f = split(ARGV[5 + i])
+  local id, token, reason = f[1], f[2], f[3]
   local mkey = key_msg(base, id)
   local m = redis.call("HMGET", mkey, "st", "tok", "con", "q", "ck", "h", "dat")
   local code = check_delivery(base, id, m[1], m[2], m[3], token, consumer)

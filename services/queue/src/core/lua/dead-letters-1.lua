@@ -5,8 +5,8 @@
   ARGV[2]  offset
   ARGV[3]  page size
   Touches (reads): q|<queue>|dead, m|<id>.
-  Returns: { flat entries (10 fields each: id, key, payload, header, labels,
-  available-at, nacks, reason, detail, dead-at), more 0/1 }.
+  Returns: { flat entries (9 fields each: id, key, payload, header, available-at,
+  nacks, reason, detail, dead-at), more 0/1 }.
 ]]
 -- @include "queue-state"
 
@@ -21,9 +21,9 @@ for i, id in ipairs(ids) do
   if i > size then
     more = 1
   else
-    local m = redis.call("HMGET", key_msg(base, id), "ck", "p", "h", "lab", "av", "n", "dr", "nd", "dt")
+    local m = redis.call("HMGET", key_msg(base, id), "ck", "p", "h", "av", "n", "dr", "nd", "dt")
     out[#out + 1] = id
-    for j = 1, 9 do out[#out + 1] = m[j] or "" end
+    for j = 1, 8 do out[#out + 1] = m[j] or "" end
   end
 end
 return { out, more }

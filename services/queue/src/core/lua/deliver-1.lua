@@ -16,7 +16,7 @@
   ARGV[12] number of queue names that follow; 0 means every queue of the environment
   ARGV[13...] queue names
   Touches: env, active, delayed, vis, m|<id>, q|<queue>|{meta,kin,keys,k|<key>,all}.
-  Returns: { flat deliveries (4 fields each: payload, header, labels, and
+  Returns: { flat deliveries (3 fields each: payload, header, and
   "id, queue, key, available-at, nacks, token, delivery count, visible-until" joined
   by \31), reclaimed "<id>\\31<header>" entries, next due ms (0: none), oldest ready ms of the
   environment (0: none) }.
@@ -105,16 +105,16 @@ local function deliver_from_key(c, ck, room, taken)
   for _, id in ipairs(ids) do
     if #got >= room then break end
     local mkey = key_msg(base, id)
-    local m = redis.call("HMGET", mkey, "p", "h", "lab", "av", "n", "dc", "cpu", "mem")
-    local cpu = tonumber(m[7]) or 0
-    local mem = tonumber(m[8]) or 0
+    local m = redis.call("HMGET", mkey, "p", "h", "av", "n", "dc", "cpu", "mem")
+    local cpu = tonumber(m[6]) or 0
+    local mem = tonumber(m[7]) or 0
     if fits(cpu, mem) then
       if free_cpu >= 0 then free_cpu = free_cpu - cpu end
       if free_mem >= 0 then free_mem = free_mem - mem end
       seq = seq + 1
       local token = nonce .. "." .. seq
       local vu = now + c.vt
-      local dc = (tonumber(m[6]) or 0) + 1
+      local dc = (tonumber(m[5]) or 0) + 1
       redis.call("HSET", mkey, "st", "f", "tok", token, "con", consumer, "dc", dc, "vu", vu, "dat", now, "vt", c.vt)
       got[#got + 1] = id
       taken[#taken + 1] = id
@@ -123,8 +123,7 @@ local function deliver_from_key(c, ck, room, taken)
       local o = #out
       out[o + 1] = m[1]
       out[o + 2] = m[2]
-      out[o + 3] = m[3]
-      out[o + 4] = table.concat({ id, c.q, ck, m[4], m[5], token, dc, vu }, "\31")
+      out[o + 3] = table.concat({ id, c.q, ck, m[3], m[4], token, dc, vu }, "\31")
     end
   end
   if #got > 0 then redis.call("ZREM", kz, unpack(got)) end

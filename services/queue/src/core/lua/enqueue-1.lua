@@ -3,10 +3,11 @@
   KEYS[1]  environment base "<ns>:{<env>}:" (every key below is built from it)
   ARGV[1]  now, ms since the Unix epoch
   ARGV[2]  number of messages n
-  ARGV[3 + 10*(i-1) ...] per message: id, queue, concurrency key, payload, priority,
-           available-at ms, cpu, memory GB, header, labels JSON; the header holds the
-           fields only the service reads back (run, task, attempt, enqueued-at,
-           priority, cpu, memory joined by \31), so a delivery returns it whole
+  ARGV[3 + 3*(i-1) ...] per message: "id, queue, concurrency key, priority,
+           available-at ms, cpu, memory GB" joined by \31; the payload; the header,
+           which holds what only the service reads back (run, task, attempt,
+           enqueued-at, priority, cpu, memory, labels JSON joined by \31) so a delivery
+           returns it whole
   Touches: m|<id>, queues, active, delayed, q|<queue>|{meta,keys,k|<key>,all}.
   Returns: one integer per message, 1 when the id was already stored (left as it
   was), 0 when stored now.
@@ -22,17 +23,18 @@ local delayed = {}
 local delayed_by_queue = {}
 local seen_queues = {}
 for i = 1, n do
-  local o = 2 + 10 * (i - 1)
-  local id = ARGV[o + 1]
+  local o = 2 + 3 * (i - 1)
+  local f = split(ARGV[o + 1])
+  local id = f[1]
   local mkey = key_msg(base, id)
   if redis.call("EXISTS", mkey) == 1 then
     out[i] = 1
   else
-    local q, ck, pr, av = ARGV[o + 2], ARGV[o + 3], tonumber(ARGV[o + 5]), tonumber(ARGV[o + 6])
+    local q, ck, pr, av = f[2], f[3], tonumber(f[4]), tonumber(f[5])
     local st = "r"
     if av > now then st = "d" end
-    redis.call("HSET", mkey, "q", q, "ck", ck, "p", ARGV[o + 4], "pr", pr, "av", av,
-      "cpu", ARGV[o + 7], "mem", ARGV[o + 8], "h", ARGV[o + 9], "lab", ARGV[o + 10], "n", 0, "dc", 0, "st", st)
+    redis.call("HSET", mkey, "q", q, "ck", ck, "p", ARGV[o + 2], "pr", pr, "av", av,
+      "cpu", f[6], "mem", f[7], "h", ARGV[o + 3], "n", 0, "dc", 0, "st", st)
     if not seen_queues[q] then
       redis.call("ZADD", base .. "queues", "NX", 0, q)
       seen_queues[q] = true

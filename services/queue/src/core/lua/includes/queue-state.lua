@@ -14,6 +14,22 @@ local function key_all(base, q) return base .. "q|" .. q .. "|all" end
 local function key_dead(base, q) return base .. "q|" .. q .. "|dead" end
 local function key_msg(base, id) return base .. "m|" .. id end
 
+-- Splits a string at "\31" (unit separator), which names, ids, tokens, numbers and
+-- JSON text never contain.
+local function split(s)
+  local parts = {}
+  local from = 1
+  while true do
+    local at = string.find(s, "\31", from, true)
+    if not at then
+      parts[#parts + 1] = string.sub(s, from)
+      return parts
+    end
+    parts[#parts + 1] = string.sub(s, from, at - 1)
+    from = at + 1
+  end
+end
+
 -- Milliseconds since 2020-01-01; keeps priority * 1e12 + time inside a double's exact range.
 local EPOCH = 1577836800000
 
