@@ -1,7 +1,8 @@
 import { fileURLToPath } from "node:url";
-import type { Transport } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
+import { SchedulerService } from "../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import {
 	createPostgresPool,
 	createRedisClient,
@@ -11,6 +12,7 @@ import {
 	tracePropagation,
 } from "../../services/kit/src/index.js";
 import { ApiKeyStore } from "./core/api-key-store.js";
+import type { RunExists } from "./core/parent-run-check.js";
 import { type Backend, publicMethods } from "./core/public-surface.js";
 import { KeyRateLimiter } from "./core/rate-limiter.js";
 import { ServiceHealth } from "./core/service-health.js";
@@ -71,6 +73,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 				methods: publicMethods(),
 				transports,
 				exporterKinds: gateway.GATEWAY_EXPORTER_KINDS,
+				runExists: runLookup(transports.scheduler),
 			}),
 			interceptors: [
 				accessLog(logger),
@@ -137,6 +140,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 		await Promise.allSettled([pool.end(), redis.quit()]);
 		throw error;
 	}
+}
+
+/** Asks the scheduler whether a run exists in an environment. */
+function runLookup(transport: Transport): RunExists {
+	const scheduler = createClient(SchedulerService, transport);
+	return async (environmentId, runId) => {
+		try {
+			await scheduler.getRun({ environmentId, runId }, { timeoutMs: 10_000 });
+			return true;
+		} catch (error) {
+			if (ConnectError.from(error).code === Code.NotFound) return false;
+			throw error;
+		}
+	};
 }
 
 function backendTransports(config: PlatformConfig): Record<Backend, Transport> {

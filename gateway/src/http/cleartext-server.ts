@@ -50,6 +50,8 @@ export class CleartextServer {
 	}
 
 	private route(socket: Socket): void {
+		// RPCs are small writes that must leave at once, not wait for Nagle's timer.
+		socket.setNoDelay(true);
 		this.sockets.add(socket);
 		socket.once("close", () => this.sockets.delete(socket));
 		let head = Buffer.alloc(0);

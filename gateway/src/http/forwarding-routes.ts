@@ -10,6 +10,7 @@ import { context, propagation } from "@opentelemetry/api";
 import { ServiceError } from "../../../services/kit/src/index.js";
 import { scopeToEnvironment } from "../core/environment-scope.js";
 import { checkExporterKind, EXPORTER_CONFIG_METHODS } from "../core/exporter-policy.js";
+import { checkParentRun, parentRefField, type RunExists } from "../core/parent-run-check.js";
 import type { Backend, PublicMethod } from "../core/public-surface.js";
 import type { ExporterKind } from "../gateway-config.js";
 import { grantKey } from "./call-context.js";
@@ -21,6 +22,8 @@ export interface ForwardingOptions {
 	/** One gRPC transport per backend service. */
 	transports: Record<Backend, Transport>;
 	exporterKinds: readonly ExporterKind[];
+	/** Whether a run exists in an environment (for requests naming a parent run). */
+	runExists: RunExists;
 }
 
 type AnyMessage = MessageShape<DescMessage>;
@@ -34,30 +37,41 @@ export function forwardingRoutes(options: ForwardingOptions): (router: ConnectRo
 	return (router) => {
 		for (const entry of options.methods) {
 			const transport = options.transports[entry.backend];
+			const parentField = parentRefField(entry.method.input);
+			const checksExporter = EXPORTER_CONFIG_METHODS.has(`${entry.service.typeName}/${entry.method.name}`);
 			const prepare = (message: AnyMessage, ctx: HandlerContext) => {
 				const grant = ctx.values.get(grantKey);
 				// The authentication interceptor runs first on every route; no grant means a bug, not a caller.
 				if (grant === undefined) throw new ServiceError("INTERNAL", "call reached a route unauthenticated");
 				scopeToEnvironment(message, entry.environmentPaths, grant.environmentId);
-				if (EXPORTER_CONFIG_METHODS.has(`${entry.service.typeName}/${entry.method.name}`)) {
-					checkExporterKind(message, options.exporterKinds);
-				}
+				if (checksExporter) checkExporterKind(message, options.exporterKinds);
 				return message;
 			};
-			router.rpc(entry.method as DescMethod, implementationOf(entry.method, transport, prepare) as never);
+			const verify = async (message: AnyMessage, ctx: HandlerContext) => {
+				const environmentId = ctx.values.get(grantKey)?.environmentId ?? "";
+				if (parentField !== undefined) {
+					await checkParentRun(message, parentField, environmentId, options.runExists);
+				}
+			};
+			router.rpc(
+				entry.method as DescMethod,
+				implementationOf(entry.method, transport, prepare, verify) as never,
+			);
 		}
 	};
 }
 
 type Prepare = (message: AnyMessage, ctx: HandlerContext) => AnyMessage;
+type Verify = (message: AnyMessage, ctx: HandlerContext) => Promise<void>;
 
-function implementationOf(method: DescMethod, transport: Transport, prepare: Prepare) {
+function implementationOf(method: DescMethod, transport: Transport, prepare: Prepare, verify: Verify) {
 	switch (method.methodKind) {
 		case "unary": {
 			const unary = method as DescMethodUnary;
 			return async (request: AnyMessage, ctx: HandlerContext) => {
 				try {
 					prepare(request, ctx);
+					await verify(request, ctx);
 					const response = await withCallerTrace(ctx, () =>
 						transport.unary(unary, ctx.signal, ctx.timeoutMs(), undefined, request),
 					);
@@ -72,6 +86,7 @@ function implementationOf(method: DescMethod, transport: Transport, prepare: Pre
 			return async function* (request: AnyMessage, ctx: HandlerContext) {
 				try {
 					prepare(request, ctx);
+					await verify(request, ctx);
 					const response = await withCallerTrace(ctx, () =>
 						transport.stream(streaming, ctx.signal, ctx.timeoutMs(), undefined, single(request)),
 					);
