@@ -4,7 +4,8 @@
  * COPY of the very rows Ingest wrote, into the same tables, in the same run; then the
  * service's peak resident memory while one 64 MiB message passes.
  *
- *   npx tsx bench/logs.ts            (SMALL=20000 LARGE=16 STREAMS=4 to change the load)
+ *   npx tsx bench/logs.ts            (SMALL=20000 LARGE=16 STREAMS=4 to change the load;
+ *                                     SERVICE_NODE_ARGS="--cpu-prof" to profile the service)
  *
  * Needs DATABASE_URL pointing at a PostgreSQL on this host as a superuser (server-side
  * COPY reads and writes files on the database host).
@@ -89,7 +90,10 @@ async function* framesOf(frames: LogChunk[][]): AsyncGenerator<IngestRequest> {
 
 const { databaseUrl } = await testStores();
 const schema = await createTestSchema("bench_logs");
-const service = await spawnService({ DATABASE_URL: databaseUrl, LOG_INGEST_DATABASE_SCHEMA: schema.schema });
+const service = await spawnService(
+	{ DATABASE_URL: databaseUrl, LOG_INGEST_DATABASE_SCHEMA: schema.schema },
+	(process.env.SERVICE_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== ""),
+);
 try {
 	const client = testClient(LogIngestService, service.url);
 	const { streams, bytes } = prepare();

@@ -15,8 +15,12 @@ export interface CompressionPolicy {
 	maxRatio: number;
 }
 
-/** Compress chunks of 256 bytes or more, keeping the result when it saves at least 10 %. */
-export const DEFAULT_COMPRESSION_POLICY: CompressionPolicy = { choice: "auto", minBytes: 256, maxRatio: 0.9 };
+/** Compress chunks of 4 KiB or more, keeping the result when it saves at least 10 %. */
+export const DEFAULT_COMPRESSION_POLICY: CompressionPolicy = {
+	choice: "auto",
+	minBytes: 4096,
+	maxRatio: 0.9,
+};
 
 /** Compressed (or raw) bytes of one chunk and how they are encoded. */
 export interface EncodedChunk {

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { type CopyValue, copyRows } from "./copy-in.js";
 
 /** A pg client or pool: every query takes the client it runs on. */
 export type Queryable = Pick<pg.PoolClient, "query">;
@@ -52,6 +53,93 @@ const MAX_PARAMS = 60_000;
  * inserted; a key already present is left alone for the general path to judge.
  */
 export async function insertWholeMessages(client: Queryable, rows: WholeMessageRow[]): Promise<Set<string>> {
+	if (rows.length === 0) return new Set();
+	const copied = await copyOrConflict(client, "whole", () =>
+		copyRows(client, "log_messages", WHOLE_COPY_COLUMNS, rows.map(wholeCopyRow)),
+	);
+	if (copied) return new Set(rows.map((r) => `${r.environmentId}\u0000${r.runId}\u0000${r.messageId}`));
+	return insertWholeMessagesOnConflict(client, rows);
+}
+
+const WHOLE_COPY_COLUMNS = [
+	"environment_id",
+	"run_id",
+	"message_id",
+	"state",
+	"run_seq",
+	"level",
+	"logged_at_us",
+	"attributes",
+	"task_id",
+	"attempt_id",
+	"trace_id",
+	"has_header",
+	"declared_size",
+	"chunk_count",
+	"received_chunks",
+	"received_bytes",
+	"body_inline",
+	"body_head",
+	"search_text",
+	"last_chunk_at_ms",
+];
+
+function wholeCopyRow(row: WholeMessageRow): CopyValue[] {
+	const size = BigInt(row.bodySize);
+	return [
+		{ type: "text", value: row.environmentId },
+		{ type: "text", value: row.runId },
+		{ type: "text", value: row.messageId },
+		{ type: "int2", value: 1 },
+		{ type: "int8", value: row.runSeq },
+		{ type: "int2", value: row.level },
+		{ type: "int8", value: row.loggedAtUs },
+		{ type: "jsonb", value: row.attributes },
+		{ type: "text", value: row.taskId },
+		{ type: "text", value: row.attemptId },
+		{ type: "text", value: row.traceId },
+		{ type: "bool", value: true },
+		{ type: "int8", value: size },
+		{ type: "int4", value: 1 },
+		{ type: "int4", value: 1 },
+		{ type: "int8", value: size },
+		{ type: "bool", value: true },
+		{ type: "bytea", value: row.body },
+		{ type: "text", value: row.searchText },
+		{ type: "int8", value: BigInt(row.nowMs) },
+	];
+}
+
+const UNIQUE_VIOLATION = "23505";
+
+/**
+ * Runs a binary COPY inside a savepoint: the fast way in when no row exists yet,
+ * which is nearly always. A row already there (a sender's retry) fails the COPY as
+ * a whole; then the savepoint is rolled back and false tells the caller to take the
+ * slower statement that skips existing rows one by one.
+ */
+async function copyOrConflict(
+	client: Queryable,
+	name: string,
+	copy: () => Promise<number>,
+): Promise<boolean> {
+	await client.query(`SAVEPOINT ${name}`);
+	try {
+		await copy();
+		await client.query(`RELEASE SAVEPOINT ${name}`);
+		return true;
+	} catch (error) {
+		if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+		await client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+		return false;
+	}
+}
+
+/** insertWholeMessages for frames holding messages already stored: skips those rows. */
+async function insertWholeMessagesOnConflict(
+	client: Queryable,
+	rows: WholeMessageRow[],
+): Promise<Set<string>> {
 	const inserted = new Set<string>();
 	if (rows.length === 0) return inserted;
 	const col = <T>(pick: (row: WholeMessageRow) => T) => rows.map(pick);
@@ -166,6 +254,22 @@ const CHUNK_COLUMNS = 5;
  * the caller counts the rest as duplicates.
  */
 export async function insertChunks(client: Queryable, rows: ChunkRow[]): Promise<Set<string>> {
+	if (rows.length === 0) return new Set();
+	const copied = await copyOrConflict(client, "chunks", () =>
+		copyRows(
+			client,
+			"log_chunks",
+			["message_pk", "sequence", "compression", "raw_size", "data"],
+			rows.map((r) => [
+				{ type: "int8", value: r.messagePk },
+				{ type: "int4", value: r.sequence },
+				{ type: "int2", value: r.compression },
+				{ type: "int4", value: r.rawSize },
+				{ type: "bytea", value: r.data },
+			]),
+		),
+	);
+	if (copied) return new Set(rows.map((r) => `${r.messagePk}:${r.sequence}`));
 	const inserted = new Set<string>();
 	const perStatement = Math.floor(MAX_PARAMS / CHUNK_COLUMNS);
 	for (let start = 0; start < rows.length; start += perStatement) {

@@ -157,7 +157,7 @@ describe("LogIngestService", () => {
 
 	test("corrupt data and unknown compression refuse their message while the rest of the stream lands", async () => {
 		const good = chunksOf(message("run_bad", "good", Buffer.from("fine")));
-		const [corrupt] = chunksOf(message("run_bad", "corrupt", Buffer.from("x".repeat(4000))));
+		const [corrupt] = chunksOf(message("run_bad", "corrupt", Buffer.from("x".repeat(8000))));
 		assert.equal(corrupt?.compression, Compression.BROTLI);
 		(corrupt as LogChunk).data = (corrupt as LogChunk).data.subarray(0, 10);
 		const [unknown] = chunksOf(message("run_bad", "unknown", Buffer.from("y")));

@@ -19,9 +19,13 @@ const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 /**
  * Spawns the service main with node (one process, so its pid is the service's)
  * on a free port over the given schema, and waits for its "listening" log line.
+ * nodeArgs go to node itself (for example --cpu-prof when profiling a benchmark).
  */
-export async function spawnService(env: Record<string, string>): Promise<ChildService> {
-	const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", MAIN], {
+export async function spawnService(
+	env: Record<string, string>,
+	nodeArgs: string[] = [],
+): Promise<ChildService> {
+	const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "--import", "tsx", MAIN], {
 		env: {
 			...process.env,
 			TASKMESH_HOST: "127.0.0.1",
