@@ -1,0 +1,45 @@
+import { LogLevel } from "../../../../gen/taskmesh/logs/v1/logs_pb.js";
+import { call } from "../../client/errors.js";
+import { sdkClients } from "../../client/sdk-config.js";
+import { fromProtoTimestamp } from "../../tasks/duration.js";
+import { type ParsedArgs, UsageError } from "../args.js";
+
+const decoder = new TextDecoder();
+
+/** `taskmesh logs <run> [--follow]`: a run's log messages, then live ones with --follow. */
+export async function logsCommand(args: ParsedArgs): Promise<void> {
+	const runId = args.positional[0];
+	if (runId === undefined) throw new UsageError("usage: taskmesh logs <run id> [--follow]");
+	const clients = sdkClients();
+	const print = (r: {
+		time?: { seconds: bigint; nanos: number };
+		level: LogLevel;
+		body: Uint8Array;
+		bodyTruncated: boolean;
+		bodySize: bigint;
+		attributes: Record<string, string>;
+	}) => {
+		const attrs = Object.keys(r.attributes).length === 0 ? "" : ` ${JSON.stringify(r.attributes)}`;
+		const more = r.bodyTruncated ? ` … (${r.bodySize} bytes in all)` : "";
+		console.log(
+			`${fromProtoTimestamp(r.time)?.toISOString() ?? ""} ${(LogLevel[r.level] ?? "").padEnd(5)} ${decoder.decode(r.body)}${more}${attrs}`,
+		);
+	};
+	if (args.flags.get("follow") === true) {
+		const stream = clients.logs.tail({ environmentId: clients.environmentId, runId });
+		await call(
+			(async () => {
+				for await (const frame of stream) for (const r of frame.records) print(r);
+			})(),
+		);
+		return;
+	}
+	let pageToken = "";
+	do {
+		const page = await call(
+			clients.logs.query({ environmentId: clients.environmentId, runId, pageSize: 1000, pageToken }),
+		);
+		for (const r of page.records) print(r);
+		pageToken = page.nextPageToken;
+	} while (pageToken !== "");
+}

@@ -1,0 +1,657 @@
+import { randomUUID } from "node:crypto";
+import os from "node:os";
+import { Code } from "@connectrpc/connect";
+import type { Delivery } from "../../../gen/taskmesh/queue/v1/queue_pb.js";
+import type { StartAttemptResponse } from "../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import { type Clients, createClients } from "../client/clients.js";
+import { type ClientConfig, isGateway } from "../client/config.js";
+import { call, fromConnectError } from "../client/errors.js";
+import type { WaitRequest } from "../tasks/attempt-runtime.js";
+import { fromProtoDuration, fromProtoTimestamp, protoDuration, protoTimestamp } from "../tasks/duration.js";
+import { createBatch } from "../tasks/trigger.js";
+import type { AttemptProcess, ChildExit } from "./attempt-process.js";
+import { ConsumerStream } from "./consumer-stream.js";
+import { type FromChild, type IndexedTask, type WireError, wireError } from "./ipc-protocol.js";
+import { type AttemptLog, LogShipper } from "./log-shipper.js";
+import { ProcessPool } from "./process-pool.js";
+import { indexTasks, taskDefinition } from "./registration.js";
+import { ResourceLedger, type Resources } from "./resource-ledger.js";
+import { waitOutcomeOf } from "./wait-outcome.js";
+import { WorkerConsole } from "./worker-console.js";
+import { WorkerTelemetry } from "./worker-telemetry.js";
+
+/** What a worker is started with. */
+export interface WorkerOptions {
+	/** The project's task files. */
+	entries: string[];
+	config: ClientConfig;
+	workerId?: string;
+	/** Total cpu and memory; the host's cores and memory by default. */
+	capacity?: Resources;
+	deploymentVersion?: string;
+	/** Logs each run's lifecycle and mirrors task logs to the console. */
+	development?: boolean;
+	/** How long running attempts may finish after stop() before they are given back; 30 s by default. */
+	gracePeriodMs?: number;
+	/** Attempts run at once at most, whatever the resources allow; 32 by default. */
+	maxConcurrentAttempts?: number;
+	/** Warm child processes kept between attempts; maxConcurrentAttempts (at most 8) by default. */
+	maxIdleProcesses?: number;
+	/** How long a child holding a waiting attempt is kept for a resume on this worker; 10 minutes by default. */
+	suspendedKeepMs?: number;
+	/** Where lifecycle lines and task output go; stdout by default. */
+	write?: (line: string) => void;
+}
+
+/** An attempt this worker runs or holds while it waits. */
+interface ActiveAttempt {
+	runId: string;
+	attemptId: string;
+	attemptNumber: number;
+	taskId: string;
+	machine: { name: string; cpu: number; memoryGb: number };
+	receipt: string;
+	proc: AttemptProcess;
+	startedMs: number;
+	maxDurationMs: number;
+	state: "running" | "suspending" | "suspended";
+	suspendedAt: number;
+	deadline?: NodeJS.Timeout;
+	slotHeld: boolean;
+	finished: boolean;
+	concurrent: boolean;
+	suspendedByWait: boolean;
+	waitCall?: Promise<void>;
+	detach: () => void;
+}
+
+const TASK_ERRORS = {
+	oom: (a: ActiveAttempt): WireError => ({
+		name: "OutOfMemoryError",
+		message: `the task ran out of memory: its heap passed the ${a.machine.name} preset's ${memoryMiB(a.machine.memoryGb)} MiB; give the task a larger machine`,
+		stackTrace: "",
+		code: "OUT_OF_MEMORY",
+		retryable: false,
+	}),
+	crashed: (exit: ChildExit): WireError => ({
+		name: "TaskProcessCrashedError",
+		message: `the task process exited unexpectedly (${exit.signal ?? `code ${exit.code}`}): ${exit.stderrTail.trim().split("\n").slice(-2).join(" ")}`,
+		stackTrace: "",
+		code: "TASK_PROCESS_CRASHED",
+		retryable: true,
+	}),
+	timedOut: (a: ActiveAttempt): WireError => ({
+		name: "MaxDurationExceededError",
+		message: `the attempt ran past its max duration of ${a.maxDurationMs / 1000} s and was stopped`,
+		stackTrace: "",
+		code: "MAX_DURATION_EXCEEDED",
+		retryable: false,
+	}),
+	shutdown: (): WireError => ({
+		name: "WorkerShutdownError",
+		message: "the worker shut down before the attempt finished; it is retried on another worker",
+		stackTrace: "",
+		code: "WORKER_SHUTDOWN",
+		retryable: true,
+	}),
+};
+
+/**
+ * The worker runtime: registers the project's tasks with its capacity, consumes
+ * runs over the queue's Consume stream, runs each attempt in a child process
+ * sized by the run's machine preset, and reports every outcome to the scheduler.
+ */
+export class Worker {
+	readonly workerId: string;
+	readonly clients: Clients;
+	private readonly ledger: ResourceLedger;
+	private readonly active = new Map<string, ActiveAttempt>();
+	private readonly pool: ProcessPool;
+	private readonly shipper: LogShipper;
+	private readonly telemetry: WorkerTelemetry;
+	private readonly out: WorkerConsole;
+	private stream: ConsumerStream | undefined;
+	private heartbeat: NodeJS.Timeout | undefined;
+	private stopping = false;
+	private tasks: IndexedTask[] = [];
+
+	private constructor(private readonly options: WorkerOptions) {
+		this.workerId = options.workerId ?? `worker-${os.hostname()}-${randomUUID().slice(0, 8)}`;
+		this.clients = createClients(options.config);
+		this.ledger = new ResourceLedger(options.capacity ?? hostCapacity());
+		this.out = new WorkerConsole(
+			options.write ?? ((line) => process.stdout.write(`${line}\n`)),
+			options.development === true,
+		);
+		this.pool = new ProcessPool({
+			entries: options.entries,
+			env: childEnv(options.config),
+			maxIdle: options.maxIdleProcesses ?? Math.min(8, options.maxConcurrentAttempts ?? 8),
+			output: (stream, text) => this.out.childOutput(stream, text),
+		});
+		this.shipper = new LogShipper({
+			clients: this.clients,
+			onError: (e) => this.out.warn("log stream failed", e),
+		});
+		this.telemetry = new WorkerTelemetry({
+			clients: this.clients,
+			workerId: this.workerId,
+			onError: (e) => this.out.warn("telemetry export failed", e),
+		});
+	}
+
+	/** Loads the tasks, registers, creates declared schedules and starts consuming. */
+	static async start(options: WorkerOptions): Promise<Worker> {
+		const worker = new Worker(options);
+		await worker.begin();
+		return worker;
+	}
+
+	/** The tasks this worker registered. */
+	get taskIds(): string[] {
+		return this.tasks.map((t) => t.id);
+	}
+
+	private async begin(): Promise<void> {
+		this.tasks = await indexTasks(this.options.entries, childEnv(this.options.config), (s, t) =>
+			this.out.childOutput(s, t),
+		);
+		if (this.tasks.length === 0) {
+			throw new Error(
+				`no tasks: ${this.options.entries.join(", ")} export no task() (export each task you define)`,
+			);
+		}
+		const interval = await this.register();
+		for (const task of this.tasks.filter((t) => t.cron !== undefined)) {
+			await call(
+				this.clients.scheduler.createSchedule({
+					environmentId: this.clients.environmentId,
+					taskId: task.id,
+					cron: task.cron?.pattern ?? "",
+					timezone: task.cron?.timezone ?? "UTC",
+					deduplicationKey: `declared:${task.id}`,
+				}),
+			);
+		}
+		this.telemetry.start();
+		this.openStream();
+		this.heartbeat = setInterval(() => void this.beat(), interval);
+		const c = this.ledger.capacity;
+		this.out.info(
+			`worker ${this.workerId} ready: ${this.tasks.length} tasks (${this.taskIds.join(", ")}), ${c.cpu} vCPU, ${c.memoryGb} GB`,
+		);
+	}
+
+	private async register(): Promise<number> {
+		const response = await call(
+			this.clients.scheduler.registerWorker({
+				environmentId: this.clients.environmentId,
+				workerId: this.workerId,
+				deploymentVersion: this.options.deploymentVersion ?? "",
+				tasks: this.tasks.map(taskDefinition),
+				capacity: this.ledger.capacity,
+			}),
+		);
+		return fromProtoDuration(response.heartbeatInterval) ?? 10_000;
+	}
+
+	private openStream(): void {
+		const stream = new ConsumerStream({
+			clients: this.clients,
+			consumerId: this.workerId,
+			events: {
+				deliveries: (deliveries) => {
+					for (const d of deliveries) void this.onDelivery(d);
+				},
+				closed: (error) => {
+					if (this.stopping) return;
+					this.out.warn("consume stream ended; reopening", error);
+					setTimeout(() => {
+						if (!this.stopping) this.openStream();
+					}, 1000).unref();
+				},
+			},
+		});
+		this.stream = stream;
+		stream.open(this.initialCredits(), this.ledger.free());
+	}
+
+	private initialCredits(): number {
+		// Every slot the smallest preset (a quarter core) could fill; resources gate the rest.
+		const bySlots = Math.floor(this.ledger.capacity.cpu / 0.25);
+		return Math.max(1, Math.min(this.options.maxConcurrentAttempts ?? 32, bySlots));
+	}
+
+	private creditBack(): void {
+		if (!this.stopping) this.stream?.credit(1, this.ledger.free());
+	}
+
+	private async onDelivery(delivery: Delivery): Promise<void> {
+		this.telemetry.count("deliveries");
+		const message = delivery.message;
+		const runId = message?.metadata?.runId ?? "";
+		if (this.stopping) {
+			this.stream?.nack([delivery.receipt], `worker ${this.workerId} is shutting down`);
+			return;
+		}
+		const key = `delivery:${delivery.receipt}`;
+		this.ledger.hold(key, { cpu: message?.resources?.cpu ?? 0, memoryGb: message?.resources?.memoryGb ?? 0 });
+		const held = this.active.get(runId);
+		if (held?.state === "suspending") await held.waitCall;
+		let started: StartAttemptResponse;
+		try {
+			started = await call(
+				this.clients.scheduler.startAttempt({
+					workerId: this.workerId,
+					runId,
+					queueReceipt: delivery.receipt,
+					queueConsumerId: this.workerId,
+				}),
+			);
+		} catch (error) {
+			// The scheduler settled the refused delivery itself (nack or ack).
+			this.telemetry.count("refused");
+			this.out.lifecycle(
+				runId,
+				message?.metadata?.taskId ?? "",
+				`not started: ${fromConnectError(error).message}`,
+			);
+			this.ledger.release(key);
+			this.creditBack();
+			if (
+				fromConnectError(error).grpcCode === Code.FailedPrecondition &&
+				/register again/.test(String(error))
+			) {
+				await this.register().catch(() => undefined);
+			}
+			return;
+		}
+		this.ledger.release(key);
+		await this.beginAttempt(delivery.receipt, started, held);
+	}
+
+	private async beginAttempt(
+		receipt: string,
+		started: StartAttemptResponse,
+		held: ActiveAttempt | undefined,
+	): Promise<void> {
+		const run = started.run;
+		const attempt = started.attempt;
+		if (run === undefined || attempt === undefined) return;
+		const machine = {
+			name: run.machine?.name ?? "",
+			cpu: run.machine?.cpu ?? 0,
+			memoryGb: run.machine?.memoryGb ?? 0,
+		};
+		const maxDurationMs = fromProtoDuration(run.options?.maxDuration) ?? 0;
+		const deadline = fromProtoTimestamp(started.deadline);
+		if (
+			held !== undefined &&
+			held.state === "suspended" &&
+			started.resumed &&
+			held.attemptId === attempt.id &&
+			held.proc.exited === undefined
+		) {
+			// This worker still holds the suspended child: resume it in place.
+			held.state = "running";
+			held.receipt = receipt;
+			this.holdSlot(held);
+			this.arm(held, deadline);
+			const last = started.resolvedWaits[started.resolvedWaits.length - 1];
+			this.out.lifecycle(run.id, run.taskId, `resumed in place (attempt ${attempt.number})`);
+			held.proc.send({
+				type: "resume",
+				outcome: last === undefined ? { runs: [], batchId: "" } : waitOutcomeOf(last),
+			});
+			return;
+		}
+		if (held !== undefined) {
+			this.active.delete(run.id);
+			held.detach();
+			void held.proc.kill();
+		}
+		const record: ActiveAttempt = {
+			runId: run.id,
+			attemptId: attempt.id,
+			attemptNumber: attempt.number,
+			taskId: run.taskId,
+			machine,
+			receipt,
+			proc: undefined as unknown as AttemptProcess,
+			startedMs: Date.now(),
+			maxDurationMs,
+			state: "running",
+			suspendedAt: 0,
+			slotHeld: false,
+			finished: false,
+			concurrent: false,
+			suspendedByWait: false,
+			detach: () => undefined,
+		};
+		this.active.set(run.id, record);
+		this.holdSlot(record);
+		this.telemetry.count("attemptsStarted");
+		const replay = started.resolvedWaits.length > 0;
+		this.out.lifecycle(
+			run.id,
+			run.taskId,
+			`${replay ? "replaying" : "started"} attempt ${attempt.number} on ${machine.name} (${machine.cpu} vCPU, ${machine.memoryGb} GB)`,
+		);
+		try {
+			record.proc = await this.pool.acquire(memoryMiB(machine.memoryGb));
+		} catch (error) {
+			await this.finish(record, { error: wireError(error, false) }, false);
+			return;
+		}
+		this.attach(record);
+		this.arm(record, deadline);
+		record.proc.send({
+			type: "run",
+			assignment: {
+				ctx: {
+					run: {
+						id: run.id,
+						tags: run.options?.tags ?? [],
+						isReplay: replay,
+						batchId: run.batchId,
+						parentRunId: run.parentRunId,
+					},
+					attempt: { id: attempt.id, number: attempt.number },
+					task: { id: run.taskId },
+					environment: { id: run.environmentId },
+					machine,
+				},
+				payload: run.payload,
+				payloadType: run.payloadType,
+				resolvedWaits: started.resolvedWaits.map((w) => waitOutcomeOf(w)),
+			},
+		});
+	}
+
+	private attach(record: ActiveAttempt): void {
+		const onMessage = (m: FromChild) => {
+			switch (m.type) {
+				case "log":
+					this.onLog({ runId: record.runId, attemptId: record.attemptId, taskId: record.taskId, ...m });
+					break;
+				case "wait":
+					record.waitCall = this.onWait(record, m.request);
+					break;
+				case "concurrent-wait":
+					record.concurrent = true;
+					break;
+				case "done":
+					void this.finish(record, { output: m.output, outputType: m.outputType }, true);
+					break;
+				case "failed":
+					void this.finish(record, { error: m.error }, !record.concurrent);
+					break;
+			}
+		};
+		const onExit = (exit: ChildExit) => {
+			if (record.finished) return;
+			if (record.state === "suspended") {
+				// A waiting run is not this worker's any more; it is replayed wherever it resumes.
+				this.active.delete(record.runId);
+				return;
+			}
+			void this.finish(
+				record,
+				{ error: exit.outOfMemory ? TASK_ERRORS.oom(record) : TASK_ERRORS.crashed(exit) },
+				false,
+			);
+		};
+		record.proc.on("message", onMessage);
+		record.proc.on("exit", onExit);
+		record.detach = () => {
+			record.proc.off("message", onMessage);
+			record.proc.off("exit", onExit);
+		};
+	}
+
+	private arm(record: ActiveAttempt, deadline: Date | undefined): void {
+		clearTimeout(record.deadline);
+		if (deadline === undefined) return;
+		record.deadline = setTimeout(
+			() => {
+				if (record.finished || record.state !== "running") return;
+				this.out.lifecycle(record.runId, record.taskId, "max duration passed; stopping the attempt");
+				void record.proc.kill();
+				void this.finish(record, { error: TASK_ERRORS.timedOut(record) }, false);
+			},
+			Math.max(0, deadline.getTime() - Date.now()),
+		);
+	}
+
+	private onLog(log: AttemptLog): void {
+		this.shipper.ship(log);
+		this.out.taskLog(log);
+	}
+
+	private async onWait(record: ActiveAttempt, request: WaitRequest): Promise<void> {
+		record.state = "suspending";
+		const parent = { runId: record.runId, attemptId: record.attemptId, wait: true };
+		const env = this.clients.environmentId;
+		try {
+			let what: string;
+			switch (request.kind) {
+				case "child": {
+					const r = await call(
+						this.clients.scheduler.triggerRun({ environmentId: env, ...request.item, parent }),
+					);
+					what = `child run ${r.run?.id} (${request.item.taskId})`;
+					break;
+				}
+				case "batch": {
+					const b = await createBatch(this.clients, request.items, parent);
+					what = `batch ${b.batchId} of ${b.runCount} runs`;
+					break;
+				}
+				case "duration":
+					await call(
+						this.clients.scheduler.beginWait({
+							runId: record.runId,
+							attemptId: record.attemptId,
+							target: { case: "duration", value: protoDuration(request.ms) },
+						}),
+					);
+					what = `${request.ms} ms`;
+					break;
+				case "until":
+					await call(
+						this.clients.scheduler.beginWait({
+							runId: record.runId,
+							attemptId: record.attemptId,
+							target: { case: "until", value: protoTimestamp(new Date(request.at)) },
+						}),
+					);
+					what = new Date(request.at).toISOString();
+					break;
+			}
+			record.suspendedByWait = true;
+			this.telemetry.count("waits");
+			if (record.finished || record.concurrent) return;
+			record.state = "suspended";
+			record.suspendedAt = Date.now();
+			clearTimeout(record.deadline);
+			this.releaseSlot(record);
+			this.out.lifecycle(record.runId, record.taskId, `waiting for ${what}; concurrency released`);
+		} catch (error) {
+			record.state = "running";
+			const typed = fromConnectError(error);
+			if (typed.code === "TASK_DID_CONCURRENT_WAIT") record.concurrent = true;
+			record.proc.send({ type: "wait-failed", error: wireError(typed, false) });
+		}
+	}
+
+	private async finish(
+		record: ActiveAttempt,
+		result: { output: Uint8Array; outputType: string } | { error: WireError },
+		reusable: boolean,
+	): Promise<void> {
+		if (record.finished) return;
+		record.finished = true;
+		clearTimeout(record.deadline);
+		record.detach();
+		await record.waitCall?.catch(() => undefined);
+		const concurrent =
+			record.concurrent || ("error" in result && result.error.code === "TASK_DID_CONCURRENT_WAIT");
+		let outcome = "error" in result ? `failed: ${result.error.name}: ${result.error.message}` : "completed";
+		try {
+			if (concurrent && record.suspendedByWait) {
+				// The run is WAITING on its first wait; a second BeginWait makes the scheduler
+				// fail it as a concurrent wait, without retry.
+				await call(
+					this.clients.scheduler.beginWait({
+						runId: record.runId,
+						attemptId: record.attemptId,
+						target: { case: "duration", value: protoDuration(0) },
+					}),
+				).catch(() => undefined);
+			} else {
+				const response = await call(
+					this.clients.scheduler.completeAttempt({
+						workerId: this.workerId,
+						attemptId: record.attemptId,
+						result:
+							"error" in result
+								? {
+										case: "error",
+										value: { ...result.error, retryable: result.error.retryable && !concurrent },
+									}
+								: { case: "output", value: result },
+					}),
+				);
+				const retryAt = fromProtoTimestamp(response.retryAt);
+				if (retryAt !== undefined) outcome += `; retry at ${retryAt.toISOString()}`;
+			}
+		} catch (error) {
+			outcome += ` (not recorded: ${fromConnectError(error).message})`;
+		}
+		this.telemetry.count("error" in result ? "attemptsFailed" : "attemptsCompleted");
+		this.telemetry.attempt({
+			runId: record.runId,
+			attemptId: record.attemptId,
+			taskId: record.taskId,
+			attemptNumber: record.attemptNumber,
+			machine: record.machine.name,
+			startMs: record.startedMs,
+			endMs: Date.now(),
+			outcome: "error" in result ? result.error.code || result.error.name : "COMPLETED",
+			...("error" in result ? { error: result.error.message } : {}),
+		});
+		this.out.lifecycle(record.runId, record.taskId, `${outcome} after ${Date.now() - record.startedMs} ms`);
+		if (this.active.get(record.runId) === record) this.active.delete(record.runId);
+		if (reusable && !concurrent && record.proc !== undefined && record.proc.exited === undefined)
+			this.pool.release(record.proc);
+		else void record.proc?.kill();
+		this.releaseSlot(record);
+	}
+
+	private holdSlot(record: ActiveAttempt): void {
+		this.ledger.hold(`attempt:${record.attemptId}`, record.machine);
+		record.slotHeld = true;
+	}
+
+	private releaseSlot(record: ActiveAttempt): void {
+		if (!record.slotHeld) return;
+		record.slotHeld = false;
+		this.ledger.release(`attempt:${record.attemptId}`);
+		this.creditBack();
+	}
+
+	private async beat(): Promise<void> {
+		const running = [...this.active.values()].filter((a) => a.state !== "suspended");
+		this.stream?.heartbeat(running.map((a) => a.receipt).filter((r) => r !== ""));
+		try {
+			const response = await call(
+				this.clients.scheduler.heartbeatWorker({
+					workerId: this.workerId,
+					attemptIds: running.map((a) => a.attemptId),
+				}),
+			);
+			for (const id of response.stopAttemptIds) {
+				const record = running.find((a) => a.attemptId === id);
+				if (record === undefined || record.finished) continue;
+				// The scheduler already decided the run (canceled or timed out): stop without reporting.
+				record.finished = true;
+				clearTimeout(record.deadline);
+				record.detach();
+				void record.proc.kill();
+				this.active.delete(record.runId);
+				this.releaseSlot(record);
+				this.out.lifecycle(
+					record.runId,
+					record.taskId,
+					"stopped: the scheduler canceled or timed out the run",
+				);
+			}
+		} catch (error) {
+			const typed = fromConnectError(error);
+			this.out.warn("heartbeat failed", typed);
+			if (typed.grpcCode === Code.FailedPrecondition) await this.register().catch(() => undefined);
+		}
+		const keep = this.options.suspendedKeepMs ?? 600_000;
+		for (const record of this.active.values()) {
+			if (record.state === "suspended" && Date.now() - record.suspendedAt > keep) {
+				this.active.delete(record.runId);
+				record.detach();
+				void record.proc.kill();
+			}
+		}
+	}
+
+	/**
+	 * Stops taking work, lets running attempts finish within the grace period, then
+	 * gives the rest back (failed as retryable, so another worker runs them) and closes.
+	 */
+	async stop(): Promise<void> {
+		if (this.stopping) return;
+		this.stopping = true;
+		const grace = this.options.gracePeriodMs ?? 30_000;
+		const running = () => [...this.active.values()].filter((a) => a.state !== "suspended" && !a.finished);
+		this.out.info(
+			`stopping: no new work; ${running().length} attempts running get ${grace / 1000} s to finish`,
+		);
+		const until = Date.now() + grace;
+		while (running().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+		await Promise.all(
+			running().map(async (record) => {
+				await record.proc.kill();
+				await this.finish(record, { error: TASK_ERRORS.shutdown() }, false);
+			}),
+		);
+		for (const record of this.active.values()) void record.proc.kill();
+		this.active.clear();
+		clearInterval(this.heartbeat);
+		await this.stream?.close();
+		await this.pool.close();
+		await this.shipper.close();
+		await this.telemetry.close();
+		this.out.info(`worker ${this.workerId} stopped`);
+	}
+}
+
+function memoryMiB(memoryGb: number): number {
+	return Math.round(memoryGb * 1024);
+}
+
+function hostCapacity(): Resources {
+	const cpu = os.availableParallelism();
+	const memoryGb = Math.floor((os.totalmem() / 1024 ** 3) * 4) / 4;
+	return { cpu, memoryGb };
+}
+
+/** The variables a child needs to make its own calls (tasks.trigger inside a task). */
+function childEnv(config: ClientConfig): NodeJS.ProcessEnv {
+	if (isGateway(config)) return { TASKMESH_URL: config.url, TASKMESH_API_KEY: config.apiKey };
+	return {
+		TASKMESH_URL: "",
+		TASKMESH_QUEUE_URL: config.services.queue,
+		TASKMESH_SCHEDULER_URL: config.services.scheduler,
+		TASKMESH_BATCH_URL: config.services.batch,
+		TASKMESH_LOG_INGEST_URL: config.services.logs,
+		TASKMESH_TELEMETRY_URL: config.services.telemetry,
+		TASKMESH_ENVIRONMENT: config.environmentId ?? "dev",
+	};
+}

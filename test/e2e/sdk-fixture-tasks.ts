@@ -1,0 +1,51 @@
+/** Tasks the SDK end-to-end tests need beside the example project. */
+import { logger, task, wait } from "../../sdk/src/index.js";
+
+/** Sleeps, so a test can kill its worker mid-run; then returns who finished it. */
+export const slowTask = task({
+	id: "test.slow",
+	machine: "micro",
+	retry: { maxAttempts: 3, minTimeoutInMs: 100, maxTimeoutInMs: 500 },
+	run: async (input: { ms: number; marker: string }) => {
+		logger.info("slow task started", { marker: input.marker });
+		await new Promise((r) => setTimeout(r, input.ms));
+		return { marker: input.marker, pid: process.pid };
+	},
+});
+
+/** Waits for two children at once, which the platform refuses. */
+export const parallelWaits = task({
+	id: "test.parallel-waits",
+	machine: "micro",
+	retry: { maxAttempts: 3, minTimeoutInMs: 100 },
+	run: async () => {
+		await Promise.all([
+			slowTask.triggerAndWait({ ms: 10, marker: "a" }),
+			slowTask.triggerAndWait({ ms: 10, marker: "b" }),
+		]);
+		return "unreachable";
+	},
+});
+
+/** Allocates past the micro preset's 256 MiB heap. */
+export const memoryHog = task({
+	id: "test.memory-hog",
+	machine: "micro",
+	retry: { maxAttempts: 2, minTimeoutInMs: 100 },
+	run: async () => {
+		const hoard: string[][] = [];
+		for (let i = 0; i < 1e6; i++) hoard.push(Array.from({ length: 1000 }, (_, j) => `${i}:${j}`));
+		return hoard.length;
+	},
+});
+
+/** Waits a second, then returns. */
+export const napper = task({
+	id: "test.nap",
+	machine: "micro",
+	run: async () => {
+		const before = Date.now();
+		await wait.for("1s");
+		return { waitedMs: Date.now() - before };
+	},
+});

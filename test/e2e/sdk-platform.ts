@@ -1,0 +1,148 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { createPostgresPool } from "../../services/kit/src/postgres/pool.js";
+import { type ServiceProcess, spawnServiceProcess } from "../../services/kit/src/testing/process.js";
+import { randomSuffix, testStores } from "../../services/kit/src/testing/stores.js";
+
+const MAIN = fileURLToPath(new URL("../../services/main.ts", import.meta.url));
+const CLI = fileURLToPath(new URL("../../sdk/src/cli/main.ts", import.meta.url));
+/** The example project and the test-only tasks, as a worker loads them. */
+export const TASK_FILES = [
+	fileURLToPath(new URL("../../examples/document-pipeline/src/tasks.ts", import.meta.url)),
+	fileURLToPath(new URL("./sdk-fixture-tasks.ts", import.meta.url)),
+];
+
+/** Every service in one process, on free ports, in schemas of its own. */
+export interface TestPlatform {
+	process: ServiceProcess;
+	urls: Record<string, string>;
+	/** The variables that point the SDK and CLI at it. */
+	env: Record<string, string>;
+	stop(): Promise<void>;
+}
+
+/** Starts the platform for one test file. */
+export async function startPlatform(environmentId: string): Promise<TestPlatform> {
+	const stores = await testStores();
+	const suffix = randomSuffix();
+	const schemas = {
+		SCHEDULER_DATABASE_SCHEMA: `sdk_sched_${suffix}`,
+		BATCH_DATABASE_SCHEMA: `sdk_batch_${suffix}`,
+		LOG_INGEST_DATABASE_SCHEMA: `sdk_logs_${suffix}`,
+		TELEMETRY_DATABASE_SCHEMA: `sdk_tel_${suffix}`,
+	};
+	const proc = await spawnServiceProcess(MAIN, {
+		env: {
+			DATABASE_URL: stores.databaseUrl,
+			REDIS_URL: stores.redisUrl,
+			TASKMESH_QUEUE_PORT: "0",
+			TASKMESH_SCHEDULER_PORT: "0",
+			TASKMESH_BATCH_PORT: "0",
+			TASKMESH_LOG_INGEST_PORT: "0",
+			TASKMESH_TELEMETRY_PORT: "0",
+			SCHEDULER_HEARTBEAT_INTERVAL_MS: "500",
+			SCHEDULER_MAINTENANCE_INTERVAL_MS: "200",
+			...schemas,
+		},
+		expectedServices: 5,
+		timeoutMs: 90_000,
+	});
+	const url = (name: string) => `http://127.0.0.1:${proc.ports.get(name)}`;
+	const urls = {
+		queue: url("queue"),
+		scheduler: url("scheduler"),
+		batch: url("batch"),
+		logs: url("log-ingest"),
+		telemetry: url("telemetry"),
+	};
+	const env = {
+		TASKMESH_URL: "",
+		TASKMESH_QUEUE_URL: urls.queue,
+		TASKMESH_SCHEDULER_URL: urls.scheduler,
+		TASKMESH_BATCH_URL: urls.batch,
+		TASKMESH_LOG_INGEST_URL: urls.logs,
+		TASKMESH_TELEMETRY_URL: urls.telemetry,
+		TASKMESH_ENVIRONMENT: environmentId,
+	};
+	return {
+		process: proc,
+		urls,
+		env,
+		async stop() {
+			proc.child.kill("SIGTERM");
+			await proc.exited;
+			const pool = createPostgresPool({ url: stores.databaseUrl, schema: "public", max: 1 });
+			for (const schema of Object.values(schemas))
+				await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+			await pool.end();
+		},
+	};
+}
+
+/** A worker process started with the CLI, and its output lines. */
+export interface WorkerProcess {
+	child: ChildProcess;
+	lines: string[];
+	exited: Promise<number | null>;
+	/** Resolves once a line matching the pattern was printed. */
+	waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+}
+
+/** Runs `taskmesh worker` on the task files and waits until it is ready. */
+export async function startWorker(
+	env: Record<string, string>,
+	extra: Record<string, string> = {},
+): Promise<WorkerProcess> {
+	const child = spawn(process.execPath, ["--import", "tsx", CLI, "worker", ...TASK_FILES], {
+		env: {
+			...process.env,
+			...env,
+			TASKMESH_ENV: "development",
+			TASKMESH_WORKER_CPU: "8",
+			TASKMESH_WORKER_MEMORY_GB: "16",
+			TASKMESH_WORKER_MAX_ATTEMPTS: "4",
+			...extra,
+		},
+		stdio: ["ignore", "pipe", "pipe"],
+	});
+	const lines: string[] = [];
+	const watchers: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+	const onLine = (line: string) => {
+		lines.push(line);
+		for (const w of [...watchers]) {
+			if (w.pattern.test(line)) {
+				watchers.splice(watchers.indexOf(w), 1);
+				w.resolve(line);
+			}
+		}
+	};
+	createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", onLine);
+	createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", onLine);
+	const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+	const waitFor = (pattern: RegExp, timeoutMs = 60_000) => {
+		const seen = lines.find((l) => pattern.test(l));
+		if (seen !== undefined) return Promise.resolve(seen);
+		return new Promise<string>((resolve, reject) => {
+			const timer = setTimeout(
+				() => reject(new Error(`no line matched ${pattern}; output:\n${lines.join("\n")}`)),
+				timeoutMs,
+			);
+			watchers.push({
+				pattern,
+				resolve: (line) => {
+					clearTimeout(timer);
+					resolve(line);
+				},
+			});
+		});
+	};
+	const worker = { child, lines, exited, waitFor };
+	await Promise.race([
+		waitFor(/worker \S+ ready/),
+		exited.then((code) => {
+			throw new Error(`the worker exited with ${code}:\n${lines.join("\n")}`);
+		}),
+	]);
+	return worker;
+}
