@@ -80,3 +80,19 @@ export function portOf(config: PlatformConfig, service: ServiceName): number {
 			return config.TASKMESH_TELEMETRY_PORT;
 	}
 }
+
+/** The URL variable other services use to reach a service. */
+export function urlKeyOf(service: ServiceName) {
+	switch (service) {
+		case "queue":
+			return "TASKMESH_QUEUE_URL" as const;
+		case "scheduler":
+			return "TASKMESH_SCHEDULER_URL" as const;
+		case "batch":
+			return "TASKMESH_BATCH_URL" as const;
+		case "log-ingest":
+			return "TASKMESH_LOG_INGEST_URL" as const;
+		case "telemetry":
+			return "TASKMESH_TELEMETRY_URL" as const;
+	}
+}

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { ConfigError, type Environment } from "../config/env.js";
-import { loadPlatformConfig, type PlatformConfig, portOf } from "../config/platform-config.js";
+import { loadPlatformConfig, type PlatformConfig, portOf, urlKeyOf } from "../config/platform-config.js";
 import { GrpcServiceHost } from "../grpc/server.js";
 import { createLogger } from "../logging/logger.js";
 import { startTelemetry, type TelemetryShutdown } from "../telemetry/bootstrap.js";
@@ -78,6 +78,9 @@ export async function runServices(
 				drainTimeoutMs: config.GRPC_DRAIN_TIMEOUT_MS,
 			});
 			hosts.set(module.name, host);
+			// Services started later in this process reach this one where it
+			// actually listens (port 0 picks a free port).
+			config[urlKeyOf(module.name)] = host.url;
 		}
 	} catch (error) {
 		await stop().catch(() => {});
