@@ -3,18 +3,36 @@ import { type Counter, metrics } from "@opentelemetry/api";
 /** Adds up counts per attribute set, so a batch makes one counter call per set. */
 export class CountBatch {
 	private readonly counts = new Map<string, { attrs: Record<string, string>; n: number }>();
+	// A batch is mostly one queue and reason, so the last entry is tried before the map.
+	private lastEnvironment = "";
+	private lastQueue = "";
+	private lastReason: string | undefined;
+	private lastEntry: { n: number } | undefined;
 
 	/** Counts one more for an environment, a queue and optionally a reason or cause. */
 	add(environmentId: string, queue: string, reason?: string): void {
-		const key = reason === undefined ? `${environmentId}|${queue}` : `${environmentId}|${queue}|${reason}`;
-		const entry = this.counts.get(key);
-		if (entry !== undefined) {
-			entry.n += 1;
+		if (
+			this.lastEntry !== undefined &&
+			queue === this.lastQueue &&
+			reason === this.lastReason &&
+			environmentId === this.lastEnvironment
+		) {
+			this.lastEntry.n += 1;
 			return;
 		}
-		const attrs: Record<string, string> = { environment_id: environmentId, queue };
-		if (reason !== undefined) attrs.reason = reason;
-		this.counts.set(key, { attrs, n: 1 });
+		const key = reason === undefined ? `${environmentId}|${queue}` : `${environmentId}|${queue}|${reason}`;
+		let entry = this.counts.get(key);
+		if (entry === undefined) {
+			const attrs: Record<string, string> = { environment_id: environmentId, queue };
+			if (reason !== undefined) attrs.reason = reason;
+			entry = { attrs, n: 0 };
+			this.counts.set(key, entry);
+		}
+		entry.n += 1;
+		this.lastEnvironment = environmentId;
+		this.lastQueue = queue;
+		this.lastReason = reason;
+		this.lastEntry = entry;
 	}
 
 	/** Sends the sums to a counter. */
