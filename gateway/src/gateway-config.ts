@@ -55,6 +55,8 @@ export const gatewayEnvSchema = z.object({
 		.string()
 		.regex(/^[A-Za-z0-9._:-]{1,64}$/, { error: "expected 1 to 64 letters, digits or . _ : -" })
 		.default("taskmesh:gateway"),
+	/** How long shutdown waits for calls in flight before ending them. */
+	GATEWAY_DRAIN_TIMEOUT_MS: intVar(10_000, 0, 600_000),
 	/** Longest deadline a caller may ask for. */
 	GATEWAY_MAX_TIMEOUT_MS: intVar(3_600_000, 1_000, 86_400_000),
 });

@@ -17,7 +17,7 @@ import { type Backend, publicMethods } from "./core/public-surface.js";
 import { KeyRateLimiter } from "./core/rate-limiter.js";
 import { ServiceHealth } from "./core/service-health.js";
 import type { GatewayConfig } from "./gateway-config.js";
-import { accessLog } from "./http/access-log.js";
+import { accessLog, InFlightCalls } from "./http/access-log.js";
 import { authentication } from "./http/authentication.js";
 import { CleartextServer } from "./http/cleartext-server.js";
 import { corsHeaders } from "./http/cors.js";
@@ -40,7 +40,7 @@ export interface RunningGateway {
 	url: string;
 	/** The key store it authenticates with (the keys CLI and tests use the same class). */
 	keys: ApiKeyStore;
-	/** Stops listening, ends calls in flight, closes its stores. */
+	/** Stops listening, lets calls in flight finish (up to GATEWAY_DRAIN_TIMEOUT_MS), closes its stores. */
 	close(): Promise<void>;
 }
 
@@ -63,6 +63,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 		...(clusterNodes === undefined ? {} : { clusterNodes }),
 	});
 	const shutdown = new AbortController();
+	const inFlight = new InFlightCalls();
 	try {
 		await migrate({ pool, schema: gateway.GATEWAY_DATABASE_SCHEMA, directory: GATEWAY_MIGRATIONS, logger });
 		const keys = new ApiKeyStore({ pool, cacheMs: gateway.GATEWAY_KEY_CACHE_MS });
@@ -76,7 +77,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 				runExists: runLookup(transports.scheduler),
 			}),
 			interceptors: [
-				accessLog(logger),
+				accessLog(logger, inFlight),
 				authentication({
 					keys,
 					limiter: new KeyRateLimiter({ redis, namespace: gateway.GATEWAY_REDIS_NAMESPACE }),
@@ -127,9 +128,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 			keys,
 			close() {
 				closing ??= (async () => {
-					// Long-lived streams (Tail, WaitForRun) end rather than hold shutdown.
+					const stopped = server.stopAccepting();
+					const drained = await inFlight.waitIdle(gateway.GATEWAY_DRAIN_TIMEOUT_MS);
+					// Calls still open (a Tail, a WaitForRun) end now rather than hold shutdown.
+					if (!drained) logger.info("drain timeout reached; ending the calls still open");
 					shutdown.abort();
-					await server.close();
+					server.destroyConnections();
+					await stopped;
 					await Promise.allSettled([pool.end(), redis.quit()]);
 					logger.info("gateway stopped");
 				})();

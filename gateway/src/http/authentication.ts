@@ -23,7 +23,7 @@ export function authentication(options: AuthenticationOptions): Interceptor {
 	return (next) => async (request) => {
 		try {
 			const key = bearerKey(request.header.get("authorization"));
-			const grant = await options.keys.authenticate(key);
+			const grant = await storeCall("API keys", () => options.keys.authenticate(key));
 			if (grant === undefined) {
 				throw new ServiceError("UNAUTHENTICATED", "the API key is unknown or revoked", {
 					reason: "API_KEY_INVALID",
@@ -33,7 +33,7 @@ export function authentication(options: AuthenticationOptions): Interceptor {
 				perSecond: grant.ratePerSecond ?? options.defaultLimit.perSecond,
 				burst: grant.rateBurst ?? options.defaultLimit.burst,
 			};
-			const decision = await options.limiter.take(grant.keyId, limit);
+			const decision = await storeCall("rate limiter", () => options.limiter.take(grant.keyId, limit));
 			if (!decision.allowed) {
 				throw new ServiceError(
 					"RESOURCE_EXHAUSTED",
@@ -73,4 +73,17 @@ function bearerKey(header: string | null): string {
 		});
 	}
 	return key;
+}
+
+// A store that fails says nothing about the caller: the call is refused as
+// UNAVAILABLE (retryable), never let through unchecked.
+async function storeCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+	try {
+		return await call();
+	} catch (error) {
+		throw new ServiceError("UNAVAILABLE", `the gateway's ${what} cannot be reached; retry shortly`, {
+			cause: error,
+			retryAfterMs: 1_000,
+		});
+	}
 }

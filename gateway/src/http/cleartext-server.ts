@@ -40,13 +40,16 @@ export class CleartextServer {
 		});
 	}
 
-	/** Stops accepting and drops every open connection. */
-	close(): Promise<void> {
-		const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+	/** Stops accepting connections; open ones keep being served. */
+	stopAccepting(): Promise<void> {
+		return new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+	}
+
+	/** Drops every open connection. */
+	destroyConnections(): void {
 		for (const socket of this.sockets) socket.destroy();
 		this.h1.close();
 		this.h2.close();
-		return closed;
 	}
 
 	private route(socket: Socket): void {

@@ -61,7 +61,13 @@ function fromServiceError(error: ServiceError): ConnectError {
 		// HTTP clients and proxies understand Retry-After (whole seconds) without decoding details.
 		headers.set("retry-after", String(Math.max(1, Math.ceil(ms / 1000))));
 	}
-	const connectError = new ConnectError(error.message, grpcCodeOf(error.code) as number as Code, headers);
+	const connectError = new ConnectError(
+		error.message,
+		grpcCodeOf(error.code) as number as Code,
+		headers,
+		undefined,
+		error.cause,
+	);
 	connectError.details = details;
 	return connectError;
 }

@@ -83,6 +83,7 @@ export async function startGatewayPlatform(
 		GATEWAY_DATABASE_SCHEMA: schemas.GATEWAY_DATABASE_SCHEMA,
 		GATEWAY_REDIS_NAMESPACE: `test:gw:${suffix}`,
 		GATEWAY_KEY_CACHE_MS: "0",
+		GATEWAY_DRAIN_TIMEOUT_MS: "1000",
 		...gatewayEnv,
 	};
 	let gateway: RunningGateway;
