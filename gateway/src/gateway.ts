@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { fileURLToPath } from "node:url";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
@@ -63,6 +64,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 		...(clusterNodes === undefined ? {} : { clusterNodes }),
 	});
 	const shutdown = new AbortController();
+	// Every call in flight listens on the shutdown signal; hundreds at once are normal.
+	setMaxListeners(0, shutdown.signal);
 	const inFlight = new InFlightCalls();
 	try {
 		await migrate({ pool, schema: gateway.GATEWAY_DATABASE_SCHEMA, directory: GATEWAY_MIGRATIONS, logger });
