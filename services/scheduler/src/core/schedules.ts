@@ -103,7 +103,7 @@ export class ScheduleRegistry {
 			`INSERT INTO schedules (id, environment_id, task_id, cron, timezone, deduplication_key, external_id, next_run_at, created_at)
 			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			 ON CONFLICT (environment_id, deduplication_key) WHERE deduplication_key IS NOT NULL
-			 DO UPDATE SET task_id = $3, cron = $4, timezone = $5, external_id = $7,
+			 DO UPDATE SET task_id = $3, cron = $4, timezone = $5, external_id = COALESCE(NULLIF($7, ''), schedules.external_id),
 				next_run_at = CASE WHEN schedules.active THEN $8 ELSE schedules.next_run_at END
 			 RETURNING *`,
 			[newId("sched", now.getTime()), input.environmentId, input.taskId, input.cron.trim(), timezone,
@@ -139,7 +139,7 @@ export class ScheduleRegistry {
 		const timezone = change.timezone || current.timezone;
 		const next = nextCronTime(cron, timezone, new Date(this.ctx.clock.now()));
 		const { rows } = await this.ctx.pool.query<ScheduleRow>(
-			`UPDATE schedules SET cron = $3, timezone = $4, external_id = $5, next_run_at = CASE WHEN active THEN $6 END
+			`UPDATE schedules SET cron = $3, timezone = $4, external_id = $5, next_run_at = CASE WHEN active THEN $6::timestamptz END
 			 WHERE id = $1 AND environment_id = $2 RETURNING *`,
 			[scheduleId, environmentId, cron, timezone, change.externalId || current.externalId, next],
 		);
