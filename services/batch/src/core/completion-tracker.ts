@@ -5,8 +5,12 @@ import { inTransaction } from "./transaction.js";
 import type { ChildOutcome } from "./types.js";
 import type { WaitResolver } from "./wait-resolver.js";
 
-/** Advisory lock key of the feed reader, so one replica reads the feed at a time. */
-const FEED_LEASE_KEY = 0x6261_7463; // "batc"
+/**
+ * The feed reader's advisory lock, so one replica reads the feed at a time. It
+ * is keyed by the service's schema: advisory locks are database-wide, and
+ * separate deployments (or test schemas) in one database must not share a lease.
+ */
+const FEED_LEASE = "hashtext('taskmesh.batch.feed:' || current_schema())";
 
 /**
  * How far behind its stored cursor a restarted reader starts. The scheduler
@@ -75,7 +79,7 @@ export class BatchCompletionTracker {
 				if (!signal.aborted) this.#ctx.logger.warn({ err: error }, "completions feed broke; reconnecting");
 			} finally {
 				if (lease !== undefined) {
-					await lease.query("SELECT pg_advisory_unlock($1)", [FEED_LEASE_KEY]).catch(() => {});
+					await lease.query(`SELECT pg_advisory_unlock(${FEED_LEASE})`).catch(() => {});
 					lease.release();
 				}
 			}
@@ -85,7 +89,7 @@ export class BatchCompletionTracker {
 
 	async #takeLease(): Promise<pg.PoolClient | undefined> {
 		const client = await this.#ctx.pool.connect();
-		const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [FEED_LEASE_KEY]);
+		const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${FEED_LEASE}) AS ok`);
 		if (rows[0]?.ok) return client;
 		client.release();
 		return undefined;

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { BatchStatus } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
-import { RunStatus } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { type Batch, BatchStatus } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
+import { RunStatus, SchedulerService } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import { testClient } from "../../../kit/src/testing/grpc.js";
 import {
 	type BatchUnderTest,
 	newEnvironment,
@@ -10,6 +12,7 @@ import {
 	startRunEngine,
 	TestWorker,
 } from "../testing/batch-stack.js";
+import { chunk, header, ItemStream } from "../testing/item-stream.js";
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
@@ -19,13 +22,28 @@ describe("BatchService over gRPC", () => {
 
 	before(async () => {
 		engine = await startRunEngine();
-		batch = await startBatch(engine);
+		batch = await startBatch(engine, { BATCH_MAX_PAYLOAD_BYTES: "1024" });
 	});
 
 	after(async () => {
 		await batch?.close();
 		await engine?.close();
 	});
+
+	function rejectsWith(code: Code, pattern: RegExp) {
+		return (error: unknown) => {
+			const e = ConnectError.from(error);
+			assert.equal(e.code, code, e.rawMessage);
+			assert.match(e.rawMessage, pattern);
+			return true;
+		};
+	}
+
+	async function finalBatch(environmentId: string, batchId: string) {
+		let last: Batch | undefined;
+		for await (const message of batch.client.waitForBatch({ environmentId, batchId })) last = message.batch;
+		return last as Batch;
+	}
 
 	test("an inline batch is sealed at once and completes when every child is final", async () => {
 		const environmentId = newEnvironment();
@@ -58,5 +76,178 @@ describe("BatchService over gRPC", () => {
 			[0, 1, 2],
 		);
 		assert.equal(items.filter((i) => i.status === RunStatus.FAILED).length, 1);
+	});
+	test("a retried CreateBatch with the same key returns the first batch and creates no second set of children", async () => {
+		const environmentId = newEnvironment();
+		await TestWorker.register(engine, environmentId, ["child"]);
+		const request = {
+			environmentId,
+			idempotencyKey: "nightly-import",
+			items: [0, 1].map((i) => ({ taskId: "child", payload: json({ i }) })),
+		};
+		const first = await batch.client.createBatch(request);
+		const second = await batch.client.createBatch(request);
+		assert.equal(second.batch?.id, first.batch?.id);
+		assert.deepEqual([first.batch?.cached, second.batch?.cached], [false, true]);
+		const scheduler = testClient(SchedulerService, engine.schedulerUrl);
+		const { runs } = await scheduler.listRuns({ environmentId, batchId: first.batch?.id ?? "" });
+		assert.equal(runs.length, 2);
+	});
+
+	test("an item key whose earlier run failed returns that run with its real FAILED status and counts as failed", async () => {
+		const environmentId = newEnvironment();
+		const worker = await TestWorker.register(engine, environmentId, ["child"]);
+		const keyed = { taskId: "child", payload: json({ i: 0 }), options: { idempotencyKey: "charge-42" } };
+		const { batch: a } = await batch.client.createBatch({ environmentId, items: [keyed] });
+		const [run] = await worker.start(1);
+		await worker.fail(run?.attemptId ?? "", "card declined");
+		assert.equal((await finalBatch(environmentId, a?.id ?? "")).failedItemCount, 1);
+
+		const { batch: b } = await batch.client.createBatch({
+			environmentId,
+			items: [keyed, { taskId: "child", payload: json({ i: 1 }) }],
+		});
+		const { items } = await batch.client.listBatchItems({ environmentId, batchId: b?.id ?? "" });
+		assert.equal(items[0]?.cached, true);
+		assert.equal(items[0]?.runId, run?.runId);
+		assert.equal(items[0]?.status, RunStatus.FAILED);
+		assert.equal(items[0]?.error?.message, "card declined");
+		assert.equal(items[1]?.cached, false);
+		await worker.finish(1, "child");
+		const done = await finalBatch(environmentId, b?.id ?? "");
+		assert.deepEqual(
+			[done.status, done.completedItemCount, done.failedItemCount],
+			[BatchStatus.COMPLETED, 1, 1],
+		);
+	});
+
+	test("an item key of a run still executing outside any batch completes the batch when that run ends", async () => {
+		const environmentId = newEnvironment();
+		const worker = await TestWorker.register(engine, environmentId, ["child"]);
+		await worker.scheduler.triggerRun({
+			environmentId,
+			taskId: "child",
+			payload: json({ solo: true }),
+			options: { idempotencyKey: "report-7" },
+		});
+		const [solo] = await worker.start(1);
+		const { batch: b } = await batch.client.createBatch({
+			environmentId,
+			items: [{ taskId: "child", payload: json({ i: 0 }), options: { idempotencyKey: "report-7" } }],
+		});
+		assert.equal(b?.status, BatchStatus.PROCESSING);
+		await worker.complete(solo?.attemptId ?? "", { solo: "done" });
+		const done = await finalBatch(environmentId, b?.id ?? "");
+		assert.deepEqual([done.status, done.completedItemCount], [BatchStatus.COMPLETED, 1]);
+	});
+
+	test("a batch with no items, or more inline items than the limit, is refused", async () => {
+		const environmentId = newEnvironment();
+		await assert.rejects(batch.client.createBatch({ environmentId }), rejectsWith(Code.InvalidArgument, /at least one item/));
+		await assert.rejects(
+			batch.client.createBatch({
+				environmentId,
+				items: Array.from({ length: 1001 }, () => ({ taskId: "child" })),
+			}),
+			rejectsWith(Code.InvalidArgument, /1001 items is over the limit of 1000 \(BATCH_MAX_INLINE_ITEMS\)/),
+		);
+	});
+
+	test("a bad option or an oversized payload is reported with its item index before anything is created", async () => {
+		const environmentId = newEnvironment();
+		await TestWorker.register(engine, environmentId, ["child"]);
+		await assert.rejects(
+			batch.client.createBatch({
+				environmentId,
+				idempotencyKey: "bad-input",
+				items: [
+					{ taskId: "child" },
+					{ taskId: "child", payload: new Uint8Array(2048) },
+					{ taskId: "child", options: { tags: [""] } },
+				],
+			}),
+			rejectsWith(
+				Code.InvalidArgument,
+				/items\[1\]\.payload: 2048 bytes is over the limit of 1024 bytes \(BATCH_MAX_PAYLOAD_BYTES\); items\[2\]\.options\.tags\[0\]: must be 1 to 128 characters/,
+			),
+		);
+		const scheduler = testClient(SchedulerService, engine.schedulerUrl);
+		assert.deepEqual((await scheduler.listRuns({ environmentId })).runs, []);
+	});
+
+	test("an unknown task fails the inline batch with the item's index and cancels the children already made", async () => {
+		const environmentId = newEnvironment();
+		await TestWorker.register(engine, environmentId, ["child"]);
+		let batchId = "";
+		await assert.rejects(
+			batch.client.createBatch({
+				environmentId,
+				items: [{ taskId: "child" }, { taskId: "no-such-task" }, { taskId: "child" }],
+			}),
+			(error: unknown) => {
+				const e = ConnectError.from(error);
+				assert.equal(e.code, Code.InvalidArgument);
+				assert.match(e.rawMessage, /items\[1\]/);
+				batchId = /batch (batch_\w+) FAILED/.exec(e.rawMessage)?.[1] ?? "";
+				return true;
+			},
+		);
+		const { batch: failed } = await batch.client.getBatch({ environmentId, batchId });
+		assert.equal(failed?.status, BatchStatus.FAILED);
+		assert.equal(failed?.sealed, false);
+		assert.match(failed?.failureReason ?? "", /1 of 3 items were refused: items\[1\]/);
+		const scheduler = testClient(SchedulerService, engine.schedulerUrl);
+		const { runs } = await scheduler.listRuns({ environmentId, batchId });
+		assert.deepEqual(
+			runs.map((r) => r.status),
+			[RunStatus.CANCELED, RunStatus.CANCELED],
+		);
+	});
+
+	test("a stream refuses items by index, stays unsealed, and seals once the refused item is sent again correctly", async () => {
+		const environmentId = newEnvironment();
+		await TestWorker.register(engine, environmentId, ["child"]);
+		const { batch: created } = await batch.client.createBatch({ environmentId, expectedItemCount: 3 });
+		const batchId = created?.id ?? "";
+		const first = new ItemStream();
+		first.push(header(environmentId, batchId));
+		first.push({
+			kind: {
+				case: "chunk",
+				value: {
+					items: [
+						{ index: 0, item: { taskId: "child" } },
+						{ index: 1, item: { taskId: "no-such-task" } },
+						{ index: 2, item: { taskId: "child" } },
+						{ index: 3, item: { taskId: "child" } },
+					],
+				},
+			},
+		});
+		first.end();
+		await assert.rejects(
+			batch.client.streamBatchItems(first),
+			rejectsWith(Code.InvalidArgument, /is not sealed: 2 of 3 items exist, 2 refused/),
+		);
+		const { batch: pending } = await batch.client.getBatch({ environmentId, batchId });
+		assert.deepEqual([pending?.status, pending?.sealed], [BatchStatus.PENDING, false]);
+		const second = new ItemStream();
+		second.push(header(environmentId, batchId));
+		second.push(chunk("child", 0, 3));
+		second.end();
+		const sealed = await batch.client.streamBatchItems(second);
+		assert.deepEqual([sealed.batch?.sealed, sealed.batch?.createdItemCount, sealed.failures], [true, 3, []]);
+	});
+
+	test("a stream without a header, or for an unknown batch, is refused", async () => {
+		const environmentId = newEnvironment();
+		const headless = new ItemStream();
+		headless.push(chunk("child", 0, 1));
+		headless.end();
+		await assert.rejects(batch.client.streamBatchItems(headless), rejectsWith(Code.InvalidArgument, /must be the header/));
+		const unknown = new ItemStream();
+		unknown.push(header(environmentId, "batch_missing"));
+		unknown.end();
+		await assert.rejects(batch.client.streamBatchItems(unknown), rejectsWith(Code.NotFound, /batch_missing/));
 	});
 });

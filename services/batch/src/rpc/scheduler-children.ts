@@ -64,7 +64,7 @@ export class SchedulerChildren implements ChildRuns {
 			}),
 		);
 		// Accepted runs come back in request order; their batch index says which item each is.
-		const created: CreatedChild[] = response.runs.map((run) => childOf(run, options.batchId));
+		const created: CreatedChild[] = response.runs.map(childOf);
 		const rejected = response.failures.map((f) => ({
 			index: (options.items[f.index] as ItemToCreate | undefined)?.index ?? options.firstIndex + f.index,
 			code: f.code,
@@ -132,13 +132,13 @@ export class SchedulerChildren implements ChildRuns {
 	}
 }
 
-function childOf(run: Run, batchId: string): CreatedChild {
+function childOf(run: Run): CreatedChild {
 	return {
 		index: run.batchIndex,
 		runId: run.id,
 		status: statusName(run.status),
 		cached: run.cached,
-		runBatchId: run.batchId === "" ? batchId : run.batchId,
+		runBatchId: run.batchId,
 		runBatchIndex: run.batchIndex,
 	};
 }
