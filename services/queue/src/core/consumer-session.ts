@@ -88,10 +88,11 @@ export class ConsumerSession {
 				continue;
 			}
 			const seen = new Map(environments.map((e) => [e, wake.version(e)]));
+			const max = Math.min(this.credits, this.options.maxBatch);
 			const result = await queue.deliver({
 				consumerId: this.options.consumerId,
 				selectors: this.options.selectors,
-				max: Math.min(this.credits, this.options.maxBatch),
+				max,
 				...(this.freeNow() === undefined ? {} : { free: this.freeNow() }),
 				...(this.options.visibilityMs === undefined ? {} : { visibilityMs: this.options.visibilityMs }),
 			});
@@ -107,7 +108,10 @@ export class ConsumerSession {
 				this.span.count("deliveries", result.deliveries.length);
 				if (signal.aborted) break;
 				await this.options.push(result.deliveries);
-				continue;
+				// A full batch means more may be waiting; a short one means the queues were
+				// drained when looked at, so wait for a change (one made meanwhile ends the
+				// wait at once) instead of asking again for nothing.
+				if (result.deliveries.length === max) continue;
 			}
 			let until = Date.now() + this.options.idleRecheckMs;
 			if (result.nextDueAt !== undefined) {

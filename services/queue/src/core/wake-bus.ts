@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { RedisClient } from "../../../kit/src/index.js";
 
@@ -14,14 +15,18 @@ export class WakeBus {
 	private readonly redis: RedisClient | undefined;
 	private readonly subscriber: RedisClient | undefined;
 	private readonly channel: string;
+	/** Tags this bus's own messages, which it has already applied locally. */
+	private readonly origin = randomBytes(6).toString("base64url");
 
 	constructor(options: { redis?: RedisClient; subscriber?: RedisClient; channel: string; logger: Logger }) {
 		this.redis = options.redis;
 		this.subscriber = options.subscriber;
 		this.channel = options.channel;
 		if (this.subscriber !== undefined) {
-			this.subscriber.on("message", (channel: string, environmentId: string) => {
-				if (channel === this.channel) this.wakeLocal(environmentId);
+			this.subscriber.on("message", (channel: string, message: string) => {
+				if (channel !== this.channel) return;
+				const cut = message.indexOf("|");
+				if (message.slice(0, cut) !== this.origin) this.wakeLocal(message.slice(cut + 1));
 			});
 			this.subscriber.subscribe(this.channel).catch((error: unknown) => {
 				options.logger.warn({ err: error }, "queue wake-ups from other replicas are off");
@@ -39,7 +44,7 @@ export class WakeBus {
 		this.wakeLocal(environmentId);
 		if (this.subscriber !== undefined && this.redis !== undefined) {
 			// A lost wake-up only costs a waiter its idle recheck, so failures are not fatal.
-			this.redis.publish(this.channel, environmentId).catch(() => {});
+			this.redis.publish(this.channel, `${this.origin}|${environmentId}`).catch(() => {});
 		}
 	}
 
