@@ -44,6 +44,9 @@ interface RecordRow {
 const RECORD_COLUMNS = `id, message_id, run_id, state, level, logged_at_us, attributes, task_id, attempt_id,
 	trace_id, run_seq, declared_size, received_bytes, substring(body_head FROM 1 FOR $2) AS body`;
 
+/** Body bytes one Query page may carry; the gRPC send limit is 16 MiB by default. */
+const PAGE_BODY_BUDGET = 8 * 1024 * 1024;
+
 /** A chunk source yielding a message's stored chunks in order, a few at a time. */
 const CHUNKS_PER_READ = 4;
 
@@ -85,12 +88,20 @@ export class LogReader {
 			 ORDER BY logged_at_us, id LIMIT $${params.length}`,
 			params,
 		);
-		const rows = result.rows.slice(0, query.pageSize);
+		// A page stops early when its bodies would pass the response budget, so 1,000
+		// records of 64 KiB never meet the transport's message size limit.
+		const rows: RecordRow[] = [];
+		let bytes = 0;
+		for (const row of result.rows.slice(0, query.pageSize)) {
+			bytes += row.body?.byteLength ?? 0;
+			if (rows.length > 0 && bytes > PAGE_BODY_BUDGET) break;
+			rows.push(row);
+		}
 		const last = rows.at(-1);
 		return {
 			records: rows.map((row) => this.toRecord(row, query.maxBodyBytes)),
 			next:
-				result.rows.length > query.pageSize && last !== undefined
+				result.rows.length > rows.length && last !== undefined
 					? { loggedAtUs: BigInt(last.logged_at_us), id: BigInt(last.id) }
 					: undefined,
 		};

@@ -318,6 +318,25 @@ describe("LogIngestService", () => {
 		);
 	});
 
+	test("a Query page of large bodies stops before the response size limit and the next page goes on", async () => {
+		const run = "run_heavy";
+		const groups = Array.from({ length: 150 }, (_, i) =>
+			chunksOf(message(run, `h${i}`, randomBytes(64 * 1024)), 64 * 1024),
+		);
+		await f.client.ingest(frames(...groups));
+		const first = await f.client.query({ environmentId: env, runId: run, pageSize: 1000 });
+		assert.ok(first.records.length < 150);
+		assert.notEqual(first.nextPageToken, "");
+		const rest = await f.client.query({
+			environmentId: env,
+			runId: run,
+			pageSize: 1000,
+			pageToken: first.nextPageToken,
+		});
+		assert.equal(first.records.length + rest.records.length, 150);
+		assert.equal(rest.nextPageToken, "");
+	});
+
 	test("100 concurrent streams each land every message", async () => {
 		const streams = Array.from({ length: 100 }, (_, s) => {
 			const groups = Array.from({ length: 5 }, (_, i) =>

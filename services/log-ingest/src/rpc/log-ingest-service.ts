@@ -8,6 +8,9 @@ import { encodePageToken, logQueryOf, tailOf } from "./query-input.js";
 /** Largest piece of a body sent in one ReadMessageBody frame. */
 const BODY_PIECE_BYTES = 1024 * 1024;
 
+/** Body bytes one Tail frame may carry; the gRPC send limit is 16 MiB by default. */
+const FRAME_BODY_BUDGET = 8 * 1024 * 1024;
+
 /** The gRPC face of the log store: validates, converts and maps errors; the store does the work. */
 export function logIngestImplementation(options: {
 	store: LogStore;
@@ -46,7 +49,19 @@ export function logIngestImplementation(options: {
 				);
 			}
 			for await (const records of store.tail(target, cursor, context.signal)) {
-				yield { records: records.map(logRecord) };
+				// Frames stay under the send limit whatever the inline body size is set to.
+				let frame: typeof records = [];
+				let bytes = 0;
+				for (const record of records) {
+					if (frame.length > 0 && bytes + record.body.byteLength > FRAME_BODY_BUDGET) {
+						yield { records: frame.map(logRecord) };
+						frame = [];
+						bytes = 0;
+					}
+					frame.push(record);
+					bytes += record.body.byteLength;
+				}
+				if (frame.length > 0) yield { records: frame.map(logRecord) };
 			}
 		},
 
