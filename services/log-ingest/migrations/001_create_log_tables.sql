@@ -37,7 +37,8 @@ CREATE TABLE log_messages (
 	body_inline boolean NOT NULL DEFAULT false,
 	-- The body's first LOG_INGEST_INLINE_BODY_BYTES, what Query and Tail return.
 	body_head bytea,
-	-- body_head decoded as UTF-8 (bad bytes replaced), for case-insensitive text search.
+	-- For text search: NULL when body_head is valid UTF-8 without NUL (searched as is),
+	-- else body_head decoded with bad bytes replaced and NULs dropped.
 	search_text text,
 	reject_reason text,
 	last_chunk_at_ms bigint NOT NULL,

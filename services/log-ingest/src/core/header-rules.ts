@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { ChunkError } from "../../../../packages/log-chunking/src/index.js";
 import type { IncomingHeader } from "./types.js";
 
@@ -29,7 +30,13 @@ export function checkHeader(header: IncomingHeader): void {
 
 const decoder = new TextDecoder("utf-8", { fatal: false });
 
-/** The searchable text of a body's head: UTF-8 with bad bytes replaced and NULs dropped. */
-export function searchTextOf(head: Uint8Array): string {
+/**
+ * The searchable text of a body's head, or null when the head is valid UTF-8 without
+ * NUL: PostgreSQL can then read body_head as text itself, and storing the text again
+ * would double what every small message writes. Otherwise: UTF-8 with bad bytes
+ * replaced and NULs dropped.
+ */
+export function searchTextOf(head: Uint8Array): string | null {
+	if (isUtf8(head) && !head.includes(0)) return null;
 	return decoder.decode(head).replaceAll("\u0000", "");
 }

@@ -77,7 +77,10 @@ export class LogReader {
 		if (query.fromUs !== undefined) add((p) => `logged_at_us >= ${p}::bigint`, query.fromUs.toString());
 		if (query.toUs !== undefined) add((p) => `logged_at_us < ${p}::bigint`, query.toUs.toString());
 		if (query.text !== undefined)
-			add((p) => `search_text ILIKE ${p} ESCAPE '\\'`, `%${escapeLike(query.text)}%`);
+			add(
+				(p) => `coalesce(search_text, convert_from(body_head, 'UTF8')) ILIKE ${p} ESCAPE '\\'`,
+				`%${escapeLike(query.text)}%`,
+			);
 		if (query.after !== undefined) {
 			params.push(query.after.loggedAtUs.toString(), query.after.id.toString());
 			where.push(`(logged_at_us, id) > ($${params.length - 1}::bigint, $${params.length}::bigint)`);

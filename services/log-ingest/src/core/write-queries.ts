@@ -41,7 +41,7 @@ export interface WholeMessageRow {
 	traceId: string;
 	bodySize: number;
 	body: Buffer;
-	searchText: string;
+	searchText: string | null;
 	nowMs: number;
 }
 
@@ -105,7 +105,7 @@ function wholeCopyRow(row: WholeMessageRow): CopyValue[] {
 		{ type: "int8", value: size },
 		{ type: "bool", value: true },
 		{ type: "bytea", value: row.body },
-		{ type: "text", value: row.searchText },
+		row.searchText === null ? null : { type: "text", value: row.searchText },
 		{ type: "int8", value: BigInt(row.nowMs) },
 	];
 }

@@ -308,6 +308,13 @@ describe("LogIngestService", () => {
 			ids,
 			Array.from({ length: 25 }, (_, i) => `q${i}`),
 		);
+		const binary = Buffer.concat([Buffer.from([0xff, 0x00, 0xc3]), Buffer.from(" a NEEDLE in bytes")]);
+		await f.client.ingest(frames(chunksOf(message("run_binary", "b0", binary))));
+		const inBytes = await f.client.query({ environmentId: env, runId: "run_binary", text: "needle" });
+		assert.deepEqual(
+			inBytes.records.map((r) => Buffer.from(r.body).equals(binary)),
+			[true],
+		);
 		assert.equal(
 			await grpcCode(f.client.query({ environmentId: env, pageSize: 5000 })),
 			Code.InvalidArgument,
