@@ -49,3 +49,22 @@ export const napper = task({
 		return { waitedMs: Date.now() - before };
 	},
 });
+
+/** Fans out to `count` parse runs in one batch and returns their ids in item order. */
+export const fanOut = task({
+	id: "test.fan-out",
+	machine: "micro",
+	run: async (input: { count: number }) => {
+		const items = Array.from({ length: input.count }, (_, i) => ({
+			task: "doc.parse",
+			payload: { id: `item-${i}`, text: `word${i} `.repeat((i % 3) + 1) },
+		}));
+		const { batch } = await import("../../sdk/src/index.js");
+		const result = await batch.triggerAndWait<{ id: string; words: number }>(items);
+		return {
+			batchId: result.batchId,
+			ids: result.runs.map((r) => (r.ok ? r.output?.id : `failed:${r.error?.message}`)),
+			words: result.runs.map((r) => r.output?.words ?? -1),
+		};
+	},
+});

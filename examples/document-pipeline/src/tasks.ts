@@ -58,7 +58,9 @@ export const ingestDocuments = task({
 		const words = results.reduce((sum, r) => sum + r.words, 0);
 		// The full per-document report is one log message, however large: the log
 		// service receives it in chunks and stores it whole.
-		const report = results.map((r) => `${r.id}\t${r.words}\t${r.topWord}`).join("\n");
+		const report = input.documents
+			.map((doc, i) => `${doc.id}\t${results[i]?.words}\t${results[i]?.topWord}\t${doc.text}`)
+			.join("\n");
 		logger.info(`report\n${report}`, { lines: results.length });
 		const rendered = await renderSummary.triggerAndWait({ documents: results.length, words });
 		return {

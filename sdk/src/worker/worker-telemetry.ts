@@ -51,12 +51,17 @@ export class WorkerTelemetry {
 	private readonly traceId = randomBytes(16);
 
 	constructor(
-		private readonly options: { clients: Clients; workerId: string; onError?: (error: unknown) => void },
+		private readonly options: {
+			clients: Clients;
+			workerId: string;
+			onError?: (error: unknown) => void;
+			periodMs?: number;
+		},
 	) {}
 
 	/** Starts the periodic export. */
 	start(): void {
-		this.timer = setInterval(() => void this.export(), PERIOD_MS);
+		this.timer = setInterval(() => void this.export(), this.options.periodMs ?? PERIOD_MS);
 		this.timer.unref();
 	}
 

@@ -39,6 +39,8 @@ export interface WorkerOptions {
 	maxIdleProcesses?: number;
 	/** How long a child holding a waiting attempt is kept for a resume on this worker; 10 minutes by default. */
 	suspendedKeepMs?: number;
+	/** How often telemetry is exported; 5 s by default. */
+	telemetryPeriodMs?: number;
 	/** Where lifecycle lines and task output go; stdout by default. */
 	write?: (line: string) => void;
 }
@@ -137,6 +139,7 @@ export class Worker {
 			clients: this.clients,
 			workerId: this.workerId,
 			onError: (e) => this.out.warn("telemetry export failed", e),
+			...(options.telemetryPeriodMs === undefined ? {} : { periodMs: options.telemetryPeriodMs }),
 		});
 	}
 

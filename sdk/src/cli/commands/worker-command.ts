@@ -11,7 +11,9 @@ export async function workerCommand(args: ParsedArgs, development: boolean): Pro
 	const cpu = numberFlag(args, "cpu") ?? numberEnv("TASKMESH_WORKER_CPU");
 	const memoryGb = numberFlag(args, "memory-gb") ?? numberEnv("TASKMESH_WORKER_MEMORY_GB");
 	const maxAttempts = numberFlag(args, "max-attempts") ?? numberEnv("TASKMESH_WORKER_MAX_ATTEMPTS");
+	const telemetryMs = numberEnv("TASKMESH_WORKER_TELEMETRY_MS");
 	const worker = await Worker.start({
+		...(telemetryMs === undefined ? {} : { telemetryPeriodMs: telemetryMs }),
 		entries,
 		config: configFromEnv(),
 		development: development || process.env.TASKMESH_ENV !== "production",
