@@ -1,35 +1,14 @@
 import { randomBytes, randomInt } from "node:crypto";
-import { decodeDeliveries, enqueueArgs, headerIds, num, text } from "./message-codec.js";
+import { type AckItem, DeliverySettler, type NackItem } from "./delivery-settler.js";
+import { decodeDeliveries, enqueueArgs, headerIds, text } from "./message-codec.js";
 import { commandsOf, EnvironmentRegistry, environmentBase, type QueueContext } from "./queue-context.js";
 import { CountBatch } from "./queue-metrics.js";
-import { failureOf, groupByEnvironment } from "./settlement.js";
-import {
-	type AckReason,
-	ackReasonName,
-	type DeliverRequest,
-	type DeliverResult,
-	type Delivery,
-	type ItemFailure,
-	MAX_NACKS_REACHED,
-	type NewMessage,
-} from "./types.js";
+import { groupByEnvironment } from "./settlement.js";
+import type { DeliverRequest, DeliverResult, Delivery, NewMessage } from "./types.js";
+
+export type { AckItem, NackItem };
 
 type Raw = Buffer | number | string | null;
-
-/** An acknowledgement as the core takes it. */
-export interface AckItem {
-	receipt: string;
-	reason: AckReason;
-	detail: string;
-}
-
-/** A nack as the core takes it. */
-export interface NackItem {
-	receipt: string;
-	/** Ms since the epoch; undefined means now. */
-	retryAt?: number;
-	detail: string;
-}
 
 /**
  * The fair, concurrency-limited queue on Redis. Every step is one Lua script
@@ -39,12 +18,14 @@ export interface NackItem {
 export class FairQueue {
 	private readonly context: QueueContext;
 	private readonly environments: EnvironmentRegistry;
+	private readonly settler: DeliverySettler;
 	/** Oldest ready message per environment as last seen, for fairness across environments. */
 	private readonly oldestSeen = new Map<string, number>();
 
 	constructor(context: QueueContext) {
 		this.context = context;
 		this.environments = new EnvironmentRegistry(context);
+		this.settler = new DeliverySettler(context);
 	}
 
 	/** The shared resources (clock, wake bus, ...). */
@@ -152,162 +133,18 @@ export class FairQueue {
 	}
 
 	/** Acknowledges deliveries; counts each reason per queue. */
-	async acknowledge(consumerId: string, items: AckItem[], field = "acknowledgements") {
-		const { clock, namespace, defaults, metrics, lifecycle, wake } = this.context;
-		const now = clock.now();
-		const failures: ItemFailure[] = [];
-		const counts = new CountBatch();
-		let acknowledged = 0;
-		const groups = groupByEnvironment(items, (a) => a.receipt, field, failures);
-		await Promise.all(
-			[...groups].map(async ([environmentId, group]) => {
-				const args: Array<string | number> = [
-					now,
-					consumerId,
-					defaults.acknowledgedRetentionSeconds * 1000,
-					lifecycle.enabled ? 1 : 0,
-					group.length,
-				];
-				for (const g of group) args.push(`${g.messageId}\x1f${g.token}\x1f${g.item.reason}`);
-				const reply = (await commandsOf(this.context).tmAcknowledge(
-					environmentBase(namespace, environmentId),
-					...args,
-				)) as Raw[];
-				let applied = 0;
-				group.forEach((g, k) => {
-					const failure = failureOf(num(reply[3 * k]), g.index, g.messageId, field, consumerId);
-					if (failure !== undefined) {
-						failures.push(failure);
-						return;
-					}
-					applied += 1;
-					const queue = text(reply[3 * k + 1]);
-					if (metrics.enabled) {
-						counts.add(environmentId, queue, ackReasonName(g.item.reason));
-					}
-					if (lifecycle.enabled) {
-						// "<header>\x1f<delivered-at>": the delivery time is the last part.
-						const info = text(reply[3 * k + 2]);
-						const cut = info.lastIndexOf("\x1f");
-						const ids = headerIds(info.slice(0, cut));
-						const deliveredAt = info.slice(cut + 1);
-						const settled = {
-							environmentId,
-							messageId: g.messageId,
-							queue,
-							runId: ids.runId,
-							taskId: ids.taskId,
-						};
-						lifecycle.acknowledged(
-							settled,
-							consumerId,
-							g.item.reason,
-							g.item.detail,
-							ids.enqueuedAt,
-							Number(deliveredAt),
-							now,
-						);
-					}
-				});
-				acknowledged += applied;
-				if (applied > 0) wake.notify(environmentId);
-			}),
-		);
-		if (metrics.enabled) counts.flush(metrics.acknowledgements);
-		return { acknowledged, failures: failures.sort((a, b) => a.index - b.index) };
+	acknowledge(consumerId: string, items: AckItem[], field = "acknowledgements") {
+		return this.settler.acknowledge(consumerId, items, field);
 	}
 
 	/** Gives deliveries back for a later try, or dead-letters them after max nacks. */
-	async nack(consumerId: string, items: NackItem[], field = "items") {
-		const { clock, namespace, defaults, metrics, lifecycle, wake } = this.context;
-		const now = clock.now();
-		const failures: ItemFailure[] = [];
-		const nacks = new CountBatch();
-		const dead = new CountBatch();
-		let requeued = 0;
-		let deadLettered = 0;
-		const groups = groupByEnvironment(items, (a) => a.receipt, field, failures);
-		await Promise.all(
-			[...groups].map(async ([environmentId, group]) => {
-				const args: Array<string | number> = [now, consumerId, defaults.maxNacks, group.length];
-				for (const g of group) args.push(g.messageId, g.token, g.item.retryAt ?? now, g.item.detail);
-				const reply = (await commandsOf(this.context).tmNack(
-					environmentBase(namespace, environmentId),
-					...args,
-				)) as Raw[][];
-				group.forEach((g, k) => {
-					const r = reply[k] as Raw[];
-					const failure = failureOf(num(r[0]), g.index, g.messageId, field, consumerId);
-					if (failure !== undefined) {
-						failures.push(failure);
-						return;
-					}
-					const queue = text(r[1]);
-					const wentDead = num(r[3]) === 1;
-					if (wentDead) deadLettered += 1;
-					else requeued += 1;
-					if (metrics.enabled) {
-						nacks.add(environmentId, queue);
-						if (wentDead) {
-							dead.add(environmentId, queue, ackReasonName(MAX_NACKS_REACHED));
-						}
-					}
-					if (lifecycle.enabled) {
-						const settled = {
-							environmentId,
-							messageId: g.messageId,
-							queue,
-							...headerIds(text(r[4])),
-						};
-						lifecycle.nacked(settled, consumerId, num(r[2]), wentDead, g.item.detail);
-					}
-				});
-				wake.notify(environmentId);
-			}),
-		);
-		if (metrics.enabled) {
-			nacks.flush(metrics.nacks);
-			dead.flush(metrics.acknowledgements);
-		}
-		return { requeued, deadLettered, failures: failures.sort((a, b) => a.index - b.index) };
+	nack(consumerId: string, items: NackItem[], field = "items") {
+		return this.settler.nack(consumerId, items, field);
 	}
 
 	/** Extends deliveries' visibility by extendMs (0: each delivery's own timeout). */
-	async heartbeat(consumerId: string, receipts: string[], extendMs: number, field = "receipts") {
-		const { clock, namespace, lifecycle } = this.context;
-		const now = clock.now();
-		const failures: ItemFailure[] = [];
-		let extended = 0;
-		const groups = groupByEnvironment(receipts, (r) => r, field, failures);
-		await Promise.all(
-			[...groups].map(async ([environmentId, group]) => {
-				const args: Array<string | number> = [now, consumerId, extendMs, group.length];
-				for (const g of group) args.push(g.messageId, g.token);
-				const reply = (await commandsOf(this.context).tmHeartbeat(
-					environmentBase(namespace, environmentId),
-					...args,
-				)) as Raw[][];
-				group.forEach((g, k) => {
-					const r = reply[k] as Raw[];
-					const failure = failureOf(num(r[0]), g.index, g.messageId, field, consumerId);
-					if (failure !== undefined) {
-						failures.push(failure);
-						return;
-					}
-					extended += 1;
-					if (lifecycle.enabled) {
-						const settled = {
-							environmentId,
-							messageId: g.messageId,
-							queue: text(r[1]),
-							...headerIds(text(r[3])),
-						};
-						lifecycle.heartbeated(settled, consumerId, num(r[2]));
-					}
-				});
-			}),
-		);
-		return { extended, failures: failures.sort((a, b) => a.index - b.index) };
+	heartbeat(consumerId: string, receipts: string[], extendMs: number, field = "receipts") {
+		return this.settler.heartbeat(consumerId, receipts, extendMs, field);
 	}
 
 	/** Returns a gone consumer's unsettled deliveries to their queues at once, without a nack. */

@@ -75,3 +75,53 @@ export function failureOf(
 			};
 	}
 }
+
+/** How one settling call runs per environment and reads its script's reply. */
+export interface SettleSteps<T, R> {
+	items: T[];
+	receiptOf: (item: T) => string;
+	/** The request field the items came in, for failure messages. */
+	field: string;
+	consumerId: string;
+	/** Runs the script for one environment's items. */
+	call: (environmentId: string, group: Array<ReceiptItem<T>>) => Promise<R>;
+	/** The script's code for the k-th item of the group. */
+	codeOf: (reply: R, k: number) => number;
+	/** Called for each applied item. */
+	applied: (environmentId: string, item: ReceiptItem<T>, reply: R, k: number) => void;
+	/** Called once per environment with how many items were applied. */
+	done?: (environmentId: string, appliedCount: number) => void;
+}
+
+/**
+ * Runs a settling call (acknowledge, nack, heartbeat): one script per environment
+ * in parallel, each item's code turned into a failure or handed to `applied`.
+ * Returns the failures in request order.
+ */
+export async function settleByEnvironment<T, R>(steps: SettleSteps<T, R>): Promise<ItemFailure[]> {
+	const failures: ItemFailure[] = [];
+	const groups = groupByEnvironment(steps.items, steps.receiptOf, steps.field, failures);
+	await Promise.all(
+		[...groups].map(async ([environmentId, group]) => {
+			const reply = await steps.call(environmentId, group);
+			let count = 0;
+			group.forEach((g, k) => {
+				const failure = failureOf(
+					steps.codeOf(reply, k),
+					g.index,
+					g.messageId,
+					steps.field,
+					steps.consumerId,
+				);
+				if (failure !== undefined) {
+					failures.push(failure);
+					return;
+				}
+				count += 1;
+				steps.applied(environmentId, g, reply, k);
+			});
+			steps.done?.(environmentId, count);
+		}),
+	);
+	return failures.sort((a, b) => a.index - b.index);
+}
