@@ -32,3 +32,25 @@ describe("migrations runner", () => {
 		assert.deepEqual(second, []);
 	});
 });
+
+describe("migrations started together", () => {
+	let dbs: TestSchema[] = [];
+	before(async () => {
+		dbs = await Promise.all([createTestSchema("kit_migrate_a"), createTestSchema("kit_migrate_b")]);
+	});
+	after(async () => {
+		for (const db of dbs) await db.drop();
+	});
+
+	test("replicas of one schema and other schemas migrating at once all succeed, each schema once", async () => {
+		const [a, b] = dbs as [TestSchema, TestSchema];
+		const results = await Promise.all([
+			migrate({ pool: a.pool, schema: a.schema, directory }),
+			migrate({ pool: a.pool, schema: a.schema, directory }),
+			migrate({ pool: b.pool, schema: b.schema, directory }),
+		]);
+		const appliedToA = [...(results[0] ?? []), ...(results[1] ?? [])];
+		assert.deepEqual(appliedToA.sort(), ["001_create_widgets", "002_index_widget_names"]);
+		assert.deepEqual(results[2], ["001_create_widgets", "002_index_widget_names"]);
+	});
+});

@@ -14,13 +14,16 @@ export interface MigrationOptions {
 
 /**
  * Applies a service's pending migrations in its own schema with node-pg-migrate.
- * Files are plain SQL; the runner takes an advisory lock so replicas starting
- * together migrate once. Returns the names of the migrations applied.
+ * Files are plain SQL. Replicas starting together wait on an advisory lock per
+ * schema and migrate once (node-pg-migrate's own lock is one id for the whole
+ * server and fails at once instead of waiting, so two services or two test files
+ * starting together would refuse each other). Returns the names applied.
  */
 export async function migrate(options: MigrationOptions): Promise<string[]> {
 	assertIdentifier(options.schema);
 	const client = await options.pool.connect();
 	try {
+		await client.query("SELECT pg_advisory_lock(hashtext($1))", [`taskmesh-migrate:${options.schema}`]);
 		const applied = await runner({
 			dbClient: client,
 			dir: options.directory,
@@ -31,6 +34,7 @@ export async function migrate(options: MigrationOptions): Promise<string[]> {
 			direction: "up",
 			checkOrder: true,
 			singleTransaction: true,
+			noLock: true,
 			log: (message: string) => options.logger?.debug({ migration: message }, "migration"),
 		});
 		const names = applied.map((m) => m.name);
@@ -38,6 +42,9 @@ export async function migrate(options: MigrationOptions): Promise<string[]> {
 			options.logger?.info({ schema: options.schema, applied: names }, "migrations applied");
 		return names;
 	} finally {
+		await client
+			.query("SELECT pg_advisory_unlock(hashtext($1))", [`taskmesh-migrate:${options.schema}`])
+			.catch(() => {});
 		client.release();
 	}
 }
