@@ -208,6 +208,22 @@ export function fairQueueSuite(
 			);
 		});
 
+		test("a consumer of two environments gets what one leaves from the other", async () => {
+			await queue.enqueue([1, 2].map((i) => message(`x${i}`, { environmentId: "two-x" })));
+			await queue.enqueue(Array.from({ length: 10 }, (_, i) => message(`y${i}`, { environmentId: "two-y" })));
+			const got = await queue.deliver({
+				consumerId: "c1",
+				selectors: [
+					{ environmentId: "two-x", queues: [] },
+					{ environmentId: "two-y", queues: ["q"] },
+				],
+				max: 10,
+			});
+			const count = (env: string) => got.deliveries.filter((d) => d.message.environmentId === env).length;
+			assert.equal(count("two-x"), 2);
+			assert.equal(count("two-y"), 8);
+		});
+
 		test("a key with 10,000 waiting messages does not hold back a key with 10", async () => {
 			const env = "fair";
 			for (let b = 0; b < 10; b++) {

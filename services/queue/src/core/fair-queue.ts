@@ -85,48 +85,51 @@ export class FairQueue {
 			if (s.queues.length === 0 || known === "all") queuesByEnvironment.set(s.environmentId, "all");
 			else queuesByEnvironment.set(s.environmentId, [...new Set([...(known ?? []), ...s.queues])]);
 		}
-		const order = this.weightedOrder([...queuesByEnvironment.keys()], now);
+		let order = this.weightedOrder([...queuesByEnvironment.keys()], now);
 		const commands = commandsOf(this.context);
 		const deliveries: Delivery[] = [];
 		let nextDueAt: number | undefined;
 		let free = request.free === undefined ? undefined : { ...request.free };
-		for (let i = 0; i < order.length && deliveries.length < request.max; i++) {
-			const environmentId = order[i] as string;
-			const left = request.max - deliveries.length;
-			// An equal share for each environment still to visit; what one leaves goes to the next.
-			const share = Math.ceil(left / (order.length - i));
-			const queues = queuesByEnvironment.get(environmentId);
-			const names = queues === "all" || queues === undefined ? [] : queues;
-			const reply = (await commands.tmDeliverBuffer(
-				environmentBase(namespace, environmentId),
-				now,
-				request.consumerId,
-				randomBytes(6).toString("base64url"),
-				share,
-				free?.cpu ?? -1,
-				free?.memoryGb ?? -1,
-				request.visibilityMs ?? 0,
-				defaults.visibilityTimeoutMs,
-				defaults.concurrencyLimit,
-				defaults.keySharePercent,
-				randomInt(1, 2147483646),
-				names.length,
-				...names,
-			)) as [Raw[], Raw[], number, number];
-			const got = decodeDeliveries(environmentId, reply[0]);
-			for (const d of got) {
-				deliveries.push(d);
-				if (free !== undefined) {
-					free = {
-						cpu: free.cpu - d.message.resources.cpu,
-						memoryGb: free.memoryGb - d.message.resources.memoryGb,
-					};
+		// An equal share for each environment still to visit, what one leaves going to the
+		// next; environments that filled their share are visited again with what is left.
+		while (order.length > 0 && deliveries.length < request.max) {
+			const filled: string[] = [];
+			for (let i = 0; i < order.length && deliveries.length < request.max; i++) {
+				const environmentId = order[i] as string;
+				const share = Math.ceil((request.max - deliveries.length) / (order.length - i));
+				const queues = queuesByEnvironment.get(environmentId);
+				const names = queues === "all" || queues === undefined ? [] : queues;
+				const reply = (await commands.tmDeliverBuffer(
+					environmentBase(namespace, environmentId),
+					now,
+					request.consumerId,
+					randomBytes(6).toString("base64url"),
+					share,
+					free?.cpu ?? -1,
+					free?.memoryGb ?? -1,
+					request.visibilityMs ?? 0,
+					defaults.visibilityTimeoutMs,
+					defaults.concurrencyLimit,
+					defaults.keySharePercent,
+					randomInt(1, 2147483646),
+					names.length,
+					...names,
+				)) as [Raw[], Raw[], number, number];
+				const got = decodeDeliveries(environmentId, reply[0]);
+				for (const d of got) {
+					deliveries.push(d);
+					if (free !== undefined) {
+						const need = d.message.resources;
+						free = { cpu: free.cpu - need.cpu, memoryGb: free.memoryGb - need.memoryGb };
+					}
 				}
+				if (got.length === share) filled.push(environmentId);
+				if (reply[1].length > 0) this.returned(environmentId, reply[1].map(text), "visibility_timeout");
+				if (reply[2] > 0 && (nextDueAt === undefined || reply[2] < nextDueAt)) nextDueAt = reply[2];
+				if (reply[3] > 0) this.oldestSeen.set(environmentId, reply[3]);
+				else this.oldestSeen.delete(environmentId);
 			}
-			if (reply[1].length > 0) this.returned(environmentId, reply[1].map(text), "visibility_timeout");
-			if (reply[2] > 0 && (nextDueAt === undefined || reply[2] < nextDueAt)) nextDueAt = reply[2];
-			if (reply[3] > 0) this.oldestSeen.set(environmentId, reply[3]);
-			else this.oldestSeen.delete(environmentId);
+			order = filled;
 		}
 		this.observeDeliveries(request.consumerId, deliveries, now);
 		return nextDueAt === undefined ? { deliveries } : { deliveries, nextDueAt };
