@@ -2,6 +2,7 @@ import { setMaxListeners } from "node:events";
 import { fileURLToPath } from "node:url";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
+import type pg from "pg";
 import type { Logger } from "pino";
 import { SchedulerService } from "../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import {
@@ -68,7 +69,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 	setMaxListeners(0, shutdown.signal);
 	const inFlight = new InFlightCalls();
 	try {
-		await migrate({ pool, schema: gateway.GATEWAY_DATABASE_SCHEMA, directory: GATEWAY_MIGRATIONS, logger });
+		await migrateGateway(pool, gateway.GATEWAY_DATABASE_SCHEMA, logger);
 		const keys = new ApiKeyStore({ pool, cacheMs: gateway.GATEWAY_KEY_CACHE_MS });
 		const transports = backendTransports(config);
 		const health = new ServiceHealth({ transports });
@@ -147,6 +148,29 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 	} catch (error) {
 		await Promise.allSettled([pool.end(), redis.quit()]);
 		throw error;
+	}
+}
+
+/**
+ * Applies the gateway's migrations. node-pg-migrate's lock is one per database
+ * and it gives up at once when another process holds it, so replicas (or
+ * services) starting together wait their turn here instead of failing.
+ */
+export async function migrateGateway(pool: pg.Pool, schema: string, logger?: Logger): Promise<void> {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			await migrate({
+				pool,
+				schema,
+				directory: GATEWAY_MIGRATIONS,
+				...(logger === undefined ? {} : { logger }),
+			});
+			return;
+		} catch (error) {
+			const busy = error instanceof Error && /Another migration is already running/.test(error.message);
+			if (!busy || attempt >= 50) throw error;
+			await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
+		}
 	}
 }
 

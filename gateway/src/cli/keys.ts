@@ -1,12 +1,7 @@
 import { parseArgs } from "node:util";
-import {
-	ConfigError,
-	createPostgresPool,
-	loadPlatformConfig,
-	migrate,
-} from "../../../services/kit/src/index.js";
+import { ConfigError, createPostgresPool, loadPlatformConfig } from "../../../services/kit/src/index.js";
 import { ApiKeyStore, KeyInputError, type KeyRecord } from "../core/api-key-store.js";
-import { GATEWAY_MIGRATIONS } from "../gateway.js";
+import { migrateGateway } from "../gateway.js";
 import { loadGatewayConfig } from "../gateway-config.js";
 
 const usage = `usage:
@@ -40,7 +35,7 @@ try {
 	const config = loadPlatformConfig();
 	const gateway = loadGatewayConfig();
 	pool = createPostgresPool({ url: config.DATABASE_URL, schema: gateway.GATEWAY_DATABASE_SCHEMA, max: 1 });
-	await migrate({ pool, schema: gateway.GATEWAY_DATABASE_SCHEMA, directory: GATEWAY_MIGRATIONS });
+	await migrateGateway(pool, gateway.GATEWAY_DATABASE_SCHEMA);
 	const store = new ApiKeyStore({ pool });
 	switch (command) {
 		case "create": {

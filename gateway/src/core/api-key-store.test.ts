@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { migrate } from "../../../services/kit/src/index.js";
 import { createTestSchema, type TestSchema } from "../../../services/kit/src/testing/stores.js";
-import { GATEWAY_MIGRATIONS } from "../gateway.js";
+import { migrateGateway } from "../gateway.js";
 import { hashKey, looksLikeKey } from "./api-key-format.js";
 import { ApiKeyStore, KeyInputError } from "./api-key-store.js";
 
@@ -11,7 +10,7 @@ describe("API key store", () => {
 	let store: ApiKeyStore;
 	before(async () => {
 		db = await createTestSchema("gw_keys");
-		await migrate({ pool: db.pool, schema: db.schema, directory: GATEWAY_MIGRATIONS });
+		await migrateGateway(db.pool, db.schema);
 		store = new ApiKeyStore({ pool: db.pool });
 	});
 	after(() => db.drop());
