@@ -4,7 +4,7 @@
  * COPY of the very rows Ingest wrote, into the same tables, in the same run; then the
  * service's peak resident memory while one 64 MiB message passes.
  *
- *   npx tsx bench/logs.ts            (SMALL=20000 LARGE=16 STREAMS=4 to change the load;
+ *   npx tsx bench/logs.ts            (SMALL=20000 LARGE=16 STREAMS=4 ROUNDS=3 to change the load;
  *                                     SERVICE_NODE_ARGS="--cpu-prof" to profile the service)
  *
  * Needs DATABASE_URL pointing at a PostgreSQL on this host as a superuser (server-side
@@ -28,7 +28,13 @@ const MiB = 1024 * 1024;
 const SMALL = Number(process.env.SMALL ?? 20_000);
 const LARGE = Number(process.env.LARGE ?? 16);
 const STREAMS = Number(process.env.STREAMS ?? 4);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const FRAME_BYTES = 1 * MiB;
+
+function median(values: number[]): number {
+	const sorted = [...values].sort((a, b) => a - b);
+	return sorted[Math.floor(sorted.length / 2)] as number;
+}
 
 /** A log line like a task writes: JSON with some variety, about 1 KiB. */
 function logLine(i: number): Buffer {
@@ -102,31 +108,39 @@ try {
 		`load: ${SMALL} messages of ~1 KiB and ${LARGE} of 2 MiB, ${(bytes / MiB).toFixed(1)} MiB in ${frames} frames over ${STREAMS} streams`,
 	);
 
-	const ingestStart = performance.now();
-	const summaries = await Promise.all(streams.map((s) => client.ingest(framesOf(s))));
-	const ingestSeconds = (performance.now() - ingestStart) / 1000;
-	const accepted = summaries.reduce((n, s) => n + Number(s.messagesAccepted), 0);
-	if (accepted !== SMALL + LARGE)
-		throw new Error(`only ${accepted} of ${SMALL + LARGE} messages were accepted`);
-	const ingestRate = bytes / ingestSeconds;
-	console.log(`ingest: ${(ingestRate / MiB).toFixed(1)} MiB/s of body (${ingestSeconds.toFixed(2)} s)`);
-
-	// The baseline: the same rows, written by the server's own COPY into the same tables.
+	// Rounds alternate Ingest and COPY into emptied tables; the medians damp the noise
+	// of a shared machine, and each pair runs under the same load.
 	const pool = schema.pool;
+	const ingestSeconds: number[] = [];
+	const copySeconds: number[] = [];
 	const files = {
 		messages: `/tmp/${schema.schema}_messages.copy`,
 		chunks: `/tmp/${schema.schema}_chunks.copy`,
 	};
-	await pool.query(`COPY log_messages TO '${files.messages}'`);
-	await pool.query(`COPY log_chunks TO '${files.chunks}'`);
-	await pool.query("TRUNCATE log_messages, log_chunks");
-	const copyStart = performance.now();
-	await pool.query(`COPY log_messages FROM '${files.messages}'`);
-	await pool.query(`COPY log_chunks FROM '${files.chunks}'`);
-	const copySeconds = (performance.now() - copyStart) / 1000;
-	await pool.query(`COPY (SELECT 1) TO PROGRAM 'rm -f ${files.messages} ${files.chunks}'`);
-	const copyRate = bytes / copySeconds;
-	console.log(`copy: ${(copyRate / MiB).toFixed(1)} MiB/s of body (${copySeconds.toFixed(2)} s)`);
+	for (let round = 0; round < ROUNDS; round++) {
+		await pool.query("TRUNCATE log_messages, log_chunks, log_runs");
+		const ingestStart = performance.now();
+		const summaries = await Promise.all(streams.map((s) => client.ingest(framesOf(s))));
+		ingestSeconds.push((performance.now() - ingestStart) / 1000);
+		const accepted = summaries.reduce((n, s) => n + Number(s.messagesAccepted), 0);
+		if (accepted !== SMALL + LARGE)
+			throw new Error(`only ${accepted} of ${SMALL + LARGE} messages were accepted`);
+
+		// The baseline: the rows Ingest just wrote, loaded again by the server's own COPY.
+		await pool.query(`COPY log_messages TO '${files.messages}'`);
+		await pool.query(`COPY log_chunks TO '${files.chunks}'`);
+		await pool.query("TRUNCATE log_messages, log_chunks");
+		const copyStart = performance.now();
+		await pool.query(`COPY log_messages FROM '${files.messages}'`);
+		await pool.query(`COPY log_chunks FROM '${files.chunks}'`);
+		copySeconds.push((performance.now() - copyStart) / 1000);
+		await pool.query(`COPY (SELECT 1) TO PROGRAM 'rm -f ${files.messages} ${files.chunks}'`);
+	}
+	const ingestRate = bytes / median(ingestSeconds);
+	const copyRate = bytes / median(copySeconds);
+	const shown = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(", ");
+	console.log(`ingest: ${(ingestRate / MiB).toFixed(1)} MiB/s of body (median of ${shown(ingestSeconds)} s)`);
+	console.log(`copy: ${(copyRate / MiB).toFixed(1)} MiB/s of body (median of ${shown(copySeconds)} s)`);
 
 	// Peak memory while one 64 MiB message passes (random, so nothing compresses).
 	const big = randomBytes(64 * MiB);

@@ -8,7 +8,13 @@ import {
 } from "../../../../packages/log-chunking/src/index.js";
 import { decodeFrame, type MessageGroup, rejectionOf } from "./frame-decoder.js";
 import { checkHeader, searchTextOf } from "./header-rules.js";
-import { type IncomingChunk, type LogStoreSettings, MessageState, type Rejection } from "./types.js";
+import {
+	type IncomingChunk,
+	type IncomingHeader,
+	type LogStoreSettings,
+	MessageState,
+	type Rejection,
+} from "./types.js";
 import {
 	type ChunkRow,
 	claimRunCursors,
@@ -21,6 +27,7 @@ import {
 	type Queryable,
 	type ReceivingRow,
 	readChunkAt,
+	type StoredHeader,
 	updateMessages,
 	type WholeMessageRow,
 } from "./write-queries.js";
@@ -187,12 +194,7 @@ export class FrameWriter {
 			runId: group.runId,
 			messageId: group.messageId,
 			runSeq,
-			level: header.level,
-			loggedAtUs: header.loggedAtUs ?? BigInt(now) * 1000n,
-			attributes: JSON.stringify(header.attributes),
-			taskId: header.taskId,
-			attemptId: header.attemptId,
-			traceId: header.traceId,
+			...storedHeader(header, now),
 			bodySize: head.byteLength,
 			body: Buffer.from(head.buffer, head.byteOffset, head.byteLength),
 			searchText: searchTextOf(head),
@@ -277,12 +279,7 @@ export class FrameWriter {
 					header === undefined
 						? null
 						: {
-								level: header.level,
-								loggedAtUs: header.loggedAtUs ?? BigInt(now) * 1000n,
-								attributes: JSON.stringify(header.attributes),
-								taskId: header.taskId,
-								attemptId: header.attemptId,
-								traceId: header.traceId,
+								...storedHeader(header, now),
 								declaredSize: header.chunkCount > 0 ? header.bodySize : null,
 							},
 			};
@@ -334,6 +331,18 @@ export class FrameWriter {
 		}
 		return Buffer.concat(parts);
 	}
+}
+
+/** A header as stored; a message logged without a time takes the time it arrived. */
+function storedHeader(header: IncomingHeader, now: number): StoredHeader {
+	return {
+		level: header.level,
+		loggedAtUs: header.loggedAtUs ?? BigInt(now) * 1000n,
+		attributes: JSON.stringify(header.attributes),
+		taskId: header.taskId,
+		attemptId: header.attemptId,
+		traceId: header.traceId,
+	};
 }
 
 function unchanged(row: ReceivingRow): MessageUpdate {

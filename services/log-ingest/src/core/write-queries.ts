@@ -27,18 +27,22 @@ export async function claimRunCursors(client: Queryable, claims: RunClaim[]): Pr
 	return new Map(result.rows.map((r) => [`${r.environment_id}\u0000${r.run_id}`, BigInt(r.last_seq)]));
 }
 
-/** A message that arrived whole in one chunk small enough to keep inline. */
-export interface WholeMessageRow {
-	environmentId: string;
-	runId: string;
-	messageId: string;
-	runSeq: bigint;
+/** Header fields as stored (attributes as JSON text). */
+export interface StoredHeader {
 	level: number;
 	loggedAtUs: bigint;
 	attributes: string;
 	taskId: string;
 	attemptId: string;
 	traceId: string;
+}
+
+/** A message that arrived whole in one chunk small enough to keep inline. */
+export interface WholeMessageRow extends StoredHeader {
+	environmentId: string;
+	runId: string;
+	messageId: string;
+	runSeq: bigint;
 	bodySize: number;
 	body: Buffer;
 	searchText: string | null;
@@ -295,15 +299,7 @@ export interface MessageUpdate {
 	id: bigint;
 	state: number;
 	runSeq: bigint | null;
-	header: {
-		level: number;
-		loggedAtUs: bigint;
-		attributes: string;
-		taskId: string;
-		attemptId: string;
-		traceId: string;
-		declaredSize: bigint | null;
-	} | null;
+	header: (StoredHeader & { declaredSize: bigint | null }) | null;
 	chunkCount: number;
 	receivedChunks: number;
 	receivedBytes: number;
