@@ -13,6 +13,7 @@
  * (default 10), BENCH_QUEUE_ROUNDS (default 3), REDIS_URL. Ends with
  * `ratio: <taskmesh/bullmq throughput>`.
  */
+import { cpus, loadavg } from "node:os";
 import { Redis } from "ioredis";
 import { bullmqLatency, bullmqThroughput } from "./queue-bullmq.js";
 import { percentile } from "./queue-pushable.js";
@@ -116,4 +117,5 @@ console.log(`  taskmesh p50 ${fmt(percentile(meshLatency, 50))}  p99 ${fmt(perce
 console.log(
 	`  p99 taskmesh/bullmq: ${(percentile(meshLatency, 99) / percentile(bullLatency, 99)).toFixed(2)}`,
 );
+console.log(`load average at the end: ${load()}`);
 console.log(`ratio: ${(onBest / bullBest).toFixed(2)}`);
