@@ -19,7 +19,10 @@ export interface RunEngineProcesses {
 	queueUrl: string;
 	schedulerUrl: string;
 	databaseUrl: string;
+	redisUrl: string;
 	schedulerSchema: string;
+	/** The queue's Redis key namespace, its own per engine. */
+	queueNamespace: string;
 	close(): Promise<void>;
 }
 
@@ -30,25 +33,23 @@ function urlOf(p: ServiceProcess): string {
 /** Spawns the queue, then the scheduler pointed at it, each on a schema or namespace of its own. */
 export async function startRunEngine(): Promise<RunEngineProcesses> {
 	const { databaseUrl, redisUrl } = await testStores();
+	const queueNamespace = `test:batch:${randomSuffix()}`;
 	const queue = await spawnServiceProcess("services/queue/src/main.ts", {
 		env: {
 			TASKMESH_QUEUE_PORT: "0",
 			REDIS_URL: redisUrl,
 			QUEUE_TELEMETRY: "false",
-			QUEUE_REDIS_NAMESPACE: `test:batch:${randomSuffix()}`,
+			QUEUE_REDIS_NAMESPACE: queueNamespace,
 		},
 		expectedServices: 1,
 	});
 	const schedulerSchema = `sched_${randomSuffix()}`;
-	const scheduler = await spawnServiceProcess("services/scheduler/src/main.ts", {
-		env: {
-			TASKMESH_SCHEDULER_PORT: "0",
-			DATABASE_URL: databaseUrl,
-			TASKMESH_QUEUE_URL: urlOf(queue),
-			SCHEDULER_DATABASE_SCHEMA: schedulerSchema,
-			SCHEDULER_STREAM_POLL_MS: "50",
-		},
-		expectedServices: 1,
+	const scheduler = await spawnUntilMigrated("services/scheduler/src/main.ts", {
+		TASKMESH_SCHEDULER_PORT: "0",
+		DATABASE_URL: databaseUrl,
+		TASKMESH_QUEUE_URL: urlOf(queue),
+		SCHEDULER_DATABASE_SCHEMA: schedulerSchema,
+		SCHEDULER_STREAM_POLL_MS: "50",
 	});
 	return {
 		queue,
@@ -56,7 +57,9 @@ export async function startRunEngine(): Promise<RunEngineProcesses> {
 		queueUrl: urlOf(queue),
 		schedulerUrl: urlOf(scheduler),
 		databaseUrl,
+		redisUrl,
 		schedulerSchema,
+		queueNamespace,
 		async close() {
 			for (const p of [scheduler, queue]) {
 				p.child.kill("SIGTERM");
@@ -65,6 +68,22 @@ export async function startRunEngine(): Promise<RunEngineProcesses> {
 			await dropSchema(databaseUrl, schedulerSchema);
 		},
 	};
+}
+
+/**
+ * Spawns a service, again if it stopped because another process held
+ * node-pg-migrate's database-wide lock (test files start services together).
+ */
+export async function spawnUntilMigrated(entry: string, env: Record<string, string>): Promise<ServiceProcess> {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await spawnServiceProcess(entry, { env, expectedServices: 1 });
+		} catch (error) {
+			const busy = error instanceof Error && /Another migration is already running/.test(error.message);
+			if (!busy || attempt >= 20) throw error;
+			await new Promise((resolve) => setTimeout(resolve, 200 + Math.floor(Math.random() * 300)));
+		}
+	}
 }
 
 /** Drops a schema made for a test. */

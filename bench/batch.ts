@@ -1,0 +1,139 @@
+/**
+ * bench:batch — items per second of a batch streamed through BatchService.StreamBatchItems
+ * (real gRPC; the batch service, the scheduler and the queue each in a process of their
+ * own), counted until the stream answers with the batch sealed: every item is then a
+ * child run in PostgreSQL and a message in the queue. Beside it, in the same run, BullMQ
+ * `addBulk` puts the same number of jobs with the same payloads into the same Redis.
+ *
+ *   npx tsx bench/batch.ts        (ITEMS=100000 CHUNK=1000 to change the load)
+ *
+ * Prints items/s for each and ends with `ratio: <taskmesh/bullmq>`. A third line shows
+ * the scheduler's TriggerRuns called directly (same chunks, same parallelism as the
+ * batch service uses), so the batch service's own share of the time is visible.
+ */
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { BatchService } from "../gen/taskmesh/batch/v1/batch_pb.js";
+import { SchedulerService } from "../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import { loadBatchConfig } from "../services/batch/src/batch-config.js";
+import {
+	batchEnv,
+	dropSchema,
+	newEnvironment,
+	type RunEngineProcesses,
+	startRunEngine,
+	TestWorker,
+} from "../services/batch/src/testing/batch-stack.js";
+import { chunk, header, ItemStream } from "../services/batch/src/testing/item-stream.js";
+import { testClient } from "../services/kit/src/testing/grpc.js";
+import { spawnServiceProcess } from "../services/kit/src/testing/process.js";
+import { randomSuffix } from "../services/kit/src/testing/stores.js";
+
+const ITEMS = Number(process.env.ITEMS ?? 100_000);
+const CHUNK = Number(process.env.CHUNK ?? 1_000);
+
+async function taskmesh(engine: RunEngineProcesses): Promise<number> {
+	const schema = `bench_batch_${randomSuffix()}`;
+	const env = { ...batchEnv(engine, schema), TASKMESH_BATCH_PORT: "0" };
+	loadBatchConfig(env);
+	const service = await spawnServiceProcess("services/batch/src/main.ts", { env, expectedServices: 1 });
+	try {
+		const client = testClient(BatchService, `http://127.0.0.1:${[...service.ports.values()][0] as number}`);
+		const environmentId = newEnvironment();
+		await TestWorker.register(engine, environmentId, ["child"]);
+		// Warm-up: one small batch, so connections and prepared paths exist before timing.
+		await stream(client, environmentId, 1_000);
+		const started = performance.now();
+		const sealed = await stream(client, environmentId, ITEMS);
+		const seconds = (performance.now() - started) / 1_000;
+		if (!sealed) throw new Error("the batch was not sealed");
+		return ITEMS / seconds;
+	} finally {
+		service.child.kill("SIGTERM");
+		await service.exited;
+		await dropSchema(engine.databaseUrl, schema);
+	}
+}
+
+async function stream(client: ReturnType<typeof testClient<typeof BatchService>>, environmentId: string, count: number) {
+	const { batch } = await client.createBatch({ environmentId, expectedItemCount: count });
+	const items = new ItemStream();
+	items.push(header(environmentId, batch?.id ?? ""));
+	for (let from = 0; from < count; from += CHUNK) items.push(chunk("child", from, Math.min(count, from + CHUNK)));
+	items.end();
+	const answer = await client.streamBatchItems(items);
+	return answer.batch?.sealed === true && answer.batch.createdItemCount === count;
+}
+
+async function bullmq(redisUrl: string): Promise<number> {
+	const { hostname, port } = new URL(redisUrl);
+	const queue = new Queue(`bench-batch-${randomSuffix()}`, {
+		connection: { host: hostname, port: Number(port || 6379), maxRetriesPerRequest: null },
+	});
+	try {
+		await queue.addBulk([{ name: "child", data: { i: -1 } }]);
+		const started = performance.now();
+		for (let from = 0; from < ITEMS; from += CHUNK) {
+			const jobs = [];
+			for (let i = from; i < Math.min(ITEMS, from + CHUNK); i++) jobs.push({ name: "child", data: { i } });
+			await queue.addBulk(jobs);
+		}
+		const seconds = (performance.now() - started) / 1_000;
+		const waiting = await queue.getWaitingCount();
+		if (waiting !== ITEMS + 1) throw new Error(`BullMQ holds ${waiting} waiting jobs, expected ${ITEMS + 1}`);
+		return ITEMS / seconds;
+	} finally {
+		await queue.obliterate({ force: true });
+		await queue.close();
+	}
+}
+
+async function triggerRunsAlone(engine: RunEngineProcesses, parallelism: number): Promise<number> {
+	const scheduler = testClient(SchedulerService, engine.schedulerUrl);
+	const environmentId = newEnvironment();
+	await TestWorker.register(engine, environmentId, ["child"]);
+	const batchId = `bench_direct_${randomSuffix()}`;
+	const encoder = new TextEncoder();
+	let next = 0;
+	const started = performance.now();
+	await Promise.all(
+		Array.from({ length: parallelism }, async () => {
+			while (next < ITEMS) {
+				const from = next;
+				next += CHUNK;
+				const runs = [];
+				for (let i = from; i < Math.min(ITEMS, from + CHUNK); i++) {
+					runs.push({ taskId: "child", payload: encoder.encode(JSON.stringify({ i })) });
+				}
+				await scheduler.triggerRuns({ environmentId, batchId, firstIndex: from, runs });
+			}
+		}),
+	);
+	return ITEMS / ((performance.now() - started) / 1_000);
+}
+
+async function dropKeys(redisUrl: string, prefix: string): Promise<void> {
+	const redis = new Redis(redisUrl);
+	try {
+		for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1_000 })) {
+			if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
+		}
+	} finally {
+		redis.disconnect();
+	}
+}
+
+const engine = await startRunEngine();
+try {
+	console.log(`${ITEMS} items in chunks of ${CHUNK}`);
+	const base = await bullmq(engine.redisUrl);
+	console.log(`bullmq addBulk:              ${base.toFixed(0)} items/s`);
+	const ours = await taskmesh(engine);
+	console.log(`taskmesh StreamBatchItems:   ${ours.toFixed(0)} items/s (created as runs and enqueued)`);
+	const direct = await triggerRunsAlone(engine, loadBatchConfig({}).BATCH_PARALLELISM);
+	console.log(`scheduler TriggerRuns alone: ${direct.toFixed(0)} items/s (batch service share: ${(100 * (1 - ours / direct)).toFixed(0)}% of the time)`);
+	console.log(`ratio: ${(ours / base).toFixed(2)}`);
+} finally {
+	await engine.close();
+	await dropKeys(engine.redisUrl, engine.queueNamespace);
+}
