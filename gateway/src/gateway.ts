@@ -19,11 +19,12 @@ import { type Backend, publicMethods } from "./core/public-surface.js";
 import { KeyRateLimiter } from "./core/rate-limiter.js";
 import { ServiceHealth } from "./core/service-health.js";
 import type { GatewayConfig } from "./gateway-config.js";
-import { accessLog, InFlightCalls } from "./http/access-log.js";
+import { accessLog } from "./http/access-log.js";
 import { authentication } from "./http/authentication.js";
 import { CleartextServer } from "./http/cleartext-server.js";
 import { corsHeaders } from "./http/cors.js";
 import { forwardingRoutes } from "./http/forwarding-routes.js";
+import { InFlightCalls } from "./http/in-flight-calls.js";
 
 /** Where the gateway's migrations are. */
 export const GATEWAY_MIGRATIONS = fileURLToPath(new URL("../migrations", import.meta.url));
@@ -81,7 +82,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 				runExists: runLookup(transports.scheduler),
 			}),
 			interceptors: [
-				accessLog(logger, inFlight),
+				accessLog(logger),
 				authentication({
 					keys,
 					limiter: new KeyRateLimiter({ redis, namespace: gateway.GATEWAY_REDIS_NAMESPACE }),
@@ -97,6 +98,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 		});
 
 		const server = new CleartextServer((request, response) => {
+			inFlight.begin();
+			response.once("close", () => inFlight.end());
 			const cors = corsHeaders(request, gateway.GATEWAY_CORS_ORIGINS);
 			if (cors !== undefined)
 				for (const [name, value] of Object.entries(cors)) response.setHeader(name, value);

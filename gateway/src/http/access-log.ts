@@ -6,10 +6,9 @@ import { grantKey } from "./call-context.js";
  * One log line per call with its method, environment, code and duration;
  * INTERNAL and UNAVAILABLE are logged with their cause, which the caller never sees.
  */
-export function accessLog(logger: Logger, inFlight?: InFlightCalls): Interceptor {
+export function accessLog(logger: Logger): Interceptor {
 	return (next) => async (request) => {
 		const started = performance.now();
-		inFlight?.begin();
 		const line = () => ({
 			method: `${request.service.typeName}/${request.method.name}`,
 			environment_id: request.contextValues.get(grantKey)?.environmentId,
@@ -31,35 +30,6 @@ export function accessLog(logger: Logger, inFlight?: InFlightCalls): Interceptor
 				logger.debug({ ...line(), code: Code[connectError.code] }, "call");
 			}
 			throw error;
-		} finally {
-			inFlight?.end();
 		}
 	};
-}
-
-/** Counts calls in progress so shutdown can wait for them. */
-export class InFlightCalls {
-	private count = 0;
-	private idle: Array<() => void> = [];
-
-	begin(): void {
-		this.count++;
-	}
-
-	end(): void {
-		this.count--;
-		if (this.count === 0) for (const resolve of this.idle.splice(0)) resolve();
-	}
-
-	/** Resolves true once no call is in progress, or false after timeoutMs. */
-	waitIdle(timeoutMs: number): Promise<boolean> {
-		if (this.count === 0) return Promise.resolve(true);
-		return new Promise((resolve) => {
-			const timer = setTimeout(() => resolve(false), timeoutMs);
-			this.idle.push(() => {
-				clearTimeout(timer);
-				resolve(true);
-			});
-		});
-	}
 }
