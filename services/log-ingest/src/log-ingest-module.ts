@@ -42,7 +42,11 @@ export const logIngestModule: ServiceModule = {
 				services: [
 					registration(
 						LogIngestService,
-						logIngestImplementation({ store, inlineBodyBytes: own.LOG_INGEST_INLINE_BODY_BYTES }),
+						logIngestImplementation({
+							store,
+							inlineBodyBytes: own.LOG_INGEST_INLINE_BODY_BYTES,
+							maxFrameBytes: own.LOG_INGEST_MAX_FRAME_BYTES,
+						}),
 					),
 				],
 				close: async () => {

@@ -214,6 +214,18 @@ describe("LogIngestService", () => {
 		assert.equal(await grpcCode(f.client.ingest(frames([noRun]))), Code.InvalidArgument);
 	});
 
+	test("a frame over the frame limit stops the stream with RESOURCE_EXHAUSTED naming the limit", async () => {
+		const chunks = chunksOf(message("run_frame", "wide", randomBytes(5 * 1024 * 1024)), 1024 * 1024);
+		try {
+			await f.client.ingest(frames(chunks));
+			assert.fail("the stream succeeded");
+		} catch (error) {
+			const e = ConnectError.from(error);
+			assert.equal(e.code, Code.ResourceExhausted);
+			assert.match(e.rawMessage, /frames\[0\]: 5242880 bytes .* over the limit of 4194304 bytes per frame/);
+		}
+	});
+
 	test("Tail of an unknown run is NOT_FOUND", async () => {
 		const code = await grpcCode(
 			(async () => {
@@ -244,6 +256,31 @@ describe("LogIngestService", () => {
 		}
 		stop.abort();
 		assert.deepEqual(seen, ["before", "t1", "t2"]);
+	});
+
+	test("a live tail keeps receiving after its LISTEN connection is killed and comes back", async () => {
+		await f.client.ingest(frames(chunksOf(message("run_relisten", "r0", Buffer.from("first")))));
+		const stop = new AbortController();
+		const iterator = f.client
+			.tail({ environmentId: env, runId: "run_relisten" }, { signal: stop.signal })
+			[Symbol.asyncIterator]();
+		assert.deepEqual(
+			(await iterator.next()).value?.records.map((r: LogRecord) => r.messageId),
+			["r0"],
+		);
+		const killed = await f.schema.pool.query(
+			"SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE query = $1",
+			[`LISTEN "${f.schema.schema}_tail"`],
+		);
+		assert.equal(killed.rows.length, 1);
+		// The listener reconnects and wakes every tail, which re-reads from its cursor.
+		await f.client.ingest(frames(chunksOf(message("run_relisten", "r1", Buffer.from("second")))));
+		const next = await iterator.next();
+		stop.abort();
+		assert.deepEqual(
+			next.value?.records.map((r: LogRecord) => r.messageId),
+			["r1"],
+		);
 	});
 
 	test("a tail resumed from a cursor sends only what came after it", async () => {

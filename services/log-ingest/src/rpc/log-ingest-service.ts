@@ -15,14 +15,25 @@ const FRAME_BODY_BUDGET = 8 * 1024 * 1024;
 export function logIngestImplementation(options: {
 	store: LogStore;
 	inlineBodyBytes: number;
+	/** Chunk data one Ingest frame may carry (LOG_INGEST_MAX_FRAME_BYTES). */
+	maxFrameBytes: number;
 }): ServiceImplementation<typeof LogIngestService> {
-	const { store, inlineBodyBytes } = options;
+	const { store, inlineBodyBytes, maxFrameBytes } = options;
 	return {
 		async ingest(requests) {
 			const session = store.session();
 			let index = 0;
 			let frame = 0;
 			for await (const request of requests) {
+				// One frame is what a stream holds in memory at once; a larger one would
+				// break the bound the service promises, so the stream stops here.
+				const frameBytes = request.chunks.reduce((sum, chunk) => sum + chunk.data.byteLength, 0);
+				if (frameBytes > maxFrameBytes) {
+					throw new ServiceError(
+						"RESOURCE_EXHAUSTED",
+						`frames[${frame}]: ${frameBytes} bytes of chunk data is over the limit of ${maxFrameBytes} bytes per frame (LOG_INGEST_MAX_FRAME_BYTES)`,
+					);
+				}
 				const chunks = request.chunks.map((chunk, position) =>
 					incomingChunk(chunk, index + position, frame, position),
 				);

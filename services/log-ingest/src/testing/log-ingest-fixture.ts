@@ -51,7 +51,10 @@ export async function startLogIngest(options: { maxMessageBytes?: number } = {})
 		tailPollMs: 60_000,
 	});
 	const host = await startTestServer([
-		registration(LogIngestService, logIngestImplementation({ store, inlineBodyBytes: 64 * 1024 })),
+		registration(
+			LogIngestService,
+			logIngestImplementation({ store, inlineBodyBytes: 64 * 1024, maxFrameBytes: 4 * 1024 * 1024 }),
+		),
 	]);
 	const client = testClient(LogIngestService, host.url);
 	return {
