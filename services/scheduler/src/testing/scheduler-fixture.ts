@@ -15,7 +15,12 @@ import { SCHEDULER_MIGRATIONS, schedulerEngineFrom } from "../scheduler-module.j
 
 /** The real queue service in a process of its own, as the scheduler sees it in production. */
 export async function startQueueProcess(redisUrl?: string): Promise<{ process: ServiceProcess; url: string }> {
-	const env: Record<string, string> = { TASKMESH_QUEUE_PORT: "0", LOG_LEVEL: "info", QUEUE_TELEMETRY: "false" };
+	const env: Record<string, string> = {
+		TASKMESH_QUEUE_PORT: "0",
+		LOG_LEVEL: "info",
+		QUEUE_TELEMETRY: "false",
+		GRPC_DRAIN_TIMEOUT_MS: "500",
+	};
 	if (redisUrl !== undefined) env.REDIS_URL = redisUrl;
 	const process = await spawnServiceProcess("services/queue/src/main.ts", { env, expectedServices: 1 });
 	const port = [...process.ports.values()][0] as number;

@@ -1,0 +1,206 @@
+/**
+ * bench:scheduler — Trigger → StartAttempt latency of taskmesh (scheduler and queue
+ * services as separate processes, a worker that long-polls the queue and starts
+ * attempts) beside BullMQ add → worker start latency, both at the same steady rate
+ * in the same run on the same Redis; then sustained end-to-end runs per second.
+ *
+ *   npx tsx bench/scheduler.ts [--rate 500] [--seconds 10] [--sustained 3000]
+ *
+ * The last line is `ratio: <taskmesh p99 / bullmq p99>`.
+ */
+import { randomBytes } from "node:crypto";
+import { parseArgs } from "node:util";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { Queue, Worker } from "bullmq";
+import pg from "pg";
+import { QueueService } from "../gen/taskmesh/queue/v1/queue_pb.js";
+import { SchedulerService } from "../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import { testClient } from "../services/kit/src/testing/grpc.js";
+import { spawnServiceProcess } from "../services/kit/src/testing/process.js";
+
+const { values } = parseArgs({
+	options: {
+		rate: { type: "string", default: "500" },
+		seconds: { type: "string", default: "10" },
+		sustained: { type: "string", default: "3000" },
+	},
+});
+const RATE = Number(values.rate);
+const SECONDS = Number(values.seconds);
+const SUSTAINED = Number(values.sustained);
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://127.0.0.1:5432/test";
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function percentile(sorted: number[], p: number): number {
+	return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+function summary(latencies: number[]) {
+	const sorted = [...latencies].sort((a, b) => a - b);
+	return { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+}
+
+/** Calls `fire(i)` RATE times a second for SECONDS seconds, on a fixed schedule. */
+async function steady(fire: (i: number) => void): Promise<void> {
+	const total = RATE * SECONDS;
+	const start = performance.now();
+	let sent = 0;
+	while (sent < total) {
+		const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * RATE) + 1);
+		while (sent < due) fire(sent++);
+		await new Promise((r) => setTimeout(r, 2));
+	}
+}
+
+async function bullmq(): Promise<number[]> {
+	const url = new URL(REDIS_URL);
+	const connection = { host: url.hostname, port: Number(url.port || 6379), maxRetriesPerRequest: null };
+	const name = `bench-sched-${randomBytes(4).toString("hex")}`;
+	const queue = new Queue(name, { connection });
+	const latencies: number[] = [];
+	const total = RATE * SECONDS;
+	let finish: () => void = () => {};
+	const finished = new Promise<void>((r) => {
+		finish = r;
+	});
+	const worker = new Worker(
+		name,
+		async (job) => {
+			latencies.push(Date.now() - (job.data as { t: number }).t);
+			if (latencies.length === total) finish();
+		},
+		{ connection, concurrency: 100 },
+	);
+	await worker.waitUntilReady();
+	await steady(() => {
+		void queue.add("run", { t: Date.now() }, { removeOnComplete: true, removeOnFail: true });
+	});
+	await finished;
+	await worker.close();
+	await queue.obliterate({ force: true });
+	await queue.close();
+	return latencies;
+}
+
+async function main() {
+	const schema = `bench_sched_${randomBytes(4).toString("hex")}`;
+	const queueProc = await spawnServiceProcess("services/queue/src/main.ts", {
+		env: { TASKMESH_QUEUE_PORT: "0", QUEUE_TELEMETRY: "false", GRPC_DRAIN_TIMEOUT_MS: "500" },
+		expectedServices: 1,
+	});
+	const queueUrl = `http://127.0.0.1:${[...queueProc.ports.values()][0]}`;
+	const schedProc = await spawnServiceProcess("services/scheduler/src/main.ts", {
+		env: {
+			TASKMESH_SCHEDULER_PORT: "0",
+			TASKMESH_QUEUE_URL: queueUrl,
+			SCHEDULER_DATABASE_SCHEMA: schema,
+			GRPC_DRAIN_TIMEOUT_MS: "500",
+		},
+		expectedServices: 1,
+	});
+	const schedUrl = `http://127.0.0.1:${[...schedProc.ports.values()][0]}`;
+	const scheduler = testClient(SchedulerService, schedUrl);
+	const queue = testClient(QueueService, queueUrl);
+	const env = `bench_${randomBytes(4).toString("hex")}`;
+	const workerId = `worker_${randomBytes(4).toString("hex")}`;
+	await scheduler.registerWorker({
+		environmentId: env,
+		workerId,
+		capacity: { cpu: 100_000, memoryGb: 100_000 },
+		tasks: [{ id: "noop", machine: { kind: { case: "preset", value: "micro" } } }],
+	});
+
+	const heartbeat = setInterval(() => void scheduler.heartbeatWorker({ workerId }).catch(() => {}), 2_000);
+	const latencies: number[] = [];
+	let completed = 0;
+	let refused = 0;
+	let stopping = false;
+	// Four long-polling consumers, like a worker process with a few fetch loops.
+	const loops = Array.from({ length: 4 }, async () => {
+		while (!stopping) {
+			const { deliveries } = await queue.dequeue({
+				consumerId: workerId,
+				selectors: [{ environmentId: env }],
+				maxMessages: 100,
+				waitTime: durationFromMs(200),
+			});
+			await Promise.all(
+				deliveries.map(async (d) => {
+					// A redelivered message of a run already started is refused (and settled) by the scheduler.
+					const started = await scheduler
+						.startAttempt({ workerId, runId: d.message?.metadata?.runId ?? "", queueReceipt: d.receipt })
+						.catch(() => undefined);
+					if (started === undefined) {
+						refused++;
+						return;
+					}
+					const sentAt = (JSON.parse(decoder.decode(started.run?.payload)) as { t: number }).t;
+					latencies.push(Date.now() - sentAt);
+					await scheduler.completeAttempt({
+						workerId,
+						attemptId: started.attempt?.id ?? "",
+						result: { case: "output", value: { output: encoder.encode("1") } },
+					});
+					completed++;
+				}),
+			);
+		}
+	});
+
+	const waitFor = async (n: number) => {
+		while (completed < n) await new Promise((r) => setTimeout(r, 20));
+	};
+	// Warm-up: connections, prepared plans, JIT.
+	for (let i = 0; i < 200; i++) await scheduler.triggerRun({ environmentId: env, taskId: "noop", payload: encoder.encode(JSON.stringify({ t: Date.now() })) });
+	await waitFor(200);
+	latencies.length = 0;
+
+	const bull = summary(await bullmq());
+	const base = completed;
+	await steady(() => {
+		void scheduler.triggerRun({ environmentId: env, taskId: "noop", payload: encoder.encode(JSON.stringify({ t: Date.now() })) });
+	});
+	await waitFor(base + RATE * SECONDS);
+	const tm = summary(latencies);
+
+	// Sustained: as many as 64 triggers in flight at once; runs per second from first trigger to last completion.
+	const sustainedBase = completed;
+	const t0 = performance.now();
+	let next = 0;
+	await Promise.all(
+		Array.from({ length: 64 }, async () => {
+			while (next < SUSTAINED) {
+				next++;
+				await scheduler.triggerRun({ environmentId: env, taskId: "noop", payload: encoder.encode(JSON.stringify({ t: Date.now() })) });
+			}
+		}),
+	);
+	await waitFor(sustainedBase + SUSTAINED);
+	const perSecond = SUSTAINED / ((performance.now() - t0) / 1000);
+
+	stopping = true;
+	await Promise.all(loops);
+	clearInterval(heartbeat);
+	const ratio = `ratio: ${(tm.p99 / Math.max(1, bull.p99)).toFixed(2)}`;
+	schedProc.child.kill("SIGTERM");
+	queueProc.child.kill("SIGTERM");
+	await Promise.all([schedProc.exited, queueProc.exited]);
+	console.log(`steady ${RATE} runs/s for ${SECONDS} s`);
+	console.log(`bullmq   add -> worker start      n=${bull.n} p50=${bull.p50} ms p99=${bull.p99} ms`);
+	console.log(`taskmesh trigger -> StartAttempt  n=${tm.n} p50=${tm.p50} ms p99=${tm.p99} ms`);
+	console.log(`taskmesh sustained trigger -> start -> complete: ${perSecond.toFixed(0)} runs/s (${SUSTAINED} runs)`);
+	console.log(`duplicate deliveries refused by StartAttempt: ${refused}`);
+	await dropSchema(schema).catch((error: unknown) => console.error(`could not drop schema ${schema}: ${String(error)}`));
+	console.log(ratio);
+}
+
+async function dropSchema(schema: string): Promise<void> {
+	const admin = new pg.Client({ connectionString: DATABASE_URL, user: process.env.PGUSER ?? process.env.USER ?? "postgres" });
+	await admin.connect();
+	await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+	await admin.end();
+}
+
+await main();
