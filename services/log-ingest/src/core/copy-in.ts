@@ -160,3 +160,28 @@ export async function copyRows(
 	(client.query as unknown as (submittable: CopyFromStdin) => void)(copy);
 	return copy.done;
 }
+
+const UNIQUE_VIOLATION = "23505";
+
+/**
+ * Runs a binary COPY inside a savepoint: the fast way in when no row exists yet,
+ * which is nearly always. A row already there (a sender's retry) fails the COPY as
+ * a whole; then the savepoint is rolled back and false tells the caller to take the
+ * slower statement that skips existing rows one by one.
+ */
+export async function copyOrConflict(
+	client: Pick<pg.PoolClient, "query">,
+	name: string,
+	copy: () => Promise<number>,
+): Promise<boolean> {
+	await client.query(`SAVEPOINT ${name}`);
+	try {
+		await copy();
+		await client.query(`RELEASE SAVEPOINT ${name}`);
+		return true;
+	} catch (error) {
+		if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+		await client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+		return false;
+	}
+}

@@ -6,31 +6,25 @@ import {
 	decodeChunk,
 	placeChunk,
 } from "../../../../packages/log-chunking/src/index.js";
+import { type ChunkRow, deleteChunks, insertChunks, readChunkAt } from "./chunk-queries.js";
 import { decodeFrame, type MessageGroup, rejectionOf } from "./frame-decoder.js";
 import { checkHeader, searchTextOf } from "./header-rules.js";
 import {
-	type IncomingChunk,
-	type IncomingHeader,
-	type LogStoreSettings,
-	MessageState,
-	type Rejection,
-} from "./types.js";
-import {
-	type ChunkRow,
-	claimRunCursors,
-	deleteChunks,
-	insertChunks,
 	insertWholeMessages,
 	lockMessages,
 	type MessageUpdate,
-	notifyRuns,
-	type Queryable,
 	type ReceivingRow,
-	readChunkAt,
-	type StoredHeader,
 	updateMessages,
-	type WholeMessageRow,
-} from "./write-queries.js";
+} from "./message-queries.js";
+import { claimRunCursors, notifyRuns } from "./run-queries.js";
+import {
+	type IncomingChunk,
+	type LogStoreSettings,
+	MessageState,
+	type Queryable,
+	type Rejection,
+} from "./types.js";
+import { isWholeOnArrival, storedHeader, wholeRow } from "./whole-message.js";
 
 /** What one frame did. */
 export interface FrameResult {
@@ -128,8 +122,8 @@ export class FrameWriter {
 			return value;
 		};
 
-		const whole = groups.filter((g) => this.isWholeOnArrival(g));
-		const wholeRows = whole.map((g) => this.wholeRow(g, nextCursor(g), now));
+		const whole = groups.filter((g) => isWholeOnArrival(g, this.settings));
+		const wholeRows = whole.map((g) => wholeRow(g, nextCursor(g), now));
 		const inserted = await insertWholeMessages(client, wholeRows);
 		for (const row of wholeRows) {
 			if (!inserted.has(`${row.environmentId}\u0000${row.runId}\u0000${row.messageId}`)) continue;
@@ -167,39 +161,6 @@ export class FrameWriter {
 			last.set(runKey, (last.get(runKey) ?? 0n) - BigInt(claim.count));
 		}
 		return last;
-	}
-
-	/** True for a message of one small chunk carrying its header: the single-row fast path. */
-	private isWholeOnArrival(group: MessageGroup): boolean {
-		if (group.error !== undefined || group.chunks.length !== 1 || group.header === undefined) return false;
-		const only = group.chunks[0];
-		if (only === undefined || only.chunk.sequence !== 0 || !only.chunk.last) return false;
-		if (only.rawSize > this.settings.inlineBodyBytes || group.head === undefined) return false;
-		try {
-			placeChunk(only.chunk, 0, this.settings.limits);
-			checkHeader(group.header);
-			checkDeclaredSize(only.rawSize, group.header.chunkCount > 0 ? group.header.bodySize : undefined);
-			return true;
-		} catch {
-			// Let the general path report the problem against the message row.
-			return false;
-		}
-	}
-
-	private wholeRow(group: MessageGroup, runSeq: bigint, now: number): WholeMessageRow {
-		const header = group.header as NonNullable<MessageGroup["header"]>;
-		const head = group.head as Uint8Array;
-		return {
-			environmentId: group.environmentId,
-			runId: group.runId,
-			messageId: group.messageId,
-			runSeq,
-			...storedHeader(header, now),
-			bodySize: head.byteLength,
-			body: Buffer.from(head.buffer, head.byteOffset, head.byteLength),
-			searchText: searchTextOf(head),
-			nowMs: now,
-		};
 	}
 
 	private async applyGeneral(
@@ -331,18 +292,6 @@ export class FrameWriter {
 		}
 		return Buffer.concat(parts);
 	}
-}
-
-/** A header as stored; a message logged without a time takes the time it arrived. */
-function storedHeader(header: IncomingHeader, now: number): StoredHeader {
-	return {
-		level: header.level,
-		loggedAtUs: header.loggedAtUs ?? BigInt(now) * 1000n,
-		attributes: JSON.stringify(header.attributes),
-		taskId: header.taskId,
-		attemptId: header.attemptId,
-		traceId: header.traceId,
-	};
 }
 
 function unchanged(row: ReceivingRow): MessageUpdate {

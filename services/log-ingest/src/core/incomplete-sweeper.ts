@@ -1,8 +1,8 @@
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { Clock } from "./frame-writer.js";
+import { claimRunCursors, notifyRuns } from "./run-queries.js";
 import { MessageState } from "./types.js";
-import { claimRunCursors, notifyRuns } from "./write-queries.js";
 
 const BATCH = 500;
 

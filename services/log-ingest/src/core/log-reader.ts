@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { decodeInOrder, type StoredChunk } from "../../../../packages/log-chunking/src/index.js";
+import { readChunkAt } from "./chunk-queries.js";
 import { type LogStoreSettings, MessageState, type StoredLogRecord } from "./types.js";
-import { readChunkAt } from "./write-queries.js";
 
 /** Filters of a Query. */
 export interface LogQuery {

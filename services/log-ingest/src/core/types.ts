@@ -1,3 +1,4 @@
+import type pg from "pg";
 import type { ChunkLimits } from "../../../../packages/log-chunking/src/index.js";
 
 /** Fields of a message other than its body, as chunk 0 carries them. */
@@ -70,3 +71,6 @@ export interface StoredLogRecord {
 export function messageKey(chunk: { environmentId: string; runId: string; messageId: string }): string {
 	return `${chunk.environmentId}\u0000${chunk.runId}\u0000${chunk.messageId}`;
 }
+
+/** A pg client or pool: every query takes the client it runs on. */
+export type Queryable = Pick<pg.PoolClient, "query">;

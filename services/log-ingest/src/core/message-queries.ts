@@ -1,31 +1,5 @@
-import type pg from "pg";
-import { type CopyValue, copyRows } from "./copy-in.js";
-
-/** A pg client or pool: every query takes the client it runs on. */
-export type Queryable = Pick<pg.PoolClient, "query">;
-
-/** Runs touched by a frame and how many cursor values each may need. */
-export interface RunClaim {
-	environmentId: string;
-	runId: string;
-	count: number;
-}
-
-/**
- * Creates or bumps each run's cursor counter and returns the last value handed out.
- * Claims must be sorted so concurrent frames lock run rows in one order. The row
- * lock lasts until commit: that is what orders a run's cursors by commit time.
- */
-export async function claimRunCursors(client: Queryable, claims: RunClaim[]): Promise<Map<string, bigint>> {
-	const result = await client.query<{ environment_id: string; run_id: string; last_seq: string }>(
-		`INSERT INTO log_runs (environment_id, run_id, last_seq)
-		 SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
-		 ON CONFLICT (environment_id, run_id) DO UPDATE SET last_seq = log_runs.last_seq + EXCLUDED.last_seq
-		 RETURNING environment_id, run_id, last_seq`,
-		[claims.map((c) => c.environmentId), claims.map((c) => c.runId), claims.map((c) => c.count)],
-	);
-	return new Map(result.rows.map((r) => [`${r.environment_id}\u0000${r.run_id}`, BigInt(r.last_seq)]));
-}
+import { type CopyValue, copyOrConflict, copyRows } from "./copy-in.js";
+import type { Queryable } from "./types.js";
 
 /** Header fields as stored (attributes as JSON text). */
 export interface StoredHeader {
@@ -48,8 +22,6 @@ export interface WholeMessageRow extends StoredHeader {
 	searchText: string | null;
 	nowMs: number;
 }
-
-const MAX_PARAMS = 60_000;
 
 /**
  * Inserts messages that are complete on arrival as one row each, body inline,
@@ -112,31 +84,6 @@ function wholeCopyRow(row: WholeMessageRow): CopyValue[] {
 		row.searchText === null ? null : { type: "text", value: row.searchText },
 		{ type: "int8", value: BigInt(row.nowMs) },
 	];
-}
-
-const UNIQUE_VIOLATION = "23505";
-
-/**
- * Runs a binary COPY inside a savepoint: the fast way in when no row exists yet,
- * which is nearly always. A row already there (a sender's retry) fails the COPY as
- * a whole; then the savepoint is rolled back and false tells the caller to take the
- * slower statement that skips existing rows one by one.
- */
-async function copyOrConflict(
-	client: Queryable,
-	name: string,
-	copy: () => Promise<number>,
-): Promise<boolean> {
-	await client.query(`SAVEPOINT ${name}`);
-	try {
-		await copy();
-		await client.query(`RELEASE SAVEPOINT ${name}`);
-		return true;
-	} catch (error) {
-		if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
-		await client.query(`ROLLBACK TO SAVEPOINT ${name}`);
-		return false;
-	}
 }
 
 /** insertWholeMessages for frames holding messages already stored: skips those rows. */
@@ -241,59 +188,6 @@ export async function lockMessages(
 	);
 }
 
-/** One chunk row to store. */
-export interface ChunkRow {
-	messagePk: bigint;
-	sequence: number;
-	compression: number;
-	rawSize: number;
-	data: Buffer;
-}
-
-const CHUNK_COLUMNS = 5;
-
-/**
- * Stores chunks in multi-row statements with their bytes as binary parameters.
- * A chunk already stored is skipped; returns "pk:sequence" of those inserted, so
- * the caller counts the rest as duplicates.
- */
-export async function insertChunks(client: Queryable, rows: ChunkRow[]): Promise<Set<string>> {
-	if (rows.length === 0) return new Set();
-	const copied = await copyOrConflict(client, "chunks", () =>
-		copyRows(
-			client,
-			"log_chunks",
-			["message_pk", "sequence", "compression", "raw_size", "data"],
-			rows.map((r) => [
-				{ type: "int8", value: r.messagePk },
-				{ type: "int4", value: r.sequence },
-				{ type: "int2", value: r.compression },
-				{ type: "int4", value: r.rawSize },
-				{ type: "bytea", value: r.data },
-			]),
-		),
-	);
-	if (copied) return new Set(rows.map((r) => `${r.messagePk}:${r.sequence}`));
-	const inserted = new Set<string>();
-	const perStatement = Math.floor(MAX_PARAMS / CHUNK_COLUMNS);
-	for (let start = 0; start < rows.length; start += perStatement) {
-		const batch = rows.slice(start, start + perStatement);
-		const params: unknown[] = [];
-		const tuples = batch.map((row) => {
-			const b = params.length;
-			params.push(row.messagePk.toString(), row.sequence, row.compression, row.rawSize, row.data);
-			return `($${b + 1}::bigint, $${b + 2}::int, $${b + 3}::smallint, $${b + 4}::int, $${b + 5}::bytea)`;
-		});
-		const result = await client.query<{ message_pk: string; sequence: number }>(
-			`INSERT INTO log_chunks (message_pk, sequence, compression, raw_size, data) VALUES ${tuples.join(", ")}
-			 ON CONFLICT (message_pk, sequence) DO NOTHING RETURNING message_pk, sequence`,
-			params,
-		);
-		for (const r of result.rows) inserted.add(`${r.message_pk}:${r.sequence}`);
-	}
-	return inserted;
-}
-
 /** The new state of a locked message row after a frame. */
 export interface MessageUpdate {
 	id: bigint;
@@ -351,36 +245,4 @@ export async function updateMessages(client: Queryable, updates: MessageUpdate[]
 			col((u) => u.rejectReason),
 		],
 	);
-}
-
-/** Deletes the chunks of messages that were rejected. */
-export async function deleteChunks(client: Queryable, messagePks: bigint[]): Promise<void> {
-	if (messagePks.length === 0) return;
-	await client.query("DELETE FROM log_chunks WHERE message_pk = ANY($1::bigint[])", [
-		messagePks.map((pk) => pk.toString()),
-	]);
-}
-
-/** Wakes Tail streams of these runs once the transaction commits. */
-export async function notifyRuns(client: Queryable, channel: string, payloads: string[]): Promise<void> {
-	if (payloads.length === 0) return;
-	await client.query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", [channel, payloads]);
-}
-
-/**
- * Reads the first maxBytes of a stored body, chunk by chunk in sequence order,
- * returning each chunk's stored form for the caller to decode.
- */
-export async function readChunkAt(
-	client: Queryable,
-	messagePk: bigint,
-	fromSequence: number,
-	limit: number,
-): Promise<Array<{ sequence: number; compression: number; data: Buffer }>> {
-	const result = await client.query<{ sequence: number; compression: number; data: Buffer }>(
-		`SELECT sequence, compression, data FROM log_chunks
-		 WHERE message_pk = $1 AND sequence >= $2 ORDER BY sequence LIMIT $3`,
-		[messagePk.toString(), fromSequence, limit],
-	);
-	return result.rows;
 }

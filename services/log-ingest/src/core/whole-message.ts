@@ -1,0 +1,51 @@
+import { checkDeclaredSize, placeChunk } from "../../../../packages/log-chunking/src/index.js";
+import type { MessageGroup } from "./frame-decoder.js";
+import { checkHeader, searchTextOf } from "./header-rules.js";
+import type { StoredHeader, WholeMessageRow } from "./message-queries.js";
+import type { IncomingHeader, LogStoreSettings } from "./types.js";
+
+/** True for a message of one small chunk carrying its header: the single-row fast path. */
+export function isWholeOnArrival(group: MessageGroup, settings: LogStoreSettings): boolean {
+	if (group.error !== undefined || group.chunks.length !== 1 || group.header === undefined) return false;
+	const only = group.chunks[0];
+	if (only === undefined || only.chunk.sequence !== 0 || !only.chunk.last) return false;
+	if (only.rawSize > settings.inlineBodyBytes || group.head === undefined) return false;
+	try {
+		placeChunk(only.chunk, 0, settings.limits);
+		checkHeader(group.header);
+		checkDeclaredSize(only.rawSize, group.header.chunkCount > 0 ? group.header.bodySize : undefined);
+		return true;
+	} catch {
+		// Let the general path report the problem against the message row.
+		return false;
+	}
+}
+
+/** The single row of a message that passed isWholeOnArrival. */
+export function wholeRow(group: MessageGroup, runSeq: bigint, now: number): WholeMessageRow {
+	const header = group.header as IncomingHeader;
+	const head = group.head as Uint8Array;
+	return {
+		environmentId: group.environmentId,
+		runId: group.runId,
+		messageId: group.messageId,
+		runSeq,
+		...storedHeader(header, now),
+		bodySize: head.byteLength,
+		body: Buffer.from(head.buffer, head.byteOffset, head.byteLength),
+		searchText: searchTextOf(head),
+		nowMs: now,
+	};
+}
+
+/** A header as stored; a message logged without a time takes the time it arrived. */
+export function storedHeader(header: IncomingHeader, now: number): StoredHeader {
+	return {
+		level: header.level,
+		loggedAtUs: header.loggedAtUs ?? BigInt(now) * 1000n,
+		attributes: JSON.stringify(header.attributes),
+		taskId: header.taskId,
+		attemptId: header.attemptId,
+		traceId: header.traceId,
+	};
+}
