@@ -1,7 +1,11 @@
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
-import { createPostgresPool, loadPlatformConfig } from "../../../services/kit/src/index.js";
+import {
+	createPostgresPool,
+	createRedisClient,
+	loadPlatformConfig,
+} from "../../../services/kit/src/index.js";
 import { type ServiceProcess, spawnServiceProcess } from "../../../services/kit/src/testing/process.js";
 import { randomSuffix, testStores } from "../../../services/kit/src/testing/stores.js";
 import { type RunningGateway, startGateway } from "../gateway.js";
@@ -116,6 +120,11 @@ export async function startGatewayPlatform(
 			for (const schema of Object.values(schemas))
 				await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
 			await pool.end();
+			// The queue's and the rate limiter's keys of this platform.
+			const redis = createRedisClient({ url: stores.redisUrl });
+			const keys = await redis.keys(`test:gw:${suffix}*`);
+			if (keys.length > 0) await redis.del(...keys);
+			await redis.quit();
 		},
 	};
 }
