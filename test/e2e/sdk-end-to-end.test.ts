@@ -180,6 +180,16 @@ describe("SDK end to end through the services", () => {
 		assert.deepEqual(after.unwrap(), { id: "after-oom", words: 2, topWord: "still" });
 	});
 
+	test("an attempt past its max duration is stopped and the run does not complete", async () => {
+		const result = await tasks.triggerAndWait("test.overrun", {});
+		assert.equal(result.ok, false);
+		const run = await runs.retrieve(result.id);
+		// Whichever sees the deadline first ends it: the worker (MAX_DURATION_EXCEEDED) or the scheduler (TIMED_OUT).
+		assert.ok(["FAILED", "TIMED_OUT"].includes(run.status), run.status);
+		if (run.status === "FAILED") assert.equal(run.error?.code, "MAX_DURATION_EXCEEDED");
+		assert.equal(worker.child.exitCode, null, "the worker is still running");
+	});
+
 	test("wait.for suspends the run and resumes it", async () => {
 		const result = await tasks.triggerAndWait<{ waitedMs: number }>("test.nap", {});
 		assert.equal(result.ok, true, String(result.error));

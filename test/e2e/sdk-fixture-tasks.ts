@@ -68,3 +68,14 @@ export const fanOut = task({
 		};
 	},
 });
+
+/** Runs past its one-second max duration. */
+export const overrunner = task({
+	id: "test.overrun",
+	machine: "micro",
+	maxDuration: 1,
+	run: async () => {
+		await new Promise((r) => setTimeout(r, 30_000));
+		return "too late";
+	},
+});

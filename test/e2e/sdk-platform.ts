@@ -108,8 +108,9 @@ export interface WorkerProcess {
 export async function startWorker(
 	env: Record<string, string>,
 	extra: Record<string, string> = {},
+	args: string[] = [],
 ): Promise<WorkerProcess> {
-	const child = spawn(process.execPath, ["--import", "tsx", CLI, "worker", ...TASK_FILES], {
+	const child = spawn(process.execPath, ["--import", "tsx", CLI, "worker", ...TASK_FILES, ...args], {
 		env: {
 			...process.env,
 			...env,

@@ -53,7 +53,8 @@ interface ActiveAttempt {
 	taskId: string;
 	machine: { name: string; cpu: number; memoryGb: number };
 	receipt: string;
-	proc: AttemptProcess;
+	/** Unset while its child process is being started. */
+	proc: AttemptProcess | undefined;
 	startedMs: number;
 	maxDurationMs: number;
 	state: "running" | "suspending" | "suspended";
@@ -293,6 +294,7 @@ export class Worker {
 			held.state === "suspended" &&
 			started.resumed &&
 			held.attemptId === attempt.id &&
+			held.proc !== undefined &&
 			held.proc.exited === undefined
 		) {
 			// This worker still holds the suspended child: resume it in place.
@@ -302,7 +304,7 @@ export class Worker {
 			this.arm(held, deadline);
 			const last = started.resolvedWaits[started.resolvedWaits.length - 1];
 			this.out.lifecycle(run.id, run.taskId, `resumed in place (attempt ${attempt.number})`);
-			held.proc.send({
+			held.proc?.send({
 				type: "resume",
 				outcome: last === undefined ? { runs: [], batchId: "" } : waitOutcomeOf(last),
 			});
@@ -311,7 +313,7 @@ export class Worker {
 		if (held !== undefined) {
 			this.active.delete(run.id);
 			held.detach();
-			void held.proc.kill();
+			void held.proc?.kill();
 		}
 		const record: ActiveAttempt = {
 			runId: run.id,
@@ -320,7 +322,7 @@ export class Worker {
 			taskId: run.taskId,
 			machine,
 			receipt,
-			proc: undefined as unknown as AttemptProcess,
+			proc: undefined,
 			startedMs: Date.now(),
 			maxDurationMs,
 			state: "running",
@@ -340,15 +342,22 @@ export class Worker {
 			run.taskId,
 			`${replay ? "replaying" : "started"} attempt ${attempt.number} on ${machine.name} (${machine.cpu} vCPU, ${machine.memoryGb} GB)`,
 		);
+		let proc: AttemptProcess;
 		try {
-			record.proc = await this.pool.acquire(memoryMiB(machine.memoryGb));
+			proc = await this.pool.acquire(memoryMiB(machine.memoryGb));
 		} catch (error) {
 			await this.finish(record, { error: wireError(error, false) }, false);
 			return;
 		}
-		this.attach(record);
+		if (record.finished) {
+			// Stopped (shutdown, or the scheduler said so) while the child was starting.
+			void proc.kill();
+			return;
+		}
+		record.proc = proc;
+		this.attach(record, proc);
 		this.arm(record, deadline);
-		record.proc.send({
+		proc.send({
 			type: "run",
 			assignment: {
 				ctx: {
@@ -371,7 +380,7 @@ export class Worker {
 		});
 	}
 
-	private attach(record: ActiveAttempt): void {
+	private attach(record: ActiveAttempt, proc: AttemptProcess): void {
 		const onMessage = (m: FromChild) => {
 			switch (m.type) {
 				case "log":
@@ -404,11 +413,11 @@ export class Worker {
 				false,
 			);
 		};
-		record.proc.on("message", onMessage);
-		record.proc.on("exit", onExit);
+		proc.on("message", onMessage);
+		proc.on("exit", onExit);
 		record.detach = () => {
-			record.proc.off("message", onMessage);
-			record.proc.off("exit", onExit);
+			proc.off("message", onMessage);
+			proc.off("exit", onExit);
 		};
 	}
 
@@ -419,7 +428,7 @@ export class Worker {
 			() => {
 				if (record.finished || record.state !== "running") return;
 				this.out.lifecycle(record.runId, record.taskId, "max duration passed; stopping the attempt");
-				void record.proc.kill();
+				void record.proc?.kill();
 				void this.finish(record, { error: TASK_ERRORS.timedOut(record) }, false);
 			},
 			Math.max(0, deadline.getTime() - Date.now()),
@@ -483,7 +492,7 @@ export class Worker {
 			record.state = "running";
 			const typed = fromConnectError(error);
 			if (typed.code === "TASK_DID_CONCURRENT_WAIT") record.concurrent = true;
-			record.proc.send({ type: "wait-failed", error: wireError(typed, false) });
+			record.proc?.send({ type: "wait-failed", error: wireError(typed, false) });
 		}
 	}
 
@@ -580,7 +589,7 @@ export class Worker {
 				record.finished = true;
 				clearTimeout(record.deadline);
 				record.detach();
-				void record.proc.kill();
+				void record.proc?.kill();
 				this.active.delete(record.runId);
 				this.releaseSlot(record);
 				this.out.lifecycle(
@@ -599,7 +608,7 @@ export class Worker {
 			if (record.state === "suspended" && Date.now() - record.suspendedAt > keep) {
 				this.active.delete(record.runId);
 				record.detach();
-				void record.proc.kill();
+				void record.proc?.kill();
 			}
 		}
 	}
@@ -620,11 +629,13 @@ export class Worker {
 		while (running().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
 		await Promise.all(
 			running().map(async (record) => {
-				await record.proc.kill();
-				await this.finish(record, { error: TASK_ERRORS.shutdown() }, false);
+				// finish() marks the record first, so the child's exit is not read as a crash.
+				const done = this.finish(record, { error: TASK_ERRORS.shutdown() }, false);
+				await record.proc?.kill();
+				await done;
 			}),
 		);
-		for (const record of this.active.values()) void record.proc.kill();
+		for (const record of this.active.values()) void record.proc?.kill();
 		this.active.clear();
 		clearInterval(this.heartbeat);
 		await this.stream?.close();
