@@ -21,7 +21,9 @@ export async function spawnServiceProcess(
 	options: { env?: Record<string, string>; expectedServices: number; timeoutMs?: number },
 ): Promise<ServiceProcess> {
 	const child = spawn(process.execPath, ["--import", "tsx", entry], {
-		env: { ...process.env, LOG_LEVEL: "info", ...options.env },
+		// Small pools: test files run side by side against one PostgreSQL whose
+		// connection limit (100 by default) a few full-size platforms would exhaust.
+		env: { ...process.env, LOG_LEVEL: "info", DATABASE_POOL_SIZE: "4", ...options.env },
 		stdio: ["ignore", "pipe", "pipe"],
 	});
 	const lines: string[] = [];
