@@ -7,12 +7,16 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { credentials, makeGenericClientConstructor, type ServiceError } from "@grpc/grpc-js";
 import {
 	AckReason,
 	type ConsumeRequestSchema,
 	type EnqueueMessageSchema,
+	type EnqueueRequestSchema,
+	type EnqueueResponse,
 	QueueService,
 } from "../gen/taskmesh/queue/v1/queue_pb.js";
+import { grpcServiceDefinition } from "../services/kit/src/grpc/service-definition.js";
 import { Pushable, preciseNow } from "./queue-pushable.js";
 
 type Request = MessageInitShape<typeof ConsumeRequestSchema>;
@@ -22,7 +26,10 @@ export interface RunningQueueService {
 	url: string;
 	pid: number;
 	namespace: string;
+	/** A Connect client, for the Consume stream (it stays steady on long streams). */
 	client: Client<typeof QueueService>;
+	/** Enqueue over a grpc-js client, the faster of the two for unary calls here. */
+	enqueue: (request: MessageInitShape<typeof EnqueueRequestSchema>) => Promise<EnqueueResponse>;
 	stop(): Promise<void>;
 }
 
@@ -73,12 +80,25 @@ export async function startQueueService(telemetry: boolean, redisUrl: string): P
 	child.stdout?.resume();
 	const url = `http://127.0.0.1:${port}`;
 	const client = createClient(QueueService, createGrpcTransport({ baseUrl: url }));
+	const GrpcClient = makeGenericClientConstructor(grpcServiceDefinition(QueueService), "QueueService");
+	const grpcClient = new GrpcClient(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as {
+		enqueue(
+			request: unknown,
+			callback: (error: ServiceError | null, response: EnqueueResponse) => void,
+		): void;
+		close(): void;
+	};
 	return {
 		url,
 		pid: child.pid ?? 0,
 		namespace,
 		client,
+		enqueue: (request) =>
+			new Promise((resolve, reject) =>
+				grpcClient.enqueue(request, (error, response) => (error ? reject(error) : resolve(response))),
+			),
 		async stop() {
+			grpcClient.close();
 			const exited = new Promise((resolve) => child.once("exit", resolve));
 			child.kill("SIGTERM");
 			await exited;
@@ -170,7 +190,7 @@ export async function taskmeshThroughput(service: RunningQueueService, n: number
 			const from = next;
 			const count = Math.min(1000, n - from);
 			next += count;
-			await service.client.enqueue({ messages: messages(env, from, count, () => payload) });
+			await service.enqueue({ messages: messages(env, from, count, () => payload) });
 		}
 	};
 	await Promise.all([produce(), produce(), produce()]);
@@ -199,7 +219,7 @@ export async function taskmeshLatency(
 		for (; sent < due; sent++) {
 			const body = new Uint8Array(16);
 			new DataView(body.buffer).setFloat64(0, preciseNow());
-			sends.push(service.client.enqueue({ messages: messages(env, sent, 1, () => body) }));
+			sends.push(service.enqueue({ messages: messages(env, sent, 1, () => body) }));
 		}
 		await sleep(1);
 	}

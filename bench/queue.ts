@@ -4,8 +4,9 @@
  * 1. Throughput: N no-op messages, producer and consumer at once, from the first
  *    enqueue to the last acknowledgement. BullMQ: addBulk in chunks of 1,000, one
  *    Worker at concurrency 100 (in its own process). taskmesh: the queue service in
- *    its own process, batched Enqueue, one Consume stream with credits, each
- *    delivered batch acknowledged in one message on the stream.
+ *    its own process, Enqueue of 1,000 at a time over a grpc-js client, one Consume
+ *    stream (Connect client) with credits, each delivered batch acknowledged in one
+ *    message on the stream.
  * 2. Latency: enqueue-to-delivery at a steady 500 per second, one message per call.
  * 3. taskmesh throughput with telemetry on (metrics and tracing SDKs) and off.
  *
@@ -55,6 +56,11 @@ async function withService<T>(telemetry: boolean, body: (s: RunningQueueService)
 	}
 }
 
+console.log(
+	`machine: ${cpus().length} cores, load average ${loadavg()
+		.map((l) => l.toFixed(1))
+		.join(" ")}`,
+);
 console.log(
 	`bench:queue  N=${N} messages, latency at ${RATE}/s for ${LATENCY_SECONDS} s, ${ROUNDS} rounds, ${REDIS_URL}`,
 );
@@ -117,5 +123,9 @@ console.log(`  taskmesh p50 ${fmt(percentile(meshLatency, 50))}  p99 ${fmt(perce
 console.log(
 	`  p99 taskmesh/bullmq: ${(percentile(meshLatency, 99) / percentile(bullLatency, 99)).toFixed(2)}`,
 );
-console.log(`load average at the end: ${load()}`);
+console.log(
+	`load average at the end: ${loadavg()
+		.map((l) => l.toFixed(1))
+		.join(" ")}`,
+);
 console.log(`ratio: ${(onBest / bullBest).toFixed(2)}`);
