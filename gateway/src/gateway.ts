@@ -17,6 +17,7 @@ import { ApiKeyStore } from "./core/api-key-store.js";
 import type { RunExists } from "./core/parent-run-check.js";
 import { type Backend, publicMethods } from "./core/public-surface.js";
 import { KeyRateLimiter } from "./core/rate-limiter.js";
+import { RevocationListener } from "./core/revocation-listener.js";
 import { ServiceHealth } from "./core/service-health.js";
 import type { GatewayConfig } from "./gateway-config.js";
 import { accessLog } from "./http/access-log.js";
@@ -69,9 +70,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 	// Every call in flight listens on the shutdown signal; hundreds at once are normal.
 	setMaxListeners(0, shutdown.signal);
 	const inFlight = new InFlightCalls();
+	let revocations: RevocationListener | undefined;
 	try {
 		await migrateGateway(pool, gateway.GATEWAY_DATABASE_SCHEMA, logger);
 		const keys = new ApiKeyStore({ pool, cacheMs: gateway.GATEWAY_KEY_CACHE_MS });
+		revocations = new RevocationListener({
+			url: config.DATABASE_URL,
+			onRevoked: () => keys.forget(),
+			logger,
+		});
+		await revocations.start();
 		const transports = backendTransports(config);
 		const health = new ServiceHealth({ transports });
 		const handler = connectNodeAdapter({
@@ -142,14 +150,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 					shutdown.abort();
 					server.destroyConnections();
 					await stopped;
-					await Promise.allSettled([pool.end(), redis.quit()]);
+					await Promise.allSettled([revocations?.close(), pool.end(), redis.quit()]);
 					logger.info("gateway stopped");
 				})();
 				return closing;
 			},
 		};
 	} catch (error) {
-		await Promise.allSettled([pool.end(), redis.quit()]);
+		await Promise.allSettled([revocations?.close(), pool.end(), redis.quit()]);
 		throw error;
 	}
 }

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { createTestSchema, type TestSchema } from "../../../services/kit/src/testing/stores.js";
+import { createTestSchema, type TestSchema, testStores } from "../../../services/kit/src/testing/stores.js";
 import { migrateGateway } from "../gateway.js";
 import { hashKey, looksLikeKey } from "./api-key-format.js";
 import { ApiKeyStore, KeyInputError } from "./api-key-store.js";
+import { RevocationListener } from "./revocation-listener.js";
 
 describe("API key store", () => {
 	let db: TestSchema;
@@ -39,7 +40,7 @@ describe("API key store", () => {
 		assert.equal(await store.authenticate(`tmk_${"A".repeat(43)}`), undefined);
 	});
 
-	test("a cached grant is served without a query until revoked by the same store", async () => {
+	test("an unannounced revocation is seen once the cache time has passed", async () => {
 		let now = 1_000;
 		const cached = new ApiKeyStore({ pool: db.pool, cacheMs: 60_000, now: () => now });
 		const { key, record } = await cached.create({ project: "cache", environment: "dev" });
@@ -48,6 +49,36 @@ describe("API key store", () => {
 		assert.ok(await cached.authenticate(key), "revoked elsewhere: still trusted within the cache time");
 		now += 60_001;
 		assert.equal(await cached.authenticate(key), undefined, "read again once the cache time passed");
+	});
+
+	test("a revocation made by another store reaches a listening store's cache at once", async () => {
+		const { databaseUrl } = await testStores();
+		const gatewayStore = new ApiKeyStore({ pool: db.pool, cacheMs: 600_000 });
+		const cliStore = new ApiKeyStore({ pool: db.pool });
+		const { key, record } = await cliStore.create({ project: "notify", environment: "dev" });
+		const revoked: Array<string | undefined> = [];
+		let heard: () => void = () => {};
+		const notified = new Promise<void>((resolve) => {
+			heard = resolve;
+		});
+		const listener = new RevocationListener({
+			url: databaseUrl,
+			onRevoked: (keyId) => {
+				revoked.push(keyId);
+				gatewayStore.forget();
+				heard();
+			},
+		});
+		await listener.start();
+		try {
+			assert.ok(await gatewayStore.authenticate(key), "cached as live");
+			await cliStore.revoke(record.keyId);
+			await notified;
+			assert.ok(revoked.includes(record.keyId));
+			assert.equal(await gatewayStore.authenticate(key), undefined);
+		} finally {
+			await listener.close();
+		}
 	});
 
 	test("keys are listed per project and environment with their state, newest first", async () => {

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { displayPrefix, environmentIdOf, generateKey, hashKey, newKeyId, SLUG } from "./api-key-format.js";
+import { REVOCATION_CHANNEL } from "./revocation-listener.js";
 
 /** What a valid key grants: one environment of one project. */
 export interface KeyGrant {
@@ -53,8 +54,9 @@ const COLUMNS =
 
 /**
  * API keys in PostgreSQL, stored as SHA-256 digests. Lookups are cached for
- * `cacheMs` so a busy key costs no query per call; a revocation made elsewhere
- * is therefore seen within that time (at once by the store that made it).
+ * `cacheMs` so a busy key costs no query per call; a revocation is announced
+ * with NOTIFY so listening gateways forget at once (see RevocationListener),
+ * and is seen within `cacheMs` even by one that missed it.
  */
 export class ApiKeyStore {
 	private readonly pool: pg.Pool;
@@ -95,13 +97,20 @@ export class ApiKeyStore {
 
 	/** Revokes a key by id; false when no live key has that id. */
 	async revoke(keyId: string): Promise<boolean> {
+		// The notification goes out when the update commits; every gateway listening drops its cache.
 		const { rowCount } = await this.pool.query(
-			"UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+			`WITH revoked AS (
+				UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id
+			) SELECT pg_notify('${REVOCATION_CHANNEL}', id) FROM revoked`,
 			[keyId],
 		);
-		// This process trusts nothing it cached about the key any more.
-		this.cache.clear();
+		this.forget();
 		return (rowCount ?? 0) > 0;
+	}
+
+	/** Drops every cached lookup (a key was revoked somewhere). */
+	forget(): void {
+		this.cache.clear();
 	}
 
 	/** Keys of a project (and environment), newest first, revoked ones included. */
