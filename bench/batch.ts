@@ -5,7 +5,7 @@
  * child run in PostgreSQL and a message in the queue. Beside it, in the same run, BullMQ
  * `addBulk` puts the same number of jobs with the same payloads into the same Redis.
  *
- *   npx tsx bench/batch.ts        (ITEMS=100000 CHUNK=1000 to change the load)
+ *   npx tsx bench/batch.ts        (ITEMS=100000 CHUNK=1000 DIRECT_ITEMS=20000 to change the load)
  *
  * Prints items/s for each and ends with `ratio: <taskmesh/bullmq>`. A third line shows
  * the scheduler's TriggerRuns called directly (same chunks, same parallelism as the
@@ -31,6 +31,7 @@ import { randomSuffix } from "../services/kit/src/testing/stores.js";
 
 const ITEMS = Number(process.env.ITEMS ?? 100_000);
 const CHUNK = Number(process.env.CHUNK ?? 1_000);
+const DIRECT_ITEMS = Number(process.env.DIRECT_ITEMS ?? 20_000);
 
 async function taskmesh(engine: RunEngineProcesses): Promise<number> {
 	const schema = `bench_batch_${randomSuffix()}`;
@@ -55,11 +56,16 @@ async function taskmesh(engine: RunEngineProcesses): Promise<number> {
 	}
 }
 
-async function stream(client: ReturnType<typeof testClient<typeof BatchService>>, environmentId: string, count: number) {
+async function stream(
+	client: ReturnType<typeof testClient<typeof BatchService>>,
+	environmentId: string,
+	count: number,
+) {
 	const { batch } = await client.createBatch({ environmentId, expectedItemCount: count });
 	const items = new ItemStream();
 	items.push(header(environmentId, batch?.id ?? ""));
-	for (let from = 0; from < count; from += CHUNK) items.push(chunk("child", from, Math.min(count, from + CHUNK)));
+	for (let from = 0; from < count; from += CHUNK)
+		items.push(chunk("child", from, Math.min(count, from + CHUNK)));
 	items.end();
 	const answer = await client.streamBatchItems(items);
 	return answer.batch?.sealed === true && answer.batch.createdItemCount === count;
@@ -98,18 +104,18 @@ async function triggerRunsAlone(engine: RunEngineProcesses, parallelism: number)
 	const started = performance.now();
 	await Promise.all(
 		Array.from({ length: parallelism }, async () => {
-			while (next < ITEMS) {
+			while (next < DIRECT_ITEMS) {
 				const from = next;
 				next += CHUNK;
 				const runs = [];
-				for (let i = from; i < Math.min(ITEMS, from + CHUNK); i++) {
+				for (let i = from; i < Math.min(DIRECT_ITEMS, from + CHUNK); i++) {
 					runs.push({ taskId: "child", payload: encoder.encode(JSON.stringify({ i })) });
 				}
 				await scheduler.triggerRuns({ environmentId, batchId, firstIndex: from, runs });
 			}
 		}),
 	);
-	return ITEMS / ((performance.now() - started) / 1_000);
+	return DIRECT_ITEMS / ((performance.now() - started) / 1_000);
 }
 
 async function dropKeys(redisUrl: string, prefix: string): Promise<void> {
@@ -131,7 +137,9 @@ try {
 	const ours = await taskmesh(engine);
 	console.log(`taskmesh StreamBatchItems:   ${ours.toFixed(0)} items/s (created as runs and enqueued)`);
 	const direct = await triggerRunsAlone(engine, loadBatchConfig({}).BATCH_PARALLELISM);
-	console.log(`scheduler TriggerRuns alone: ${direct.toFixed(0)} items/s (batch service share: ${(100 * (1 - ours / direct)).toFixed(0)}% of the time)`);
+	console.log(
+		`scheduler TriggerRuns alone: ${direct.toFixed(0)} items/s (batch service share: ${(100 * (1 - ours / direct)).toFixed(0)}% of the time)`,
+	);
 	console.log(`ratio: ${(ours / base).toFixed(2)}`);
 } finally {
 	await engine.close();

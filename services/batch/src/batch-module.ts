@@ -50,14 +50,20 @@ async function migrateWhenFree(run: () => Promise<unknown>): Promise<void> {
 }
 
 /** Starts the service from parsed configuration (the module and the tests share it). */
-export async function startBatchService(options: { platform: PlatformConfig; config: BatchConfig; logger: Logger }) {
+export async function startBatchService(options: {
+	platform: PlatformConfig;
+	config: BatchConfig;
+	logger: Logger;
+}) {
 	const { platform, config, logger } = options;
 	const pool = createPostgresPool({
 		url: platform.DATABASE_URL,
 		schema: config.BATCH_DATABASE_SCHEMA,
 		max: platform.DATABASE_POOL_SIZE,
 	});
-	await migrateWhenFree(() => migrate({ pool, schema: config.BATCH_DATABASE_SCHEMA, directory: BATCH_MIGRATIONS, logger }));
+	await migrateWhenFree(() =>
+		migrate({ pool, schema: config.BATCH_DATABASE_SCHEMA, directory: BATCH_MIGRATIONS, logger }),
+	);
 	const scheduler = createServiceClient(SchedulerService, { baseUrl: platform.TASKMESH_SCHEDULER_URL });
 	const core = new BatchCore(
 		{

@@ -1,7 +1,7 @@
 import { ServiceError } from "../../../kit/src/index.js";
 import type { BatchContext } from "./batch-context.js";
 import { BatchCreator, type NewBatch } from "./batch-creator.js";
-import { findBatch, failBatch } from "./batch-queries.js";
+import { failBatch, findBatch } from "./batch-queries.js";
 import { type ItemRow, itemFromRow } from "./batch-rows.js";
 import { BatchSweeper } from "./batch-sweeper.js";
 import { BatchCompletionTracker } from "./completion-tracker.js";
@@ -118,7 +118,12 @@ export class BatchCore {
 		let last = "";
 		while (!signal.aborted) {
 			const batch = await this.#mustFind(environmentId, batchId);
-			const shape = JSON.stringify([batch.status, batch.createdItemCount, batch.finalItemCount, batch.waitId]);
+			const shape = JSON.stringify([
+				batch.status,
+				batch.createdItemCount,
+				batch.finalItemCount,
+				batch.waitId,
+			]);
 			if (shape !== last) {
 				last = shape;
 				yield batch;

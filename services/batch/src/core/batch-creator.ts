@@ -1,6 +1,6 @@
-import { BATCH_COLUMNS, type BatchRow, batchFromRow } from "./batch-rows.js";
 import type { BatchContext } from "./batch-context.js";
 import { failBatch } from "./batch-queries.js";
+import { BATCH_COLUMNS, type BatchRow, batchFromRow } from "./batch-rows.js";
 import { newBatchId } from "./ids.js";
 import type { BatchRecord, ProcessingStrategy } from "./types.js";
 
@@ -89,7 +89,10 @@ export class BatchCreator {
 		throw new Error("batch idempotency key stayed taken after its release");
 	}
 
-	async #beginWait(created: CreatedBatch, parent: { runId: string; attemptId: string }): Promise<BatchRecord> {
+	async #beginWait(
+		created: CreatedBatch,
+		parent: { runId: string; attemptId: string },
+	): Promise<BatchRecord> {
 		const { pool, children, clock, watch } = this.#ctx;
 		let waitId: string;
 		try {

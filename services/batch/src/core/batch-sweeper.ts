@@ -70,7 +70,8 @@ export class BatchSweeper {
 			[now],
 		);
 		const failed = rows.map(batchFromRow);
-		for (const batch of failed) logger.warn({ batchId: batch.id, reason: batch.failureReason }, "batch failed");
+		for (const batch of failed)
+			logger.warn({ batchId: batch.id, reason: batch.failureReason }, "batch failed");
 		watch.notify(failed.map((b) => b.id));
 		this.#resolver.resolveSoon(failed);
 		return failed.length;
@@ -79,7 +80,12 @@ export class BatchSweeper {
 	/** Reads the status of open cached items from the scheduler and records the final ones. */
 	async pollCachedItems(): Promise<number> {
 		const { pool, clock, watch, children } = this.#ctx;
-		const { rows } = await pool.query<{ batch_id: string; item_index: number; run_id: string; environment_id: string }>(
+		const { rows } = await pool.query<{
+			batch_id: string;
+			item_index: number;
+			run_id: string;
+			environment_id: string;
+		}>(
 			`SELECT i.batch_id, i.item_index, i.run_id, b.environment_id FROM batch_items i JOIN batches b ON b.id = i.batch_id
 			WHERE i.cached AND NOT i.final LIMIT $1`,
 			[CACHED_POLL_LIMIT],
@@ -87,7 +93,13 @@ export class BatchSweeper {
 		const finals: FinalOutcome[] = [];
 		for (const row of rows) {
 			const state = await children.getChild(row.environment_id, row.run_id);
-			if (state.final) finals.push({ runId: row.run_id, batchId: row.batch_id, batchIndex: row.item_index, status: state.status });
+			if (state.final)
+				finals.push({
+					runId: row.run_id,
+					batchId: row.batch_id,
+					batchIndex: row.item_index,
+					status: state.status,
+				});
 		}
 		if (finals.length === 0) return 0;
 		const recorded = await inTransaction(pool, (client) =>

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { addFinalCounts, completeIfDone } from "./outcome-recorder.js";
-import { FINAL_RUN_STATUSES, type BatchRecord, type CreatedChild } from "./types.js";
+import { type BatchRecord, type CreatedChild, FINAL_RUN_STATUSES } from "./types.js";
 
 /** Items to record for one batch: the children the scheduler created for them. */
 export interface ItemsToRecord {

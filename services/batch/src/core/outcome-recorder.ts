@@ -96,7 +96,11 @@ export async function addFinalCounts(
  * guarded update (status PROCESSING and final = expected) is what makes
  * completion happen once, whoever gets there first.
  */
-export async function completeIfDone(client: pg.PoolClient, ids: string[], now: Date): Promise<BatchRecord[]> {
+export async function completeIfDone(
+	client: pg.PoolClient,
+	ids: string[],
+	now: Date,
+): Promise<BatchRecord[]> {
 	const { rows } = await client.query<BatchRow>(
 		`UPDATE batches SET status = 'COMPLETED', completed_at = $2
 		WHERE id = ANY($1::text[]) AND status = 'PROCESSING' AND final_item_count = expected_item_count

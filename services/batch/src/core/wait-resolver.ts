@@ -25,7 +25,10 @@ export class WaitResolver {
 		for (const batch of batches) {
 			if (batch.waitId === "") continue;
 			void this.resolve(batch).catch((error: unknown) => {
-				this.#ctx.logger.warn({ err: error, batchId: batch.id }, "resolving the parent's wait failed; the sweep retries");
+				this.#ctx.logger.warn(
+					{ err: error, batchId: batch.id },
+					"resolving the parent's wait failed; the sweep retries",
+				);
 			});
 		}
 	}
@@ -63,10 +66,10 @@ export class WaitResolver {
 			} else {
 				return;
 			}
-			await pool.query("UPDATE batches SET wait_resolved_at = $2 WHERE id = $1 AND wait_resolved_at IS NULL", [
-				batch.id,
-				clock.now(),
-			]);
+			await pool.query(
+				"UPDATE batches SET wait_resolved_at = $2 WHERE id = $1 AND wait_resolved_at IS NULL",
+				[batch.id, clock.now()],
+			);
 			logger.info({ batchId: batch.id, waitId: batch.waitId, status: batch.status }, "parent wait resolved");
 		} finally {
 			this.#busy.delete(batch.id);
@@ -82,7 +85,13 @@ export class WaitResolver {
 				ORDER BY item_index`,
 				[batch.id, from, from + RESULT_PAGE],
 			);
-			results.push(...(await readChildren(this.#ctx, batch.environmentId, rows.map((r) => r.run_id))));
+			results.push(
+				...(await readChildren(
+					this.#ctx,
+					batch.environmentId,
+					rows.map((r) => r.run_id),
+				)),
+			);
 		}
 		return results;
 	}

@@ -1,39 +1,26 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { BatchService, BatchStatus } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
 import { SchedulerService } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { testClient } from "../../../kit/src/testing/grpc.js";
 import { type ServiceProcess, spawnServiceProcess } from "../../../kit/src/testing/process.js";
 import { randomSuffix } from "../../../kit/src/testing/stores.js";
 import {
-	type BatchUnderTest,
 	batchEnv,
+	batchSuite,
 	dropSchema,
 	newEnvironment,
-	type RunEngineProcesses,
-	startBatch,
-	startRunEngine,
+	openStreamedBatch,
 	TestWorker,
 } from "../testing/batch-stack.js";
 import { chunk, eventually, header, ItemStream } from "../testing/item-stream.js";
 
 describe("streamed ingestion", () => {
-	let engine: RunEngineProcesses;
-	let batch: BatchUnderTest;
-
-	before(async () => {
-		engine = await startRunEngine();
-		batch = await startBatch(engine);
-	});
-
-	after(async () => {
-		await batch?.close();
-		await engine?.close();
-	});
+	const suite = batchSuite();
 
 	/** Every child run of a batch, read from the scheduler, as batch indexes. */
 	async function childIndexes(environmentId: string, batchId: string): Promise<number[]> {
-		const scheduler = testClient(SchedulerService, engine.schedulerUrl);
+		const scheduler = testClient(SchedulerService, suite.engine.schedulerUrl);
 		const indexes: number[] = [];
 		let pageToken = "";
 		do {
@@ -45,32 +32,33 @@ describe("streamed ingestion", () => {
 	}
 
 	test("a 10,000-item stream is sealed with one child per index", async () => {
-		const environmentId = newEnvironment();
-		await TestWorker.register(engine, environmentId, ["child"]);
-		const { batch: created } = await batch.client.createBatch({ environmentId, expectedItemCount: 10_000 });
-		const batchId = created?.id ?? "";
-		const stream = new ItemStream();
-		stream.push(header(environmentId, batchId));
+		const { environmentId, batchId, stream } = await openStreamedBatch(suite, 10_000);
 		// Sent out of order, with one chunk twice: indexes decide, a repeat is ignored.
 		for (let from = 9_500; from >= 0; from -= 500) stream.push(chunk("child", from, from + 500));
 		stream.push(chunk("child", 1_000, 1_500));
 		stream.end();
-		const answer = await batch.client.streamBatchItems(stream);
+		const answer = await suite.batch.client.streamBatchItems(stream);
 		assert.deepEqual(
 			[answer.batch?.status, answer.batch?.sealed, answer.batch?.createdItemCount, answer.failures],
 			[BatchStatus.PROCESSING, true, 10_000, []],
 		);
-		assert.deepEqual(await childIndexes(environmentId, batchId), Array.from({ length: 10_000 }, (_, i) => i));
+		assert.deepEqual(
+			await childIndexes(environmentId, batchId),
+			Array.from({ length: 10_000 }, (_, i) => i),
+		);
 	});
 
 	test("a batch service killed mid-ingestion resumes on restart without duplicate children", async () => {
 		const environmentId = newEnvironment();
-		await TestWorker.register(engine, environmentId, ["child"]);
+		await TestWorker.register(suite.engine, environmentId, ["child"]);
 		const schema = `batch_${randomSuffix()}`;
-		const env = { ...batchEnv(engine, schema), TASKMESH_BATCH_PORT: "0", BATCH_CHUNK_SIZE: "200" };
+		const env = { ...batchEnv(suite.engine, schema), TASKMESH_BATCH_PORT: "0", BATCH_CHUNK_SIZE: "200" };
 		const spawn = async () => {
 			const p = await spawnServiceProcess("services/batch/src/main.ts", { env, expectedServices: 1 });
-			return { p, client: testClient(BatchService, `http://127.0.0.1:${[...p.ports.values()][0] as number}`) };
+			return {
+				p,
+				client: testClient(BatchService, `http://127.0.0.1:${[...p.ports.values()][0] as number}`),
+			};
 		};
 		let running: ServiceProcess | undefined;
 		try {
@@ -100,11 +88,14 @@ describe("streamed ingestion", () => {
 			again.end();
 			const answer = await second.client.streamBatchItems(again);
 			assert.deepEqual([answer.batch?.sealed, answer.batch?.createdItemCount], [true, 3_000]);
-			assert.deepEqual(await childIndexes(environmentId, batchId), Array.from({ length: 3_000 }, (_, i) => i));
+			assert.deepEqual(
+				await childIndexes(environmentId, batchId),
+				Array.from({ length: 3_000 }, (_, i) => i),
+			);
 		} finally {
 			running?.child.kill("SIGTERM");
 			await running?.exited;
-			await dropSchema(engine.databaseUrl, schema);
+			await dropSchema(suite.engine.databaseUrl, schema);
 		}
 	});
 });

@@ -1,34 +1,16 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type Batch, BatchStatus } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
 import { RunStatus, SchedulerService } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { testClient } from "../../../kit/src/testing/grpc.js";
-import {
-	type BatchUnderTest,
-	newEnvironment,
-	type RunEngineProcesses,
-	startBatch,
-	startRunEngine,
-	TestWorker,
-} from "../testing/batch-stack.js";
+import { batchSuite, newEnvironment, openStreamedBatch, TestWorker } from "../testing/batch-stack.js";
 import { chunk, header, ItemStream } from "../testing/item-stream.js";
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 describe("BatchService over gRPC", () => {
-	let engine: RunEngineProcesses;
-	let batch: BatchUnderTest;
-
-	before(async () => {
-		engine = await startRunEngine();
-		batch = await startBatch(engine, { BATCH_MAX_PAYLOAD_BYTES: "1024" });
-	});
-
-	after(async () => {
-		await batch?.close();
-		await engine?.close();
-	});
+	const suite = batchSuite({ BATCH_MAX_PAYLOAD_BYTES: "1024" });
 
 	function rejectsWith(code: Code, pattern: RegExp) {
 		return (error: unknown) => {
@@ -41,14 +23,15 @@ describe("BatchService over gRPC", () => {
 
 	async function finalBatch(environmentId: string, batchId: string) {
 		let last: Batch | undefined;
-		for await (const message of batch.client.waitForBatch({ environmentId, batchId })) last = message.batch;
+		for await (const message of suite.batch.client.waitForBatch({ environmentId, batchId }))
+			last = message.batch;
 		return last as Batch;
 	}
 
 	test("an inline batch is sealed at once and completes when every child is final", async () => {
 		const environmentId = newEnvironment();
-		const worker = await TestWorker.register(engine, environmentId, ["child"]);
-		const { batch: created } = await batch.client.createBatch({
+		const worker = await TestWorker.register(suite.engine, environmentId, ["child"]);
+		const { batch: created } = await suite.batch.client.createBatch({
 			environmentId,
 			items: [0, 1, 2].map((i) => ({ taskId: "child", payload: json({ i }) })),
 		});
@@ -61,16 +44,16 @@ describe("BatchService over gRPC", () => {
 		await worker.complete(started[1]?.attemptId ?? "", "b");
 		await worker.fail(started[2]?.attemptId ?? "", "no");
 		let last: BatchStatus | undefined;
-		for await (const message of batch.client.waitForBatch({ environmentId, batchId: created?.id ?? "" })) {
+		for await (const message of suite.batch.client.waitForBatch({
+			environmentId,
+			batchId: created?.id ?? "",
+		})) {
 			last = message.batch?.status;
 		}
 		assert.equal(last, BatchStatus.COMPLETED);
-		const { batch: done } = await batch.client.getBatch({ environmentId, batchId: created?.id ?? "" });
-		assert.deepEqual(
-			[done?.finalItemCount, done?.completedItemCount, done?.failedItemCount],
-			[3, 2, 1],
-		);
-		const { items } = await batch.client.listBatchItems({ environmentId, batchId: created?.id ?? "" });
+		const { batch: done } = await suite.batch.client.getBatch({ environmentId, batchId: created?.id ?? "" });
+		assert.deepEqual([done?.finalItemCount, done?.completedItemCount, done?.failedItemCount], [3, 2, 1]);
+		const { items } = await suite.batch.client.listBatchItems({ environmentId, batchId: created?.id ?? "" });
 		assert.deepEqual(
 			items.map((i) => i.index),
 			[0, 1, 2],
@@ -79,35 +62,35 @@ describe("BatchService over gRPC", () => {
 	});
 	test("a retried CreateBatch with the same key returns the first batch and creates no second set of children", async () => {
 		const environmentId = newEnvironment();
-		await TestWorker.register(engine, environmentId, ["child"]);
+		await TestWorker.register(suite.engine, environmentId, ["child"]);
 		const request = {
 			environmentId,
 			idempotencyKey: "nightly-import",
 			items: [0, 1].map((i) => ({ taskId: "child", payload: json({ i }) })),
 		};
-		const first = await batch.client.createBatch(request);
-		const second = await batch.client.createBatch(request);
+		const first = await suite.batch.client.createBatch(request);
+		const second = await suite.batch.client.createBatch(request);
 		assert.equal(second.batch?.id, first.batch?.id);
 		assert.deepEqual([first.batch?.cached, second.batch?.cached], [false, true]);
-		const scheduler = testClient(SchedulerService, engine.schedulerUrl);
+		const scheduler = testClient(SchedulerService, suite.engine.schedulerUrl);
 		const { runs } = await scheduler.listRuns({ environmentId, batchId: first.batch?.id ?? "" });
 		assert.equal(runs.length, 2);
 	});
 
 	test("an item key whose earlier run failed returns that run with its real FAILED status and counts as failed", async () => {
 		const environmentId = newEnvironment();
-		const worker = await TestWorker.register(engine, environmentId, ["child"]);
+		const worker = await TestWorker.register(suite.engine, environmentId, ["child"]);
 		const keyed = { taskId: "child", payload: json({ i: 0 }), options: { idempotencyKey: "charge-42" } };
-		const { batch: a } = await batch.client.createBatch({ environmentId, items: [keyed] });
+		const { batch: a } = await suite.batch.client.createBatch({ environmentId, items: [keyed] });
 		const [run] = await worker.start(1);
 		await worker.fail(run?.attemptId ?? "", "card declined");
 		assert.equal((await finalBatch(environmentId, a?.id ?? "")).failedItemCount, 1);
 
-		const { batch: b } = await batch.client.createBatch({
+		const { batch: b } = await suite.batch.client.createBatch({
 			environmentId,
 			items: [keyed, { taskId: "child", payload: json({ i: 1 }) }],
 		});
-		const { items } = await batch.client.listBatchItems({ environmentId, batchId: b?.id ?? "" });
+		const { items } = await suite.batch.client.listBatchItems({ environmentId, batchId: b?.id ?? "" });
 		assert.equal(items[0]?.cached, true);
 		assert.equal(items[0]?.runId, run?.runId);
 		assert.equal(items[0]?.status, RunStatus.FAILED);
@@ -123,7 +106,7 @@ describe("BatchService over gRPC", () => {
 
 	test("an item key of a run still executing outside any batch completes the batch when that run ends", async () => {
 		const environmentId = newEnvironment();
-		const worker = await TestWorker.register(engine, environmentId, ["child"]);
+		const worker = await TestWorker.register(suite.engine, environmentId, ["child"]);
 		await worker.scheduler.triggerRun({
 			environmentId,
 			taskId: "child",
@@ -131,7 +114,7 @@ describe("BatchService over gRPC", () => {
 			options: { idempotencyKey: "report-7" },
 		});
 		const [solo] = await worker.start(1);
-		const { batch: b } = await batch.client.createBatch({
+		const { batch: b } = await suite.batch.client.createBatch({
 			environmentId,
 			items: [{ taskId: "child", payload: json({ i: 0 }), options: { idempotencyKey: "report-7" } }],
 		});
@@ -143,9 +126,12 @@ describe("BatchService over gRPC", () => {
 
 	test("a batch with no items, or more inline items than the limit, is refused", async () => {
 		const environmentId = newEnvironment();
-		await assert.rejects(batch.client.createBatch({ environmentId }), rejectsWith(Code.InvalidArgument, /at least one item/));
 		await assert.rejects(
-			batch.client.createBatch({
+			suite.batch.client.createBatch({ environmentId }),
+			rejectsWith(Code.InvalidArgument, /at least one item/),
+		);
+		await assert.rejects(
+			suite.batch.client.createBatch({
 				environmentId,
 				items: Array.from({ length: 1001 }, () => ({ taskId: "child" })),
 			}),
@@ -155,9 +141,9 @@ describe("BatchService over gRPC", () => {
 
 	test("a bad option or an oversized payload is reported with its item index before anything is created", async () => {
 		const environmentId = newEnvironment();
-		await TestWorker.register(engine, environmentId, ["child"]);
+		await TestWorker.register(suite.engine, environmentId, ["child"]);
 		await assert.rejects(
-			batch.client.createBatch({
+			suite.batch.client.createBatch({
 				environmentId,
 				idempotencyKey: "bad-input",
 				items: [
@@ -171,16 +157,16 @@ describe("BatchService over gRPC", () => {
 				/items\[1\]\.payload: 2048 bytes is over the limit of 1024 bytes \(BATCH_MAX_PAYLOAD_BYTES\); items\[2\]\.options\.tags\[0\]: must be 1 to 128 characters/,
 			),
 		);
-		const scheduler = testClient(SchedulerService, engine.schedulerUrl);
+		const scheduler = testClient(SchedulerService, suite.engine.schedulerUrl);
 		assert.deepEqual((await scheduler.listRuns({ environmentId })).runs, []);
 	});
 
 	test("an unknown task fails the inline batch with the item's index and cancels the children already made", async () => {
 		const environmentId = newEnvironment();
-		await TestWorker.register(engine, environmentId, ["child"]);
+		await TestWorker.register(suite.engine, environmentId, ["child"]);
 		let batchId = "";
 		await assert.rejects(
-			batch.client.createBatch({
+			suite.batch.client.createBatch({
 				environmentId,
 				items: [{ taskId: "child" }, { taskId: "no-such-task" }, { taskId: "child" }],
 			}),
@@ -192,11 +178,11 @@ describe("BatchService over gRPC", () => {
 				return true;
 			},
 		);
-		const { batch: failed } = await batch.client.getBatch({ environmentId, batchId });
+		const { batch: failed } = await suite.batch.client.getBatch({ environmentId, batchId });
 		assert.equal(failed?.status, BatchStatus.FAILED);
 		assert.equal(failed?.sealed, false);
 		assert.match(failed?.failureReason ?? "", /1 of 3 items were refused: items\[1\]/);
-		const scheduler = testClient(SchedulerService, engine.schedulerUrl);
+		const scheduler = testClient(SchedulerService, suite.engine.schedulerUrl);
 		const { runs } = await scheduler.listRuns({ environmentId, batchId });
 		assert.deepEqual(
 			runs.map((r) => r.status),
@@ -205,12 +191,7 @@ describe("BatchService over gRPC", () => {
 	});
 
 	test("a stream refuses items by index, stays unsealed, and seals once the refused item is sent again correctly", async () => {
-		const environmentId = newEnvironment();
-		await TestWorker.register(engine, environmentId, ["child"]);
-		const { batch: created } = await batch.client.createBatch({ environmentId, expectedItemCount: 3 });
-		const batchId = created?.id ?? "";
-		const first = new ItemStream();
-		first.push(header(environmentId, batchId));
+		const { environmentId, batchId, stream: first } = await openStreamedBatch(suite, 3);
 		first.push({
 			kind: {
 				case: "chunk",
@@ -226,16 +207,16 @@ describe("BatchService over gRPC", () => {
 		});
 		first.end();
 		await assert.rejects(
-			batch.client.streamBatchItems(first),
+			suite.batch.client.streamBatchItems(first),
 			rejectsWith(Code.InvalidArgument, /is not sealed: 2 of 3 items exist, 2 refused/),
 		);
-		const { batch: pending } = await batch.client.getBatch({ environmentId, batchId });
+		const { batch: pending } = await suite.batch.client.getBatch({ environmentId, batchId });
 		assert.deepEqual([pending?.status, pending?.sealed], [BatchStatus.PENDING, false]);
 		const second = new ItemStream();
 		second.push(header(environmentId, batchId));
 		second.push(chunk("child", 0, 3));
 		second.end();
-		const sealed = await batch.client.streamBatchItems(second);
+		const sealed = await suite.batch.client.streamBatchItems(second);
 		assert.deepEqual([sealed.batch?.sealed, sealed.batch?.createdItemCount, sealed.failures], [true, 3, []]);
 	});
 
@@ -244,10 +225,16 @@ describe("BatchService over gRPC", () => {
 		const headless = new ItemStream();
 		headless.push(chunk("child", 0, 1));
 		headless.end();
-		await assert.rejects(batch.client.streamBatchItems(headless), rejectsWith(Code.InvalidArgument, /must be the header/));
+		await assert.rejects(
+			suite.batch.client.streamBatchItems(headless),
+			rejectsWith(Code.InvalidArgument, /must be the header/),
+		);
 		const unknown = new ItemStream();
 		unknown.push(header(environmentId, "batch_missing"));
 		unknown.end();
-		await assert.rejects(batch.client.streamBatchItems(unknown), rejectsWith(Code.NotFound, /batch_missing/));
+		await assert.rejects(
+			suite.batch.client.streamBatchItems(unknown),
+			rejectsWith(Code.NotFound, /batch_missing/),
+		);
 	});
 });

@@ -1,6 +1,14 @@
-import type { CreateBatchRequest, StreamBatchItemsRequest } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
+import type {
+	CreateBatchRequest,
+	StreamBatchItemsRequest,
+} from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
 import { BatchService } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
-import { type FieldViolation, registration, ServiceError, type ServiceRegistration } from "../../../kit/src/index.js";
+import {
+	type FieldViolation,
+	registration,
+	ServiceError,
+	type ServiceRegistration,
+} from "../../../kit/src/index.js";
 import type { BatchCore } from "../core/batch-core.js";
 import { IngestionSession } from "../core/ingestion-session.js";
 import type { BatchRecord, ItemToCreate, RejectedItem } from "../core/types.js";
@@ -50,7 +58,12 @@ export function batchServiceRegistration(core: BatchCore, limits: BatchServiceLi
 			if (session !== undefined) refusedItems.push(...(await session.finish()));
 			const batch = await core.getBatch(environmentId, batchId);
 			context.logger.info(
-				{ batchId, created: batch.createdItemCount, expected: batch.expectedItemCount, refused: refusedItems.length },
+				{
+					batchId,
+					created: batch.createdItemCount,
+					expected: batch.expectedItemCount,
+					refused: refusedItems.length,
+				},
 				"batch items streamed",
 			);
 			if (!batch.sealed) throw refused(batch, refusedItems, "BATCH_NOT_SEALED");
@@ -69,7 +82,10 @@ export function batchServiceRegistration(core: BatchCore, limits: BatchServiceLi
 			const environmentId = requireId("environment_id", request.environmentId);
 			const batchId = requireId("batch_id", request.batchId);
 			if (request.pageSize < 0 || request.pageSize > 1_000) {
-				throw ServiceError.invalidField("page_size", `${request.pageSize} is not from 1 to 1000 (0 means 100)`);
+				throw ServiceError.invalidField(
+					"page_size",
+					`${request.pageSize} is not from 1 to 1000 (0 means 100)`,
+				);
 			}
 			const from = request.pageToken === "" ? 0 : Number(request.pageToken);
 			if (!Number.isSafeInteger(from) || from < 0 || !/^\d*$/.test(request.pageToken)) {
@@ -102,7 +118,10 @@ function newBatchInput(request: CreateBatchRequest, limits: BatchServiceLimits) 
 		);
 	}
 	if (inlineCount === 0 && request.expectedItemCount === 0) {
-		throw ServiceError.invalidField("items", "a batch needs at least one item: send items inline or set expected_item_count");
+		throw ServiceError.invalidField(
+			"items",
+			"a batch needs at least one item: send items inline or set expected_item_count",
+		);
 	}
 	if (inlineCount === 0 && request.expectedItemCount > limits.maxItems) {
 		throw ServiceError.invalidField(
@@ -111,10 +130,14 @@ function newBatchInput(request: CreateBatchRequest, limits: BatchServiceLimits) 
 		);
 	}
 	if (request.idempotencyKey.length > MAX_KEY) {
-		throw ServiceError.invalidField("idempotency_key", `${request.idempotencyKey.length} characters is over the limit of ${MAX_KEY}`);
+		throw ServiceError.invalidField(
+			"idempotency_key",
+			`${request.idempotencyKey.length} characters is over the limit of ${MAX_KEY}`,
+		);
 	}
 	const ttlMs = request.idempotencyKeyTtl === undefined ? undefined : durationMs(request.idempotencyKeyTtl);
-	if (ttlMs !== undefined && ttlMs <= 0) throw ServiceError.invalidField("idempotency_key_ttl", "must be positive");
+	if (ttlMs !== undefined && ttlMs <= 0)
+		throw ServiceError.invalidField("idempotency_key_ttl", "must be positive");
 	const sealMs = request.sealTimeout === undefined ? undefined : durationMs(request.sealTimeout);
 	if (sealMs !== undefined && (sealMs <= 0 || sealMs > limits.maxSealTimeoutMs)) {
 		throw ServiceError.invalidField(
@@ -134,7 +157,10 @@ function newBatchInput(request: CreateBatchRequest, limits: BatchServiceLimits) 
 		idempotencyKey: request.idempotencyKey,
 		idempotencyKeyTtlMs: ttlMs,
 		sealTimeoutMs: sealMs,
-		parent: parent === undefined ? undefined : { runId: parent.runId, attemptId: parent.attemptId, wait: parent.wait },
+		parent:
+			parent === undefined
+				? undefined
+				: { runId: parent.runId, attemptId: parent.attemptId, wait: parent.wait },
 	};
 }
 
@@ -146,13 +172,20 @@ function inlineItems(request: CreateBatchRequest, limits: BatchServiceLimits): I
 }
 
 /** A chunk's valid items; invalid ones go to `refusedItems` with their index. */
-function chunkItems(message: StreamBatchItemsRequest, limits: BatchServiceLimits, refusedItems: RejectedItem[]) {
+function chunkItems(
+	message: StreamBatchItemsRequest,
+	limits: BatchServiceLimits,
+	refusedItems: RejectedItem[],
+) {
 	if (message.kind.case !== "chunk") {
 		throw ServiceError.invalidField("header", "only the first message of the stream may be a header");
 	}
 	const items: ItemToCreate[] = [];
 	for (const indexed of message.kind.value.items) {
-		const violations = indexed.item === undefined ? [{ field: `items[${indexed.index}].item`, description: "is required" }] : itemViolations(`items[${indexed.index}]`, indexed.item, limits);
+		const violations =
+			indexed.item === undefined
+				? [{ field: `items[${indexed.index}].item`, description: "is required" }]
+				: itemViolations(`items[${indexed.index}]`, indexed.item, limits);
 		if (violations.length > 0 || indexed.item === undefined) {
 			refusedItems.push({
 				index: indexed.index,
@@ -186,6 +219,7 @@ function refused(batch: BatchRecord, rejected: RejectedItem[], reason: string): 
 
 function requireId(field: string, value: string): string {
 	if (value === "") throw ServiceError.invalidField(field, "is required");
-	if (value.length > MAX_ID) throw ServiceError.invalidField(field, `${value.length} characters is over the limit of ${MAX_ID}`);
+	if (value.length > MAX_ID)
+		throw ServiceError.invalidField(field, `${value.length} characters is over the limit of ${MAX_ID}`);
 	return value;
 }

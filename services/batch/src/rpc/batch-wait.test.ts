@@ -1,37 +1,23 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BatchStatus, ProcessingStrategy } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
 import { RunStatus } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
-import {
-	type BatchUnderTest,
-	newEnvironment,
-	type RunEngineProcesses,
-	startBatch,
-	startRunEngine,
-	TestWorker,
-} from "../testing/batch-stack.js";
+import { batchSuite, newEnvironment, startBatch, TestWorker } from "../testing/batch-stack.js";
 import { chunk, eventually, header, ItemStream } from "../testing/item-stream.js";
 
 const decode = (bytes: Uint8Array | undefined) => JSON.parse(new TextDecoder().decode(bytes)) as unknown;
 
 describe("a parent waiting on a batch", () => {
-	let engine: RunEngineProcesses;
-	let batch: BatchUnderTest;
-
-	before(async () => {
-		engine = await startRunEngine();
-		batch = await startBatch(engine);
-	});
-
-	after(async () => {
-		await batch?.close();
-		await engine?.close();
-	});
+	const suite = batchSuite();
 
 	async function startParent(worker: TestWorker) {
-		await worker.scheduler.triggerRun({ environmentId: worker.environmentId, taskId: "parent", payload: new TextEncoder().encode("{}") });
+		await worker.scheduler.triggerRun({
+			environmentId: worker.environmentId,
+			taskId: "parent",
+			payload: new TextEncoder().encode("{}"),
+		});
 		const [parent] = await worker.start(1);
 		assert.equal(parent?.taskId, "parent");
 		return parent as NonNullable<typeof parent>;
@@ -52,9 +38,9 @@ describe("a parent waiting on a batch", () => {
 
 	test("is not resumed while children finish at once and later chunks are still being created", async () => {
 		const environmentId = newEnvironment();
-		const worker = await TestWorker.register(engine, environmentId, ["parent", "child"]);
+		const worker = await TestWorker.register(suite.engine, environmentId, ["parent", "child"]);
 		const parent = await startParent(worker);
-		const { batch: created } = await batch.client.createBatch({
+		const { batch: created } = await suite.batch.client.createBatch({
 			environmentId,
 			expectedItemCount: 300,
 			strategy: ProcessingStrategy.PARALLEL,
@@ -63,20 +49,26 @@ describe("a parent waiting on a batch", () => {
 		const batchId = created?.id ?? "";
 		assert.notEqual(created?.waitId, "");
 		const stream = new ItemStream();
-		const answer = batch.client.streamBatchItems(stream);
+		const answer = suite.batch.client.streamBatchItems(stream);
 		stream.push(header(environmentId, batchId));
 		for (const from of [0, 100]) {
 			stream.push(chunk("child", from, from + 100));
-			await eventually(async () => {
-				const { batch: b } = await batch.client.getBatch({ environmentId, batchId });
-				return (b?.createdItemCount ?? 0) >= from + 100 ? true : undefined;
-			}, `${from + 100} items exist`);
+			await eventually(
+				async () => {
+					const { batch: b } = await suite.batch.client.getBatch({ environmentId, batchId });
+					return (b?.createdItemCount ?? 0) >= from + 100 ? true : undefined;
+				},
+				`${from + 100} items exist`,
+			);
 			// Every child that exists finishes before the rest of the batch is even sent.
 			await worker.finish(100, "child");
-			const { batch: now } = await eventually(async () => {
-				const got = await batch.client.getBatch({ environmentId, batchId });
-				return got.batch?.finalItemCount === from + 100 ? got : undefined;
-			}, `${from + 100} children final`);
+			const { batch: now } = await eventually(
+				async () => {
+					const got = await suite.batch.client.getBatch({ environmentId, batchId });
+					return got.batch?.finalItemCount === from + 100 ? got : undefined;
+				},
+				`${from + 100} children final`,
+			);
 			assert.equal(now?.status, BatchStatus.PENDING);
 			assert.equal(now?.sealed, false);
 			const { run } = await worker.scheduler.getRun({ environmentId, runId: parent.runId });
@@ -98,25 +90,32 @@ describe("a parent waiting on a batch", () => {
 			Array.from({ length: 300 }, (_, i) => ({ i })),
 		);
 		await assertResumedOnce(worker, parent.runId);
-		const { batch: done } = await batch.client.getBatch({ environmentId, batchId });
+		const { batch: done } = await suite.batch.client.getBatch({ environmentId, batchId });
 		assert.equal(done?.status, BatchStatus.COMPLETED);
 	});
 
 	test("is resumed exactly once when children complete concurrently and two replicas track them", async () => {
-		const replica = await startBatch(engine, {}, batch);
+		const replica = await startBatch(suite.engine, {}, suite.batch);
 		try {
 			const environmentId = newEnvironment();
-			const worker = await TestWorker.register(engine, environmentId, ["parent", "child"]);
+			const worker = await TestWorker.register(suite.engine, environmentId, ["parent", "child"]);
 			const parent = await startParent(worker);
 			const { batch: created } = await replica.client.createBatch({
 				environmentId,
-				items: Array.from({ length: 40 }, (_, i) => ({ taskId: "child", payload: new TextEncoder().encode(JSON.stringify({ i })) })),
+				items: Array.from({ length: 40 }, (_, i) => ({
+					taskId: "child",
+					payload: new TextEncoder().encode(JSON.stringify({ i })),
+				})),
 				parent: { runId: parent.runId, attemptId: parent.attemptId, wait: true },
 			});
 			const children = await worker.start(40);
 			assert.equal(children.length, 40);
 			await Promise.all(
-				children.map((c) => (c.payload.includes('"i":7}') ? worker.fail(c.attemptId, "seven") : worker.complete(c.attemptId, JSON.parse(c.payload)))),
+				children.map((c) =>
+					c.payload.includes('"i":7}')
+						? worker.fail(c.attemptId, "seven")
+						: worker.complete(c.attemptId, JSON.parse(c.payload)),
+				),
 			);
 			const resume = await resumeOf(worker, created?.waitId ?? "");
 			assert.equal(resume.results.length, 40);
@@ -130,9 +129,12 @@ describe("a parent waiting on a batch", () => {
 				}
 			});
 			await assertResumedOnce(worker, parent.runId);
-			for (const client of [batch.client, replica.client]) {
+			for (const client of [suite.batch.client, replica.client]) {
 				const { batch: seen } = await client.getBatch({ environmentId, batchId: created?.id ?? "" });
-				assert.deepEqual([seen?.status, seen?.completedItemCount, seen?.failedItemCount], [BatchStatus.COMPLETED, 39, 1]);
+				assert.deepEqual(
+					[seen?.status, seen?.completedItemCount, seen?.failedItemCount],
+					[BatchStatus.COMPLETED, 39, 1],
+				);
 			}
 		} finally {
 			await replica.close();
@@ -141,9 +143,9 @@ describe("a parent waiting on a batch", () => {
 
 	test("a batch not sealed in time fails with its counts and resumes the parent with that error", async () => {
 		const environmentId = newEnvironment();
-		const worker = await TestWorker.register(engine, environmentId, ["parent", "child"]);
+		const worker = await TestWorker.register(suite.engine, environmentId, ["parent", "child"]);
 		const parent = await startParent(worker);
-		const { batch: created } = await batch.client.createBatch({
+		const { batch: created } = await suite.batch.client.createBatch({
 			environmentId,
 			expectedItemCount: 5,
 			sealTimeout: durationFromMs(1_000),
@@ -154,7 +156,7 @@ describe("a parent waiting on a batch", () => {
 		stream.push(header(environmentId, batchId));
 		stream.push(chunk("child", 0, 3));
 		stream.end();
-		await assert.rejects(batch.client.streamBatchItems(stream), (error: unknown) => {
+		await assert.rejects(suite.batch.client.streamBatchItems(stream), (error: unknown) => {
 			const e = ConnectError.from(error);
 			assert.equal(e.code, Code.FailedPrecondition);
 			assert.match(e.rawMessage, /3 of 5 items exist/);
@@ -162,7 +164,7 @@ describe("a parent waiting on a batch", () => {
 		});
 		const statuses: BatchStatus[] = [];
 		let reason = "";
-		for await (const message of batch.client.waitForBatch({ environmentId, batchId })) {
+		for await (const message of suite.batch.client.waitForBatch({ environmentId, batchId })) {
 			statuses.push(message.batch?.status ?? BatchStatus.UNSPECIFIED);
 			reason = message.batch?.failureReason ?? "";
 		}

@@ -29,19 +29,29 @@ export function itemViolations(at: string, item: BatchItemInput, limits: ItemLim
 	const out: FieldViolation[] = [];
 	const bad = (field: string, description: string) => out.push({ field: `${at}.${field}`, description });
 	if (item.taskId === "") bad("task_id", "is required");
-	else if (item.taskId.length > MAX_TASK_ID) bad("task_id", `${item.taskId.length} characters is over the limit of ${MAX_TASK_ID}`);
+	else if (item.taskId.length > MAX_TASK_ID)
+		bad("task_id", `${item.taskId.length} characters is over the limit of ${MAX_TASK_ID}`);
 	if (item.payload.byteLength > limits.maxPayloadBytes) {
-		bad("payload", `${item.payload.byteLength} bytes is over the limit of ${limits.maxPayloadBytes} bytes (BATCH_MAX_PAYLOAD_BYTES)`);
+		bad(
+			"payload",
+			`${item.payload.byteLength} bytes is over the limit of ${limits.maxPayloadBytes} bytes (BATCH_MAX_PAYLOAD_BYTES)`,
+		);
 	}
-	if (item.payloadType.length > MAX_PAYLOAD_TYPE) bad("payload_type", `is over ${MAX_PAYLOAD_TYPE} characters`);
+	if (item.payloadType.length > MAX_PAYLOAD_TYPE)
+		bad("payload_type", `is over ${MAX_PAYLOAD_TYPE} characters`);
 	const options = item.options;
 	if (options === undefined) return out;
 	if (options.idempotencyKey.length > MAX_IDEMPOTENCY_KEY) {
-		bad("options.idempotency_key", `${options.idempotencyKey.length} characters is over the limit of ${MAX_IDEMPOTENCY_KEY}`);
+		bad(
+			"options.idempotency_key",
+			`${options.idempotencyKey.length} characters is over the limit of ${MAX_IDEMPOTENCY_KEY}`,
+		);
 	}
-	if (options.tags.length > MAX_TAGS) bad("options.tags", `${options.tags.length} tags is over the limit of ${MAX_TAGS}`);
+	if (options.tags.length > MAX_TAGS)
+		bad("options.tags", `${options.tags.length} tags is over the limit of ${MAX_TAGS}`);
 	options.tags.forEach((tag, i) => {
-		if (tag.length < 1 || tag.length > MAX_TAG) bad(`options.tags[${i}]`, `must be 1 to ${MAX_TAG} characters`);
+		if (tag.length < 1 || tag.length > MAX_TAG)
+			bad(`options.tags[${i}]`, `must be 1 to ${MAX_TAG} characters`);
 	});
 	const positive: [string, Duration | undefined][] = [
 		["options.idempotency_key_ttl", options.idempotencyKeyTtl],
@@ -51,7 +61,8 @@ export function itemViolations(at: string, item: BatchItemInput, limits: ItemLim
 	for (const [field, value] of positive) {
 		if (value !== undefined && durationMs(value) <= 0) bad(field, "must be positive");
 	}
-	if (options.delay !== undefined && durationMs(options.delay) < 0) bad("options.delay", "must not be negative");
+	if (options.delay !== undefined && durationMs(options.delay) < 0)
+		bad("options.delay", "must not be negative");
 	const retry = options.retry;
 	if (retry !== undefined) {
 		if (retry.maxAttempts < 0) bad("options.retry.max_attempts", "must not be negative");

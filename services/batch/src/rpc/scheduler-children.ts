@@ -1,10 +1,10 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import { TaskErrorSchema, type TaskError } from "../../../../gen/taskmesh/common/v1/common_pb.js";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import { type TaskError, TaskErrorSchema } from "../../../../gen/taskmesh/common/v1/common_pb.js";
 import {
 	type Run,
 	RunStatus,
-	SchedulerService,
+	type SchedulerService,
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { type ErrorCode, ServiceError } from "../../../kit/src/index.js";
 import {
@@ -88,7 +88,8 @@ export class SchedulerChildren implements ChildRuns {
 
 	async getChild(environmentId: string, runId: string): Promise<ChildState> {
 		const { run } = await call("GetRun", () => this.#client.getRun({ environmentId, runId }));
-		if (run === undefined) throw new ServiceError("UNAVAILABLE", `the scheduler returned no run for ${runId}`);
+		if (run === undefined)
+			throw new ServiceError("UNAVAILABLE", `the scheduler returned no run for ${runId}`);
 		const status = statusName(run.status);
 		return {
 			runId: run.id,
@@ -104,7 +105,8 @@ export class SchedulerChildren implements ChildRuns {
 		const { wait } = await call("BeginWait", () =>
 			this.#client.beginWait({ runId, attemptId, target: { case: "batchId", value: batchId } }),
 		);
-		if (wait === undefined) throw new ServiceError("UNAVAILABLE", "the scheduler began a wait but returned none");
+		if (wait === undefined)
+			throw new ServiceError("UNAVAILABLE", "the scheduler began a wait but returned none");
 		return wait.id;
 	}
 

@@ -1,3 +1,4 @@
+import { after, before } from "node:test";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
 import pg from "pg";
@@ -11,6 +12,7 @@ import { type ServiceProcess, spawnServiceProcess } from "../../../kit/src/testi
 import { randomSuffix, testStores } from "../../../kit/src/testing/stores.js";
 import { loadBatchConfig } from "../batch-config.js";
 import { startBatchService } from "../batch-module.js";
+import { header, ItemStream } from "./item-stream.js";
 
 /** The real queue and scheduler in processes of their own, as the batch service meets them. */
 export interface RunEngineProcesses {
@@ -74,7 +76,10 @@ export async function startRunEngine(): Promise<RunEngineProcesses> {
  * Spawns a service, again if it stopped because another process held
  * node-pg-migrate's database-wide lock (test files start services together).
  */
-export async function spawnUntilMigrated(entry: string, env: Record<string, string>): Promise<ServiceProcess> {
+export async function spawnUntilMigrated(
+	entry: string,
+	env: Record<string, string>,
+): Promise<ServiceProcess> {
 	for (let attempt = 1; ; attempt++) {
 		try {
 			return await spawnServiceProcess(entry, { env, expectedServices: 1 });
@@ -166,7 +171,11 @@ export class TestWorker {
 	}
 
 	/** Registers a development worker for these tasks. */
-	static async register(engine: RunEngineProcesses, environmentId: string, taskIds: string[]): Promise<TestWorker> {
+	static async register(
+		engine: RunEngineProcesses,
+		environmentId: string,
+		taskIds: string[],
+	): Promise<TestWorker> {
 		const worker = new TestWorker(engine, environmentId, `worker_${randomSuffix()}`);
 		await worker.scheduler.registerWorker({
 			environmentId,
@@ -237,4 +246,38 @@ export class TestWorker {
 			}
 		}
 	}
+}
+
+/** The stack a test suite shares: the spawned run engine and one batch service. */
+export interface BatchSuite {
+	engine: RunEngineProcesses;
+	batch: BatchUnderTest;
+}
+
+/**
+ * Starts the run engine and a batch service before the suite's tests and stops them
+ * after; the returned object is filled in by the time the tests run.
+ */
+export function batchSuite(extra: Record<string, string> = {}): BatchSuite {
+	const suite = {} as BatchSuite;
+	before(async () => {
+		suite.engine = await startRunEngine();
+		suite.batch = await startBatch(suite.engine, extra);
+	});
+	after(async () => {
+		await suite.batch?.close();
+		await suite.engine?.close();
+	});
+	return suite;
+}
+
+/** A streamed batch of `count` items in a fresh environment with a worker for "child", its stream opened. */
+export async function openStreamedBatch(suite: BatchSuite, count: number) {
+	const environmentId = newEnvironment();
+	const worker = await TestWorker.register(suite.engine, environmentId, ["child"]);
+	const { batch } = await suite.batch.client.createBatch({ environmentId, expectedItemCount: count });
+	const batchId = batch?.id ?? "";
+	const stream = new ItemStream();
+	stream.push(header(environmentId, batchId));
+	return { environmentId, worker, batchId, stream };
 }

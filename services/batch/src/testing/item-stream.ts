@@ -52,7 +52,11 @@ export function chunk(taskId: string, from: number, to: number): Message {
 }
 
 /** Polls until `check` returns a value (no timing is asserted; state is). */
-export async function eventually<T>(check: () => Promise<T | undefined>, what: string, tries = 400): Promise<T> {
+export async function eventually<T>(
+	check: () => Promise<T | undefined>,
+	what: string,
+	tries = 400,
+): Promise<T> {
 	for (let i = 0; i < tries; i++) {
 		const value = await check();
 		if (value !== undefined) return value;
