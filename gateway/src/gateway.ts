@@ -188,9 +188,9 @@ export async function migrateGateway(pool: pg.Pool, schema: string, logger?: Log
 /** Asks the scheduler whether a run exists in an environment. */
 function runLookup(transport: Transport): RunExists {
 	const scheduler = createClient(SchedulerService, transport);
-	return async (environmentId, runId) => {
+	return async (environmentId, runId, options) => {
 		try {
-			await scheduler.getRun({ environmentId, runId }, { timeoutMs: 10_000 });
+			await scheduler.getRun({ environmentId, runId }, options);
 			return true;
 		} catch (error) {
 			if (ConnectError.from(error).code === Code.NotFound) return false;

@@ -50,7 +50,10 @@ export function forwardingRoutes(options: ForwardingOptions): (router: ConnectRo
 			const verify = async (message: AnyMessage, ctx: HandlerContext) => {
 				const environmentId = ctx.values.get(grantKey)?.environmentId ?? "";
 				if (parentField !== undefined) {
-					await checkParentRun(message, parentField, environmentId, options.runExists);
+					await checkParentRun(message, parentField, environmentId, options.runExists, {
+						timeoutMs: ctx.timeoutMs(),
+						signal: ctx.signal,
+					});
 				}
 			};
 			router.rpc(
