@@ -36,7 +36,8 @@ export class ConsumerSession {
 	/** Unsettled deliveries by receipt, with what each takes of the stated resources. */
 	private readonly unsettled = new Map<string, Resources | undefined>();
 	private taken: Resources = { cpu: 0, memoryGb: 0 };
-	private onCredit: (() => void) | undefined;
+	/** Ends the current wait early: new credits, newly stated resources, or settled deliveries. */
+	private onPoke: (() => void) | undefined;
 	private readonly span: RotatingSpan;
 
 	constructor(options: ConsumerSessionOptions) {
@@ -59,7 +60,7 @@ export class ConsumerSession {
 			for (const receipt of this.unsettled.keys()) this.unsettled.set(receipt, undefined);
 			this.taken = { cpu: 0, memoryGb: 0 };
 		}
-		this.onCredit?.();
+		this.onPoke?.();
 	}
 
 	/** Forgets settled deliveries (acknowledged, nacked) so close() does not return them. */
@@ -72,6 +73,8 @@ export class ConsumerSession {
 				}
 				this.unsettled.delete(receipt);
 			}
+			// Freed resources may let a message fit that did not.
+			if (this.stated !== undefined) this.onPoke?.();
 		}
 		this.span.count(what, receipts.length);
 	}
@@ -117,7 +120,7 @@ export class ConsumerSession {
 			if (result.nextDueAt !== undefined) {
 				until = Math.min(until, Date.now() + Math.max(0, result.nextDueAt - clock.now()));
 			}
-			await wake.wait(seen, until, signal);
+			await this.pausable(signal, (pause) => wake.wait(seen, until, pause));
 		}
 	}
 
@@ -139,14 +142,24 @@ export class ConsumerSession {
 	}
 
 	private creditOrAbort(signal: AbortSignal): Promise<void> {
-		return new Promise((resolve) => {
-			const done = () => {
-				this.onCredit = undefined;
-				signal.removeEventListener("abort", done);
-				resolve();
-			};
-			this.onCredit = done;
-			signal.addEventListener("abort", done, { once: true });
-		});
+		return this.pausable(
+			signal,
+			(pause) =>
+				new Promise<void>((resolve) => pause.addEventListener("abort", () => resolve(), { once: true })),
+		);
+	}
+
+	/** Runs a wait that ends when the stream stops or the session is poked. */
+	private async pausable(signal: AbortSignal, wait: (pause: AbortSignal) => Promise<void>): Promise<void> {
+		const pause = new AbortController();
+		const stop = () => pause.abort();
+		signal.addEventListener("abort", stop, { once: true });
+		this.onPoke = stop;
+		try {
+			if (!signal.aborted) await wait(pause.signal);
+		} finally {
+			this.onPoke = undefined;
+			signal.removeEventListener("abort", stop);
+		}
 	}
 }

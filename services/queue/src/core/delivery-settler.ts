@@ -81,9 +81,12 @@ export class DeliverySettler {
 					);
 				}
 			},
-			done: (environmentId, applied) => {
+			done: (environmentId, applied, reply) => {
 				acknowledged += applied;
-				if (applied > 0) wake.notify(environmentId);
+				// Freed capacity only matters where a limit holds consumers back; a consumer
+				// waiting for resources is woken by its own acknowledgements.
+				const limited = num(reply[reply.length - 1]) === 1 || defaults.concurrencyLimit > 0;
+				if (applied > 0 && limited) wake.notify(environmentId);
 			},
 		});
 		if (metrics.enabled) counts.flush(metrics.acknowledgements);

@@ -89,8 +89,8 @@ export interface SettleSteps<T, R> {
 	codeOf: (reply: R, k: number) => number;
 	/** Called for each applied item. */
 	applied: (environmentId: string, item: ReceiptItem<T>, reply: R, k: number) => void;
-	/** Called once per environment with how many items were applied. */
-	done?: (environmentId: string, appliedCount: number) => void;
+	/** Called once per environment with how many items were applied, and the reply. */
+	done?: (environmentId: string, appliedCount: number, reply: R) => void;
 }
 
 /**
@@ -120,7 +120,7 @@ export async function settleByEnvironment<T, R>(steps: SettleSteps<T, R>): Promi
 				count += 1;
 				steps.applied(environmentId, g, reply, k);
 			});
-			steps.done?.(environmentId, count);
+			steps.done?.(environmentId, count, reply);
 		}),
 	);
 	return failures.sort((a, b) => a.index - b.index);

@@ -53,7 +53,13 @@ describe("QueueService over gRPC", () => {
 				done();
 			},
 		});
-		const config = loadQueueConfig({ QUEUE_MAX_PAYLOAD_BYTES: "1024", QUEUE_DEFAULT_MAX_NACKS: "2" });
+		// The safety-net recheck is set to a minute, so streams that get their messages
+		// in these tests got them from a wake-up, not from a recheck.
+		const config = loadQueueConfig({
+			QUEUE_MAX_PAYLOAD_BYTES: "1024",
+			QUEUE_DEFAULT_MAX_NACKS: "2",
+			QUEUE_IDLE_RECHECK_MS: "60000",
+		});
 		core = queueCoreFrom({
 			platform: { TASKMESH_ENV: "development" },
 			config,
@@ -368,6 +374,31 @@ describe("QueueService over gRPC", () => {
 			r.kind.value.deliveries.map((d) => d.message?.id),
 			["small"],
 		);
+		s.abort.abort();
+	});
+
+	test("a consumer whose resources are taken gets the next message once it acknowledges", async () => {
+		const env = "resources-freed";
+		await client.enqueue({
+			messages: ["a", "b"].map((id) => msg(env, id, { resources: { cpu: 1, memoryGb: 1 } })),
+		});
+		const s = openStream(env, "s5");
+		await s.next();
+		await s.send({ case: "credit", value: { credits: 5, freeResources: { cpu: 1, memoryGb: 1 } } });
+		const first = await s.next();
+		assert.ok(first.kind.case === "deliveries");
+		assert.equal(first.kind.value.deliveries.length, 1);
+		const [d] = first.kind.value.deliveries as [Delivery];
+		await s.send({
+			case: "acknowledge",
+			value: { acknowledgements: [{ receipt: d.receipt, reason: AckReason.COMPLETED }] },
+		});
+		const seen: string[] = [];
+		while (seen.length < 1) {
+			const r = await s.next();
+			if (r.kind.case === "deliveries") seen.push(...r.kind.value.deliveries.map((x) => x.message?.id ?? ""));
+		}
+		assert.deepEqual(seen, [d.message?.id === "a" ? "b" : "a"]);
 		s.abort.abort();
 	});
 

@@ -11,7 +11,9 @@
   Touches: m|<id>, vis, acked, env, q|<queue>|{meta,kin,acks}.
   Returns: flat, per item: code, queue, and (when asked) header and delivered-at
   joined by \31; code 1 applied, -1 unknown or stale receipt, -2 already
-  acknowledged, -3 delivered to another consumer.
+  acknowledged, -3 delivered to another consumer. Last, one more element: 1 when the
+  environment or a queue touched has a concurrency limit (freed capacity may let a
+  waiting consumer go on), else 0.
 ]]
 -- @include "queue-state"
 
@@ -87,4 +89,12 @@ if #done_ids > 0 then
   end
   redis.call("HINCRBY", base .. "env", "inflight", -#done_ids)
 end
+local limited = 0
+if #done_ids > 0 then
+  if (tonumber(redis.call("HGET", base .. "env", "lim") or "0") or 0) > 0 then limited = 1 end
+  for q in pairs(per_queue) do
+    if (tonumber(redis.call("HGET", key_meta(base, q), "lim") or "0") or 0) > 0 then limited = 1 end
+  end
+end
+out[#out + 1] = limited
 return out
