@@ -19,7 +19,7 @@ import { type Backend, publicMethods } from "./core/public-surface.js";
 import { KeyRateLimiter } from "./core/rate-limiter.js";
 import { RevocationListener } from "./core/revocation-listener.js";
 import { ServiceHealth } from "./core/service-health.js";
-import type { GatewayConfig } from "./gateway-config.js";
+import { type GatewayConfig, loadGatewayConfig } from "./gateway-config.js";
 import { accessLog } from "./http/access-log.js";
 import { authentication } from "./http/authentication.js";
 import { CleartextServer } from "./http/cleartext-server.js";
@@ -33,7 +33,8 @@ export const GATEWAY_MIGRATIONS = fileURLToPath(new URL("../migrations", import.
 /** What startGateway needs. */
 export interface GatewayOptions {
 	config: PlatformConfig;
-	gateway: GatewayConfig;
+	/** The gateway's own variables; read from process.env when not given. */
+	gateway?: GatewayConfig;
 	logger: Logger;
 }
 
@@ -54,7 +55,8 @@ export interface RunningGateway {
  * and gRPC, forwarded to the services over gRPC; plus GET /healthz.
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
-	const { config, gateway, logger } = options;
+	const { config, logger } = options;
+	const gateway = options.gateway ?? loadGatewayConfig();
 	const pool = createPostgresPool({
 		url: config.DATABASE_URL,
 		schema: gateway.GATEWAY_DATABASE_SCHEMA,
