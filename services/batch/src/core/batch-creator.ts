@@ -2,6 +2,7 @@ import type { BatchContext } from "./batch-context.js";
 import { failBatch } from "./batch-queries.js";
 import { BATCH_COLUMNS, type BatchRow, batchFromRow } from "./batch-rows.js";
 import { newBatchId } from "./ids.js";
+import { inTransaction } from "./transaction.js";
 import type { BatchRecord, ProcessingStrategy } from "./types.js";
 
 /** What a new batch is made of (already validated by the adapter). */
@@ -89,31 +90,46 @@ export class BatchCreator {
 		throw new Error("batch idempotency key stayed taken after its release");
 	}
 
+	/**
+	 * Begins the parent's wait under the batch row's lock, so two concurrent
+	 * retries of one create never begin two waits for one attempt (the scheduler
+	 * would fail the parent for a concurrent wait).
+	 */
 	async #beginWait(
 		created: CreatedBatch,
 		parent: { runId: string; attemptId: string },
 	): Promise<BatchRecord> {
 		const { pool, children, clock, watch } = this.#ctx;
-		let waitId: string;
-		try {
-			waitId = await children.beginWait(parent.runId, parent.attemptId, created.batch.id);
-		} catch (error) {
-			// A batch whose parent could not wait would run children nobody collects.
-			if (!created.cached) {
-				await failBatch(pool, created.batch.id, {
+		const outcome = await inTransaction(pool, async (client) => {
+			const locked = await client.query<BatchRow>(
+				`SELECT ${BATCH_COLUMNS} FROM batches WHERE id = $1 FOR UPDATE`,
+				[created.batch.id],
+			);
+			const current = batchFromRow(locked.rows[0] as BatchRow);
+			if (current.waitId !== "" || isFinal(current)) return { batch: current };
+			try {
+				const waitId = await children.beginWait(parent.runId, parent.attemptId, current.id);
+				const { rows } = await client.query<BatchRow>(
+					`UPDATE batches SET wait_id = $2 WHERE id = $1 RETURNING ${BATCH_COLUMNS}`,
+					[current.id, waitId],
+				);
+				return { batch: batchFromRow(rows[0] as BatchRow) };
+			} catch (error) {
+				// A batch whose parent could not wait would run children nobody collects.
+				const message = error instanceof Error ? error.message : String(error);
+				await failBatch(client, current.id, {
 					code: "PARENT_WAIT_REFUSED",
-					reason: `the parent run ${parent.runId} could not begin waiting: ${String(error instanceof Error ? error.message : error)}`,
+					reason: `the parent run ${parent.runId} could not begin waiting: ${message}`,
 					now: clock.now(),
 				});
-				watch.notify([created.batch.id]);
+				return { batch: current, error };
 			}
-			throw error;
+		});
+		if ("error" in outcome) {
+			watch.notify([created.batch.id]);
+			throw outcome.error;
 		}
-		const { rows } = await pool.query<BatchRow>(
-			`UPDATE batches SET wait_id = COALESCE(wait_id, $2) WHERE id = $1 RETURNING ${BATCH_COLUMNS}`,
-			[created.batch.id, waitId],
-		);
-		return batchFromRow(rows[0] as BatchRow);
+		return outcome.batch;
 	}
 }
 
