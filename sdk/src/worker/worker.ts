@@ -4,11 +4,11 @@ import { Code } from "@connectrpc/connect";
 import type { Delivery } from "../../../gen/taskmesh/queue/v1/queue_pb.js";
 import type { StartAttemptResponse } from "../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { type Clients, createClients } from "../client/clients.js";
-import { type ClientConfig, isGateway } from "../client/config.js";
+import type { ClientConfig } from "../client/config.js";
 import { call, fromConnectError } from "../client/errors.js";
 import type { WaitRequest } from "../tasks/attempt-runtime.js";
-import { fromProtoDuration, fromProtoTimestamp, protoDuration, protoTimestamp } from "../tasks/duration.js";
-import { createBatch } from "../tasks/trigger.js";
+import { fromProtoDuration, fromProtoTimestamp, protoDuration } from "../tasks/duration.js";
+import { type ActiveAttempt, TASK_ERRORS } from "./active-attempt.js";
 import type { AttemptProcess, ChildExit } from "./attempt-process.js";
 import { ConsumerStream } from "./consumer-stream.js";
 import { type FromChild, type IndexedTask, type WireError, wireError } from "./ipc-protocol.js";
@@ -16,8 +16,10 @@ import { type AttemptLog, LogShipper } from "./log-shipper.js";
 import { ProcessPool } from "./process-pool.js";
 import { indexTasks, taskDefinition } from "./registration.js";
 import { ResourceLedger, type Resources } from "./resource-ledger.js";
+import { beginPlatformWait } from "./wait-dispatch.js";
 import { waitOutcomeOf } from "./wait-outcome.js";
 import { WorkerConsole } from "./worker-console.js";
+import { childEnv, hostCapacity, memoryMiB } from "./worker-environment.js";
 import { WorkerTelemetry } from "./worker-telemetry.js";
 
 /** What a worker is started with. */
@@ -44,60 +46,6 @@ export interface WorkerOptions {
 	/** Where lifecycle lines and task output go; stdout by default. */
 	write?: (line: string) => void;
 }
-
-/** An attempt this worker runs or holds while it waits. */
-interface ActiveAttempt {
-	runId: string;
-	attemptId: string;
-	attemptNumber: number;
-	taskId: string;
-	machine: { name: string; cpu: number; memoryGb: number };
-	receipt: string;
-	/** Unset while its child process is being started. */
-	proc: AttemptProcess | undefined;
-	startedMs: number;
-	maxDurationMs: number;
-	state: "running" | "suspending" | "suspended";
-	suspendedAt: number;
-	deadline?: NodeJS.Timeout;
-	slotHeld: boolean;
-	finished: boolean;
-	concurrent: boolean;
-	suspendedByWait: boolean;
-	waitCall?: Promise<void>;
-	detach: () => void;
-}
-
-const TASK_ERRORS = {
-	oom: (a: ActiveAttempt): WireError => ({
-		name: "OutOfMemoryError",
-		message: `the task ran out of memory: its heap passed the ${a.machine.name} preset's ${memoryMiB(a.machine.memoryGb)} MiB; give the task a larger machine`,
-		stackTrace: "",
-		code: "OUT_OF_MEMORY",
-		retryable: false,
-	}),
-	crashed: (exit: ChildExit): WireError => ({
-		name: "TaskProcessCrashedError",
-		message: `the task process exited unexpectedly (${exit.signal ?? `code ${exit.code}`}): ${exit.stderrTail.trim().split("\n").slice(-2).join(" ")}`,
-		stackTrace: "",
-		code: "TASK_PROCESS_CRASHED",
-		retryable: true,
-	}),
-	timedOut: (a: ActiveAttempt): WireError => ({
-		name: "MaxDurationExceededError",
-		message: `the attempt ran past its max duration of ${a.maxDurationMs / 1000} s and was stopped`,
-		stackTrace: "",
-		code: "MAX_DURATION_EXCEEDED",
-		retryable: false,
-	}),
-	shutdown: (): WireError => ({
-		name: "WorkerShutdownError",
-		message: "the worker shut down before the attempt finished; it is retried on another worker",
-		stackTrace: "",
-		code: "WORKER_SHUTDOWN",
-		retryable: true,
-	}),
-};
 
 /**
  * The worker runtime: registers the project's tasks with its capacity, consumes
@@ -442,44 +390,8 @@ export class Worker {
 
 	private async onWait(record: ActiveAttempt, request: WaitRequest): Promise<void> {
 		record.state = "suspending";
-		const parent = { runId: record.runId, attemptId: record.attemptId, wait: true };
-		const env = this.clients.environmentId;
 		try {
-			let what: string;
-			switch (request.kind) {
-				case "child": {
-					const r = await call(
-						this.clients.scheduler.triggerRun({ environmentId: env, ...request.item, parent }),
-					);
-					what = `child run ${r.run?.id} (${request.item.taskId})`;
-					break;
-				}
-				case "batch": {
-					const b = await createBatch(this.clients, request.items, parent);
-					what = `batch ${b.batchId} of ${b.runCount} runs`;
-					break;
-				}
-				case "duration":
-					await call(
-						this.clients.scheduler.beginWait({
-							runId: record.runId,
-							attemptId: record.attemptId,
-							target: { case: "duration", value: protoDuration(request.ms) },
-						}),
-					);
-					what = `${request.ms} ms`;
-					break;
-				case "until":
-					await call(
-						this.clients.scheduler.beginWait({
-							runId: record.runId,
-							attemptId: record.attemptId,
-							target: { case: "until", value: protoTimestamp(new Date(request.at)) },
-						}),
-					);
-					what = new Date(request.at).toISOString();
-					break;
-			}
+			const what = await beginPlatformWait(this.clients, record, request);
 			record.suspendedByWait = true;
 			this.telemetry.count("waits");
 			if (record.finished || record.concurrent) return;
@@ -644,28 +556,4 @@ export class Worker {
 		await this.telemetry.close();
 		this.out.info(`worker ${this.workerId} stopped`);
 	}
-}
-
-function memoryMiB(memoryGb: number): number {
-	return Math.round(memoryGb * 1024);
-}
-
-function hostCapacity(): Resources {
-	const cpu = os.availableParallelism();
-	const memoryGb = Math.floor((os.totalmem() / 1024 ** 3) * 4) / 4;
-	return { cpu, memoryGb };
-}
-
-/** The variables a child needs to make its own calls (tasks.trigger inside a task). */
-function childEnv(config: ClientConfig): NodeJS.ProcessEnv {
-	if (isGateway(config)) return { TASKMESH_URL: config.url, TASKMESH_API_KEY: config.apiKey };
-	return {
-		TASKMESH_URL: "",
-		TASKMESH_QUEUE_URL: config.services.queue,
-		TASKMESH_SCHEDULER_URL: config.services.scheduler,
-		TASKMESH_BATCH_URL: config.services.batch,
-		TASKMESH_LOG_INGEST_URL: config.services.logs,
-		TASKMESH_TELEMETRY_URL: config.services.telemetry,
-		TASKMESH_ENVIRONMENT: config.environmentId ?? "dev",
-	};
 }
