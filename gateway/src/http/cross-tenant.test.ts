@@ -1,30 +1,20 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { Client } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { BatchService } from "../../../gen/taskmesh/batch/v1/batch_pb.js";
-import { LogIngestService, LogLevel } from "../../../gen/taskmesh/logs/v1/logs_pb.js";
-import { QueueService } from "../../../gen/taskmesh/queue/v1/queue_pb.js";
-import { RunStatus, SchedulerService } from "../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
-import {
-	ExporterRegistryService,
-	TelemetryService,
-} from "../../../gen/taskmesh/telemetry/v1/telemetry_pb.js";
-import { testClient } from "../../../services/kit/src/testing/grpc.js";
+import { LogLevel } from "../../../gen/taskmesh/logs/v1/logs_pb.js";
+import { RunStatus } from "../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { publicMethods } from "../core/public-surface.js";
-import { type GatewayPlatform, startGatewayPlatform, type TestKey } from "../testing/gateway-platform.js";
+import { type GatewayPlatform, startGatewayPlatform } from "../testing/gateway-platform.js";
 import { gatewayClient } from "../testing/http-calls.js";
-
-/** One environment's clients of every public service, through the gateway. */
-interface Tenant {
-	key: TestKey;
-	scheduler: Client<typeof SchedulerService>;
-	batch: Client<typeof BatchService>;
-	queue: Client<typeof QueueService>;
-	logs: Client<typeof LogIngestService>;
-	telemetry: Client<typeof TelemetryService>;
-	exporters: Client<typeof ExporterRegistryService>;
-}
+import {
+	codeOf,
+	drain,
+	makeDeadLetter,
+	once,
+	requestNaming,
+	type Tenant,
+	tenantOf,
+} from "../testing/tenants.js";
 
 /** What environment B owns, made through the gateway with B's key. */
 interface Owned {
@@ -39,25 +29,6 @@ interface Owned {
 	deployment: string;
 }
 
-async function codeOf(call: Promise<unknown> | (() => Promise<unknown>)): Promise<Code | "OK"> {
-	try {
-		await (typeof call === "function" ? call() : call);
-		return "OK";
-	} catch (error) {
-		return ConnectError.from(error).code;
-	}
-}
-
-async function drain<T>(stream: AsyncIterable<T>): Promise<T[]> {
-	const items: T[] = [];
-	for await (const item of stream) items.push(item);
-	return items;
-}
-
-async function* once<T>(value: T) {
-	yield value;
-}
-
 describe("tenant isolation: environment A's key on environment B's objects", () => {
 	let platform: GatewayPlatform;
 	let a: Tenant;
@@ -66,23 +37,10 @@ describe("tenant isolation: environment A's key on environment B's objects", () 
 	let deadLetterMade = false;
 	const covered = new Set<string>();
 
-	const tenant = (key: TestKey): Tenant => {
-		const url = platform.gateway.url;
-		return {
-			key,
-			scheduler: gatewayClient(SchedulerService, url, key.key),
-			batch: gatewayClient(BatchService, url, key.key),
-			queue: gatewayClient(QueueService, url, key.key),
-			logs: gatewayClient(LogIngestService, url, key.key),
-			telemetry: gatewayClient(TelemetryService, url, key.key),
-			exporters: gatewayClient(ExporterRegistryService, url, key.key),
-		};
-	};
-
 	before(async () => {
 		platform = await startGatewayPlatform();
-		a = tenant(await platform.createKey("dev"));
-		b = tenant(await platform.createKey("prod"));
+		a = tenantOf(platform.gateway.url, await platform.createKey("dev"));
+		b = tenantOf(platform.gateway.url, await platform.createKey("prod"));
 		for (const [t, version] of [
 			[a, "a-v1"],
 			[b, "b-v1"],
@@ -100,9 +58,12 @@ describe("tenant isolation: environment A's key on environment B's objects", () 
 		// made on the queue service directly; a queue that cannot deliver right now
 		// leaves B without one, and the rows below still check A's side.
 		await b.queue.updateQueue({ queue: "dlq", maxNacks: 1 });
-		deadLetterMade = await makeDeadLetter(queueUrl(platform), b.key.environmentId, "dlq", "dead-1").catch(
-			() => false,
-		);
+		deadLetterMade = await makeDeadLetter(
+			`http://127.0.0.1:${platform.services.ports.get("queue")}`,
+			b.key.environmentId,
+			"dlq",
+			"dead-1",
+		).catch(() => false);
 		if (deadLetterMade) {
 			const dead = await b.queue.listDeadLetters({ queue: "dlq" });
 			assert.deepEqual(
@@ -363,40 +324,3 @@ describe("tenant isolation: environment A's key on environment B's objects", () 
 		);
 	});
 });
-
-/** A request of a type that names an environment wherever the type has one. */
-function requestNaming(typeName: string, environmentId: string): unknown {
-	switch (typeName) {
-		case "taskmesh.batch.v1.StreamBatchItemsRequest":
-			return { kind: { case: "header", value: { environmentId, batchId: "x" } } };
-		case "taskmesh.logs.v1.IngestRequest":
-			return { chunks: [{ environmentId, messageId: "x", runId: "x" }] };
-		default:
-			return { environmentId };
-	}
-}
-
-/** Enqueues one message and nacks it until the queue dead-letters it. */
-async function makeDeadLetter(
-	url: string,
-	environmentId: string,
-	queue: string,
-	id: string,
-): Promise<boolean> {
-	const direct = testClient(QueueService, url);
-	await direct.enqueue({ messages: [{ id, environmentId, queue, payload: Buffer.from("x") }] });
-	for (let i = 0; i < 5; i++) {
-		const { deliveries } = await direct.dequeue({
-			consumerId: "c1",
-			selectors: [{ environmentId, queues: [queue] }],
-			maxMessages: 1,
-		});
-		if (deliveries.length === 0) return true;
-		await direct.nack({ consumerId: "c1", items: deliveries.map((d) => ({ receipt: d.receipt })) });
-	}
-	return false;
-}
-
-function queueUrl(platform: GatewayPlatform): string {
-	return `http://127.0.0.1:${platform.services.ports.get("queue")}`;
-}
