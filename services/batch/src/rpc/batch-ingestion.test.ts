@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { BatchService, BatchStatus } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
+import { BatchService, BatchStatus, ProcessingStrategy } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
 import { SchedulerService } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { testClient } from "../../../kit/src/testing/grpc.js";
 import { type ServiceProcess, spawnServiceProcess } from "../../../kit/src/testing/process.js";
@@ -64,7 +64,12 @@ describe("streamed ingestion", () => {
 		try {
 			const first = await spawn();
 			running = first.p;
-			const { batch: created } = await first.client.createBatch({ environmentId, expectedItemCount: 3_000 });
+			const { batch: created } = await first.client.createBatch({
+				environmentId,
+				expectedItemCount: 3_000,
+				strategy: ProcessingStrategy.SEQUENTIAL,
+			});
+			assert.equal(created?.strategy, ProcessingStrategy.SEQUENTIAL);
 			const batchId = created?.id ?? "";
 			const stream = new ItemStream();
 			const cut = first.client.streamBatchItems(stream).catch((error: unknown) => error);
