@@ -4,8 +4,8 @@ import { Code } from "@connectrpc/connect";
 import type { Delivery } from "../../../gen/taskmesh/queue/v1/queue_pb.js";
 import type { StartAttemptResponse } from "../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { type Clients, createClients } from "../client/clients.js";
-import type { ClientConfig } from "../client/config.js";
-import { call, fromConnectError } from "../client/errors.js";
+import { type ClientConfig, isGateway } from "../client/config.js";
+import { ConfigurationError, call, fromConnectError } from "../client/errors.js";
 import type { WaitRequest } from "../tasks/attempt-runtime.js";
 import { fromProtoDuration, fromProtoTimestamp, protoDuration } from "../tasks/duration.js";
 import { type ActiveAttempt, TASK_ERRORS } from "./active-attempt.js";
@@ -67,6 +67,12 @@ export class Worker {
 	private tasks: IndexedTask[] = [];
 
 	private constructor(private readonly options: WorkerOptions) {
+		if (isGateway(options.config)) {
+			// The gateway keeps the worker protocol (Consume, StartAttempt, ...) inside the platform's network.
+			throw new ConfigurationError(
+				"a worker talks to the services directly: set TASKMESH_QUEUE_URL, TASKMESH_SCHEDULER_URL, TASKMESH_BATCH_URL, TASKMESH_LOG_INGEST_URL, TASKMESH_TELEMETRY_URL and TASKMESH_ENVIRONMENT (the gateway does not expose the worker protocol); unset TASKMESH_URL",
+			);
+		}
 		this.workerId = options.workerId ?? `worker-${os.hostname()}-${randomUUID().slice(0, 8)}`;
 		this.clients = createClients(options.config);
 		this.ledger = new ResourceLedger(options.capacity ?? hostCapacity());
