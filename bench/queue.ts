@@ -136,6 +136,9 @@ console.log(
 	`  p99 taskmesh/bullmq: ${(percentile(meshLatency, 99) / percentile(bullLatency, 99)).toFixed(2)}`,
 );
 console.log(
+	`per-round taskmesh/bullmq: telemetry on ${roundRatios.map((r) => r.toFixed(2)).join(" ")}, off ${roundRatiosOff.map((r) => r.toFixed(2)).join(" ")}`,
+);
+console.log(
 	`load average at the end: ${loadavg()
 		.map((l) => l.toFixed(1))
 		.join(" ")}`,
