@@ -21,3 +21,4 @@ CREATE UNIQUE INDEX waits_one_pending_idx ON waits (attempt_id) WHERE status = '
 CREATE INDEX waits_child_idx ON waits (child_run_id) WHERE status = 'PENDING' AND child_run_id IS NOT NULL;
 CREATE INDEX waits_time_due_idx ON waits (resume_at) WHERE status = 'PENDING' AND resume_at IS NOT NULL;
 CREATE INDEX waits_attempt_idx ON waits (attempt_id, created_at);
+CREATE INDEX waits_run_pending_idx ON waits (run_id) WHERE status = 'PENDING';

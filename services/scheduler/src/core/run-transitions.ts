@@ -81,11 +81,15 @@ export async function finishRuns(
 			[ids, request.attemptStatus, request.now, request.error === undefined ? null : JSON.stringify(request.error)],
 		);
 	}
-	await client.query(
-		`UPDATE waits SET status = 'CANCELED', resolved_at = $2 WHERE run_id = ANY($1) AND status = 'PENDING'`,
-		[ids, request.now],
-	);
-	await client.query(
+	// Only a WAITING run owns a pending wait; skip the statement on the hot path of completions.
+	const waitingIds = rows.filter((r) => r.prev_status === "WAITING").map((r) => r.id);
+	if (waitingIds.length > 0) {
+		await client.query(
+			`UPDATE waits SET status = 'CANCELED', resolved_at = $2 WHERE run_id = ANY($1) AND status = 'PENDING'`,
+			[waitingIds, request.now],
+		);
+	}
+	if (rows.some((r) => r.batch_id !== null)) await client.query(
 		`INSERT INTO run_completions (run_id, environment_id, batch_id, batch_index, status, completed_at)
 		 SELECT id, environment_id, batch_id, batch_index, status, completed_at FROM runs
 		 WHERE id = ANY($1) AND batch_id IS NOT NULL

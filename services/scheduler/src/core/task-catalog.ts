@@ -40,11 +40,12 @@ export async function findTasks(
 	version: string,
 	taskIds: string[],
 ): Promise<Map<string, TaskDefinition>> {
-	const resolved = version !== "" ? version : await currentDeploymentVersion(client, environmentId);
+	// One round trip: the current version comes from the same index-only lookup as a subquery.
 	const { rows } = await client.query<{ task_id: string; definition: TaskDefinition }>(
 		`SELECT task_id, definition FROM task_definitions
-		 WHERE environment_id = $1 AND deployment_version = $2 AND task_id = ANY($3)`,
-		[environmentId, resolved, taskIds],
+		 WHERE environment_id = $1 AND task_id = ANY($3) AND deployment_version = CASE WHEN $2 <> '' THEN $2
+			ELSE COALESCE((SELECT version FROM deployments WHERE environment_id = $1 AND is_current), '') END`,
+		[environmentId, version, taskIds],
 	);
 	return new Map(rows.map((r) => [r.task_id, r.definition]));
 }
