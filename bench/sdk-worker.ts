@@ -6,88 +6,25 @@
  *
  *   npx tsx bench/sdk-worker.ts [N=500] [concurrency=4]
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { Worker as BullWorker, Queue } from "bullmq";
-import { batch, configure } from "../sdk/src/index.js";
-import { createPostgresPool } from "../services/kit/src/postgres/pool.js";
-import { spawnServiceProcess } from "../services/kit/src/testing/process.js";
+import { batch } from "../sdk/src/index.js";
 import { randomSuffix, testStores } from "../services/kit/src/testing/stores.js";
+import { configureDirect, startPlatform, startWorker } from "../test/e2e/sdk-platform.js";
 
 const N = Number(process.argv[2] ?? 500);
 const CONCURRENCY = Number(process.argv[3] ?? 4);
-const root = fileURLToPath(new URL("..", import.meta.url));
 const texts = Array.from({ length: N }, (_, i) => `the quick brown fox ${i} jumps over the lazy dog`);
 
 async function taskmesh(): Promise<number> {
-	const stores = await testStores();
-	const suffix = randomSuffix();
-	const schemas = {
-		SCHEDULER_DATABASE_SCHEMA: `bench_sdk_sched_${suffix}`,
-		BATCH_DATABASE_SCHEMA: `bench_sdk_batch_${suffix}`,
-		LOG_INGEST_DATABASE_SCHEMA: `bench_sdk_logs_${suffix}`,
-		TELEMETRY_DATABASE_SCHEMA: `bench_sdk_tel_${suffix}`,
-	};
-	const platform = await spawnServiceProcess(path.join(root, "services/main.ts"), {
-		env: {
-			DATABASE_URL: stores.databaseUrl,
-			REDIS_URL: stores.redisUrl,
-			TASKMESH_QUEUE_PORT: "0",
-			TASKMESH_SCHEDULER_PORT: "0",
-			TASKMESH_BATCH_PORT: "0",
-			TASKMESH_LOG_INGEST_PORT: "0",
-			TASKMESH_TELEMETRY_PORT: "0",
-			TASKMESH_ENV: "production",
-			...schemas,
-		},
-		expectedServices: 5,
-		timeoutMs: 120_000,
+	const platform = await startPlatform(`bench-sdk-${randomSuffix()}`);
+	configureDirect(platform);
+	const worker = await startWorker(platform.env, {
+		TASKMESH_ENV: "production",
+		TASKMESH_WORKER_MAX_ATTEMPTS: String(CONCURRENCY),
 	});
-	const url = (name: string) => `http://127.0.0.1:${platform.ports.get(name)}`;
-	const environmentId = `bench-${suffix}`;
-	const services = {
-		queue: url("queue"),
-		scheduler: url("scheduler"),
-		batch: url("batch"),
-		logs: url("log-ingest"),
-		telemetry: url("telemetry"),
-	};
-	configure({ services, environmentId });
-	const worker: ChildProcess = spawn(
-		process.execPath,
-		[
-			"--import",
-			"tsx",
-			path.join(root, "sdk/src/cli/main.ts"),
-			"worker",
-			path.join(root, "examples/document-pipeline/src/tasks.ts"),
-		],
-		{
-			env: {
-				...process.env,
-				TASKMESH_ENV: "production",
-				TASKMESH_QUEUE_URL: services.queue,
-				TASKMESH_SCHEDULER_URL: services.scheduler,
-				TASKMESH_BATCH_URL: services.batch,
-				TASKMESH_LOG_INGEST_URL: services.logs,
-				TASKMESH_TELEMETRY_URL: services.telemetry,
-				TASKMESH_ENVIRONMENT: environmentId,
-				TASKMESH_WORKER_CPU: "8",
-				TASKMESH_WORKER_MEMORY_GB: "16",
-				TASKMESH_WORKER_MAX_ATTEMPTS: String(CONCURRENCY),
-			},
-			stdio: ["ignore", "pipe", "inherit"],
-		},
-	);
-	await new Promise<void>((resolve) =>
-		createInterface({ input: worker.stdout as NodeJS.ReadableStream }).on("line", (l) => {
-			if (/ready/.test(l)) resolve();
-		}),
-	);
 	// Warm the worker's child processes, as a long-running worker would be.
 	await batch.triggerAndWait(
 		texts.slice(0, CONCURRENCY).map((text, i) => ({ task: "doc.parse", payload: { id: `w${i}`, text } })),
@@ -98,13 +35,9 @@ async function taskmesh(): Promise<number> {
 	);
 	const seconds = (performance.now() - start) / 1000;
 	if (result.runs.some((r) => !r.ok)) throw new Error("a taskmesh run failed");
-	worker.kill("SIGTERM");
-	await new Promise((r) => worker.once("exit", r));
-	platform.child.kill("SIGTERM");
-	await platform.exited;
-	const pool = createPostgresPool({ url: stores.databaseUrl, schema: "public", max: 1 });
-	for (const schema of Object.values(schemas)) await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-	await pool.end();
+	worker.child.kill("SIGTERM");
+	await worker.exited;
+	await platform.stop();
 	return N / seconds;
 }
 

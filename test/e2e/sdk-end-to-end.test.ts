@@ -8,7 +8,6 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { LogIngestService } from "../../gen/taskmesh/logs/v1/logs_pb.js";
 import {
-	configure,
 	NotFoundError,
 	PayloadSerializationError,
 	runs,
@@ -18,7 +17,13 @@ import {
 } from "../../sdk/src/index.js";
 import { runToExit } from "../../services/kit/src/testing/process.js";
 import { randomSuffix } from "../../services/kit/src/testing/stores.js";
-import { startPlatform, startWorker, type TestPlatform, type WorkerProcess } from "./sdk-platform.js";
+import {
+	configureDirect,
+	startPlatform,
+	startWorker,
+	type TestPlatform,
+	type WorkerProcess,
+} from "./sdk-platform.js";
 
 const CLI = fileURLToPath(new URL("../../sdk/src/cli/main.ts", import.meta.url));
 
@@ -44,16 +49,7 @@ describe("SDK end to end through the services", () => {
 	before(async () => {
 		dir = await mkdtemp(path.join(tmpdir(), "taskmesh-sdk-"));
 		platform = await startPlatform(env);
-		configure({
-			services: {
-				queue: platform.urls.queue as string,
-				scheduler: platform.urls.scheduler as string,
-				batch: platform.urls.batch as string,
-				logs: platform.urls.logs as string,
-				telemetry: platform.urls.telemetry as string,
-			},
-			environmentId: env,
-		});
+		configureDirect(platform);
 		worker = await startWorker(platform.env);
 	});
 

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { configure } from "../../sdk/src/index.js";
 import { createPostgresPool } from "../../services/kit/src/postgres/pool.js";
 import { type ServiceProcess, spawnServiceProcess } from "../../services/kit/src/testing/process.js";
 import { randomSuffix, testStores } from "../../services/kit/src/testing/stores.js";
@@ -22,7 +23,22 @@ export interface TestPlatform {
 	stop(): Promise<void>;
 }
 
-/** Starts the platform for one test file. */
+/** Points this process's SDK straight at the platform's services. */
+export function configureDirect(platform: TestPlatform): void {
+	const u = platform.urls;
+	configure({
+		services: {
+			queue: u.queue as string,
+			scheduler: u.scheduler as string,
+			batch: u.batch as string,
+			logs: u.logs as string,
+			telemetry: u.telemetry as string,
+		},
+		environmentId: platform.env.TASKMESH_ENVIRONMENT as string,
+	});
+}
+
+/** Starts the platform for one test file (or a benchmark). */
 export async function startPlatform(environmentId: string): Promise<TestPlatform> {
 	const stores = await testStores();
 	const suffix = randomSuffix();

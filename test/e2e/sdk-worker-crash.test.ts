@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { configure, runs, tasks } from "../../sdk/src/index.js";
+import { runs, tasks } from "../../sdk/src/index.js";
 import { randomSuffix } from "../../services/kit/src/testing/stores.js";
-import { startPlatform, startWorker, type TestPlatform, type WorkerProcess } from "./sdk-platform.js";
+import {
+	configureDirect,
+	startPlatform,
+	startWorker,
+	type TestPlatform,
+	type WorkerProcess,
+} from "./sdk-platform.js";
 
 describe("SDK workers that die or stop mid-run", () => {
 	let platform: TestPlatform;
@@ -11,16 +17,7 @@ describe("SDK workers that die or stop mid-run", () => {
 
 	before(async () => {
 		platform = await startPlatform(env);
-		configure({
-			services: {
-				queue: platform.urls.queue as string,
-				scheduler: platform.urls.scheduler as string,
-				batch: platform.urls.batch as string,
-				logs: platform.urls.logs as string,
-				telemetry: platform.urls.telemetry as string,
-			},
-			environmentId: env,
-		});
+		configureDirect(platform);
 	});
 
 	after(async () => {

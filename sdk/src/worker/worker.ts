@@ -64,6 +64,7 @@ export class Worker {
 	private stream: ConsumerStream | undefined;
 	private heartbeat: NodeJS.Timeout | undefined;
 	private stopping = false;
+	private reportsInFlight = 0;
 	private tasks: IndexedTask[] = [];
 
 	private constructor(private readonly options: WorkerOptions) {
@@ -427,6 +428,16 @@ export class Worker {
 		const concurrent =
 			record.concurrent || ("error" in result && result.error.code === "TASK_DID_CONCURRENT_WAIT");
 		let outcome = "error" in result ? `failed: ${result.error.name}: ${result.error.message}` : "completed";
+		const ranMs = Date.now() - record.startedMs;
+		// The child is done with the attempt: its process and resources serve the next
+		// delivery while the outcome is being reported, so a slot never idles on a round trip.
+		if (this.active.get(record.runId) === record) this.active.delete(record.runId);
+		if (reusable && !concurrent && record.proc !== undefined && record.proc.exited === undefined)
+			this.pool.release(record.proc);
+		else void record.proc?.kill();
+		this.releaseSlot(record);
+		const reportStart = Date.now();
+		this.reportsInFlight++;
 		try {
 			if (concurrent && record.suspendedByWait) {
 				// The run is WAITING on its first wait; a second BeginWait makes the scheduler
@@ -457,6 +468,8 @@ export class Worker {
 			}
 		} catch (error) {
 			outcome += ` (not recorded: ${fromConnectError(error).message})`;
+		} finally {
+			this.reportsInFlight--;
 		}
 		this.telemetry.count("error" in result ? "attemptsFailed" : "attemptsCompleted");
 		this.telemetry.attempt({
@@ -470,12 +483,11 @@ export class Worker {
 			outcome: "error" in result ? result.error.code || result.error.name : "COMPLETED",
 			...("error" in result ? { error: result.error.message } : {}),
 		});
-		this.out.lifecycle(record.runId, record.taskId, `${outcome} after ${Date.now() - record.startedMs} ms`);
-		if (this.active.get(record.runId) === record) this.active.delete(record.runId);
-		if (reusable && !concurrent && record.proc !== undefined && record.proc.exited === undefined)
-			this.pool.release(record.proc);
-		else void record.proc?.kill();
-		this.releaseSlot(record);
+		this.out.lifecycle(
+			record.runId,
+			record.taskId,
+			`${outcome} after ${ranMs} ms (reported in ${Date.now() - reportStart} ms)`,
+		);
 	}
 
 	private holdSlot(record: ActiveAttempt): void {
@@ -553,6 +565,8 @@ export class Worker {
 				await done;
 			}),
 		);
+		// Outcomes still being reported are part of the work; wait for them too.
+		while (this.reportsInFlight > 0) await new Promise((r) => setTimeout(r, 20));
 		for (const record of this.active.values()) void record.proc?.kill();
 		this.active.clear();
 		clearInterval(this.heartbeat);
