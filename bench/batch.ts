@@ -5,7 +5,7 @@
  * child run in PostgreSQL and a message in the queue. Beside it, in the same run, BullMQ
  * `addBulk` puts the same number of jobs with the same payloads into the same Redis.
  *
- *   npx tsx bench/batch.ts        (ITEMS=100000 CHUNK=1000 DIRECT_ITEMS=20000 to change the load)
+ *   npx tsx bench/batch.ts        (ITEMS=100000 CHUNK=1000 DIRECT_ITEMS=<ITEMS> to change the load)
  *
  * Prints items/s for each and ends with `ratio: <taskmesh/bullmq>`. A third line shows
  * the scheduler's TriggerRuns called directly (same chunks, same parallelism as the
@@ -31,7 +31,7 @@ import { randomSuffix } from "../services/kit/src/testing/stores.js";
 
 const ITEMS = Number(process.env.ITEMS ?? 100_000);
 const CHUNK = Number(process.env.CHUNK ?? 1_000);
-const DIRECT_ITEMS = Number(process.env.DIRECT_ITEMS ?? 20_000);
+const DIRECT_ITEMS = Number(process.env.DIRECT_ITEMS ?? ITEMS);
 
 async function taskmesh(engine: RunEngineProcesses): Promise<number> {
 	const schema = `bench_batch_${randomSuffix()}`;
