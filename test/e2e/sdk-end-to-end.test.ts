@@ -132,6 +132,14 @@ describe("SDK end to end through the services", () => {
 		assert.match(printed.stdout, /INFO +ingest started/);
 	});
 
+	test("taskmesh logs --follow prints a run's messages live and returns once the run is final", async () => {
+		const handle = await tasks.trigger("test.slow", { ms: 1500, marker: "followed" });
+		const followed = await cli(platform.env, "logs", handle.id, "--follow");
+		assert.equal(followed.code, 0, followed.stderr);
+		assert.match(followed.stdout, /INFO +slow task started \{"marker":"followed"\}/);
+		assert.equal((await runs.retrieve(handle.id)).status, "COMPLETED");
+	});
+
 	test("batchTriggerAndWait of 1,000 items inside a task returns every result in item order", async () => {
 		const result = await tasks.triggerAndWait<{ batchId: string; ids: string[]; words: number[] }>(
 			"test.fan-out",

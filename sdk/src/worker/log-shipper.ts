@@ -45,6 +45,7 @@ interface IngestSession {
 // now and then: what it carried is then known to be stored and can be forgotten.
 const ROTATE_FRAMES = 256;
 const ROTATE_MS = 10_000;
+const MAX_RETRIES_WHILE_CLOSING = 3;
 
 /**
  * Ships a worker's log messages on a long-lived LogIngestService.Ingest stream,
@@ -59,6 +60,7 @@ export class LogShipper {
 	private sequence = 0;
 	private flushTimer: NodeJS.Timeout | undefined;
 	private closed = false;
+	private failuresWhileClosing = 0;
 
 	constructor(
 		private readonly options: { clients: Clients; onError?: (error: unknown) => void; flushMs?: number },
@@ -128,6 +130,8 @@ export class LogShipper {
 			async (error: unknown) => {
 				this.options.onError?.(error);
 				if (this.session === session) this.session = undefined;
+				// Once closing, a log service that keeps failing must not hold the worker's exit.
+				if (this.closed && ++this.failuresWhileClosing > MAX_RETRIES_WHILE_CLOSING) return;
 				await new Promise((r) => setTimeout(r, 500));
 				for (const frame of session.frames) this.send(frame);
 				if (this.closed) {

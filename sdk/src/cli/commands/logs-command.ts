@@ -1,12 +1,13 @@
 import { LogLevel } from "../../../../gen/taskmesh/logs/v1/logs_pb.js";
-import { call } from "../../client/errors.js";
+import { call, fromConnectError } from "../../client/errors.js";
 import { sdkClients } from "../../client/sdk-config.js";
 import { fromProtoTimestamp } from "../../tasks/duration.js";
+import { waitForRun } from "../../tasks/trigger.js";
 import { type ParsedArgs, UsageError } from "../args.js";
 
 const decoder = new TextDecoder();
 
-/** `taskmesh logs <run> [--follow]`: a run's log messages, then live ones with --follow. */
+/** `taskmesh logs <run> [--follow]`: a run's log messages; with --follow, live ones until the run is final. */
 export async function logsCommand(args: ParsedArgs): Promise<void> {
 	const runId = args.positional[0];
 	if (runId === undefined) throw new UsageError("usage: taskmesh logs <run id> [--follow]");
@@ -26,12 +27,21 @@ export async function logsCommand(args: ParsedArgs): Promise<void> {
 		);
 	};
 	if (args.flags.get("follow") === true) {
-		const stream = clients.logs.tail({ environmentId: clients.environmentId, runId });
-		await call(
-			(async () => {
-				for await (const frame of stream) for (const r of frame.records) print(r);
-			})(),
-		);
+		// Follow until the run is final, then a moment more for its last messages.
+		const abort = new AbortController();
+		void waitForRun(clients, runId)
+			.then(() => setTimeout(() => abort.abort(), 1500))
+			.catch(() => undefined);
+		try {
+			for await (const frame of clients.logs.tail(
+				{ environmentId: clients.environmentId, runId },
+				{ signal: abort.signal },
+			)) {
+				for (const r of frame.records) print(r);
+			}
+		} catch (error) {
+			if (!abort.signal.aborted) throw fromConnectError(error);
+		}
 		return;
 	}
 	let pageToken = "";
