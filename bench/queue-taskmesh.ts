@@ -146,18 +146,33 @@ function consumer(
 	const finished = new Promise<number>((resolve) => {
 		finish = resolve;
 	});
+	// Acknowledgements are batched: a full batch goes at once, a partial one after 5 ms,
+	// each with the credits it frees (fewer stream messages at low rates).
+	let pending: string[] = [];
+	let timer: NodeJS.Timeout | undefined;
+	const flush = () => {
+		if (timer !== undefined) clearTimeout(timer);
+		timer = undefined;
+		if (pending.length === 0) return;
+		const receipts = pending;
+		pending = [];
+		requests.push({
+			kind: {
+				case: "acknowledge",
+				value: { acknowledgements: receipts.map((receipt) => ({ receipt, reason: AckReason.COMPLETED })) },
+			},
+		});
+		requests.push({ kind: { case: "credit", value: { credits: receipts.length } } });
+	};
 	const reading = (async () => {
 		for await (const r of client.consume(requests)) {
 			if (r.kind.case === "deliveries") {
-				const ds = r.kind.value.deliveries;
-				for (const d of ds) onDelivery(d.message?.payload ?? new Uint8Array());
-				requests.push({
-					kind: {
-						case: "acknowledge",
-						value: { acknowledgements: ds.map((d) => ({ receipt: d.receipt, reason: AckReason.COMPLETED })) },
-					},
-				});
-				requests.push({ kind: { case: "credit", value: { credits: ds.length } } });
+				for (const d of r.kind.value.deliveries) {
+					onDelivery(d.message?.payload ?? new Uint8Array());
+					pending.push(d.receipt);
+				}
+				if (pending.length >= 256) flush();
+				else timer ??= setTimeout(flush, 5);
 			} else if (r.kind.case === "acknowledged") {
 				acknowledged += r.kind.value.acknowledged;
 				if (acknowledged >= target) finish(preciseNow());
@@ -171,6 +186,7 @@ function consumer(
 			return finished;
 		},
 		async close() {
+			flush();
 			requests.end();
 			await reading.catch(() => {});
 		},
