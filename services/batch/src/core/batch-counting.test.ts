@@ -101,6 +101,14 @@ describe("batch counting in PostgreSQL", () => {
 		assert.equal(rows[0].n, 0);
 	});
 
+	test("an outcome of a batch this service does not hold is not kept", async () => {
+		await apply([outcome("batch_elsewhere", 0)]);
+		const { rows } = await db.pool.query(
+			"SELECT count(*)::int AS n FROM early_outcomes WHERE batch_id = 'batch_elsewhere'",
+		);
+		assert.equal(rows[0].n, 0);
+	});
+
 	test("a batch completes exactly once when its last outcomes are applied concurrently", async () => {
 		const batchId = await newBatch(20);
 		await record(

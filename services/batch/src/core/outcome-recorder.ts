@@ -45,12 +45,14 @@ export async function recordOutcomes(
 		const seen = new Set(matched.rows.map((r) => r.run_id));
 		const early = outcomes.filter((o) => !seen.has(o.runId));
 		if (early.length > 0) {
-			// Only for runs whose own item is not recorded yet; an outcome read again is not early.
+			// Only for runs whose own item is not recorded yet (an outcome read again is not
+			// early) and of batches this service holds (a batch row exists before its children).
 			await client.query(
 				`INSERT INTO early_outcomes (run_id, batch_id, status, recorded_at)
 				SELECT o.run_id, o.batch_id, o.status, $5
 				FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) AS o(run_id, batch_id, batch_index, status)
 				WHERE NOT EXISTS (SELECT 1 FROM batch_items i WHERE i.batch_id = o.batch_id AND i.item_index = o.batch_index)
+					AND EXISTS (SELECT 1 FROM batches b WHERE b.id = o.batch_id)
 				ON CONFLICT (run_id) DO NOTHING`,
 				[
 					early.map((o) => o.runId),
