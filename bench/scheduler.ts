@@ -96,6 +96,7 @@ async function main() {
 			TASKMESH_SCHEDULER_PORT: "0",
 			TASKMESH_QUEUE_URL: queueUrl,
 			SCHEDULER_DATABASE_SCHEMA: schema,
+			DATABASE_POOL_SIZE: "20",
 			GRPC_DRAIN_TIMEOUT_MS: "500",
 		},
 		expectedServices: 1,

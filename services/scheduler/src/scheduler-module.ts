@@ -11,6 +11,7 @@ import {
 } from "../../kit/src/index.js";
 import type { Clock } from "./core/clock.js";
 import { type EngineIntervals, SchedulerEngine } from "./core/scheduler-engine.js";
+import { BatchingRunQueue } from "./rpc/batching-run-queue.js";
 import { QueueClientRunQueue } from "./rpc/queue-run-queue.js";
 import { schedulerServiceRegistration } from "./rpc/scheduler-service.js";
 import { loadSchedulerConfig, type SchedulerConfig } from "./scheduler-config.js";
@@ -29,7 +30,9 @@ export function schedulerEngineFrom(options: {
 	intervals?: Partial<EngineIntervals>;
 }): SchedulerEngine {
 	const { config } = options;
-	const queue = new QueueClientRunQueue(createServiceClient(QueueService, { baseUrl: options.platform.TASKMESH_QUEUE_URL }));
+	const queue = new BatchingRunQueue(
+		new QueueClientRunQueue(createServiceClient(QueueService, { baseUrl: options.platform.TASKMESH_QUEUE_URL })),
+	);
 	return new SchedulerEngine({
 		pool: options.pool,
 		schema: options.schema,

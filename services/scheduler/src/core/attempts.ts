@@ -95,7 +95,7 @@ export class AttemptLifecycle {
 			cpu: number;
 			memory_gb: number;
 			dead_at: Date | null;
-		}>("SELECT * FROM workers WHERE id = $1 FOR UPDATE", [request.workerId]);
+		}>("SELECT * FROM workers WHERE id = $1", [request.workerId]);
 		const worker = workers.rows[0];
 		if (worker === undefined || worker.dead_at !== null) {
 			throw new Refusal(
@@ -114,22 +114,6 @@ export class AttemptLifecycle {
 		if (worker.deployment_version !== version) {
 			throw new Refusal(
 				new ServiceError("FAILED_PRECONDITION", `worker_id: worker runs version "${worker.deployment_version}" but run "${run.id}" needs version "${version}"`),
-				"nack",
-			);
-		}
-		const used = await client.query<{ cpu: number; memory_gb: number }>(
-			`SELECT COALESCE(sum(cpu), 0)::float8 AS cpu, COALESCE(sum(memory_gb), 0)::float8 AS memory_gb
-			 FROM runs WHERE worker_id = $1 AND status = 'EXECUTING'`,
-			[request.workerId],
-		);
-		const u = used.rows[0] as { cpu: number; memory_gb: number };
-		// A tiny epsilon keeps sums of quarter-cores from refusing an exact fit.
-		if (u.cpu + run.cpu > worker.cpu + 1e-9 || u.memory_gb + run.memory_gb > worker.memory_gb + 1e-9) {
-			throw new Refusal(
-				new ServiceError(
-					"RESOURCE_EXHAUSTED",
-					`worker_id: worker "${request.workerId}" has ${fmt(worker.cpu - u.cpu)} vCPU and ${fmt(worker.memory_gb - u.memory_gb)} GB free; run "${run.id}" needs ${run.machine_name} (${run.cpu} vCPU, ${run.memory_gb} GB)`,
-				),
 				"nack",
 			);
 		}
@@ -159,6 +143,26 @@ export class AttemptLifecycle {
 				request.receipt ? request.consumerId : null, version],
 		);
 		const row = started.rows[0] as RunRow;
+		// Placement check last, under a per-worker transaction lock held only for this
+		// query and the commit: the run already counts as EXECUTING on the worker, and
+		// every start that held the lock before has committed, so the sum is exact.
+		await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`worker:${request.workerId}`]);
+		const used = await client.query<{ cpu: number; memory_gb: number }>(
+			`SELECT COALESCE(sum(cpu), 0)::float8 AS cpu, COALESCE(sum(memory_gb), 0)::float8 AS memory_gb
+			 FROM runs WHERE worker_id = $1 AND status = 'EXECUTING'`,
+			[request.workerId],
+		);
+		const u = used.rows[0] as { cpu: number; memory_gb: number };
+		// A tiny epsilon keeps sums of quarter-cores from refusing an exact fit.
+		if (u.cpu > worker.cpu + 1e-9 || u.memory_gb > worker.memory_gb + 1e-9) {
+			throw new Refusal(
+				new ServiceError(
+					"RESOURCE_EXHAUSTED",
+					`worker_id: worker "${request.workerId}" has ${fmt(worker.cpu - u.cpu + run.cpu)} vCPU and ${fmt(worker.memory_gb - u.memory_gb + run.memory_gb)} GB free; run "${run.id}" needs ${run.machine_name} (${run.cpu} vCPU, ${run.memory_gb} GB)`,
+				),
+				"nack",
+			);
+		}
 		const resolvedWaits = resumed ? await this.waits.resolvedFor(client, attempt.id) : [];
 		return { run: runFromRow(row), attempt: attemptFromRow(attempt), deadline, resolvedWaits, resumed };
 	}

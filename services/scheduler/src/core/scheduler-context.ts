@@ -62,11 +62,11 @@ export async function applyEffects(ctx: SchedulerContext, effects: Effects): Pro
 		);
 	}
 	if (effects.settle.length > 0) {
-		jobs.push(
-			ctx.queue.settle(effects.settle).catch((error: unknown) => {
-				ctx.logger.warn({ err: error }, "settling queue deliveries failed");
-			}),
-		);
+		// Not awaited: the run's state is already committed, and a lost settlement only
+		// means a redelivery that StartAttempt's guard refuses and settles then.
+		void ctx.queue.settle(effects.settle).catch((error: unknown) => {
+			ctx.logger.warn({ err: error }, "settling queue deliveries failed");
+		});
 	}
 	await Promise.all(jobs);
 	ctx.watch.notify(effects.changedRuns, effects.changedWaits);
@@ -83,6 +83,16 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
 	} catch (error) {
 		await client.query("ROLLBACK").catch(() => {});
 		throw error;
+	} finally {
+		client.release();
+	}
+}
+
+/** Runs fn on one pooled client without a transaction (each statement commits alone). */
+export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+	const client = await pool.connect();
+	try {
+		return await fn(client);
 	} finally {
 		client.release();
 	}

@@ -5,7 +5,15 @@ import { resolveMachine } from "./machine-presets.js";
 import { DEFAULT_RETRY, type RetrySettings } from "./retry-delay.js";
 import { messageFor, type RunRow, runFromRow } from "./run-rows.js";
 import type { RunRecord, StoredOptions, TriggerInput } from "./run-types.js";
-import { addEffects, applyEffects, type Effects, inTransaction, noEffects, type SchedulerContext } from "./scheduler-context.js";
+import {
+	addEffects,
+	applyEffects,
+	type Effects,
+	inTransaction,
+	noEffects,
+	type SchedulerContext,
+	withClient,
+} from "./scheduler-context.js";
 import { findTasks, type TaskDefinition, unknownTask } from "./task-catalog.js";
 import { validateTrigger } from "./trigger-validation.js";
 import { ConcurrentWaitDetected, lockAttemptForWait, RunWaits, suspendForWait } from "./waits.js";
@@ -36,7 +44,9 @@ export class RunTrigger {
 	async trigger(input: TriggerInput): Promise<RunRecord> {
 		validateTrigger(input, this.ctx.limits.maxPayloadBytes);
 		try {
-			const { run, effects } = await inTransaction(this.ctx.pool, async (client) => {
+			// Without a wait the run is one INSERT; a transaction would only add round trips.
+			const unit = input.parent?.wait === true ? inTransaction : withClient;
+			const { run, effects } = await unit(this.ctx.pool, async (client) => {
 				const parentRow =
 					input.parent?.wait === true
 						? await lockAttemptForWait(client, input.parent.runId, input.parent.attemptId)

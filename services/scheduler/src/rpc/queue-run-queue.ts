@@ -13,7 +13,7 @@ const REASONS: Record<DeliveryOutcome, AckReason> = {
 	REJECTED: AckReason.REJECTED,
 };
 
-/** The queue's Enqueue takes at most this many messages per call. */
+/** The queue's Enqueue, Acknowledge and Nack take at most this many items per call. */
 const MAX_ENQUEUE = 1_000;
 
 /**
@@ -24,10 +24,11 @@ const MAX_ENQUEUE = 1_000;
 export class QueueClientRunQueue implements RunQueue {
 	constructor(private readonly client: Client<typeof QueueService>) {}
 
-	/** Enqueues in calls of up to 1,000 messages per environment. */
+	/** Enqueues in calls of up to 1,000 messages, side by side. */
 	async enqueue(messages: RunMessage[]): Promise<void> {
+		const calls: Promise<unknown>[] = [];
 		for (let i = 0; i < messages.length; i += MAX_ENQUEUE) {
-			await this.client.enqueue({
+			calls.push(this.client.enqueue({
 				messages: messages.slice(i, i + MAX_ENQUEUE).map((m) => ({
 					id: m.id,
 					environmentId: m.environmentId,
@@ -38,23 +39,31 @@ export class QueueClientRunQueue implements RunQueue {
 					resources: { cpu: m.cpu, memoryGb: m.memoryGb },
 					metadata: { runId: m.runId, taskId: m.taskId, attempt: m.attempt },
 				})),
-			});
+			}));
 		}
+		await Promise.all(calls);
 	}
 
 	/** Acknowledges and nacks, grouped by consumer; stale receipts are ignored. */
 	async settle(settlements: Settlement[]): Promise<void> {
 		const byConsumer = new Map<string, Settlement[]>();
 		for (const s of settlements) byConsumer.set(s.consumerId, [...(byConsumer.get(s.consumerId) ?? []), s]);
+		const calls: Promise<unknown>[] = [];
 		for (const [consumerId, items] of byConsumer) {
 			const acks = items.flatMap((s) =>
 				s.kind === "ack" ? [{ receipt: s.receipt, reason: REASONS[s.outcome], detail: s.detail.slice(0, 1024) }] : [],
 			);
 			const nacks = items.flatMap((s) => (s.kind === "nack" ? [{ receipt: s.receipt, detail: s.detail.slice(0, 1024) }] : []));
 			// A batch reports stale receipts per item instead of failing, which is what the scheduler wants.
-			if (acks.length > 0) await this.client.acknowledge({ consumerId, acknowledgements: acks }).catch(ignoreSingle);
-			if (nacks.length > 0) await this.client.nack({ consumerId, items: nacks }).catch(ignoreSingle);
+			for (let i = 0; i < acks.length; i += MAX_ENQUEUE) {
+				const acknowledgements = acks.slice(i, i + MAX_ENQUEUE);
+				calls.push(this.client.acknowledge({ consumerId, acknowledgements }).catch(ignoreSingle));
+			}
+			for (let i = 0; i < nacks.length; i += MAX_ENQUEUE) {
+				calls.push(this.client.nack({ consumerId, items: nacks.slice(i, i + MAX_ENQUEUE) }).catch(ignoreSingle));
+			}
 		}
+		await Promise.all(calls);
 	}
 }
 

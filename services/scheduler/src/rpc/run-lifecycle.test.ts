@@ -48,8 +48,13 @@ describe("run lifecycle through gRPC", () => {
 		const got = await h.client.getRun({ environmentId: env, runId: run?.id ?? "" });
 		assert.equal(got.run?.attempts.length, 1);
 		assert.deepEqual(JSON.parse(new TextDecoder().decode(got.run?.output)), { ok: true });
-		const q = await h.queue.getQueue({ environmentId: env, queue: "task/t" });
-		assert.equal(q.queue?.stats?.inFlight, 0n, "the scheduler acknowledged the delivery");
+		// Settlements leave after the response; poll the queue's stats until the acknowledgement shows.
+		let inFlight = 1n;
+		for (let i = 0; i < 200 && inFlight !== 0n; i++) {
+			const q = await h.queue.getQueue({ environmentId: env, queue: "task/t" });
+			inFlight = q.queue?.stats?.inFlight ?? 1n;
+		}
+		assert.equal(inFlight, 0n, "the scheduler acknowledged the delivery");
 	});
 
 	test("a retryable failure waits min × factor^(n−1) before the next attempt, then the run fails after max attempts", async () => {
