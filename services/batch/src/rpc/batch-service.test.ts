@@ -53,7 +53,19 @@ describe("BatchService over gRPC", () => {
 		assert.equal(last, BatchStatus.COMPLETED);
 		const { batch: done } = await suite.batch.client.getBatch({ environmentId, batchId: created?.id ?? "" });
 		assert.deepEqual([done?.finalItemCount, done?.completedItemCount, done?.failedItemCount], [3, 2, 1]);
-		const { items } = await suite.batch.client.listBatchItems({ environmentId, batchId: created?.id ?? "" });
+		const firstPage = await suite.batch.client.listBatchItems({
+			environmentId,
+			batchId: created?.id ?? "",
+			pageSize: 2,
+		});
+		const lastPage = await suite.batch.client.listBatchItems({
+			environmentId,
+			batchId: created?.id ?? "",
+			pageSize: 2,
+			pageToken: firstPage.nextPageToken,
+		});
+		assert.equal(lastPage.nextPageToken, "");
+		const items = [...firstPage.items, ...lastPage.items];
 		assert.deepEqual(
 			items.map((i) => i.index),
 			[0, 1, 2],
