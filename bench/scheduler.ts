@@ -154,14 +154,23 @@ async function main() {
 		while (completed < n) await new Promise((r) => setTimeout(r, 20));
 	};
 	// Warm-up: connections, prepared plans, JIT.
-	for (let i = 0; i < 200; i++) await scheduler.triggerRun({ environmentId: env, taskId: "noop", payload: encoder.encode(JSON.stringify({ t: Date.now() })) });
+	for (let i = 0; i < 200; i++)
+		await scheduler.triggerRun({
+			environmentId: env,
+			taskId: "noop",
+			payload: encoder.encode(JSON.stringify({ t: Date.now() })),
+		});
 	await waitFor(200);
 	latencies.length = 0;
 
 	const bull = summary(await bullmq());
 	const base = completed;
 	await steady(() => {
-		void scheduler.triggerRun({ environmentId: env, taskId: "noop", payload: encoder.encode(JSON.stringify({ t: Date.now() })) });
+		void scheduler.triggerRun({
+			environmentId: env,
+			taskId: "noop",
+			payload: encoder.encode(JSON.stringify({ t: Date.now() })),
+		});
 	});
 	await waitFor(base + RATE * SECONDS);
 	const tm = summary(latencies);
@@ -174,7 +183,11 @@ async function main() {
 		Array.from({ length: 64 }, async () => {
 			while (next < SUSTAINED) {
 				next++;
-				await scheduler.triggerRun({ environmentId: env, taskId: "noop", payload: encoder.encode(JSON.stringify({ t: Date.now() })) });
+				await scheduler.triggerRun({
+					environmentId: env,
+					taskId: "noop",
+					payload: encoder.encode(JSON.stringify({ t: Date.now() })),
+				});
 			}
 		}),
 	);
@@ -191,14 +204,21 @@ async function main() {
 	console.log(`steady ${RATE} runs/s for ${SECONDS} s`);
 	console.log(`bullmq   add -> worker start      n=${bull.n} p50=${bull.p50} ms p99=${bull.p99} ms`);
 	console.log(`taskmesh trigger -> StartAttempt  n=${tm.n} p50=${tm.p50} ms p99=${tm.p99} ms`);
-	console.log(`taskmesh sustained trigger -> start -> complete: ${perSecond.toFixed(0)} runs/s (${SUSTAINED} runs)`);
+	console.log(
+		`taskmesh sustained trigger -> start -> complete: ${perSecond.toFixed(0)} runs/s (${SUSTAINED} runs)`,
+	);
 	console.log(`duplicate deliveries refused by StartAttempt: ${refused}`);
-	await dropSchema(schema).catch((error: unknown) => console.error(`could not drop schema ${schema}: ${String(error)}`));
+	await dropSchema(schema).catch((error: unknown) =>
+		console.error(`could not drop schema ${schema}: ${String(error)}`),
+	);
 	console.log(ratio);
 }
 
 async function dropSchema(schema: string): Promise<void> {
-	const admin = new pg.Client({ connectionString: DATABASE_URL, user: process.env.PGUSER ?? process.env.USER ?? "postgres" });
+	const admin = new pg.Client({
+		connectionString: DATABASE_URL,
+		user: process.env.PGUSER ?? process.env.USER ?? "postgres",
+	});
 	await admin.connect();
 	await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
 	await admin.end();

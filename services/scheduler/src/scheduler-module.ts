@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
-import type { Logger } from "pino";
 import type pg from "pg";
+import type { Logger } from "pino";
 import { QueueService } from "../../../gen/taskmesh/queue/v1/queue_pb.js";
 import {
 	createPostgresPool,
@@ -31,7 +31,9 @@ export function schedulerEngineFrom(options: {
 }): SchedulerEngine {
 	const { config } = options;
 	const queue = new BatchingRunQueue(
-		new QueueClientRunQueue(createServiceClient(QueueService, { baseUrl: options.platform.TASKMESH_QUEUE_URL })),
+		new QueueClientRunQueue(
+			createServiceClient(QueueService, { baseUrl: options.platform.TASKMESH_QUEUE_URL }),
+		),
 	);
 	return new SchedulerEngine({
 		pool: options.pool,

@@ -4,9 +4,9 @@ import { newId } from "./ids.js";
 import { retryDelayMs } from "./retry-delay.js";
 import type { Settlement } from "./run-queue.js";
 import { type AttemptRow, attemptFromRow, type RunRow, runFromRow } from "./run-rows.js";
+import { finishRuns, outcomeOf } from "./run-transitions.js";
 import type { AttemptRecord, RunRecord, TaskErrorInfo, WaitRecord } from "./run-types.js";
 import { isFinal } from "./run-types.js";
-import { finishRuns, outcomeOf } from "./run-transitions.js";
 import { applyEffects, inTransaction, noEffects, type SchedulerContext } from "./scheduler-context.js";
 import { currentDeploymentVersion } from "./task-catalog.js";
 import { RunWaits } from "./waits.js";
@@ -64,7 +64,12 @@ export class AttemptLifecycle {
 			if (request.receipt !== "") {
 				const settlement: Settlement =
 					error.settlement === "nack"
-						? { kind: "nack", consumerId: request.consumerId, receipt: request.receipt, detail: error.error.message }
+						? {
+								kind: "nack",
+								consumerId: request.consumerId,
+								receipt: request.receipt,
+								detail: error.error.message,
+							}
 						: {
 								kind: "ack",
 								consumerId: request.consumerId,
@@ -72,7 +77,10 @@ export class AttemptLifecycle {
 								outcome: "REJECTED",
 								detail: error.error.message,
 							};
-				await applyEffects(this.ctx, { ...noEffects(), settle: [await this.refinedAck(settlement, request.runId)] });
+				await applyEffects(this.ctx, {
+					...noEffects(),
+					settle: [await this.refinedAck(settlement, request.runId)],
+				});
 			}
 			throw error.error;
 		}
@@ -84,7 +92,10 @@ export class AttemptLifecycle {
 		if (run === undefined) throw new Refusal(ServiceError.notFound("run", request.runId), "ack");
 		if (run.status !== "QUEUED") {
 			throw new Refusal(
-				new ServiceError("FAILED_PRECONDITION", `run_id: run "${run.id}" is ${run.status}, not QUEUED; drop this delivery`),
+				new ServiceError(
+					"FAILED_PRECONDITION",
+					`run_id: run "${run.id}" is ${run.status}, not QUEUED; drop this delivery`,
+				),
 				"ack",
 			);
 		}
@@ -99,21 +110,33 @@ export class AttemptLifecycle {
 		const worker = workers.rows[0];
 		if (worker === undefined || worker.dead_at !== null) {
 			throw new Refusal(
-				new ServiceError("FAILED_PRECONDITION", `worker_id: worker "${request.workerId}" is not registered or was presumed dead; register again`),
+				new ServiceError(
+					"FAILED_PRECONDITION",
+					`worker_id: worker "${request.workerId}" is not registered or was presumed dead; register again`,
+				),
 				"nack",
 			);
 		}
 		if (worker.environment_id !== run.environment_id || !worker.task_ids.includes(run.task_id)) {
 			throw new Refusal(
-				new ServiceError("FAILED_PRECONDITION", `worker_id: worker "${request.workerId}" does not run task "${run.task_id}" of environment "${run.environment_id}"`),
+				new ServiceError(
+					"FAILED_PRECONDITION",
+					`worker_id: worker "${request.workerId}" does not run task "${run.task_id}" of environment "${run.environment_id}"`,
+				),
 				"nack",
 			);
 		}
 		// An unlocked run is locked to the current deployment when it first starts.
-		const version = run.deployment_version !== "" ? run.deployment_version : await currentDeploymentVersion(client, run.environment_id);
+		const version =
+			run.deployment_version !== ""
+				? run.deployment_version
+				: await currentDeploymentVersion(client, run.environment_id);
 		if (worker.deployment_version !== version) {
 			throw new Refusal(
-				new ServiceError("FAILED_PRECONDITION", `worker_id: worker runs version "${worker.deployment_version}" but run "${run.id}" needs version "${version}"`),
+				new ServiceError(
+					"FAILED_PRECONDITION",
+					`worker_id: worker runs version "${worker.deployment_version}" but run "${run.id}" needs version "${version}"`,
+				),
 				"nack",
 			);
 		}
@@ -133,14 +156,24 @@ export class AttemptLifecycle {
 			);
 			attempt = inserted.rows[0] as AttemptRow;
 		}
-		const deadline = run.options.maxDurationMs > 0 ? new Date(now.getTime() + run.options.maxDurationMs) : null;
+		const deadline =
+			run.options.maxDurationMs > 0 ? new Date(now.getTime() + run.options.maxDurationMs) : null;
 		const started = await client.query<RunRow>(
 			`UPDATE runs SET status = 'EXECUTING', updated_at = $2, worker_id = $3, current_attempt_id = $4,
 				resume_attempt_id = NULL, attempt_count = $5, started_at = COALESCE(started_at, $2), deadline_at = $6,
 				queue_receipt = $7, queue_consumer_id = $8, deployment_version = $9, expires_at = NULL
 			 WHERE id = $1 AND status = 'QUEUED' RETURNING *`,
-			[run.id, now, request.workerId, attempt.id, attempt.number, deadline, request.receipt || null,
-				request.receipt ? request.consumerId : null, version],
+			[
+				run.id,
+				now,
+				request.workerId,
+				attempt.id,
+				attempt.number,
+				deadline,
+				request.receipt || null,
+				request.receipt ? request.consumerId : null,
+				version,
+			],
 		);
 		const row = started.rows[0] as RunRow;
 		// Placement check last, under a per-worker transaction lock held only for this
@@ -170,9 +203,14 @@ export class AttemptLifecycle {
 	/** The ack reason of a refused delivery: a final run's own outcome, else REJECTED. */
 	private async refinedAck(settlement: Settlement, runId: string): Promise<Settlement> {
 		if (settlement.kind !== "ack") return settlement;
-		const { rows } = await this.ctx.pool.query<{ status: RunRow["status"] }>("SELECT status FROM runs WHERE id = $1", [runId]);
+		const { rows } = await this.ctx.pool.query<{ status: RunRow["status"] }>(
+			"SELECT status FROM runs WHERE id = $1",
+			[runId],
+		);
 		const status = rows[0]?.status;
-		return status !== undefined && isFinal(status) ? { ...settlement, outcome: outcomeOf(status) } : settlement;
+		return status !== undefined && isFinal(status)
+			? { ...settlement, outcome: outcomeOf(status) }
+			: settlement;
 	}
 
 	/**
@@ -180,7 +218,11 @@ export class AttemptLifecycle {
 	 * attempts left moves it to REATTEMPTING until the backoff delay has passed (the
 	 * maintenance loop then queues the next attempt); any other error fails it.
 	 */
-	async complete(workerId: string, attemptId: string, result: AttemptResult): Promise<{ run: RunRecord; retryAt: Date | null }> {
+	async complete(
+		workerId: string,
+		attemptId: string,
+		result: AttemptResult,
+	): Promise<{ run: RunRecord; retryAt: Date | null }> {
 		const now = new Date(this.ctx.clock.now());
 		const outcome = await inTransaction(this.ctx.pool, async (client) => {
 			const found = await client.query<RunRow & { attempt_status: string; attempt_worker: string }>(
@@ -190,17 +232,27 @@ export class AttemptLifecycle {
 			);
 			const run = found.rows[0];
 			if (run === undefined) throw ServiceError.notFound("attempt", attemptId);
-			if (run.attempt_status !== "EXECUTING" || run.status !== "EXECUTING" || run.current_attempt_id !== attemptId) {
+			if (
+				run.attempt_status !== "EXECUTING" ||
+				run.status !== "EXECUTING" ||
+				run.current_attempt_id !== attemptId
+			) {
 				throw new ServiceError(
 					"FAILED_PRECONDITION",
 					`attempt_id: attempt "${attemptId}" is not running (attempt ${run.attempt_status}, run ${run.status})`,
 				);
 			}
 			if (run.attempt_worker !== workerId) {
-				throw new ServiceError("FAILED_PRECONDITION", `worker_id: attempt "${attemptId}" runs on worker "${run.attempt_worker}", not "${workerId}"`);
+				throw new ServiceError(
+					"FAILED_PRECONDITION",
+					`worker_id: attempt "${attemptId}" runs on worker "${run.attempt_worker}", not "${workerId}"`,
+				);
 			}
 			if ("output" in result) {
-				await client.query("UPDATE attempts SET status = 'COMPLETED', completed_at = $2 WHERE id = $1", [attemptId, now]);
+				await client.query("UPDATE attempts SET status = 'COMPLETED', completed_at = $2 WHERE id = $1", [
+					attemptId,
+					now,
+				]);
 				const done = await finishRuns(client, {
 					ids: [run.id],
 					from: ["EXECUTING"],
@@ -210,13 +262,14 @@ export class AttemptLifecycle {
 				});
 				return { row: done.rows[0] as RunRow, effects: done.effects, retryAt: null };
 			}
-			await client.query("UPDATE attempts SET status = 'FAILED', completed_at = $2, error = $3 WHERE id = $1", [
-				attemptId,
-				now,
-				JSON.stringify(result.error),
-			]);
+			await client.query(
+				"UPDATE attempts SET status = 'FAILED', completed_at = $2, error = $3 WHERE id = $1",
+				[attemptId, now, JSON.stringify(result.error)],
+			);
 			if (result.error.retryable && run.attempt_count < run.options.retry.maxAttempts) {
-				const retryAt = new Date(now.getTime() + retryDelayMs(run.options.retry, run.attempt_count, this.ctx.random));
+				const retryAt = new Date(
+					now.getTime() + retryDelayMs(run.options.retry, run.attempt_count, this.ctx.random),
+				);
 				const updated = await client.query<RunRow>(
 					`UPDATE runs SET status = 'REATTEMPTING', updated_at = $2, error = $3, next_attempt_at = $4,
 						worker_id = NULL, queue_receipt = NULL, queue_consumer_id = NULL, deadline_at = NULL
@@ -236,7 +289,13 @@ export class AttemptLifecycle {
 				}
 				return { row: updated.rows[0] as RunRow, effects, retryAt };
 			}
-			const done = await finishRuns(client, { ids: [run.id], from: ["EXECUTING"], status: "FAILED", now, error: result.error });
+			const done = await finishRuns(client, {
+				ids: [run.id],
+				from: ["EXECUTING"],
+				status: "FAILED",
+				now,
+				error: result.error,
+			});
 			return { row: done.rows[0] as RunRow, effects: done.effects, retryAt: null };
 		});
 		await applyEffects(this.ctx, outcome.effects);

@@ -42,7 +42,10 @@ export class CronTicker {
 		const fired: string[] = [];
 		for (const schedule of due.rows) {
 			const runId = await this.fire(schedule, now).catch((error: unknown) => {
-				this.ctx.logger.error({ err: error, schedule_id: schedule.id }, "cron tick failed; it is tried again next tick");
+				this.ctx.logger.error(
+					{ err: error, schedule_id: schedule.id },
+					"cron tick failed; it is tried again next tick",
+				);
 				return undefined;
 			});
 			if (runId !== undefined) fired.push(runId);
@@ -80,11 +83,10 @@ export class CronTicker {
 				options: {},
 				scheduleId: schedule.id,
 			});
-			await client.query("UPDATE schedule_ticks SET run_id = $3 WHERE schedule_id = $1 AND scheduled_time = $2", [
-				schedule.id,
-				scheduled,
-				created.run.id,
-			]);
+			await client.query(
+				"UPDATE schedule_ticks SET run_id = $3 WHERE schedule_id = $1 AND scheduled_time = $2",
+				[schedule.id, scheduled, created.run.id],
+			);
 			return created;
 		});
 		if (result === undefined) return undefined;
@@ -96,9 +98,10 @@ export class CronTicker {
 		if (this.lease !== undefined) return true;
 		const client = await this.ctx.pool.connect();
 		try {
-			const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS locked", [
-				this.lockKey,
-			]);
+			const { rows } = await client.query<{ locked: boolean }>(
+				"SELECT pg_try_advisory_lock(hashtext($1)) AS locked",
+				[this.lockKey],
+			);
 			if (rows[0]?.locked !== true) {
 				client.release();
 				return false;

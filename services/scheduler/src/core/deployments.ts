@@ -57,7 +57,10 @@ export class DeploymentRegistry {
 				[newId("deploy", now.getTime()), environmentId, version, JSON.stringify(tasks), now],
 			);
 			if (rows[0] === undefined) {
-				throw new ServiceError("ALREADY_EXISTS", `version: deployment "${version}" already exists in environment "${environmentId}"`);
+				throw new ServiceError(
+					"ALREADY_EXISTS",
+					`version: deployment "${version}" already exists in environment "${environmentId}"`,
+				);
 			}
 			await storeTasks(client, environmentId, version, tasks);
 			return fromRow(rows[0]);
@@ -73,7 +76,10 @@ export class DeploymentRegistry {
 				[environmentId, version],
 			);
 			if (target.rows[0] === undefined) throw ServiceError.notFound("deployment", version);
-			await client.query("UPDATE deployments SET is_current = false WHERE environment_id = $1 AND is_current", [environmentId]);
+			await client.query(
+				"UPDATE deployments SET is_current = false WHERE environment_id = $1 AND is_current",
+				[environmentId],
+			);
 			const { rows } = await client.query<DeploymentRow>(
 				"UPDATE deployments SET is_current = true, promoted_at = $3 WHERE environment_id = $1 AND version = $2 RETURNING *",
 				[environmentId, version, now],
@@ -88,12 +94,17 @@ export class DeploymentRegistry {
 			"SELECT * FROM deployments WHERE environment_id = $1 AND is_current",
 			[environmentId],
 		);
-		if (rows[0] === undefined) throw new ServiceError("NOT_FOUND", `environment "${environmentId}" has no current deployment`);
+		if (rows[0] === undefined)
+			throw new ServiceError("NOT_FOUND", `environment "${environmentId}" has no current deployment`);
 		return fromRow(rows[0]);
 	}
 
 	/** Deployments newest first, paged by offset. */
-	async list(environmentId: string, pageSize: number, offset: number): Promise<{ deployments: DeploymentRecord[]; nextOffset: number }> {
+	async list(
+		environmentId: string,
+		pageSize: number,
+		offset: number,
+	): Promise<{ deployments: DeploymentRecord[]; nextOffset: number }> {
 		const { rows } = await this.ctx.pool.query<DeploymentRow>(
 			`SELECT * FROM deployments WHERE environment_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`,
 			[environmentId, pageSize + 1, offset],

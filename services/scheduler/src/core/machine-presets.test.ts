@@ -26,7 +26,8 @@ describe("machine presets", () => {
 		] as const) {
 			assert.throws(
 				() => resolveMachine(request, "m"),
-				(e: unknown) => isServiceError(e) && e.code === "INVALID_ARGUMENT" && e.fieldViolations[0]?.field === field,
+				(e: unknown) =>
+					isServiceError(e) && e.code === "INVALID_ARGUMENT" && e.fieldViolations[0]?.field === field,
 			);
 		}
 	});
@@ -42,8 +43,17 @@ describe("retry delay", () => {
 
 	test("randomized delays are multiplied by r in [1, 2) and still capped", () => {
 		const settings = { ...DEFAULT_RETRY, randomize: true };
-		assert.equal(retryDelayMs(settings, 1, () => 0), 1_000);
-		assert.equal(retryDelayMs(settings, 2, () => 0.5), 3_000);
-		assert.equal(retryDelayMs(settings, 7, () => 0.99), 60_000);
+		assert.equal(
+			retryDelayMs(settings, 1, () => 0),
+			1_000,
+		);
+		assert.equal(
+			retryDelayMs(settings, 2, () => 0.5),
+			3_000,
+		);
+		assert.equal(
+			retryDelayMs(settings, 7, () => 0.99),
+			60_000,
+		);
 	});
 });

@@ -20,7 +20,11 @@ export const DEFAULT_RETRY: RetrySettings = {
  * Delay before the attempt after `attempt` (1-based):
  * min(max, r × min × factor^(attempt−1)), r in [1, 2) when randomized, else 1.
  */
-export function retryDelayMs(settings: RetrySettings, attempt: number, random: () => number = Math.random): number {
+export function retryDelayMs(
+	settings: RetrySettings,
+	attempt: number,
+	random: () => number = Math.random,
+): number {
 	const r = settings.randomize ? 1 + random() : 1;
 	const raw = r * settings.minTimeoutMs * settings.factor ** (attempt - 1);
 	return Math.round(Math.min(settings.maxTimeoutMs, raw));

@@ -54,7 +54,12 @@ export class RunCompletionFeed {
 	 * smaller cursor than one already read; the follower therefore re-reads a short
 	 * window behind its position and skips cursors it has yielded.
 	 */
-	async *follow(afterCursor: bigint, batchId: string, pollMs: number, signal: AbortSignal): AsyncGenerator<RunCompletionRecord[]> {
+	async *follow(
+		afterCursor: bigint,
+		batchId: string,
+		pollMs: number,
+		signal: AbortSignal,
+	): AsyncGenerator<RunCompletionRecord[]> {
 		let cursor = afterCursor;
 		const seen = new Set<bigint>();
 		while (!signal.aborted) {

@@ -1,9 +1,9 @@
 import { ServiceError } from "../../../kit/src/index.js";
 import type { RunRow } from "./run-rows.js";
 import { runFromRow } from "./run-rows.js";
+import { finishRuns } from "./run-transitions.js";
 import type { RunRecord, TriggerInput } from "./run-types.js";
 import { LIVE_STATUSES } from "./run-types.js";
-import { finishRuns } from "./run-transitions.js";
 import { applyEffects, inTransaction, type SchedulerContext } from "./scheduler-context.js";
 import type { RunTrigger } from "./trigger-runs.js";
 
@@ -19,10 +19,17 @@ export class RunControl {
 	 * An executing attempt is marked CANCELED and its delivery acknowledged; the
 	 * worker learns it from its next heartbeat. Canceling a final run changes nothing.
 	 */
-	async cancel(environmentId: string, runId: string, withChildren: boolean): Promise<{ run: RunRecord; canceled: string[] }> {
+	async cancel(
+		environmentId: string,
+		runId: string,
+		withChildren: boolean,
+	): Promise<{ run: RunRecord; canceled: string[] }> {
 		const now = new Date(this.ctx.clock.now());
 		const result = await inTransaction(this.ctx.pool, async (client) => {
-			const found = await client.query<RunRow>("SELECT * FROM runs WHERE id = $1 AND environment_id = $2", [runId, environmentId]);
+			const found = await client.query<RunRow>("SELECT * FROM runs WHERE id = $1 AND environment_id = $2", [
+				runId,
+				environmentId,
+			]);
 			if (found.rows[0] === undefined) throw ServiceError.notFound("run", runId);
 			let ids = [runId];
 			if (withChildren) {
@@ -40,7 +47,13 @@ export class RunControl {
 				from: LIVE_STATUSES,
 				status: "CANCELED",
 				now,
-				error: { name: "RunCanceled", message: "the run was canceled", stackTrace: "", code: "RUN_CANCELED", retryable: false },
+				error: {
+					name: "RunCanceled",
+					message: "the run was canceled",
+					stackTrace: "",
+					code: "RUN_CANCELED",
+					retryable: false,
+				},
 				attemptStatus: "CANCELED",
 			});
 			const after = await client.query<RunRow>("SELECT * FROM runs WHERE id = $1", [runId]);
@@ -52,10 +65,10 @@ export class RunControl {
 
 	/** Triggers the run again with the same task, payload and options, linked to it. */
 	async replay(environmentId: string, runId: string): Promise<RunRecord> {
-		const { rows } = await this.ctx.pool.query<RunRow>("SELECT * FROM runs WHERE id = $1 AND environment_id = $2", [
-			runId,
-			environmentId,
-		]);
+		const { rows } = await this.ctx.pool.query<RunRow>(
+			"SELECT * FROM runs WHERE id = $1 AND environment_id = $2",
+			[runId, environmentId],
+		);
 		const original = rows[0];
 		if (original === undefined) throw ServiceError.notFound("run", runId);
 		const o = original.options;

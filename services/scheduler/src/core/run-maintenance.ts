@@ -1,7 +1,13 @@
 import type { RunRow } from "./run-rows.js";
 import { messageFor } from "./run-rows.js";
 import { finishRuns, queueDueRuns } from "./run-transitions.js";
-import { addEffects, applyEffects, inTransaction, noEffects, type SchedulerContext } from "./scheduler-context.js";
+import {
+	addEffects,
+	applyEffects,
+	inTransaction,
+	noEffects,
+	type SchedulerContext,
+} from "./scheduler-context.js";
 import { RunWaits } from "./waits.js";
 import type { WorkerRegistry } from "./workers.js";
 
@@ -43,7 +49,13 @@ export class RunMaintenance {
 			"SELECT id FROM runs WHERE status = 'QUEUED' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
 			"EXPIRED",
 			"QUEUED",
-			{ name: "RunExpired", message: "the run was not started within its ttl", stackTrace: "", code: "TTL_EXPIRED", retryable: false },
+			{
+				name: "RunExpired",
+				message: "the run was not started within its ttl",
+				stackTrace: "",
+				code: "TTL_EXPIRED",
+				retryable: false,
+			},
 			undefined,
 			now,
 		);
@@ -51,7 +63,13 @@ export class RunMaintenance {
 			"SELECT id FROM runs WHERE status = 'EXECUTING' AND deadline_at <= $1 ORDER BY deadline_at LIMIT $2",
 			"TIMED_OUT",
 			"EXECUTING",
-			{ name: "MaxDurationExceeded", message: "the attempt ran past its max duration", stackTrace: "", code: "MAX_DURATION_EXCEEDED", retryable: false },
+			{
+				name: "MaxDurationExceeded",
+				message: "the attempt ran past its max duration",
+				stackTrace: "",
+				code: "MAX_DURATION_EXCEEDED",
+				retryable: false,
+			},
 			"TIMED_OUT",
 			now,
 		);

@@ -26,15 +26,16 @@ export class RunReader {
 
 	/** One run with its attempts; NOT_FOUND outside its environment. */
 	async get(environmentId: string, runId: string): Promise<RunRecord> {
-		const { rows } = await this.ctx.pool.query<RunRow>("SELECT * FROM runs WHERE id = $1 AND environment_id = $2", [
-			runId,
-			environmentId,
-		]);
+		const { rows } = await this.ctx.pool.query<RunRow>(
+			"SELECT * FROM runs WHERE id = $1 AND environment_id = $2",
+			[runId, environmentId],
+		);
 		const row = rows[0];
 		if (row === undefined) throw ServiceError.notFound("run", runId);
-		const attempts = await this.ctx.pool.query<AttemptRow>("SELECT * FROM attempts WHERE run_id = $1 ORDER BY number", [
-			runId,
-		]);
+		const attempts = await this.ctx.pool.query<AttemptRow>(
+			"SELECT * FROM attempts WHERE run_id = $1 ORDER BY number",
+			[runId],
+		);
 		return { ...runFromRow(row), attempts: attempts.rows.map(attemptFromRow) };
 	}
 
@@ -68,7 +69,12 @@ export class RunReader {
 	}
 
 	/** Yields the run now and after each status change; ends after a final status. */
-	async *follow(environmentId: string, runId: string, pollMs: number, signal: AbortSignal): AsyncGenerator<RunRecord> {
+	async *follow(
+		environmentId: string,
+		runId: string,
+		pollMs: number,
+		signal: AbortSignal,
+	): AsyncGenerator<RunRecord> {
 		let last = "";
 		while (!signal.aborted) {
 			const run = await this.get(environmentId, runId);

@@ -1,9 +1,9 @@
 import type pg from "pg";
 import { COMPLETIONS_TOPIC } from "./run-completions.js";
-import { addEffects, type Effects, noEffects } from "./scheduler-context.js";
 import type { DeliveryOutcome } from "./run-queue.js";
 import { messageFor, type RunRow, waitResultOf } from "./run-rows.js";
 import type { AttemptStatus, RunStatus, TaskErrorInfo } from "./run-types.js";
+import { addEffects, type Effects, noEffects } from "./scheduler-context.js";
 
 /** How a final status settles the queue delivery of a run that was executing. */
 export function outcomeOf(status: RunStatus): DeliveryOutcome {
@@ -78,7 +78,12 @@ export async function finishRuns(
 		await client.query(
 			`UPDATE attempts SET status = $2, completed_at = $3, error = COALESCE($4, error)
 			 WHERE id IN (SELECT current_attempt_id FROM runs WHERE id = ANY($1)) AND status = 'EXECUTING'`,
-			[ids, request.attemptStatus, request.now, request.error === undefined ? null : JSON.stringify(request.error)],
+			[
+				ids,
+				request.attemptStatus,
+				request.now,
+				request.error === undefined ? null : JSON.stringify(request.error),
+			],
 		);
 	}
 	// Only a WAITING run owns a pending wait; skip the statement on the hot path of completions.
@@ -89,13 +94,14 @@ export async function finishRuns(
 			[waitingIds, request.now],
 		);
 	}
-	if (rows.some((r) => r.batch_id !== null)) await client.query(
-		`INSERT INTO run_completions (run_id, environment_id, batch_id, batch_index, status, completed_at)
+	if (rows.some((r) => r.batch_id !== null))
+		await client.query(
+			`INSERT INTO run_completions (run_id, environment_id, batch_id, batch_index, status, completed_at)
 		 SELECT id, environment_id, batch_id, batch_index, status, completed_at FROM runs
 		 WHERE id = ANY($1) AND batch_id IS NOT NULL
 		 ON CONFLICT (run_id) DO NOTHING`,
-		[ids],
-	);
+			[ids],
+		);
 	if (rows.some((r) => r.batch_id !== null)) effects.changedWaits.push(COMPLETIONS_TOPIC);
 	for (const row of rows) {
 		effects.changedRuns.push(row.id);

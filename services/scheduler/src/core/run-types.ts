@@ -28,7 +28,13 @@ export const FINAL_STATUSES: readonly RunStatus[] = [
 ];
 
 /** Statuses a run can still leave. */
-export const LIVE_STATUSES: readonly RunStatus[] = ["DELAYED", "QUEUED", "EXECUTING", "WAITING", "REATTEMPTING"];
+export const LIVE_STATUSES: readonly RunStatus[] = [
+	"DELAYED",
+	"QUEUED",
+	"EXECUTING",
+	"WAITING",
+	"REATTEMPTING",
+];
 
 /** True for a final status. */
 export function isFinal(status: string): boolean {

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { Clock } from "./clock.js";
-import type { RunQueue, RunMessage, Settlement } from "./run-queue.js";
+import type { RunMessage, RunQueue, Settlement } from "./run-queue.js";
 import type { RunWatch } from "./run-watch.js";
 
 /** Limits and intervals the core applies (from the service's configuration). */

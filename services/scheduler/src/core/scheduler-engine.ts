@@ -82,7 +82,9 @@ export class SchedulerEngine {
 		const { intervals } = this.options;
 		this.every(intervals.maintenanceMs, "maintenance", () => this.maintenance.runOnce());
 		this.every(intervals.cronMs, "cron", () => this.cron.tick());
-		this.every(intervals.reconcileMs, "reconcile", () => this.maintenance.reconcile(intervals.reconcileMinAgeMs));
+		this.every(intervals.reconcileMs, "reconcile", () =>
+			this.maintenance.reconcile(intervals.reconcileMinAgeMs),
+		);
 	}
 
 	private every(ms: number, name: string, step: () => Promise<unknown>): void {
@@ -93,7 +95,9 @@ export class SchedulerEngine {
 			if (busy || this.closed) return;
 			busy = true;
 			const job = step()
-				.catch((error: unknown) => this.ctx.logger.error({ err: error, loop: name }, "scheduler loop step failed"))
+				.catch((error: unknown) =>
+					this.ctx.logger.error({ err: error, loop: name }, "scheduler loop step failed"),
+				)
 				.finally(() => {
 					busy = false;
 					this.running.delete(job);

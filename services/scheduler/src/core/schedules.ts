@@ -56,7 +56,10 @@ export function checkTimezone(timezone: string, field = "timezone"): void {
 	try {
 		new Intl.DateTimeFormat("en-US", { timeZone: timezone });
 	} catch {
-		throw ServiceError.invalidField(field, `"${timezone}" is not an IANA timezone (for example "Europe/Paris" or "UTC")`);
+		throw ServiceError.invalidField(
+			field,
+			`"${timezone}" is not an IANA timezone (for example "Europe/Paris" or "UTC")`,
+		);
 	}
 }
 
@@ -67,14 +70,20 @@ export function checkTimezone(timezone: string, field = "timezone"): void {
 export function nextCronTime(cron: string, timezone: string, after: Date, field = "cron"): Date | null {
 	const fields = cron.trim().split(/\s+/);
 	if (fields.length !== 5) {
-		throw ServiceError.invalidField(field, `"${cron}" must have five fields (minute hour day-of-month month day-of-week), got ${fields.length}`);
+		throw ServiceError.invalidField(
+			field,
+			`"${cron}" must have five fields (minute hour day-of-month month day-of-week), got ${fields.length}`,
+		);
 	}
 	checkTimezone(timezone);
 	let job: Cron;
 	try {
 		job = new Cron(cron, { timezone, paused: true });
 	} catch (error) {
-		throw ServiceError.invalidField(field, `"${cron}" is not a valid cron expression: ${error instanceof Error ? error.message : String(error)}`);
+		throw ServiceError.invalidField(
+			field,
+			`"${cron}" is not a valid cron expression: ${error instanceof Error ? error.message : String(error)}`,
+		);
 	}
 	return job.nextRun(after);
 }
@@ -106,18 +115,27 @@ export class ScheduleRegistry {
 			 DO UPDATE SET task_id = $3, cron = $4, timezone = $5, external_id = COALESCE(NULLIF($7, ''), schedules.external_id),
 				next_run_at = CASE WHEN schedules.active THEN $8 ELSE schedules.next_run_at END
 			 RETURNING *`,
-			[newId("sched", now.getTime()), input.environmentId, input.taskId, input.cron.trim(), timezone,
-				input.deduplicationKey || null, input.externalId, next, now],
+			[
+				newId("sched", now.getTime()),
+				input.environmentId,
+				input.taskId,
+				input.cron.trim(),
+				timezone,
+				input.deduplicationKey || null,
+				input.externalId,
+				next,
+				now,
+			],
 		);
 		return scheduleFromRow(rows[0] as ScheduleRow);
 	}
 
 	/** One schedule. */
 	async get(environmentId: string, scheduleId: string): Promise<ScheduleRecord> {
-		const { rows } = await this.ctx.pool.query<ScheduleRow>("SELECT * FROM schedules WHERE id = $1 AND environment_id = $2", [
-			scheduleId,
-			environmentId,
-		]);
+		const { rows } = await this.ctx.pool.query<ScheduleRow>(
+			"SELECT * FROM schedules WHERE id = $1 AND environment_id = $2",
+			[scheduleId, environmentId],
+		);
 		if (rows[0] === undefined) throw ServiceError.notFound("schedule", scheduleId);
 		return scheduleFromRow(rows[0]);
 	}
@@ -129,11 +147,18 @@ export class ScheduleRegistry {
 			[environmentId, taskId, afterId, pageSize + 1],
 		);
 		const page = rows.slice(0, pageSize).map(scheduleFromRow);
-		return { schedules: page, nextAfterId: rows.length > pageSize ? (page[page.length - 1] as ScheduleRecord).id : "" };
+		return {
+			schedules: page,
+			nextAfterId: rows.length > pageSize ? (page[page.length - 1] as ScheduleRecord).id : "",
+		};
 	}
 
 	/** Changes cron, timezone or external id (empty keeps); the next time is recomputed. */
-	async update(environmentId: string, scheduleId: string, change: { cron: string; timezone: string; externalId: string }) {
+	async update(
+		environmentId: string,
+		scheduleId: string,
+		change: { cron: string; timezone: string; externalId: string },
+	) {
 		const current = await this.get(environmentId, scheduleId);
 		const cron = change.cron || current.cron;
 		const timezone = change.timezone || current.timezone;

@@ -21,13 +21,17 @@ export interface TaskDefinition {
  * deployments_current_idx alone (index-only: the version is an INCLUDE column).
  * Every StartAttempt of an unlocked run makes exactly this one lookup.
  */
-export async function currentDeploymentVersion(client: pg.PoolClient | pg.Pool, environmentId: string): Promise<string> {
+export async function currentDeploymentVersion(
+	client: pg.PoolClient | pg.Pool,
+	environmentId: string,
+): Promise<string> {
 	const { rows } = await client.query<{ version: string }>(CURRENT_DEPLOYMENT_SQL, [environmentId]);
 	return rows[0]?.version ?? "";
 }
 
 /** The SQL of the current-deployment lookup (exported for its EXPLAIN test). */
-export const CURRENT_DEPLOYMENT_SQL = "SELECT version FROM deployments WHERE environment_id = $1 AND is_current";
+export const CURRENT_DEPLOYMENT_SQL =
+	"SELECT version FROM deployments WHERE environment_id = $1 AND is_current";
 
 /**
  * Finds task definitions for a trigger: in the given version, else in the current
@@ -51,14 +55,23 @@ export async function findTasks(
 }
 
 /** The error for a task the environment does not know. */
-export function unknownTask(field: string, environmentId: string, taskId: string, version: string): ServiceError {
+export function unknownTask(
+	field: string,
+	environmentId: string,
+	taskId: string,
+	version: string,
+): ServiceError {
 	const where =
 		version === ""
 			? "the current deployment or a registered development worker"
 			: `deployment version "${version}"`;
-	return new ServiceError("NOT_FOUND", `${field}: task "${taskId}" is not declared by ${where} of environment "${environmentId}"`, {
-		fieldViolations: [{ field, description: `unknown task "${taskId}"` }],
-	});
+	return new ServiceError(
+		"NOT_FOUND",
+		`${field}: task "${taskId}" is not declared by ${where} of environment "${environmentId}"`,
+		{
+			fieldViolations: [{ field, description: `unknown task "${taskId}"` }],
+		},
+	);
 }
 
 /** Stores the task definitions of a version, replacing what the version had. */

@@ -25,11 +25,40 @@ export interface TriggerFailure {
 }
 
 const COLUMNS = [
-	"id", "environment_id", "task_id", "status", "payload", "payload_type", "options", "queue", "concurrency_key",
-	"priority", "tags", "machine_name", "cpu", "memory_gb", "max_attempts", "retry", "max_duration_ms", "ttl_ms",
-	"idempotency_key", "idempotency_key_expires_at", "queue_seq", "parent_run_id", "parent_attempt_id", "root_run_id",
-	"batch_id", "batch_index", "replay_of_run_id", "deployment_version", "schedule_id", "created_at", "updated_at",
-	"queued_at", "delay_until", "expires_at",
+	"id",
+	"environment_id",
+	"task_id",
+	"status",
+	"payload",
+	"payload_type",
+	"options",
+	"queue",
+	"concurrency_key",
+	"priority",
+	"tags",
+	"machine_name",
+	"cpu",
+	"memory_gb",
+	"max_attempts",
+	"retry",
+	"max_duration_ms",
+	"ttl_ms",
+	"idempotency_key",
+	"idempotency_key_expires_at",
+	"queue_seq",
+	"parent_run_id",
+	"parent_attempt_id",
+	"root_run_id",
+	"batch_id",
+	"batch_index",
+	"replay_of_run_id",
+	"deployment_version",
+	"schedule_id",
+	"created_at",
+	"updated_at",
+	"queued_at",
+	"delay_until",
+	"expires_at",
 ] as const;
 
 /** Creates runs: one (TriggerRun, with triggerAndWait) or many in one statement (TriggerRuns). */
@@ -56,7 +85,12 @@ export class RunTrigger {
 				if (failure !== undefined) throw failure.error;
 				const run = created.runs[0] as RunRecord;
 				if (parentRow !== undefined && !run.cached) {
-					const suspended = await suspendForWait(client, parentRow, { childRunId: run.id }, new Date(this.ctx.clock.now()));
+					const suspended = await suspendForWait(
+						client,
+						parentRow,
+						{ childRunId: run.id },
+						new Date(this.ctx.clock.now()),
+					);
 					addEffects(created.effects, suspended.effects);
 				}
 				return { run, effects: created.effects };
@@ -118,7 +152,8 @@ export class RunTrigger {
 			),
 		);
 		await applyEffects(this.ctx, result.effects);
-		for (const f of result.failures) failures.push({ index: (valid[f.index] as { index: number }).index, error: f.error });
+		for (const f of result.failures)
+			failures.push({ index: (valid[f.index] as { index: number }).index, error: f.error });
 		const runs = result.runs.flatMap((run, i) =>
 			run === undefined ? [] : [{ index: (valid[i] as { index: number }).index, run }],
 		);
@@ -155,7 +190,15 @@ export class RunTrigger {
 			const field = (name: string) => (fieldPrefix === "" ? name : `runs[${i}].${name}`);
 			const def = definitions.get(`${input.options.deploymentVersion ?? ""}\u0000${input.taskId}`);
 			if (def === undefined) {
-				failures.push({ index: i, error: unknownTask(field("task_id"), environmentId, input.taskId, input.options.deploymentVersion ?? "") });
+				failures.push({
+					index: i,
+					error: unknownTask(
+						field("task_id"),
+						environmentId,
+						input.taskId,
+						input.options.deploymentVersion ?? "",
+					),
+				});
 				return;
 			}
 			try {
@@ -189,7 +232,12 @@ export class RunTrigger {
 				const existing = await client.query<RunRow>(
 					`SELECT * FROM runs WHERE (batch_id = $1 AND batch_index = $2)
 					 OR (environment_id = $3 AND idempotency_key = $4) LIMIT 1`,
-					[input.batchId ?? null, input.batchIndex ?? null, environmentId, input.options.idempotencyKey || null],
+					[
+						input.batchId ?? null,
+						input.batchIndex ?? null,
+						environmentId,
+						input.options.idempotencyKey || null,
+					],
 				);
 				const row = existing.rows[0];
 				if (row === undefined) throw new ServiceError("ABORTED", "a conflicting run disappeared; try again");
@@ -216,7 +264,11 @@ export class RunTrigger {
 	}
 
 	private async parentRoots(client: pg.PoolClient, inputs: TriggerInput[]): Promise<Map<string, string>> {
-		const ids = [...new Set(inputs.flatMap((i) => (i.parent === undefined || i.parent.runId === "" ? [] : [i.parent.runId])))];
+		const ids = [
+			...new Set(
+				inputs.flatMap((i) => (i.parent === undefined || i.parent.runId === "" ? [] : [i.parent.runId])),
+			),
+		];
 		if (ids.length === 0) return new Map();
 		const { rows } = await client.query<{ id: string; root_run_id: string }>(
 			"SELECT id, root_run_id FROM runs WHERE id = ANY($1)",
@@ -225,12 +277,21 @@ export class RunTrigger {
 		return new Map(rows.map((r) => [r.id, r.root_run_id]));
 	}
 
-	private rowValues(input: TriggerInput, def: TaskDefinition, parents: Map<string, string>, now: number): unknown[] {
+	private rowValues(
+		input: TriggerInput,
+		def: TaskDefinition,
+		parents: Map<string, string>,
+		now: number,
+	): unknown[] {
 		const o = input.options;
-		const machine = resolveMachine(o.machine ?? def.machine, o.machine === undefined ? "task.machine" : "options.machine");
+		const machine = resolveMachine(
+			o.machine ?? def.machine,
+			o.machine === undefined ? "task.machine" : "options.machine",
+		);
 		const retry: RetrySettings = { ...DEFAULT_RETRY, ...def.retry, ...o.retry };
 		const parentRunId = input.parent?.runId ? input.parent.runId : null;
-		if (parentRunId !== null && !parents.has(parentRunId)) throw ServiceError.notFound("parent run", parentRunId);
+		if (parentRunId !== null && !parents.has(parentRunId))
+			throw ServiceError.notFound("parent run", parentRunId);
 		const id = newId("run", now);
 		const delayMs = o.delayMs ?? 0;
 		const delayed = delayMs > 0;
@@ -254,15 +315,40 @@ export class RunTrigger {
 		};
 		const date = new Date(now);
 		return [
-			id, input.environmentId, input.taskId, delayed ? "DELAYED" : "QUEUED", Buffer.from(input.payload),
-			input.payloadType || "application/json", JSON.stringify(stored), stored.queue, stored.concurrencyKey,
-			stored.priority, stored.tags, machine.name, machine.cpu, machine.memoryGb, retry.maxAttempts,
-			JSON.stringify(retry), maxDurationMs > 0 ? maxDurationMs : null, ttlMs > 0 ? ttlMs : null,
-			o.idempotencyKey || null, o.idempotencyKey ? new Date(now + keyTtlMs) : null, delayed ? 0 : 1,
-			parentRunId, input.parent?.attemptId || null, parentRunId === null ? id : parents.get(parentRunId),
-			input.batchId || null, input.batchId ? (input.batchIndex ?? 0) : null, input.replayOfRunId || null,
-			stored.deploymentVersion, input.scheduleId || null, date, date, delayed ? null : date,
-			delayed ? new Date(now + delayMs) : null, !delayed && ttlMs > 0 ? new Date(now + ttlMs) : null,
+			id,
+			input.environmentId,
+			input.taskId,
+			delayed ? "DELAYED" : "QUEUED",
+			Buffer.from(input.payload),
+			input.payloadType || "application/json",
+			JSON.stringify(stored),
+			stored.queue,
+			stored.concurrencyKey,
+			stored.priority,
+			stored.tags,
+			machine.name,
+			machine.cpu,
+			machine.memoryGb,
+			retry.maxAttempts,
+			JSON.stringify(retry),
+			maxDurationMs > 0 ? maxDurationMs : null,
+			ttlMs > 0 ? ttlMs : null,
+			o.idempotencyKey || null,
+			o.idempotencyKey ? new Date(now + keyTtlMs) : null,
+			delayed ? 0 : 1,
+			parentRunId,
+			input.parent?.attemptId || null,
+			parentRunId === null ? id : parents.get(parentRunId),
+			input.batchId || null,
+			input.batchId ? (input.batchIndex ?? 0) : null,
+			input.replayOfRunId || null,
+			stored.deploymentVersion,
+			input.scheduleId || null,
+			date,
+			date,
+			delayed ? null : date,
+			delayed ? new Date(now + delayMs) : null,
+			!delayed && ttlMs > 0 ? new Date(now + ttlMs) : null,
 		];
 	}
 }

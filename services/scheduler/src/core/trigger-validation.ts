@@ -15,7 +15,8 @@ const QUEUE_NAME = /^[A-Za-z0-9._\-/:]{1,128}$/;
  */
 export function validateTrigger(input: TriggerInput, maxPayloadBytes: number, prefix = ""): void {
 	const o = input.options;
-	const bad = (field: string, description: string) => ServiceError.invalidField(`${prefix}${field}`, description);
+	const bad = (field: string, description: string) =>
+		ServiceError.invalidField(`${prefix}${field}`, description);
 	if (input.taskId === "") throw bad("task_id", "is required");
 	if (input.payload.byteLength > maxPayloadBytes) {
 		throw bad(
@@ -24,7 +25,8 @@ export function validateTrigger(input: TriggerInput, maxPayloadBytes: number, pr
 		);
 	}
 	const tags = o.tags ?? [];
-	if (tags.length > MAX_TAGS) throw bad("options.tags", `${tags.length} tags is over the limit of ${MAX_TAGS}`);
+	if (tags.length > MAX_TAGS)
+		throw bad("options.tags", `${tags.length} tags is over the limit of ${MAX_TAGS}`);
 	tags.forEach((tag, i) => {
 		if (tag.length === 0 || tag.length > MAX_TAG_LENGTH) {
 			throw bad(`options.tags[${i}]`, `must be 1 to ${MAX_TAG_LENGTH} characters, got ${tag.length}`);
@@ -52,7 +54,9 @@ export function validateTrigger(input: TriggerInput, maxPayloadBytes: number, pr
 		if (r.factor !== undefined && !(r.factor >= 1 && r.factor <= 10)) {
 			throw bad("options.retry.factor", `must be 1 to 10, got ${r.factor}`);
 		}
-		if (r.minTimeoutMs !== undefined && r.minTimeoutMs < 0) throw bad("options.retry.min_timeout", "must not be negative");
-		if (r.maxTimeoutMs !== undefined && r.maxTimeoutMs < 0) throw bad("options.retry.max_timeout", "must not be negative");
+		if (r.minTimeoutMs !== undefined && r.minTimeoutMs < 0)
+			throw bad("options.retry.min_timeout", "must not be negative");
+		if (r.maxTimeoutMs !== undefined && r.maxTimeoutMs < 0)
+			throw bad("options.retry.max_timeout", "must not be negative");
 	}
 }

@@ -2,11 +2,18 @@ import type pg from "pg";
 import { ServiceError } from "../../../kit/src/index.js";
 import { newId } from "./ids.js";
 import { type RunRow, type WaitRow, waitFromRow, waitResultOf } from "./run-rows.js";
+import { finishRuns, resolveWait } from "./run-transitions.js";
 import type { TaskErrorInfo, WaitRecord } from "./run-types.js";
 import { isFinal } from "./run-types.js";
-import { finishRuns, resolveWait } from "./run-transitions.js";
 import { sleepOrWake } from "./run-watch.js";
-import { addEffects, applyEffects, type Effects, inTransaction, noEffects, type SchedulerContext } from "./scheduler-context.js";
+import {
+	addEffects,
+	applyEffects,
+	type Effects,
+	inTransaction,
+	noEffects,
+	type SchedulerContext,
+} from "./scheduler-context.js";
 
 /** The page that explains why parallel waits are refused. */
 export const PARALLEL_WAITS_HELP_URL = "https://taskmesh.dev/docs/waits#parallel-waits";
@@ -28,14 +35,23 @@ export class ConcurrentWaitDetected extends Error {
  * Locks the run and checks that `attemptId` is its running attempt and has no
  * pending wait. Throws ConcurrentWaitDetected when one is pending.
  */
-export async function lockAttemptForWait(client: pg.PoolClient, runId: string, attemptId: string): Promise<RunRow> {
+export async function lockAttemptForWait(
+	client: pg.PoolClient,
+	runId: string,
+	attemptId: string,
+): Promise<RunRow> {
 	const { rows } = await client.query<RunRow>("SELECT * FROM runs WHERE id = $1 FOR UPDATE", [runId]);
 	const run = rows[0];
 	if (run === undefined) throw ServiceError.notFound("run", runId);
 	if (run.current_attempt_id !== attemptId) {
-		throw new ServiceError("FAILED_PRECONDITION", `attempt_id: "${attemptId}" is not the current attempt of run "${runId}"`);
+		throw new ServiceError(
+			"FAILED_PRECONDITION",
+			`attempt_id: "${attemptId}" is not the current attempt of run "${runId}"`,
+		);
 	}
-	const pending = await client.query("SELECT 1 FROM waits WHERE attempt_id = $1 AND status = 'PENDING'", [attemptId]);
+	const pending = await client.query("SELECT 1 FROM waits WHERE attempt_id = $1 AND status = 'PENDING'", [
+		attemptId,
+	]);
 	if (pending.rowCount !== 0) throw new ConcurrentWaitDetected(runId, attemptId);
 	if (run.status !== "EXECUTING") {
 		throw new ServiceError(
@@ -95,23 +111,30 @@ export class RunWaits {
 	constructor(private readonly ctx: SchedulerContext) {}
 
 	/** Begins a wait for a running attempt; a child already final resolves it at once. */
-	async begin(runId: string, attemptId: string, target: WaitTarget): Promise<{ wait: WaitRecord; released: boolean }> {
+	async begin(
+		runId: string,
+		attemptId: string,
+		target: WaitTarget,
+	): Promise<{ wait: WaitRecord; released: boolean }> {
 		const now = new Date(this.ctx.clock.now());
 		try {
 			const { wait, effects } = await inTransaction(this.ctx.pool, async (client) => {
 				const run = await lockAttemptForWait(client, runId, attemptId);
 				let child: RunRow | undefined;
 				if ("childRunId" in target) {
-					const found = await client.query<RunRow>("SELECT * FROM runs WHERE id = $1 AND environment_id = $2", [
-						target.childRunId,
-						run.environment_id,
-					]);
+					const found = await client.query<RunRow>(
+						"SELECT * FROM runs WHERE id = $1 AND environment_id = $2",
+						[target.childRunId, run.environment_id],
+					);
 					child = found.rows[0];
 					if (child === undefined) throw ServiceError.notFound("child run", target.childRunId);
 				}
 				const suspended = await suspendForWait(client, run, target, now);
 				if (child !== undefined && isFinal(child.status)) {
-					addEffects(suspended.effects, await resolveWait(client, suspended.wait.id, [waitResultOf(child)], null, now));
+					addEffects(
+						suspended.effects,
+						await resolveWait(client, suspended.wait.id, [waitResultOf(child)], null, now),
+					);
 				}
 				return suspended;
 			});
@@ -161,7 +184,9 @@ export class RunWaits {
 		const now = new Date(this.ctx.clock.now());
 		const exists = await this.ctx.pool.query("SELECT 1 FROM waits WHERE id = $1", [waitId]);
 		if (exists.rowCount === 0) throw ServiceError.notFound("wait", waitId);
-		const effects = await inTransaction(this.ctx.pool, (client) => resolveWait(client, waitId, results, error, now));
+		const effects = await inTransaction(this.ctx.pool, (client) =>
+			resolveWait(client, waitId, results, error, now),
+		);
 		await applyEffects(this.ctx, effects);
 		return effects.resolved;
 	}
@@ -175,7 +200,10 @@ export class RunWaits {
 		);
 		const effects = noEffects();
 		for (const { id } of due.rows) {
-			addEffects(effects, await inTransaction(this.ctx.pool, (client) => resolveWait(client, id, [], null, now)));
+			addEffects(
+				effects,
+				await inTransaction(this.ctx.pool, (client) => resolveWait(client, id, [], null, now)),
+			);
 		}
 		await applyEffects(this.ctx, effects);
 		return due.rows.length;

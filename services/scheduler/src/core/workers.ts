@@ -3,7 +3,13 @@ import { newId } from "./ids.js";
 import type { RunRow } from "./run-rows.js";
 import { messageFor } from "./run-rows.js";
 import { finishRuns, outcomeOf } from "./run-transitions.js";
-import { addEffects, applyEffects, inTransaction, noEffects, type SchedulerContext } from "./scheduler-context.js";
+import {
+	addEffects,
+	applyEffects,
+	inTransaction,
+	noEffects,
+	type SchedulerContext,
+} from "./scheduler-context.js";
 import { storeTasks, type TaskDefinition } from "./task-catalog.js";
 
 /** A worker as the core returns it. */
@@ -34,7 +40,8 @@ export class WorkerRegistry {
 		memoryGb: number;
 	}): Promise<WorkerRecord> {
 		if (input.environmentId === "") throw ServiceError.invalidField("environment_id", "is required");
-		if (!(input.cpu > 0)) throw ServiceError.invalidField("capacity.cpu", `must be greater than 0, got ${input.cpu}`);
+		if (!(input.cpu > 0))
+			throw ServiceError.invalidField("capacity.cpu", `must be greater than 0, got ${input.cpu}`);
 		if (!(input.memoryGb > 0)) {
 			throw ServiceError.invalidField("capacity.memory_gb", `must be greater than 0, got ${input.memoryGb}`);
 		}
@@ -47,7 +54,15 @@ export class WorkerRegistry {
 				 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
 				 ON CONFLICT (id) DO UPDATE SET environment_id = $2, deployment_version = $3, task_ids = $4, cpu = $5,
 					memory_gb = $6, registered_at = $7, last_heartbeat_at = $7, dead_at = NULL`,
-				[id, input.environmentId, input.deploymentVersion, input.tasks.map((t) => t.id), input.cpu, input.memoryGb, now],
+				[
+					id,
+					input.environmentId,
+					input.deploymentVersion,
+					input.tasks.map((t) => t.id),
+					input.cpu,
+					input.memoryGb,
+					now,
+				],
 			);
 			// A deployed worker's tasks come from its deployment; a development worker declares them.
 			if (input.deploymentVersion === "") await storeTasks(client, input.environmentId, "", input.tasks);
@@ -124,7 +139,13 @@ export class WorkerRegistry {
 		const deadIds = dead.rows.map((r) => r.id);
 		const effects = noEffects();
 		const moved = await inTransaction(this.ctx.pool, async (client) => {
-			const crash = { name: "WorkerCrashed", message: "the worker stopped heartbeating", stackTrace: "", code: "WORKER_CRASHED", retryable: true };
+			const crash = {
+				name: "WorkerCrashed",
+				message: "the worker stopped heartbeating",
+				stackTrace: "",
+				code: "WORKER_CRASHED",
+				retryable: true,
+			};
 			const runs = await client.query<RunRow>(
 				"SELECT * FROM runs WHERE worker_id = ANY($1) AND status = 'EXECUTING' FOR UPDATE",
 				[deadIds],
@@ -146,7 +167,13 @@ export class WorkerRegistry {
 				effects.enqueue.push(messageFor(row));
 				effects.changedRuns.push(row.id);
 			}
-			const done = await finishRuns(client, { ids: final, from: ["EXECUTING"], status: "CRASHED", now, error: crash });
+			const done = await finishRuns(client, {
+				ids: final,
+				from: ["EXECUTING"],
+				status: "CRASHED",
+				now,
+				error: crash,
+			});
 			addEffects(effects, done.effects);
 			for (const row of runs.rows) {
 				// The dead worker cannot settle its deliveries; the scheduler does, so the queue frees their slots.
@@ -163,7 +190,11 @@ export class WorkerRegistry {
 			return runs.rows.map((r) => r.id);
 		});
 		await applyEffects(this.ctx, effects);
-		if (moved.length > 0) this.ctx.logger.warn({ workers: deadIds, runs: moved }, "silent workers presumed dead; runs queued again");
+		if (moved.length > 0)
+			this.ctx.logger.warn(
+				{ workers: deadIds, runs: moved },
+				"silent workers presumed dead; runs queued again",
+			);
 		return moved;
 	}
 }

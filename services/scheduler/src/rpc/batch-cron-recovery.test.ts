@@ -3,7 +3,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { Code } from "@connectrpc/connect";
-import { RunStatus, type StreamRunCompletionsResponse } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import {
+	RunStatus,
+	type StreamRunCompletionsResponse,
+} from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { createRedisClient } from "../../../kit/src/index.js";
 import {
 	newEnvironment,
@@ -49,19 +52,38 @@ describe("batched triggers, completions feed, cron and the reconciler through gR
 			{ taskId: "t", payload: json(2), options: { tags: Array.from({ length: 11 }, (_, i) => `x${i}`) } },
 			{ taskId: "t", payload: json(3) },
 		];
-		const first = await h.client.triggerRuns({ environmentId: env, batchId: "batch_1", firstIndex: 10, runs });
+		const first = await h.client.triggerRuns({
+			environmentId: env,
+			batchId: "batch_1",
+			firstIndex: 10,
+			runs,
+		});
 		assert.equal(first.runs.length, 2);
-		assert.deepEqual(first.runs.map((r) => r.batchIndex), [10, 13]);
-		assert.deepEqual(first.failures.map((f) => [f.index, f.code]), [
-			[1, Code.NotFound],
-			[2, Code.InvalidArgument],
-		]);
+		assert.deepEqual(
+			first.runs.map((r) => r.batchIndex),
+			[10, 13],
+		);
+		assert.deepEqual(
+			first.failures.map((f) => [f.index, f.code]),
+			[
+				[1, Code.NotFound],
+				[2, Code.InvalidArgument],
+			],
+		);
 		assert.match(first.failures[1]?.message ?? "", /runs\[2\]\.options\.tags/);
 		const started = await worker.startNext();
 		await worker.complete(started.attempt?.id ?? "", "done");
 		// A restarted ingestion sends the same items again.
-		const again = await h.client.triggerRuns({ environmentId: env, batchId: "batch_1", firstIndex: 10, runs });
-		assert.deepEqual(again.runs.map((r) => r.id), first.runs.map((r) => r.id));
+		const again = await h.client.triggerRuns({
+			environmentId: env,
+			batchId: "batch_1",
+			firstIndex: 10,
+			runs,
+		});
+		assert.deepEqual(
+			again.runs.map((r) => r.id),
+			first.runs.map((r) => r.id),
+		);
 		assert.ok(again.runs.every((r) => r.cached));
 		const statuses = new Map(again.runs.map((r) => [r.id, r.status]));
 		assert.equal(statuses.get(started.run?.id ?? ""), RunStatus.COMPLETED);
@@ -72,7 +94,11 @@ describe("batched triggers, completions feed, cron and the reconciler through gR
 		const env = newEnvironment();
 		const batchId = `batch_${env}`;
 		const worker = await TestWorker.register(h, env, [{ id: "t" }]);
-		const created = await h.client.triggerRuns({ environmentId: env, batchId, runs: [{ taskId: "t" }, { taskId: "t" }, { taskId: "t" }] });
+		const created = await h.client.triggerRuns({
+			environmentId: env,
+			batchId,
+			runs: [{ taskId: "t" }, { taskId: "t" }, { taskId: "t" }],
+		});
 		const controller = new AbortController();
 		const seen: StreamRunCompletionsResponse["completions"] = [];
 		const reading = (async () => {
@@ -99,11 +125,17 @@ describe("batched triggers, completions feed, cron and the reconciler through gR
 		await worker.fail(s2.attempt?.id ?? "", false);
 		const resumed = new AbortController();
 		let next: StreamRunCompletionsResponse | undefined;
-		for await (const m of h.client.streamRunCompletions({ batchId, afterCursor: seen[1]?.cursor ?? 0n }, { signal: resumed.signal })) {
+		for await (const m of h.client.streamRunCompletions(
+			{ batchId, afterCursor: seen[1]?.cursor ?? 0n },
+			{ signal: resumed.signal },
+		)) {
 			next = m;
 			break;
 		}
-		assert.deepEqual(next?.completions.map((c) => [c.runId, c.status]), [[s2.run?.id, RunStatus.FAILED]]);
+		assert.deepEqual(
+			next?.completions.map((c) => [c.runId, c.status]),
+			[[s2.run?.id, RunStatus.FAILED]],
+		);
 	});
 
 	test("two scheduler replicas fire each cron tick once, and missed ticks after downtime fire once, not in a burst", async () => {
@@ -120,7 +152,12 @@ describe("batched triggers, completions feed, cron and the reconciler through gR
 			externalId: "user-1",
 		});
 		assert.equal(created.schedule?.nextRunAt?.seconds, BigInt(start / 1000 + 30));
-		const dup = await h.client.createSchedule({ environmentId: env, taskId: "cron-task", cron: "* * * * *", deduplicationKey: "every-minute" });
+		const dup = await h.client.createSchedule({
+			environmentId: env,
+			taskId: "cron-task",
+			cron: "* * * * *",
+			deduplicationKey: "every-minute",
+		});
 		assert.equal(dup.schedule?.id, created.schedule?.id);
 		const a = h.replica();
 		const b = h.replica();
@@ -138,15 +175,29 @@ describe("batched triggers, completions feed, cron and the reconciler through gR
 		const runs = await h.client.listRuns({ environmentId: env });
 		assert.equal(runs.runs.length, 4);
 		assert.ok(runs.runs.every((r) => r.scheduleId === created.schedule?.id));
-		const payload = JSON.parse(new TextDecoder().decode((await h.client.getRun({ environmentId: env, runId: runs.runs[0]?.id ?? "" })).run?.payload));
+		const payload = JSON.parse(
+			new TextDecoder().decode(
+				(await h.client.getRun({ environmentId: env, runId: runs.runs[0]?.id ?? "" })).run?.payload,
+			),
+		);
 		assert.equal(payload.externalId, "user-1");
-		const off = await h.client.deactivateSchedule({ environmentId: env, scheduleId: created.schedule?.id ?? "" });
+		const off = await h.client.deactivateSchedule({
+			environmentId: env,
+			scheduleId: created.schedule?.id ?? "",
+		});
 		assert.equal(off.schedule?.active, false);
 		h.clock.advance(120_000);
 		assert.equal((await Promise.all([a.cron.tick(), b.cron.tick()])).flat().length, 0);
-		const updated = await h.client.updateSchedule({ environmentId: env, scheduleId: created.schedule?.id ?? "", cron: "0 9 * * 1" });
+		const updated = await h.client.updateSchedule({
+			environmentId: env,
+			scheduleId: created.schedule?.id ?? "",
+			cron: "0 9 * * 1",
+		});
 		assert.equal(updated.schedule?.cron, "0 9 * * 1");
-		const on = await h.client.activateSchedule({ environmentId: env, scheduleId: created.schedule?.id ?? "" });
+		const on = await h.client.activateSchedule({
+			environmentId: env,
+			scheduleId: created.schedule?.id ?? "",
+		});
 		assert.equal(on.schedule?.active, true);
 		await h.client.deleteSchedule({ environmentId: env, scheduleId: created.schedule?.id ?? "" });
 		assert.equal((await h.client.listSchedules({ environmentId: env })).schedules.length, 0);
@@ -161,7 +212,9 @@ describe("batched triggers, completions feed, cron and the reconciler through gR
 
 		before(async () => {
 			port = await freePort();
-			redis = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+			redis = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no"], {
+				stdio: "ignore",
+			});
 			const probe = createRedisClient({ url: `redis://127.0.0.1:${port}` });
 			// Refused connections are expected until the server listens.
 			probe.on("error", () => {});
@@ -187,7 +240,9 @@ describe("batched triggers, completions feed, cron and the reconciler through gR
 		test("the reconciler enqueues QUEUED runs again after Redis lost everything (FLUSHALL)", async () => {
 			const env = newEnvironment();
 			const worker = await TestWorker.register(p, env, [{ id: "t" }]);
-			const triggered = await Promise.all([1, 2, 3].map((i) => p.client.triggerRun({ environmentId: env, taskId: "t", payload: json(i) })));
+			const triggered = await Promise.all(
+				[1, 2, 3].map((i) => p.client.triggerRun({ environmentId: env, taskId: "t", payload: json(i) })),
+			);
 			const admin = createRedisClient({ url: `redis://127.0.0.1:${port}` });
 			await admin.flushall();
 			await admin.quit();

@@ -44,7 +44,10 @@ export class BatchingRunQueue implements RunQueue {
 		});
 	}
 
-	private async flush<T>(batch: { items: T[]; done: Deferred }[], send: (all: T[]) => Promise<void>): Promise<void> {
+	private async flush<T>(
+		batch: { items: T[]; done: Deferred }[],
+		send: (all: T[]) => Promise<void>,
+	): Promise<void> {
 		try {
 			await send(batch.flatMap((b) => b.items));
 			for (const b of batch) b.done.resolve();

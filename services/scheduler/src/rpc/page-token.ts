@@ -9,7 +9,8 @@ export function encodePageToken(position: string): string {
 export function decodePageToken(token: string): string {
 	if (token === "") return "";
 	const text = Buffer.from(token, "base64url").toString();
-	if (!text.startsWith("p1:")) throw ServiceError.invalidField("page_token", "is not a token from a previous response");
+	if (!text.startsWith("p1:"))
+		throw ServiceError.invalidField("page_token", "is not a token from a previous response");
 	return text.slice(3);
 }
 

@@ -22,7 +22,13 @@ import {
 import type { DeploymentRecord } from "../core/deployments.js";
 import type { MachineRequest } from "../core/machine-presets.js";
 import type { RetrySettings } from "../core/retry-delay.js";
-import type { AttemptRecord, RunRecord, RunStatus as CoreRunStatus, TaskErrorInfo, WaitRecord } from "../core/run-types.js";
+import type {
+	AttemptRecord,
+	RunStatus as CoreRunStatus,
+	RunRecord,
+	TaskErrorInfo,
+	WaitRecord,
+} from "../core/run-types.js";
 import type { ScheduleRecord } from "../core/schedules.js";
 import type { TaskDefinition } from "../core/task-catalog.js";
 import type { WorkerRecord } from "../core/workers.js";
@@ -48,7 +54,9 @@ export function runStatusFromProto(status: RunStatus): CoreRunStatus {
 }
 
 /** Core error -> proto. */
-export function taskErrorToProto(e: TaskErrorInfo | null): MessageInitShape<typeof TaskErrorSchema> | undefined {
+export function taskErrorToProto(
+	e: TaskErrorInfo | null,
+): MessageInitShape<typeof TaskErrorSchema> | undefined {
 	return e === null ? undefined : { ...e };
 }
 
@@ -58,7 +66,16 @@ export function taskErrorFromProto(e: TaskError): TaskErrorInfo {
 }
 
 /** Proto machine -> core request. */
-export function machineFromProto(m: { kind: { case: "preset"; value: string } | { case: "custom"; value: { cpu: number; memoryGb: number } } | { case: undefined } } | undefined): MachineRequest | undefined {
+export function machineFromProto(
+	m:
+		| {
+				kind:
+					| { case: "preset"; value: string }
+					| { case: "custom"; value: { cpu: number; memoryGb: number } }
+					| { case: undefined };
+		  }
+		| undefined,
+): MachineRequest | undefined {
 	if (m === undefined || m.kind.case === undefined) return undefined;
 	if (m.kind.case === "preset") return { preset: m.kind.value };
 	return { cpu: m.kind.value.cpu, memoryGb: m.kind.value.memoryGb };
@@ -83,7 +100,9 @@ export function retryFromProto(r: RetryPolicy | undefined): Partial<RetrySetting
 	return out;
 }
 
-function retryToProto(r: Partial<RetrySettings> | undefined): MessageInitShape<typeof RetryPolicySchema> | undefined {
+function retryToProto(
+	r: Partial<RetrySettings> | undefined,
+): MessageInitShape<typeof RetryPolicySchema> | undefined {
 	if (r === undefined) return undefined;
 	return {
 		maxAttempts: r.maxAttempts ?? 0,

@@ -28,18 +28,20 @@ export class QueueClientRunQueue implements RunQueue {
 	async enqueue(messages: RunMessage[]): Promise<void> {
 		const calls: Promise<unknown>[] = [];
 		for (let i = 0; i < messages.length; i += MAX_ENQUEUE) {
-			calls.push(this.client.enqueue({
-				messages: messages.slice(i, i + MAX_ENQUEUE).map((m) => ({
-					id: m.id,
-					environmentId: m.environmentId,
-					queue: m.queue,
-					concurrencyKey: m.concurrencyKey,
-					payload: new TextEncoder().encode(JSON.stringify({ runId: m.runId, attempt: m.attempt })),
-					priority: m.priority,
-					resources: { cpu: m.cpu, memoryGb: m.memoryGb },
-					metadata: { runId: m.runId, taskId: m.taskId, attempt: m.attempt },
-				})),
-			}));
+			calls.push(
+				this.client.enqueue({
+					messages: messages.slice(i, i + MAX_ENQUEUE).map((m) => ({
+						id: m.id,
+						environmentId: m.environmentId,
+						queue: m.queue,
+						concurrencyKey: m.concurrencyKey,
+						payload: new TextEncoder().encode(JSON.stringify({ runId: m.runId, attempt: m.attempt })),
+						priority: m.priority,
+						resources: { cpu: m.cpu, memoryGb: m.memoryGb },
+						metadata: { runId: m.runId, taskId: m.taskId, attempt: m.attempt },
+					})),
+				}),
+			);
 		}
 		await Promise.all(calls);
 	}
@@ -51,16 +53,22 @@ export class QueueClientRunQueue implements RunQueue {
 		const calls: Promise<unknown>[] = [];
 		for (const [consumerId, items] of byConsumer) {
 			const acks = items.flatMap((s) =>
-				s.kind === "ack" ? [{ receipt: s.receipt, reason: REASONS[s.outcome], detail: s.detail.slice(0, 1024) }] : [],
+				s.kind === "ack"
+					? [{ receipt: s.receipt, reason: REASONS[s.outcome], detail: s.detail.slice(0, 1024) }]
+					: [],
 			);
-			const nacks = items.flatMap((s) => (s.kind === "nack" ? [{ receipt: s.receipt, detail: s.detail.slice(0, 1024) }] : []));
+			const nacks = items.flatMap((s) =>
+				s.kind === "nack" ? [{ receipt: s.receipt, detail: s.detail.slice(0, 1024) }] : [],
+			);
 			// A batch reports stale receipts per item instead of failing, which is what the scheduler wants.
 			for (let i = 0; i < acks.length; i += MAX_ENQUEUE) {
 				const acknowledgements = acks.slice(i, i + MAX_ENQUEUE);
 				calls.push(this.client.acknowledge({ consumerId, acknowledgements }).catch(ignoreSingle));
 			}
 			for (let i = 0; i < nacks.length; i += MAX_ENQUEUE) {
-				calls.push(this.client.nack({ consumerId, items: nacks.slice(i, i + MAX_ENQUEUE) }).catch(ignoreSingle));
+				calls.push(
+					this.client.nack({ consumerId, items: nacks.slice(i, i + MAX_ENQUEUE) }).catch(ignoreSingle),
+				);
 			}
 		}
 		await Promise.all(calls);

@@ -20,7 +20,10 @@ describe("run lifecycle through gRPC", () => {
 
 	before(async () => {
 		queue = await startQueueProcess();
-		h = await startScheduler(queue.url, { SCHEDULER_MAX_PAYLOAD_BYTES: "1024", SCHEDULER_HEARTBEAT_INTERVAL_MS: "600000" });
+		h = await startScheduler(queue.url, {
+			SCHEDULER_MAX_PAYLOAD_BYTES: "1024",
+			SCHEDULER_HEARTBEAT_INTERVAL_MS: "600000",
+		});
 	});
 	after(async () => {
 		await h.close();
@@ -72,12 +75,16 @@ describe("run lifecycle through gRPC", () => {
 				break;
 			}
 			assert.equal(failed.run?.status, RunStatus.REATTEMPTING);
-			const retryAtMs = Number(failed.retryAt?.seconds) * 1000 + Math.round((failed.retryAt?.nanos ?? 0) / 1e6);
+			const retryAtMs =
+				Number(failed.retryAt?.seconds) * 1000 + Math.round((failed.retryAt?.nanos ?? 0) / 1e6);
 			const delay = retryAtMs - h.clock.now();
 			waits.push(delay);
 			h.clock.advance(delay - 1);
 			await h.engine.maintenance.runOnce();
-			assert.equal((await h.client.getRun({ environmentId: env, runId })).run?.status, RunStatus.REATTEMPTING);
+			assert.equal(
+				(await h.client.getRun({ environmentId: env, runId })).run?.status,
+				RunStatus.REATTEMPTING,
+			);
 			h.clock.advance(1);
 			await h.engine.maintenance.runOnce();
 			assert.equal((await h.client.getRun({ environmentId: env, runId })).run?.status, RunStatus.QUEUED);
@@ -101,7 +108,12 @@ describe("run lifecycle through gRPC", () => {
 		const { env } = await setup();
 		const results = await Promise.all(
 			Array.from({ length: 6 }, () =>
-				h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options: { idempotencyKey: "k1" } }),
+				h.client.triggerRun({
+					environmentId: env,
+					taskId: "t",
+					payload: json({}),
+					options: { idempotencyKey: "k1" },
+				}),
 			),
 		);
 		const ids = new Set(results.map((r) => r.run?.id));
@@ -113,17 +125,37 @@ describe("run lifecycle through gRPC", () => {
 
 	test("a key whose run failed returns that failed run; a canceled or expired run releases its key", async () => {
 		const { env, worker } = await setup();
-		const first = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options: { idempotencyKey: "f" } });
+		const first = await h.client.triggerRun({
+			environmentId: env,
+			taskId: "t",
+			payload: json({}),
+			options: { idempotencyKey: "f" },
+		});
 		const started = await worker.startNext();
 		await worker.fail(started.attempt?.id ?? "", false);
-		const again = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options: { idempotencyKey: "f" } });
+		const again = await h.client.triggerRun({
+			environmentId: env,
+			taskId: "t",
+			payload: json({}),
+			options: { idempotencyKey: "f" },
+		});
 		assert.equal(again.run?.id, first.run?.id);
 		assert.equal(again.run?.cached, true);
 		assert.equal(again.run?.status, RunStatus.FAILED);
 
-		const canceled = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options: { idempotencyKey: "c" } });
+		const canceled = await h.client.triggerRun({
+			environmentId: env,
+			taskId: "t",
+			payload: json({}),
+			options: { idempotencyKey: "c" },
+		});
 		await h.client.cancelRun({ environmentId: env, runId: canceled.run?.id ?? "" });
-		const fresh = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options: { idempotencyKey: "c" } });
+		const fresh = await h.client.triggerRun({
+			environmentId: env,
+			taskId: "t",
+			payload: json({}),
+			options: { idempotencyKey: "c" },
+		});
 		assert.notEqual(fresh.run?.id, canceled.run?.id);
 		assert.equal(fresh.run?.cached, false);
 
@@ -135,7 +167,12 @@ describe("run lifecycle through gRPC", () => {
 		});
 		h.clock.advance(1_000);
 		await h.engine.maintenance.runOnce();
-		const afterExpiry = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options: { idempotencyKey: "e" } });
+		const afterExpiry = await h.client.triggerRun({
+			environmentId: env,
+			taskId: "t",
+			payload: json({}),
+			options: { idempotencyKey: "e" },
+		});
 		assert.notEqual(afterExpiry.run?.id, expiring.run?.id);
 	});
 
@@ -150,11 +187,19 @@ describe("run lifecycle through gRPC", () => {
 
 	test("a delayed run stays DELAYED until its delay passes, then it is queued", async () => {
 		const { env, worker } = await setup();
-		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options: { delay: durationFromMs(60_000) } });
+		const { run } = await h.client.triggerRun({
+			environmentId: env,
+			taskId: "t",
+			payload: json({}),
+			options: { delay: durationFromMs(60_000) },
+		});
 		assert.equal(run?.status, RunStatus.DELAYED);
 		h.clock.advance(59_999);
 		await h.engine.maintenance.runOnce();
-		assert.equal((await h.client.getRun({ environmentId: env, runId: run?.id ?? "" })).run?.status, RunStatus.DELAYED);
+		assert.equal(
+			(await h.client.getRun({ environmentId: env, runId: run?.id ?? "" })).run?.status,
+			RunStatus.DELAYED,
+		);
 		h.clock.advance(1);
 		await h.engine.maintenance.runOnce();
 		const started = await worker.startNext();
@@ -163,30 +208,57 @@ describe("run lifecycle through gRPC", () => {
 
 	test("a run not started within its ttl expires and its delivery is refused", async () => {
 		const { env, worker } = await setup();
-		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options: { ttl: durationFromMs(10_000) } });
+		const { run } = await h.client.triggerRun({
+			environmentId: env,
+			taskId: "t",
+			payload: json({}),
+			options: { ttl: durationFromMs(10_000) },
+		});
 		h.clock.advance(10_000);
 		await h.engine.maintenance.runOnce();
-		assert.equal((await h.client.getRun({ environmentId: env, runId: run?.id ?? "" })).run?.status, RunStatus.EXPIRED);
-		await assert.rejects(worker.startNext(), (e: unknown) => ConnectError.from(e).code === Code.FailedPrecondition);
+		assert.equal(
+			(await h.client.getRun({ environmentId: env, runId: run?.id ?? "" })).run?.status,
+			RunStatus.EXPIRED,
+		);
+		await assert.rejects(
+			worker.startNext(),
+			(e: unknown) => ConnectError.from(e).code === Code.FailedPrecondition,
+		);
 	});
 
 	test("an attempt past its max duration is TIMED_OUT and the worker is told to stop it", async () => {
 		const { env, worker } = await setup();
-		await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}), options: { maxDuration: durationFromMs(30_000) } });
+		await h.client.triggerRun({
+			environmentId: env,
+			taskId: "t",
+			payload: json({}),
+			options: { maxDuration: durationFromMs(30_000) },
+		});
 		const started = await worker.startNext();
 		h.clock.advance(30_000);
 		await h.engine.maintenance.runOnce();
 		const got = await h.client.getRun({ environmentId: env, runId: started.run?.id ?? "" });
 		assert.equal(got.run?.status, RunStatus.TIMED_OUT);
 		assert.equal(got.run?.attempts[0]?.status, 6 /* ATTEMPT_STATUS_TIMED_OUT */);
-		const hb = await h.client.heartbeatWorker({ workerId: worker.id, attemptIds: [started.attempt?.id ?? ""] });
+		const hb = await h.client.heartbeatWorker({
+			workerId: worker.id,
+			attemptIds: [started.attempt?.id ?? ""],
+		});
 		assert.deepEqual(hb.stopAttemptIds, [started.attempt?.id]);
-		await assert.rejects(worker.complete(started.attempt?.id ?? "", {}), (e: unknown) => ConnectError.from(e).code === Code.FailedPrecondition);
+		await assert.rejects(
+			worker.complete(started.attempt?.id ?? "", {}),
+			(e: unknown) => ConnectError.from(e).code === Code.FailedPrecondition,
+		);
 	});
 
 	test("cancel with children cancels the live tree; replay runs the same payload again, linked", async () => {
 		const { env, worker } = await setup();
-		const parent = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({ p: 1 }), options: { tags: ["a"] } });
+		const parent = await h.client.triggerRun({
+			environmentId: env,
+			taskId: "t",
+			payload: json({ p: 1 }),
+			options: { tags: ["a"] },
+		});
 		const started = await worker.startNext();
 		const child = await h.client.triggerRun({
 			environmentId: env,
@@ -195,7 +267,11 @@ describe("run lifecycle through gRPC", () => {
 			parent: { runId: parent.run?.id ?? "", attemptId: started.attempt?.id ?? "" },
 		});
 		assert.equal(child.run?.rootRunId, parent.run?.id);
-		const canceled = await h.client.cancelRun({ environmentId: env, runId: parent.run?.id ?? "", cancelChildren: true });
+		const canceled = await h.client.cancelRun({
+			environmentId: env,
+			runId: parent.run?.id ?? "",
+			cancelChildren: true,
+		});
 		assert.deepEqual(new Set(canceled.canceledRunIds), new Set([parent.run?.id, child.run?.id]));
 		assert.equal(canceled.run?.status, RunStatus.CANCELED);
 		const replay = await h.client.replayRun({ environmentId: env, runId: parent.run?.id ?? "" });
@@ -209,17 +285,34 @@ describe("run lifecycle through gRPC", () => {
 		const env = newEnvironment();
 		await TestWorker.register(h, env, [{ id: "a" }, { id: "b" }]);
 		for (let i = 0; i < 5; i++) {
-			await h.client.triggerRun({ environmentId: env, taskId: i % 2 === 0 ? "a" : "b", payload: json({ i }), options: { tags: [`n${i}`] } });
+			await h.client.triggerRun({
+				environmentId: env,
+				taskId: i % 2 === 0 ? "a" : "b",
+				payload: json({ i }),
+				options: { tags: [`n${i}`] },
+			});
 		}
 		const byTask = await h.client.listRuns({ environmentId: env, taskIds: ["a"] });
 		assert.equal(byTask.runs.length, 3);
 		const byTag = await h.client.listRuns({ environmentId: env, tags: ["n1", "n3"] });
 		assert.equal(byTag.runs.length, 2);
-		const byQueue = await h.client.listRuns({ environmentId: env, queues: ["task/b"], statuses: [RunStatus.QUEUED] });
+		const byQueue = await h.client.listRuns({
+			environmentId: env,
+			queues: ["task/b"],
+			statuses: [RunStatus.QUEUED],
+		});
 		assert.equal(byQueue.runs.length, 2);
 		const first = await h.client.listRuns({ environmentId: env, pageSize: 2 });
-		const second = await h.client.listRuns({ environmentId: env, pageSize: 2, pageToken: first.nextPageToken });
-		const third = await h.client.listRuns({ environmentId: env, pageSize: 2, pageToken: second.nextPageToken });
+		const second = await h.client.listRuns({
+			environmentId: env,
+			pageSize: 2,
+			pageToken: first.nextPageToken,
+		});
+		const third = await h.client.listRuns({
+			environmentId: env,
+			pageSize: 2,
+			pageToken: second.nextPageToken,
+		});
 		const all = [...first.runs, ...second.runs, ...third.runs].map((r) => r.id);
 		assert.equal(new Set(all).size, 5);
 		assert.equal(third.nextPageToken, "");
@@ -264,15 +357,72 @@ describe("run lifecycle through gRPC", () => {
 	test("bad input is refused with a status naming the field, and nothing is stored", async () => {
 		const { env, worker } = await setup();
 		const cases: [string, Parameters<typeof h.client.triggerRun>[0], Code, RegExp][] = [
-			["unknown task", { environmentId: env, taskId: "nope", payload: json({}) }, Code.NotFound, /task_id: task "nope"/],
-			["unknown preset", { environmentId: env, taskId: "t", options: { machine: { kind: { case: "preset", value: "huge" } } } }, Code.InvalidArgument, /micro, small-1x, small-2x, medium-1x, medium-2x, large-1x, large-2x/],
-			["zero cpu", { environmentId: env, taskId: "t", options: { machine: { kind: { case: "custom", value: { cpu: 0, memoryGb: 1 } } } } }, Code.InvalidArgument, /options\.machine\.custom\.cpu/],
-			["too much memory", { environmentId: env, taskId: "t", options: { machine: { kind: { case: "custom", value: { cpu: 1, memoryGb: 17 } } } } }, Code.InvalidArgument, /largest preset/],
-			["eleven tags", { environmentId: env, taskId: "t", options: { tags: Array.from({ length: 11 }, (_, i) => `t${i}`) } }, Code.InvalidArgument, /options\.tags: 11 tags is over the limit of 10/],
-			["long tag", { environmentId: env, taskId: "t", options: { tags: ["x".repeat(129)] } }, Code.InvalidArgument, /options\.tags\[0\]/],
-			["negative delay", { environmentId: env, taskId: "t", options: { delay: durationFromMs(-1_000) } }, Code.InvalidArgument, /options\.delay: must not be negative/],
-			["negative ttl", { environmentId: env, taskId: "t", options: { ttl: durationFromMs(-1) } }, Code.InvalidArgument, /options\.ttl/],
-			["large payload", { environmentId: env, taskId: "t", payload: new Uint8Array(2048) }, Code.InvalidArgument, /payload: 2048 bytes is over the limit of 1024 bytes \(SCHEDULER_MAX_PAYLOAD_BYTES\)/],
+			[
+				"unknown task",
+				{ environmentId: env, taskId: "nope", payload: json({}) },
+				Code.NotFound,
+				/task_id: task "nope"/,
+			],
+			[
+				"unknown preset",
+				{
+					environmentId: env,
+					taskId: "t",
+					options: { machine: { kind: { case: "preset", value: "huge" } } },
+				},
+				Code.InvalidArgument,
+				/micro, small-1x, small-2x, medium-1x, medium-2x, large-1x, large-2x/,
+			],
+			[
+				"zero cpu",
+				{
+					environmentId: env,
+					taskId: "t",
+					options: { machine: { kind: { case: "custom", value: { cpu: 0, memoryGb: 1 } } } },
+				},
+				Code.InvalidArgument,
+				/options\.machine\.custom\.cpu/,
+			],
+			[
+				"too much memory",
+				{
+					environmentId: env,
+					taskId: "t",
+					options: { machine: { kind: { case: "custom", value: { cpu: 1, memoryGb: 17 } } } },
+				},
+				Code.InvalidArgument,
+				/largest preset/,
+			],
+			[
+				"eleven tags",
+				{ environmentId: env, taskId: "t", options: { tags: Array.from({ length: 11 }, (_, i) => `t${i}`) } },
+				Code.InvalidArgument,
+				/options\.tags: 11 tags is over the limit of 10/,
+			],
+			[
+				"long tag",
+				{ environmentId: env, taskId: "t", options: { tags: ["x".repeat(129)] } },
+				Code.InvalidArgument,
+				/options\.tags\[0\]/,
+			],
+			[
+				"negative delay",
+				{ environmentId: env, taskId: "t", options: { delay: durationFromMs(-1_000) } },
+				Code.InvalidArgument,
+				/options\.delay: must not be negative/,
+			],
+			[
+				"negative ttl",
+				{ environmentId: env, taskId: "t", options: { ttl: durationFromMs(-1) } },
+				Code.InvalidArgument,
+				/options\.ttl/,
+			],
+			[
+				"large payload",
+				{ environmentId: env, taskId: "t", payload: new Uint8Array(2048) },
+				Code.InvalidArgument,
+				/payload: 2048 bytes is over the limit of 1024 bytes \(SCHEDULER_MAX_PAYLOAD_BYTES\)/,
+			],
 		];
 		for (const [name, request, code, message] of cases) {
 			await assert.rejects(h.client.triggerRun(request), (e: unknown) => {
@@ -287,14 +437,20 @@ describe("run lifecycle through gRPC", () => {
 			["61 * * * *", "UTC", /cron: .* is not a valid cron expression/],
 			["* * * * *", "Mars/Olympus", /timezone: "Mars\/Olympus" is not an IANA timezone/],
 		] as const) {
-			await assert.rejects(h.client.createSchedule({ environmentId: env, taskId: "t", cron, timezone }), (e: unknown) => {
-				const err = ConnectError.from(e);
-				assert.equal(err.code, Code.InvalidArgument);
-				assert.match(err.rawMessage, message);
-				return true;
-			});
+			await assert.rejects(
+				h.client.createSchedule({ environmentId: env, taskId: "t", cron, timezone }),
+				(e: unknown) => {
+					const err = ConnectError.from(e);
+					assert.equal(err.code, Code.InvalidArgument);
+					assert.match(err.rawMessage, message);
+					return true;
+				},
+			);
 		}
-		await assert.rejects(worker.complete("attempt_missing", {}), (e: unknown) => ConnectError.from(e).code === Code.NotFound);
+		await assert.rejects(
+			worker.complete("attempt_missing", {}),
+			(e: unknown) => ConnectError.from(e).code === Code.NotFound,
+		);
 		assert.equal((await h.client.listRuns({ environmentId: env })).runs.length, 0);
 		assert.equal((await h.client.listSchedules({ environmentId: env })).schedules.length, 0);
 	});

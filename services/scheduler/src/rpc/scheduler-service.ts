@@ -23,7 +23,10 @@ import { triggerInputFrom } from "./trigger-input.js";
 export const MAX_TRIGGER_RUNS = 1_000;
 
 /** Serves taskmesh.scheduler.v1.SchedulerService over the run engine. */
-export function schedulerServiceRegistration(options: { engine: SchedulerEngine; streamPollMs: number }): ServiceRegistration {
+export function schedulerServiceRegistration(options: {
+	engine: SchedulerEngine;
+	streamPollMs: number;
+}): ServiceRegistration {
 	const { engine, streamPollMs } = options;
 	return registration(SchedulerService, {
 		async triggerRun(request) {
@@ -34,11 +37,17 @@ export function schedulerServiceRegistration(options: { engine: SchedulerEngine;
 		async triggerRuns(request) {
 			required(request.environmentId, "environment_id");
 			if (request.runs.length === 0 || request.runs.length > MAX_TRIGGER_RUNS) {
-				throw ServiceError.invalidField("runs", `must hold 1 to ${MAX_TRIGGER_RUNS} runs, got ${request.runs.length}`);
+				throw ServiceError.invalidField(
+					"runs",
+					`must hold 1 to ${MAX_TRIGGER_RUNS} runs, got ${request.runs.length}`,
+				);
 			}
 			request.runs.forEach((r, i) => {
 				if (r.environmentId !== "" && r.environmentId !== request.environmentId) {
-					throw ServiceError.invalidField(`runs[${i}].environment_id`, `must be empty or "${request.environmentId}"`);
+					throw ServiceError.invalidField(
+						`runs[${i}].environment_id`,
+						`must be empty or "${request.environmentId}"`,
+					);
 				}
 			});
 			const result = await engine.trigger.triggerMany(
@@ -58,7 +67,12 @@ export function schedulerServiceRegistration(options: { engine: SchedulerEngine;
 		},
 
 		async *streamRunCompletions(request, context) {
-			for await (const page of engine.completions.follow(request.afterCursor, request.batchId, streamPollMs, context.signal)) {
+			for await (const page of engine.completions.follow(
+				request.afterCursor,
+				request.batchId,
+				streamPollMs,
+				context.signal,
+			)) {
 				yield {
 					completions: page.map((c) => ({
 						cursor: c.cursor,
@@ -74,7 +88,10 @@ export function schedulerServiceRegistration(options: { engine: SchedulerEngine;
 		},
 
 		async getRun(request) {
-			const run = await engine.reader.get(required(request.environmentId, "environment_id"), required(request.runId, "run_id"));
+			const run = await engine.reader.get(
+				required(request.environmentId, "environment_id"),
+				required(request.runId, "run_id"),
+			);
 			return { run: runToProto(run) };
 		},
 
@@ -108,14 +125,22 @@ export function schedulerServiceRegistration(options: { engine: SchedulerEngine;
 		},
 
 		async replayRun(request) {
-			const run = await engine.control.replay(required(request.environmentId, "environment_id"), required(request.runId, "run_id"));
+			const run = await engine.control.replay(
+				required(request.environmentId, "environment_id"),
+				required(request.runId, "run_id"),
+			);
 			return { run: runToProto(run) };
 		},
 
 		async *waitForRun(request, context) {
 			required(request.environmentId, "environment_id");
 			required(request.runId, "run_id");
-			for await (const run of engine.reader.follow(request.environmentId, request.runId, streamPollMs, context.signal)) {
+			for await (const run of engine.reader.follow(
+				request.environmentId,
+				request.runId,
+				streamPollMs,
+				context.signal,
+			)) {
 				yield { run: runToProto(run) };
 			}
 		},
@@ -137,7 +162,11 @@ export function schedulerServiceRegistration(options: { engine: SchedulerEngine;
 		},
 
 		async getSchedule(request) {
-			return { schedule: scheduleToProto(await engine.schedules.get(request.environmentId, required(request.scheduleId, "schedule_id"))) };
+			return {
+				schedule: scheduleToProto(
+					await engine.schedules.get(request.environmentId, required(request.scheduleId, "schedule_id")),
+				),
+			};
 		},
 
 		async listSchedules(request) {
@@ -147,15 +176,22 @@ export function schedulerServiceRegistration(options: { engine: SchedulerEngine;
 				pageSizeOf(request.pageSize, 50, 500),
 				decodePageToken(request.pageToken),
 			);
-			return { schedules: page.schedules.map(scheduleToProto), nextPageToken: encodePageToken(page.nextAfterId) };
+			return {
+				schedules: page.schedules.map(scheduleToProto),
+				nextPageToken: encodePageToken(page.nextAfterId),
+			};
 		},
 
 		async updateSchedule(request) {
-			const schedule = await engine.schedules.update(request.environmentId, required(request.scheduleId, "schedule_id"), {
-				cron: request.cron,
-				timezone: request.timezone,
-				externalId: request.externalId,
-			});
+			const schedule = await engine.schedules.update(
+				request.environmentId,
+				required(request.scheduleId, "schedule_id"),
+				{
+					cron: request.cron,
+					timezone: request.timezone,
+					externalId: request.externalId,
+				},
+			);
 			return { schedule: scheduleToProto(schedule) };
 		},
 
@@ -165,11 +201,19 @@ export function schedulerServiceRegistration(options: { engine: SchedulerEngine;
 		},
 
 		async activateSchedule(request) {
-			return { schedule: scheduleToProto(await engine.schedules.setActive(request.environmentId, request.scheduleId, true)) };
+			return {
+				schedule: scheduleToProto(
+					await engine.schedules.setActive(request.environmentId, request.scheduleId, true),
+				),
+			};
 		},
 
 		async deactivateSchedule(request) {
-			return { schedule: scheduleToProto(await engine.schedules.setActive(request.environmentId, request.scheduleId, false)) };
+			return {
+				schedule: scheduleToProto(
+					await engine.schedules.setActive(request.environmentId, request.scheduleId, false),
+				),
+			};
 		},
 
 		async registerWorker(request) {
@@ -188,7 +232,10 @@ export function schedulerServiceRegistration(options: { engine: SchedulerEngine;
 		},
 
 		async heartbeatWorker(request) {
-			const stop = await engine.workers.heartbeat(required(request.workerId, "worker_id"), request.attemptIds);
+			const stop = await engine.workers.heartbeat(
+				required(request.workerId, "worker_id"),
+				request.attemptIds,
+			);
 			return { stopAttemptIds: stop };
 		},
 
@@ -212,7 +259,8 @@ export function schedulerServiceRegistration(options: { engine: SchedulerEngine;
 			required(request.workerId, "worker_id");
 			required(request.attemptId, "attempt_id");
 			const r = request.result;
-			if (r.case === undefined) throw ServiceError.invalidField("result", "exactly one of output or error is required");
+			if (r.case === undefined)
+				throw ServiceError.invalidField("result", "exactly one of output or error is required");
 			const result =
 				r.case === "output"
 					? { output: r.value.output, outputType: r.value.outputType }
@@ -243,7 +291,10 @@ export function schedulerServiceRegistration(options: { engine: SchedulerEngine;
 					target = { resumeAt: timestampDate(t.value) };
 					break;
 				default:
-					throw ServiceError.invalidField("target", "exactly one of child_run_id, batch_id, duration or until is required");
+					throw ServiceError.invalidField(
+						"target",
+						"exactly one of child_run_id, batch_id, duration or until is required",
+					);
 			}
 			const begun = await engine.waits.begin(request.runId, request.attemptId, target);
 			const w = begun.wait;
@@ -269,23 +320,38 @@ export function schedulerServiceRegistration(options: { engine: SchedulerEngine;
 		},
 
 		async *waitForResume(request, context) {
-			for await (const wait of engine.waits.follow(required(request.waitId, "wait_id"), streamPollMs, context.signal)) {
+			for await (const wait of engine.waits.follow(
+				required(request.waitId, "wait_id"),
+				streamPollMs,
+				context.signal,
+			)) {
 				yield resumeToProto(wait);
 			}
 		},
 
 		async createDeployment(request) {
-			const d = await engine.deployments.create(request.environmentId, request.version, request.tasks.map(taskFromProto));
+			const d = await engine.deployments.create(
+				request.environmentId,
+				request.version,
+				request.tasks.map(taskFromProto),
+			);
 			return { deployment: deploymentToProto(d) };
 		},
 
 		async promoteDeployment(request) {
-			const d = await engine.deployments.promote(required(request.environmentId, "environment_id"), required(request.version, "version"));
+			const d = await engine.deployments.promote(
+				required(request.environmentId, "environment_id"),
+				required(request.version, "version"),
+			);
 			return { deployment: deploymentToProto(d) };
 		},
 
 		async getCurrentDeployment(request) {
-			return { deployment: deploymentToProto(await engine.deployments.current(required(request.environmentId, "environment_id"))) };
+			return {
+				deployment: deploymentToProto(
+					await engine.deployments.current(required(request.environmentId, "environment_id")),
+				),
+			};
 		},
 
 		async listDeployments(request) {

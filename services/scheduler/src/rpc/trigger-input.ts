@@ -3,7 +3,10 @@ import type { TriggerInput, TriggerOptionsInput } from "../core/run-types.js";
 import { machineFromProto, msOf, retryFromProto } from "./proto-convert.js";
 
 /** A TriggerRunRequest as the core's input (validation happens in the core). */
-export function triggerInputFrom(request: TriggerRunRequest, environmentId = request.environmentId): TriggerInput {
+export function triggerInputFrom(
+	request: TriggerRunRequest,
+	environmentId = request.environmentId,
+): TriggerInput {
 	const o = request.options;
 	const options: TriggerOptionsInput = {};
 	if (o !== undefined) {
@@ -32,7 +35,11 @@ export function triggerInputFrom(request: TriggerRunRequest, environmentId = req
 		options,
 	};
 	if (request.parent !== undefined && request.parent.runId !== "") {
-		input.parent = { runId: request.parent.runId, attemptId: request.parent.attemptId, wait: request.parent.wait };
+		input.parent = {
+			runId: request.parent.runId,
+			attemptId: request.parent.attemptId,
+			wait: request.parent.wait,
+		};
 	}
 	return input;
 }

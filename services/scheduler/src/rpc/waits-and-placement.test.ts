@@ -33,9 +33,22 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 	test("placement with mixed presets never puts more on a worker than its capacity", async () => {
 		const env = newEnvironment();
 		const worker = await TestWorker.register(h, env, [{ id: "t" }], { cpu: 2, memoryGb: 4 });
-		const presets = ["medium-1x", "small-2x", "micro", "small-1x", "medium-2x", "micro", "small-1x", "large-1x"];
+		const presets = [
+			"medium-1x",
+			"small-2x",
+			"micro",
+			"small-1x",
+			"medium-2x",
+			"micro",
+			"small-1x",
+			"large-1x",
+		];
 		for (const preset of presets) {
-			await h.client.triggerRun({ environmentId: env, taskId: "t", options: { machine: { kind: { case: "preset", value: preset } } } });
+			await h.client.triggerRun({
+				environmentId: env,
+				taskId: "t",
+				options: { machine: { kind: { case: "preset", value: preset } } },
+			});
 		}
 		// The worker claims every delivery at once, as a buggy or racing worker might; the scheduler is the guard.
 		const deliveries = await worker.take(presets.length);
@@ -43,7 +56,11 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 		const outcomes = await Promise.all(
 			deliveries.map((d) =>
 				h.client
-					.startAttempt({ workerId: worker.id, runId: d.message?.metadata?.runId ?? "", queueReceipt: d.receipt })
+					.startAttempt({
+						workerId: worker.id,
+						runId: d.message?.metadata?.runId ?? "",
+						queueReceipt: d.receipt,
+					})
 					.then((r) => ({ ok: true as const, machine: r.run?.machine }))
 					.catch((e: unknown) => ({ ok: false as const, code: ConnectError.from(e).code })),
 			),
@@ -68,7 +85,10 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 	test("a parent and its child on one concurrency-1 queue both complete, the parent resumed once with the child's output", async () => {
 		const env = newEnvironment();
 		await h.queue.updateQueue({ environmentId: env, queue: "shared", concurrencyLimit: 1 });
-		const worker = await TestWorker.register(h, env, [{ id: "parent", queue: "shared" }, { id: "child", queue: "shared" }]);
+		const worker = await TestWorker.register(h, env, [
+			{ id: "parent", queue: "shared" },
+			{ id: "child", queue: "shared" },
+		]);
 		const parent = await h.client.triggerRun({ environmentId: env, taskId: "parent", payload: json({}) });
 		const p1 = await worker.startNext();
 		assert.equal(p1.run?.id, parent.run?.id);
@@ -78,7 +98,10 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 			payload: json({ x: 2 }),
 			parent: { runId: p1.run?.id ?? "", attemptId: p1.attempt?.id ?? "", wait: true },
 		});
-		assert.equal((await h.client.getRun({ environmentId: env, runId: p1.run?.id ?? "" })).run?.status, RunStatus.WAITING);
+		assert.equal(
+			(await h.client.getRun({ environmentId: env, runId: p1.run?.id ?? "" })).run?.status,
+			RunStatus.WAITING,
+		);
 		// With the parent's slot released, the child gets the queue's only slot.
 		const c1 = await worker.startNext();
 		assert.equal(c1.run?.id, child.run?.id);
@@ -119,7 +142,10 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 				assert.equal(err.code, Code.FailedPrecondition);
 				assert.match(err.rawMessage, /parallel waits \(for example Promise\.all/);
 				assert.equal(err.findDetails(ErrorInfoSchema)[0]?.reason, "TASK_DID_CONCURRENT_WAIT");
-				assert.equal(err.findDetails(HelpSchema)[0]?.links[0]?.url, "https://taskmesh.dev/docs/waits#parallel-waits");
+				assert.equal(
+					err.findDetails(HelpSchema)[0]?.links[0]?.url,
+					"https://taskmesh.dev/docs/waits#parallel-waits",
+				);
 				return true;
 			},
 		);
@@ -128,10 +154,17 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 		assert.equal(got.run?.error?.code, "TASK_DID_CONCURRENT_WAIT");
 		assert.equal(got.run?.attemptCount, 1);
 		assert.equal(got.run?.attempts[0]?.status, AttemptStatus.FAILED);
-		assert.equal((await h.client.listRuns({ environmentId: env })).runs.length, 1, "the second child was not created");
+		assert.equal(
+			(await h.client.listRuns({ environmentId: env })).runs.length,
+			1,
+			"the second child was not created",
+		);
 		h.clock.advance(600_000);
 		await h.engine.maintenance.runOnce();
-		assert.equal((await h.client.getRun({ environmentId: env, runId: run?.id ?? "" })).run?.status, RunStatus.FAILED);
+		assert.equal(
+			(await h.client.getRun({ environmentId: env, runId: run?.id ?? "" })).run?.status,
+			RunStatus.FAILED,
+		);
 	});
 
 	test("a time wait resumes the run when its time has come, and ResolveWait resolves a batch wait once", async () => {
@@ -139,12 +172,20 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 		const worker = await TestWorker.register(h, env, [{ id: "t" }]);
 		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
 		const s1 = await worker.startNext();
-		await h.client.beginWait({ runId: run?.id ?? "", attemptId: s1.attempt?.id ?? "", target: { case: "duration", value: durationFromMs(5_000) } });
+		await h.client.beginWait({
+			runId: run?.id ?? "",
+			attemptId: s1.attempt?.id ?? "",
+			target: { case: "duration", value: durationFromMs(5_000) },
+		});
 		h.clock.advance(5_000);
 		await h.engine.maintenance.runOnce();
 		const s2 = await worker.startNext();
 		assert.equal(s2.resumed, true);
-		const batchWait = await h.client.beginWait({ runId: run?.id ?? "", attemptId: s2.attempt?.id ?? "", target: { case: "batchId", value: "batch_x" } });
+		const batchWait = await h.client.beginWait({
+			runId: run?.id ?? "",
+			attemptId: s2.attempt?.id ?? "",
+			target: { case: "batchId", value: "batch_x" },
+		});
 		const resume = (async () => {
 			for await (const m of h.client.waitForResume({ waitId: batchWait.wait?.id ?? "" })) return m;
 			return undefined;
@@ -172,13 +213,23 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 		await healthy.complete(s2.attempt?.id ?? "", {});
 		const got = await h.client.getRun({ environmentId: env, runId: run?.id ?? "" });
 		assert.equal(got.run?.status, RunStatus.COMPLETED);
-		assert.deepEqual(got.run?.attempts.map((a) => a.status), [AttemptStatus.CRASHED, AttemptStatus.COMPLETED]);
-		await assert.rejects(silent.complete(s1.attempt?.id ?? "", {}), (e: unknown) => ConnectError.from(e).code === Code.FailedPrecondition);
+		assert.deepEqual(
+			got.run?.attempts.map((a) => a.status),
+			[AttemptStatus.CRASHED, AttemptStatus.COMPLETED],
+		);
+		await assert.rejects(
+			silent.complete(s1.attempt?.id ?? "", {}),
+			(e: unknown) => ConnectError.from(e).code === Code.FailedPrecondition,
+		);
 	});
 
 	test("the current-deployment lookup uses its index and one dequeue makes exactly one such query", async () => {
 		const env = newEnvironment();
-		await h.client.createDeployment({ environmentId: env, version: "v1", tasks: [{ id: "t", machine: { kind: { case: "preset", value: "micro" } } }] });
+		await h.client.createDeployment({
+			environmentId: env,
+			version: "v1",
+			tasks: [{ id: "t", machine: { kind: { case: "preset", value: "micro" } } }],
+		});
 		h.clock.advance(1);
 		await h.client.createDeployment({ environmentId: env, version: "v2", tasks: [{ id: "t" }] });
 		await h.client.promoteDeployment({ environmentId: env, version: "v1" });
@@ -200,7 +251,11 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 
 		const [wrong] = await oldWorker.take(1);
 		await assert.rejects(
-			h.client.startAttempt({ workerId: oldWorker.id, runId: wrong?.message?.metadata?.runId ?? "", queueReceipt: wrong?.receipt ?? "" }),
+			h.client.startAttempt({
+				workerId: oldWorker.id,
+				runId: wrong?.message?.metadata?.runId ?? "",
+				queueReceipt: wrong?.receipt ?? "",
+			}),
 			/needs version "v2"/,
 		);
 		const seen: string[] = [];
@@ -221,7 +276,11 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 		try {
 			const started = await worker.startNext();
 			assert.equal(started.run?.deploymentVersion, "v2");
-			assert.equal(started.run?.machine?.name, "small-1x", "defaults come from the current deployment's task");
+			assert.equal(
+				started.run?.machine?.name,
+				"small-1x",
+				"defaults come from the current deployment's task",
+			);
 		} finally {
 			(h.schema.pool as unknown as { connect: typeof original }).connect = original;
 		}

@@ -2,11 +2,19 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
 import { pino } from "pino";
 import { QueueService } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
-import { SchedulerService, type StartAttemptResponse } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import {
+	SchedulerService,
+	type StartAttemptResponse,
+} from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { type GrpcServiceHost, migrate } from "../../../kit/src/index.js";
 import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
 import { type ServiceProcess, spawnServiceProcess } from "../../../kit/src/testing/process.js";
-import { createTestSchema, randomSuffix, type TestSchema, testStores } from "../../../kit/src/testing/stores.js";
+import {
+	createTestSchema,
+	randomSuffix,
+	type TestSchema,
+	testStores,
+} from "../../../kit/src/testing/stores.js";
 import { ManualClock } from "../core/clock.js";
 import type { SchedulerEngine } from "../core/scheduler-engine.js";
 import { schedulerServiceRegistration } from "../rpc/scheduler-service.js";
@@ -14,7 +22,9 @@ import { loadSchedulerConfig } from "../scheduler-config.js";
 import { SCHEDULER_MIGRATIONS, schedulerEngineFrom } from "../scheduler-module.js";
 
 /** The real queue service in a process of its own, as the scheduler sees it in production. */
-export async function startQueueProcess(redisUrl?: string): Promise<{ process: ServiceProcess; url: string }> {
+export async function startQueueProcess(
+	redisUrl?: string,
+): Promise<{ process: ServiceProcess; url: string }> {
 	const env: Record<string, string> = {
 		TASKMESH_QUEUE_PORT: "0",
 		LOG_LEVEL: "info",
@@ -47,12 +57,19 @@ export interface SchedulerHarness {
 }
 
 /** Starts a scheduler against a queue service URL. */
-export async function startScheduler(queueUrl: string, env: Record<string, string> = {}): Promise<SchedulerHarness> {
+export async function startScheduler(
+	queueUrl: string,
+	env: Record<string, string> = {},
+): Promise<SchedulerHarness> {
 	await testStores();
 	const schema = await createTestSchema("sched");
 	await migrate({ pool: schema.pool, schema: schema.schema, directory: SCHEDULER_MIGRATIONS });
 	const clock = new ManualClock(Date.now());
-	const config = loadSchedulerConfig({ SCHEDULER_HEARTBEAT_INTERVAL_MS: "1000", SCHEDULER_STREAM_POLL_MS: "50", ...env });
+	const config = loadSchedulerConfig({
+		SCHEDULER_HEARTBEAT_INTERVAL_MS: "1000",
+		SCHEDULER_STREAM_POLL_MS: "50",
+		...env,
+	});
 	const logger = pino({ level: "silent" });
 	const off = { maintenanceMs: 0, cronMs: 0, reconcileMs: 0 };
 	const build = () =>
@@ -118,7 +135,9 @@ export class TestWorker {
 			tasks: tasks.map((t) => ({
 				id: t.id,
 				queue: t.queue ?? "",
-				...(t.machine === undefined ? {} : { machine: { kind: { case: "preset" as const, value: t.machine } } }),
+				...(t.machine === undefined
+					? {}
+					: { machine: { kind: { case: "preset" as const, value: t.machine } } }),
 			})),
 		});
 		return new TestWorker(h, environmentId, id);
@@ -152,7 +171,10 @@ export class TestWorker {
 		return this.h.client.completeAttempt({
 			workerId: this.id,
 			attemptId,
-			result: { case: "output", value: { output: new TextEncoder().encode(JSON.stringify(output)), outputType: "application/json" } },
+			result: {
+				case: "output",
+				value: { output: new TextEncoder().encode(JSON.stringify(output)), outputType: "application/json" },
+			},
 		});
 	}
 
