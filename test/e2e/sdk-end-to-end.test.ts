@@ -194,10 +194,12 @@ describe("SDK end to end through the services", () => {
 		assert.equal(worker.child.exitCode, null, "the worker is still running");
 	});
 
-	test("wait.for suspends the run and resumes it", async () => {
+	test("wait.for suspends the run and the worker holding it resumes it in place", async () => {
 		const result = await tasks.triggerAndWait<{ waitedMs: number }>("test.nap", {});
 		assert.equal(result.ok, true, String(result.error));
 		assert.ok(result.unwrap().waitedMs >= 1000);
+		// The only worker still held the suspended child, so it resumed it rather than replaying.
+		await worker.waitFor(new RegExp(`${result.id} test\\.nap +resumed in place`));
 	});
 
 	test("bad input is a typed error in the SDK and one line with a non-zero exit in the CLI", async () => {

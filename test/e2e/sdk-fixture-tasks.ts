@@ -79,3 +79,14 @@ export const overrunner = task({
 		return "too late";
 	},
 });
+
+/** Triggers a child and waits for it, then waits two seconds: a run that a worker can hand over mid-wait. */
+export const waitThenFinish = task({
+	id: "test.wait-then-finish",
+	machine: "micro",
+	run: async (input: { marker: string }, { ctx }) => {
+		const child = await slowTask.triggerAndWait({ ms: 10, marker: input.marker });
+		await wait.for("2s");
+		return { child: child.unwrap().marker, replayed: ctx.run.isReplay };
+	},
+});

@@ -86,4 +86,24 @@ describe("SDK workers that die or stop mid-run", () => {
 		e.child.kill("SIGTERM");
 		assert.equal(await e.exited, 0);
 	});
+
+	test("a run whose worker stops while it waits is replayed by another worker with its resolved waits", async () => {
+		const f = await startWorker(platform.env, {}, ["--id", "worker-f"]);
+		workers.push(f);
+		const slowRuns = async () => (await runs.list({ taskId: "test.slow", limit: 500 })).runs.length;
+		const before = await slowRuns();
+		const handle = await tasks.trigger("test.wait-then-finish", { marker: "replay-me" });
+		await f.waitFor(new RegExp(`${handle.id} test\\.wait-then-finish +waiting for 2000 ms`));
+		f.child.kill("SIGTERM");
+		assert.equal(await f.exited, 0);
+		const g = await startWorker(platform.env, {}, ["--id", "worker-g"]);
+		workers.push(g);
+		const run = await runs.poll(handle.id);
+		assert.equal(run.status, "COMPLETED", run.error?.message);
+		assert.deepEqual(run.output, { child: "replay-me", replayed: true });
+		await g.waitFor(new RegExp(`${handle.id} test\\.wait-then-finish +replaying attempt 1`));
+		assert.equal((await slowRuns()) - before, 1, "the replay did not trigger the child again");
+		g.child.kill("SIGTERM");
+		assert.equal(await g.exited, 0);
+	});
 });
