@@ -9,6 +9,7 @@ export * from "./grpc/server.js";
 export * from "./logging/logger.js";
 export * from "./postgres/migrate.js";
 export * from "./postgres/pool.js";
+export * from "./postgres/transaction.js";
 export * from "./redis/client.js";
 export * from "./service/run-services.js";
 export * from "./service/service-module.js";

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { migrate } from "../../../kit/src/index.js";
+import { inTransaction } from "../../../kit/src/postgres/transaction.js";
 import { createTestSchema, type TestSchema } from "../../../kit/src/testing/stores.js";
 import { BATCH_MIGRATIONS } from "../batch-module.js";
 import { consecutiveRuns } from "./ingestion-session.js";
 import { recordItems } from "./item-recorder.js";
 import { recordOutcomes } from "./outcome-recorder.js";
-import { inTransaction } from "./transaction.js";
 import type { CreatedChild } from "./types.js";
 
 describe("batch counting in PostgreSQL", () => {

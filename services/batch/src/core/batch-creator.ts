@@ -1,8 +1,8 @@
+import { inTransaction } from "../../../kit/src/postgres/transaction.js";
 import type { BatchContext } from "./batch-context.js";
 import { failBatch } from "./batch-queries.js";
 import { BATCH_COLUMNS, type BatchRow, batchFromRow } from "./batch-rows.js";
 import { newBatchId } from "./ids.js";
-import { inTransaction } from "./transaction.js";
 import type { BatchRecord, ProcessingStrategy } from "./types.js";
 
 /** What a new batch is made of (already validated by the adapter). */

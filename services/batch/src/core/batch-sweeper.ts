@@ -1,7 +1,7 @@
+import { inTransaction } from "../../../kit/src/postgres/transaction.js";
 import type { BatchContext } from "./batch-context.js";
 import { BATCH_COLUMNS, type BatchRow, batchFromRow } from "./batch-rows.js";
 import { type FinalOutcome, recordOutcomes } from "./outcome-recorder.js";
-import { inTransaction } from "./transaction.js";
 import type { WaitResolver } from "./wait-resolver.js";
 
 const CACHED_POLL_LIMIT = 200;

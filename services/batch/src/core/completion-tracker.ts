@@ -1,7 +1,7 @@
 import type pg from "pg";
+import { inTransaction } from "../../../kit/src/postgres/transaction.js";
 import type { BatchContext } from "./batch-context.js";
 import { recordOutcomes } from "./outcome-recorder.js";
-import { inTransaction } from "./transaction.js";
 import type { ChildOutcome } from "./types.js";
 import type { WaitResolver } from "./wait-resolver.js";
 

@@ -1,6 +1,6 @@
+import { inTransaction } from "../../../kit/src/postgres/transaction.js";
 import type { BatchContext } from "./batch-context.js";
 import { recordItems } from "./item-recorder.js";
-import { inTransaction } from "./transaction.js";
 import type { BatchRecord, ItemToCreate, RejectedItem } from "./types.js";
 import type { WaitResolver } from "./wait-resolver.js";
 

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { ExporterConfig } from "../../../../gen/taskmesh/telemetry/v1/telemetry_pb.js";
-import { ServiceError } from "../../../kit/src/index.js";
+import { inTransaction, ServiceError } from "../../../kit/src/index.js";
 import { errorMessage, InvalidExporterConfig } from "../core/exporter-errors.js";
 import type { ExporterFanout, RegisteredExporter } from "../core/exporter-fanout.js";
 import type { ExporterSink, SinkBuilder } from "../core/exporter-sink.js";
@@ -180,19 +180,8 @@ export class ExporterRegistry {
 		}
 	}
 
-	private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-		const client = await this.options.pool.connect();
-		try {
-			await client.query("BEGIN");
-			const result = await work(client);
-			await client.query("COMMIT");
-			return result;
-		} catch (error) {
-			await client.query("ROLLBACK").catch(() => {});
-			throw error;
-		} finally {
-			client.release();
-		}
+	private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+		return inTransaction(this.options.pool, work);
 	}
 }
 
