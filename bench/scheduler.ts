@@ -215,10 +215,10 @@ async function main() {
 }
 
 async function dropSchema(schema: string): Promise<void> {
-	const admin = new pg.Client({
-		connectionString: DATABASE_URL,
-		user: process.env.PGUSER ?? process.env.USER ?? "postgres",
-	});
+	// An URL without a user leaves pg without one when USER is unset (as in containers).
+	const url = new URL(DATABASE_URL);
+	if (url.username === "") url.username = process.env.PGUSER || process.env.USER || "postgres";
+	const admin = new pg.Client({ connectionString: url.toString() });
 	await admin.connect();
 	await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
 	await admin.end();
