@@ -7,17 +7,18 @@ import { type Clients, createClients } from "../client/clients.js";
 import { type ClientConfig, isGateway } from "../client/config.js";
 import { ConfigurationError, call, fromConnectError } from "../client/errors.js";
 import type { WaitRequest } from "../tasks/attempt-runtime.js";
-import { fromProtoDuration, fromProtoTimestamp, protoDuration } from "../tasks/duration.js";
+import { fromProtoDuration, fromProtoTimestamp } from "../tasks/duration.js";
 import { type ActiveAttempt, TASK_ERRORS } from "./active-attempt.js";
 import type { AttemptProcess, ChildExit } from "./attempt-process.js";
+import { reportOutcome } from "./attempt-report.js";
 import { ConsumerStream } from "./consumer-stream.js";
 import { type FromChild, type IndexedTask, type WireError, wireError } from "./ipc-protocol.js";
 import { type AttemptLog, LogShipper } from "./log-shipper.js";
 import { ProcessPool } from "./process-pool.js";
 import { indexTasks, taskDefinition } from "./registration.js";
 import { ResourceLedger, type Resources } from "./resource-ledger.js";
+import { assignmentOf, waitOutcomeOf } from "./started-attempt.js";
 import { beginPlatformWait } from "./wait-dispatch.js";
-import { waitOutcomeOf } from "./wait-outcome.js";
 import { WorkerConsole } from "./worker-console.js";
 import { childEnv, hostCapacity, memoryMiB } from "./worker-environment.js";
 import { WorkerTelemetry } from "./worker-telemetry.js";
@@ -312,27 +313,7 @@ export class Worker {
 		record.proc = proc;
 		this.attach(record, proc);
 		this.arm(record, deadline);
-		proc.send({
-			type: "run",
-			assignment: {
-				ctx: {
-					run: {
-						id: run.id,
-						tags: run.options?.tags ?? [],
-						isReplay: replay,
-						batchId: run.batchId,
-						parentRunId: run.parentRunId,
-					},
-					attempt: { id: attempt.id, number: attempt.number },
-					task: { id: run.taskId },
-					environment: { id: run.environmentId },
-					machine,
-				},
-				payload: run.payload,
-				payloadType: run.payloadType,
-				resolvedWaits: started.resolvedWaits.map((w) => waitOutcomeOf(w)),
-			},
-		});
+		proc.send({ type: "run", assignment: assignmentOf(started) });
 	}
 
 	private attach(record: ActiveAttempt, proc: AttemptProcess): void {
@@ -439,35 +420,7 @@ export class Worker {
 		const reportStart = Date.now();
 		this.reportsInFlight++;
 		try {
-			if (concurrent && record.suspendedByWait) {
-				// The run is WAITING on its first wait; a second BeginWait makes the scheduler
-				// fail it as a concurrent wait, without retry.
-				await call(
-					this.clients.scheduler.beginWait({
-						runId: record.runId,
-						attemptId: record.attemptId,
-						target: { case: "duration", value: protoDuration(0) },
-					}),
-				).catch(() => undefined);
-			} else {
-				const response = await call(
-					this.clients.scheduler.completeAttempt({
-						workerId: this.workerId,
-						attemptId: record.attemptId,
-						result:
-							"error" in result
-								? {
-										case: "error",
-										value: { ...result.error, retryable: result.error.retryable && !concurrent },
-									}
-								: { case: "output", value: result },
-					}),
-				);
-				const retryAt = fromProtoTimestamp(response.retryAt);
-				if (retryAt !== undefined) outcome += `; retry at ${retryAt.toISOString()}`;
-			}
-		} catch (error) {
-			outcome += ` (not recorded: ${fromConnectError(error).message})`;
+			outcome += await reportOutcome(this.clients, this.workerId, record, result, concurrent);
 		} finally {
 			this.reportsInFlight--;
 		}
