@@ -5,10 +5,26 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { AttemptProcess, TaskLoadError } from "./attempt-process.js";
-import type { FromChild } from "./ipc-protocol.js";
+import type { AttemptAssignment, FromChild } from "./ipc-protocol.js";
 import { indexTasks } from "./registration.js";
 
 const SDK = fileURLToPath(new URL("../index.ts", import.meta.url));
+
+/** A first attempt of a task on the micro preset, with a JSON payload. */
+function assignment(taskId: string, payload: string, memoryGb = 0.25): AttemptAssignment {
+	return {
+		ctx: {
+			run: { id: `run_${taskId}`, tags: [], isReplay: false, batchId: "", parentRunId: "" },
+			attempt: { id: `attempt_${taskId}`, number: 1 },
+			task: { id: taskId },
+			environment: { id: "dev" },
+			machine: { name: "micro", cpu: 0.25, memoryGb },
+		},
+		payload: new TextEncoder().encode(payload),
+		payloadType: "application/json",
+		resolvedWaits: [],
+	};
+}
 
 describe("attempt child processes", () => {
 	let dir: string;
@@ -47,21 +63,7 @@ export const nightly = schedules.task({ id: "nightly", cron: "0 3 * * *", run: a
 		const done = new Promise<FromChild>((resolve) =>
 			proc.on("message", (m) => m.type === "done" && resolve(m)),
 		);
-		proc.send({
-			type: "run",
-			assignment: {
-				ctx: {
-					run: { id: "run_1", tags: [], isReplay: false, batchId: "", parentRunId: "" },
-					attempt: { id: "attempt_1", number: 1 },
-					task: { id: "echo" },
-					environment: { id: "dev" },
-					machine: { name: "micro", cpu: 0.25, memoryGb: 0.25 },
-				},
-				payload: new TextEncoder().encode('{"hello":"world"}'),
-				payloadType: "application/json",
-				resolvedWaits: [],
-			},
-		});
+		proc.send({ type: "run", assignment: assignment("echo", '{"hello":"world"}') });
 		const message = await done;
 		assert.equal(message.type, "done");
 		if (message.type === "done")
@@ -74,21 +76,7 @@ export const nightly = schedules.task({ id: "nightly", cron: "0 3 * * *", run: a
 		const exited = new Promise<NonNullable<AttemptProcess["exited"]>>((resolve) =>
 			proc.once("exit", resolve),
 		);
-		proc.send({
-			type: "run",
-			assignment: {
-				ctx: {
-					run: { id: "run_2", tags: [], isReplay: false, batchId: "", parentRunId: "" },
-					attempt: { id: "attempt_2", number: 1 },
-					task: { id: "hog" },
-					environment: { id: "dev" },
-					machine: { name: "micro", cpu: 0.25, memoryGb: 0.0625 },
-				},
-				payload: new Uint8Array(),
-				payloadType: "application/json",
-				resolvedWaits: [],
-			},
-		});
+		proc.send({ type: "run", assignment: assignment("hog", "", 0.0625) });
 		const exit = await exited;
 		assert.equal(exit.outOfMemory, true, exit.stderrTail);
 	});
