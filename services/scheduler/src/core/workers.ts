@@ -131,14 +131,16 @@ export class WorkerRegistry {
 	async reapSilentWorkers(): Promise<string[]> {
 		const now = new Date(this.ctx.clock.now());
 		const cutoff = new Date(now.getTime() - 3 * this.ctx.limits.heartbeatIntervalMs);
-		const dead = await this.ctx.pool.query<{ id: string }>(
-			`UPDATE workers SET dead_at = $2 WHERE dead_at IS NULL AND last_heartbeat_at < $1 RETURNING id`,
-			[cutoff, now],
-		);
-		if (dead.rows.length === 0) return [];
-		const deadIds = dead.rows.map((r) => r.id);
 		const effects = noEffects();
-		const moved = await inTransaction(this.ctx.pool, async (client) => {
+		// Marking the workers dead and moving their runs is one transaction, so a failure
+		// leaves both for the next pass instead of runs stranded on a dead worker.
+		const { deadIds, moved } = await inTransaction(this.ctx.pool, async (client) => {
+			const dead = await client.query<{ id: string }>(
+				"UPDATE workers SET dead_at = $2 WHERE dead_at IS NULL AND last_heartbeat_at < $1 RETURNING id",
+				[cutoff, now],
+			);
+			const deadIds = dead.rows.map((r) => r.id);
+			if (deadIds.length === 0) return { deadIds, moved: [] as string[] };
 			const crash = {
 				name: "WorkerCrashed",
 				message: "the worker stopped heartbeating",
@@ -187,7 +189,7 @@ export class WorkerRegistry {
 					});
 				}
 			}
-			return runs.rows.map((r) => r.id);
+			return { deadIds, moved: runs.rows.map((r) => r.id) };
 		});
 		await applyEffects(this.ctx, effects);
 		if (moved.length > 0)
