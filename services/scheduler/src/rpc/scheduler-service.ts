@@ -3,15 +3,14 @@ import { RunStatus, SchedulerService } from "../../../../gen/taskmesh/scheduler/
 import { grpcCodeOf, registration, ServiceError, type ServiceRegistration } from "../../../kit/src/index.js";
 import { DEFAULT_PRESET, MACHINE_PRESETS } from "../core/machine-presets.js";
 import type { SchedulerEngine } from "../core/scheduler-engine.js";
+import { catalogHandlers } from "./catalog-handlers.js";
 import { decodePageToken, encodePageToken, pageSizeOf, required } from "./page-token.js";
 import {
 	attemptToProto,
-	deploymentToProto,
 	resumeToProto,
 	runStatusFromProto,
 	runStatusToProto,
 	runToProto,
-	scheduleToProto,
 	taskErrorFromProto,
 	taskFromProto,
 	ts,
@@ -29,6 +28,7 @@ export function schedulerServiceRegistration(options: {
 }): ServiceRegistration {
 	const { engine, streamPollMs } = options;
 	return registration(SchedulerService, {
+		...catalogHandlers(engine),
 		async triggerRun(request) {
 			required(request.environmentId, "environment_id");
 			return { run: runToProto(await engine.trigger.trigger(triggerInputFrom(request))) };
@@ -149,73 +149,6 @@ export function schedulerServiceRegistration(options: {
 			return { presets: MACHINE_PRESETS.map((p) => ({ ...p })), defaultPreset: DEFAULT_PRESET };
 		},
 
-		async createSchedule(request) {
-			const schedule = await engine.schedules.create({
-				environmentId: request.environmentId,
-				taskId: request.taskId,
-				cron: required(request.cron, "cron"),
-				timezone: request.timezone,
-				deduplicationKey: request.deduplicationKey,
-				externalId: request.externalId,
-			});
-			return { schedule: scheduleToProto(schedule) };
-		},
-
-		async getSchedule(request) {
-			return {
-				schedule: scheduleToProto(
-					await engine.schedules.get(request.environmentId, required(request.scheduleId, "schedule_id")),
-				),
-			};
-		},
-
-		async listSchedules(request) {
-			const page = await engine.schedules.list(
-				required(request.environmentId, "environment_id"),
-				request.taskId,
-				pageSizeOf(request.pageSize, 50, 500),
-				decodePageToken(request.pageToken),
-			);
-			return {
-				schedules: page.schedules.map(scheduleToProto),
-				nextPageToken: encodePageToken(page.nextAfterId),
-			};
-		},
-
-		async updateSchedule(request) {
-			const schedule = await engine.schedules.update(
-				request.environmentId,
-				required(request.scheduleId, "schedule_id"),
-				{
-					cron: request.cron,
-					timezone: request.timezone,
-					externalId: request.externalId,
-				},
-			);
-			return { schedule: scheduleToProto(schedule) };
-		},
-
-		async deleteSchedule(request) {
-			await engine.schedules.delete(request.environmentId, required(request.scheduleId, "schedule_id"));
-			return {};
-		},
-
-		async activateSchedule(request) {
-			return {
-				schedule: scheduleToProto(
-					await engine.schedules.setActive(request.environmentId, request.scheduleId, true),
-				),
-			};
-		},
-
-		async deactivateSchedule(request) {
-			return {
-				schedule: scheduleToProto(
-					await engine.schedules.setActive(request.environmentId, request.scheduleId, false),
-				),
-			};
-		},
-
 		async registerWorker(request) {
 			const worker = await engine.workers.register({
 				environmentId: request.environmentId,
@@ -327,45 +260,6 @@ export function schedulerServiceRegistration(options: {
 			)) {
 				yield resumeToProto(wait);
 			}
-		},
-
-		async createDeployment(request) {
-			const d = await engine.deployments.create(
-				request.environmentId,
-				request.version,
-				request.tasks.map(taskFromProto),
-			);
-			return { deployment: deploymentToProto(d) };
-		},
-
-		async promoteDeployment(request) {
-			const d = await engine.deployments.promote(
-				required(request.environmentId, "environment_id"),
-				required(request.version, "version"),
-			);
-			return { deployment: deploymentToProto(d) };
-		},
-
-		async getCurrentDeployment(request) {
-			return {
-				deployment: deploymentToProto(
-					await engine.deployments.current(required(request.environmentId, "environment_id")),
-				),
-			};
-		},
-
-		async listDeployments(request) {
-			const offsetText = decodePageToken(request.pageToken);
-			const offset = offsetText === "" ? 0 : Number(offsetText);
-			const page = await engine.deployments.list(
-				required(request.environmentId, "environment_id"),
-				pageSizeOf(request.pageSize, 20, 100),
-				Number.isSafeInteger(offset) && offset >= 0 ? offset : 0,
-			);
-			return {
-				deployments: page.deployments.map(deploymentToProto),
-				nextPageToken: page.nextOffset === 0 ? "" : encodePageToken(String(page.nextOffset)),
-			};
 		},
 	});
 }
