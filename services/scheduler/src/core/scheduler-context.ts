@@ -72,21 +72,8 @@ export async function applyEffects(ctx: SchedulerContext, effects: Effects): Pro
 	ctx.watch.notify(effects.changedRuns, effects.changedWaits);
 }
 
-/** Runs fn in a transaction on one client. */
-export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-	const client = await pool.connect();
-	try {
-		await client.query("BEGIN");
-		const result = await fn(client);
-		await client.query("COMMIT");
-		return result;
-	} catch (error) {
-		await client.query("ROLLBACK").catch(() => {});
-		throw error;
-	} finally {
-		client.release();
-	}
-}
+/** One transaction on one pooled client (the kit's helper, re-exported for the core's files). */
+export { inTransaction } from "../../../kit/src/postgres/transaction.js";
 
 /** Runs fn on one pooled client without a transaction (each statement commits alone). */
 export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {

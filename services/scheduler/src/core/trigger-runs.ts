@@ -78,7 +78,12 @@ export class RunTrigger {
 			const { run, effects } = await unit(this.ctx.pool, async (client) => {
 				const parentRow =
 					input.parent?.wait === true
-						? await lockAttemptForWait(client, input.parent.runId, input.parent.attemptId)
+						? await lockAttemptForWait(
+								client,
+								input.parent.runId,
+								input.parent.attemptId,
+								input.environmentId,
+							)
 						: undefined;
 				const created = await this.insert(client, input.environmentId, [input], "");
 				const failure = created.failures[0];
@@ -174,7 +179,7 @@ export class RunTrigger {
 		const failures: TriggerFailure[] = [];
 		const runs: (RunRecord | undefined)[] = new Array(inputs.length).fill(undefined);
 		const definitions = await this.definitions(client, environmentId, inputs);
-		const parents = await this.parentRoots(client, inputs);
+		const parents = await this.parentRoots(client, environmentId, inputs);
 		const keys = inputs.map((i) => i.options.idempotencyKey ?? "").filter((k) => k !== "");
 		if (keys.length > 0) {
 			// An expired key no longer guards anything; release it so the unique index lets a new run take it.
@@ -263,7 +268,12 @@ export class RunTrigger {
 		return out;
 	}
 
-	private async parentRoots(client: pg.PoolClient, inputs: TriggerInput[]): Promise<Map<string, string>> {
+	/** Root run of each parent; a parent of another environment is not found (tenants never see each other). */
+	private async parentRoots(
+		client: pg.PoolClient,
+		environmentId: string,
+		inputs: TriggerInput[],
+	): Promise<Map<string, string>> {
 		const ids = [
 			...new Set(
 				inputs.flatMap((i) => (i.parent === undefined || i.parent.runId === "" ? [] : [i.parent.runId])),
@@ -271,8 +281,8 @@ export class RunTrigger {
 		];
 		if (ids.length === 0) return new Map();
 		const { rows } = await client.query<{ id: string; root_run_id: string }>(
-			"SELECT id, root_run_id FROM runs WHERE id = ANY($1)",
-			[ids],
+			"SELECT id, root_run_id FROM runs WHERE id = ANY($1) AND environment_id = $2",
+			[ids, environmentId],
 		);
 		return new Map(rows.map((r) => [r.id, r.root_run_id]));
 	}

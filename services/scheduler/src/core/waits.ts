@@ -39,8 +39,16 @@ export async function lockAttemptForWait(
 	client: pg.PoolClient,
 	runId: string,
 	attemptId: string,
+	environmentId?: string,
 ): Promise<RunRow> {
-	const { rows } = await client.query<RunRow>("SELECT * FROM runs WHERE id = $1 FOR UPDATE", [runId]);
+	// With an environment, a run of another one is "not found": tenants never learn of each other's runs.
+	const { rows } =
+		environmentId === undefined
+			? await client.query<RunRow>("SELECT * FROM runs WHERE id = $1 FOR UPDATE", [runId])
+			: await client.query<RunRow>("SELECT * FROM runs WHERE id = $1 AND environment_id = $2 FOR UPDATE", [
+					runId,
+					environmentId,
+				]);
 	const run = rows[0];
 	if (run === undefined) throw ServiceError.notFound("run", runId);
 	if (run.current_attempt_id !== attemptId) {

@@ -251,6 +251,28 @@ describe("run lifecycle through gRPC", () => {
 		);
 	});
 
+	test("a parent run of another environment is not found, with or without a wait, and nothing is created", async () => {
+		const a = await setup();
+		const b = await setup();
+		const parent = await h.client.triggerRun({ environmentId: a.env, taskId: "t", payload: json({}) });
+		const started = await a.worker.startNext();
+		for (const wait of [false, true]) {
+			await assert.rejects(
+				h.client.triggerRun({
+					environmentId: b.env,
+					taskId: "t",
+					payload: json({}),
+					parent: { runId: parent.run?.id ?? "", attemptId: started.attempt?.id ?? "", wait },
+				}),
+				(e: unknown) => ConnectError.from(e).code === Code.NotFound,
+			);
+		}
+		const listed = await h.client.listRuns({ environmentId: b.env });
+		assert.equal(listed.runs.length, 0);
+		const still = await h.client.getRun({ environmentId: a.env, runId: parent.run?.id ?? "" });
+		assert.equal(still.run?.status, RunStatus.EXECUTING);
+	});
+
 	test("cancel with children cancels the live tree; replay runs the same payload again, linked", async () => {
 		const { env, worker } = await setup();
 		const parent = await h.client.triggerRun({
