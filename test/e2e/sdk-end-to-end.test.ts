@@ -79,15 +79,18 @@ describe("SDK end to end through the services", () => {
 			id: `doc-${i}`,
 			text: `alpha beta gamma ${"lorem ipsum dolor sit amet ".repeat(800)} doc${i}`,
 		}));
-		const result = await tasks.triggerAndWait<{ documents: number; words: number; renderedBytes: number }>(
-			"doc.ingest",
-			{ documents },
-		);
+		const result = await tasks.triggerAndWait<{
+			documents: number;
+			words: number;
+			renderedBytes: number;
+			batchId: string;
+		}>("doc.ingest", { documents });
 		assert.equal(result.ok, true, String(result.error));
 		const output = result.unwrap();
 		assert.equal(output.documents, 12);
 		assert.equal(output.words, 12 * (3 + 5 * 800 + 1));
 		assert.ok(output.renderedBytes > 0);
+		assert.match(output.batchId, /^batch_/, "the batch id comes back with the results");
 
 		// Logs: the report is one message larger than a chunk, stored whole.
 		const logs = createClient(

@@ -22,6 +22,8 @@ export interface ActiveAttempt {
 	concurrent: boolean;
 	suspendedByWait: boolean;
 	waitCall?: Promise<void>;
+	/** The batch of the pending wait, when it is a batch wait (the resume does not carry it). */
+	waitBatchId: string;
 	detach: () => void;
 }
 

@@ -8,16 +8,17 @@ import { createBatch } from "../tasks/trigger.js";
  * Begins a task's wait on the platform for the attempt that asked: a child run
  * triggered with parent.wait, a batch created with parent.wait, or a time wait.
  * The scheduler suspends the run and frees its concurrency slot. Returns what
- * the run now waits for, for the lifecycle log.
+ * the run now waits for (for the lifecycle log) and the batch id of a batch wait.
  */
 export async function beginPlatformWait(
 	clients: Clients,
 	record: { runId: string; attemptId: string },
 	request: WaitRequest,
-): Promise<string> {
+): Promise<{ what: string; batchId: string }> {
 	const parent = { runId: record.runId, attemptId: record.attemptId, wait: true };
 	const env = clients.environmentId;
 	let what: string;
+	let batchId = "";
 	switch (request.kind) {
 		case "child": {
 			const r = await call(clients.scheduler.triggerRun({ environmentId: env, ...request.item, parent }));
@@ -27,6 +28,7 @@ export async function beginPlatformWait(
 		case "batch": {
 			const b = await createBatch(clients, request.items, parent);
 			what = `batch ${b.batchId} of ${b.runCount} runs`;
+			batchId = b.batchId;
 			break;
 		}
 		case "duration":
@@ -50,5 +52,5 @@ export async function beginPlatformWait(
 			what = new Date(request.at).toISOString();
 			break;
 	}
-	return what;
+	return { what, batchId };
 }

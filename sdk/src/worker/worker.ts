@@ -262,7 +262,10 @@ export class Worker {
 			this.out.lifecycle(run.id, run.taskId, `resumed in place (attempt ${attempt.number})`);
 			held.proc?.send({
 				type: "resume",
-				outcome: last === undefined ? { runs: [], batchId: "" } : waitOutcomeOf(last),
+				outcome:
+					last === undefined
+						? { runs: [], batchId: held.waitBatchId }
+						: waitOutcomeOf(last, held.waitBatchId),
 			});
 			return;
 		}
@@ -287,6 +290,7 @@ export class Worker {
 			finished: false,
 			concurrent: false,
 			suspendedByWait: false,
+			waitBatchId: "",
 			detach: () => undefined,
 		};
 		this.active.set(run.id, record);
@@ -379,7 +383,8 @@ export class Worker {
 	private async onWait(record: ActiveAttempt, request: WaitRequest): Promise<void> {
 		record.state = "suspending";
 		try {
-			const what = await beginPlatformWait(this.clients, record, request);
+			const { what, batchId } = await beginPlatformWait(this.clients, record, request);
+			record.waitBatchId = batchId;
 			record.suspendedByWait = true;
 			this.telemetry.count("waits");
 			if (record.finished || record.concurrent) return;

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import type { ParsedArgs } from "../args.js";
@@ -58,9 +59,11 @@ export async function devCommand(args: ParsedArgs): Promise<void> {
 	});
 	await untilListening(platform, 5);
 	process.env.TASKMESH_ENVIRONMENT ??= "dev";
-	// A development worker takes every preset the project uses, whatever the host has.
+	// A development worker takes every preset the project uses, whatever the host has,
+	// but runs no more attempts at once than the host's cores can carry.
 	process.env.TASKMESH_WORKER_CPU ??= "8";
 	process.env.TASKMESH_WORKER_MEMORY_GB ??= "16";
+	process.env.TASKMESH_WORKER_MAX_ATTEMPTS ??= String(os.availableParallelism() * 2);
 	try {
 		await workerCommand(args, true);
 	} finally {
