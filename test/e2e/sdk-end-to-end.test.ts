@@ -11,6 +11,7 @@ import {
 	NotFoundError,
 	PayloadSerializationError,
 	runs,
+	schedules,
 	TaskmeshError,
 	TaskmeshValidationError,
 	tasks,
@@ -203,6 +204,28 @@ describe("SDK end to end through the services", () => {
 		assert.ok(result.unwrap().waitedMs >= 1000);
 		// The only worker still held the suspended child, so it resumed it rather than replaying.
 		await worker.waitFor(new RegExp(`${result.id} test\\.nap +resumed in place`));
+	});
+
+	test("a scheduled task's cron becomes a schedule, and schedules can be created, listed and deleted", async () => {
+		const declared = await schedules.list({ task: "doc.nightly-digest" });
+		assert.equal(declared.length, 1);
+		assert.equal(declared[0]?.cron, "0 3 * * *");
+		assert.equal(declared[0]?.timezone, "Europe/Paris");
+		assert.equal(declared[0]?.deduplicationKey, "declared:doc.nightly-digest");
+
+		const made = await schedules.create({ task: "doc.parse", cron: "*/5 * * * *", externalId: "user-7" });
+		assert.equal(made.active, true);
+		assert.ok(made.nextRunAt instanceof Date);
+		assert.ok(
+			(await schedules.list({ task: "doc.parse" })).some(
+				(x) => x.id === made.id && x.externalId === "user-7",
+			),
+		);
+		await schedules.del(made.id);
+		assert.equal(
+			(await schedules.list({ task: "doc.parse" })).some((x) => x.id === made.id),
+			false,
+		);
 	});
 
 	test("bad input is a typed error in the SDK and one line with a non-zero exit in the CLI", async () => {
