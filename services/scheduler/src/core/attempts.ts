@@ -8,7 +8,13 @@ import { finishRuns, outcomeOf } from "./run-transitions.js";
 import type { AttemptRecord, RunRecord, TaskErrorInfo, WaitRecord } from "./run-types.js";
 import { isFinal } from "./run-types.js";
 import { applyEffects, inTransaction, noEffects, type SchedulerContext } from "./scheduler-context.js";
-import { currentDeploymentVersion } from "./task-catalog.js";
+import {
+	START_NEW_SQL,
+	START_READ_SQL,
+	START_RESUME_SQL,
+	type StartedAttemptColumns,
+	type StartRow,
+} from "./start-sql.js";
 import { RunWaits } from "./waits.js";
 
 /** A worker's claim on a delivered run. */
@@ -87,8 +93,14 @@ export class AttemptLifecycle {
 	}
 
 	private async startIn(client: pg.PoolClient, request: StartRequest, now: Date): Promise<StartedAttempt> {
-		const runs = await client.query<RunRow>("SELECT * FROM runs WHERE id = $1 FOR UPDATE", [request.runId]);
-		const run = runs.rows[0];
+		// One read locks the run and brings the worker and, for an unlocked run, the
+		// current deployment version along, instead of three round trips.
+		const found = await client.query<StartRow>({
+			name: "scheduler-start-read",
+			text: START_READ_SQL,
+			values: [request.runId, request.workerId],
+		});
+		const run = found.rows[0];
 		if (run === undefined) throw new Refusal(ServiceError.notFound("run", request.runId), "ack");
 		if (run.status !== "QUEUED") {
 			throw new Refusal(
@@ -99,16 +111,7 @@ export class AttemptLifecycle {
 				"ack",
 			);
 		}
-		const workers = await client.query<{
-			environment_id: string;
-			deployment_version: string;
-			task_ids: string[];
-			cpu: number;
-			memory_gb: number;
-			dead_at: Date | null;
-		}>("SELECT * FROM workers WHERE id = $1", [request.workerId]);
-		const worker = workers.rows[0];
-		if (worker === undefined || worker.dead_at !== null) {
+		if (!run.w_found || run.w_dead_at !== null) {
 			throw new Refusal(
 				new ServiceError(
 					"FAILED_PRECONDITION",
@@ -117,7 +120,12 @@ export class AttemptLifecycle {
 				"nack",
 			);
 		}
-		if (worker.environment_id !== run.environment_id || !worker.task_ids.includes(run.task_id)) {
+		const worker = {
+			cpu: run.w_cpu as number,
+			memory_gb: run.w_memory_gb as number,
+			deployment_version: run.w_deployment_version as string,
+		};
+		if (run.w_environment_id !== run.environment_id || !(run.w_task_ids ?? []).includes(run.task_id)) {
 			throw new Refusal(
 				new ServiceError(
 					"FAILED_PRECONDITION",
@@ -127,10 +135,7 @@ export class AttemptLifecycle {
 			);
 		}
 		// An unlocked run is locked to the current deployment when it first starts.
-		const version =
-			run.deployment_version !== ""
-				? run.deployment_version
-				: await currentDeploymentVersion(client, run.environment_id);
+		const version = run.deployment_version !== "" ? run.deployment_version : (run.current_version ?? "");
 		if (worker.deployment_version !== version) {
 			throw new Refusal(
 				new ServiceError(
@@ -141,50 +146,37 @@ export class AttemptLifecycle {
 			);
 		}
 		const resumed = run.resume_attempt_id !== null;
-		let attempt: AttemptRow;
-		if (resumed) {
-			const updated = await client.query<AttemptRow>(
-				"UPDATE attempts SET worker_id = $2 WHERE id = $1 RETURNING *",
-				[run.resume_attempt_id, request.workerId],
-			);
-			attempt = updated.rows[0] as AttemptRow;
-		} else {
-			const inserted = await client.query<AttemptRow>(
-				`INSERT INTO attempts (id, run_id, number, status, worker_id, started_at)
-				 VALUES ($1, $2, $3, 'EXECUTING', $4, $5) RETURNING *`,
-				[newId("attempt", now.getTime()), run.id, run.attempt_count + 1, request.workerId, now],
-			);
-			attempt = inserted.rows[0] as AttemptRow;
-		}
 		const deadline =
 			run.options.maxDurationMs > 0 ? new Date(now.getTime() + run.options.maxDurationMs) : null;
-		const started = await client.query<RunRow>(
-			`UPDATE runs SET status = 'EXECUTING', updated_at = $2, worker_id = $3, current_attempt_id = $4,
-				resume_attempt_id = NULL, attempt_count = $5, started_at = COALESCE(started_at, $2), deadline_at = $6,
-				queue_receipt = $7, queue_consumer_id = $8, deployment_version = $9, expires_at = NULL
-			 WHERE id = $1 AND status = 'QUEUED' RETURNING *`,
-			[
+		// The attempt write, the guarded QUEUED -> EXECUTING update and the per-worker
+		// transaction lock go in one statement. The placement sum below is a later
+		// statement, so its snapshot is taken after the lock is held: every start that
+		// held the lock before has committed and is counted, and this run already
+		// counts as EXECUTING on the worker.
+		const written = await client.query<RunRow & StartedAttemptColumns>({
+			name: resumed ? "scheduler-start-resume" : "scheduler-start-new",
+			text: resumed ? START_RESUME_SQL : START_NEW_SQL,
+			values: [
 				run.id,
 				now,
 				request.workerId,
-				attempt.id,
-				attempt.number,
+				resumed ? run.resume_attempt_id : newId("attempt", now.getTime()),
 				deadline,
 				request.receipt || null,
 				request.receipt ? request.consumerId : null,
 				version,
+				`worker:${request.workerId}`,
+				...(resumed ? [] : [run.attempt_count + 1]),
 			],
-		);
-		const row = started.rows[0] as RunRow;
-		// Placement check last, under a per-worker transaction lock held only for this
-		// query and the commit: the run already counts as EXECUTING on the worker, and
-		// every start that held the lock before has committed, so the sum is exact.
-		await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`worker:${request.workerId}`]);
-		const used = await client.query<{ cpu: number; memory_gb: number }>(
-			`SELECT COALESCE(sum(cpu), 0)::float8 AS cpu, COALESCE(sum(memory_gb), 0)::float8 AS memory_gb
+		});
+		const row = written.rows[0];
+		if (row === undefined) throw new Error(`run "${run.id}" left QUEUED while locked`);
+		const used = await client.query<{ cpu: number; memory_gb: number }>({
+			name: "scheduler-start-used",
+			text: `SELECT COALESCE(sum(cpu), 0)::float8 AS cpu, COALESCE(sum(memory_gb), 0)::float8 AS memory_gb
 			 FROM runs WHERE worker_id = $1 AND status = 'EXECUTING'`,
-			[request.workerId],
-		);
+			values: [request.workerId],
+		});
 		const u = used.rows[0] as { cpu: number; memory_gb: number };
 		// A tiny epsilon keeps sums of quarter-cores from refusing an exact fit.
 		if (u.cpu > worker.cpu + 1e-9 || u.memory_gb > worker.memory_gb + 1e-9) {
@@ -196,6 +188,16 @@ export class AttemptLifecycle {
 				"nack",
 			);
 		}
+		const attempt: AttemptRow = {
+			id: row.a_id,
+			run_id: row.a_run_id,
+			number: row.a_number,
+			status: row.a_status,
+			worker_id: row.a_worker_id,
+			started_at: row.a_started_at,
+			completed_at: row.a_completed_at,
+			error: row.a_error,
+		};
 		const resolvedWaits = resumed ? await this.waits.resolvedFor(client, attempt.id) : [];
 		return { run: runFromRow(row), attempt: attemptFromRow(attempt), deadline, resolvedWaits, resumed };
 	}

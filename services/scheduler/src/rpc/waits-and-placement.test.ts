@@ -4,6 +4,7 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema, HelpSchema } from "../../../../gen/google/rpc/error_details_pb.js";
 import { AttemptStatus, RunStatus } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import { START_READ_SQL } from "../core/start-sql.js";
 import { CURRENT_DEPLOYMENT_SQL } from "../core/task-catalog.js";
 import {
 	newEnvironment,
@@ -244,6 +245,11 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 			await client.query("SET enable_seqscan = off");
 			const plan = await client.query(`EXPLAIN ${CURRENT_DEPLOYMENT_SQL.replace("$1", "'x'")}`);
 			assert.match(plan.rows.map((r) => r["QUERY PLAN"]).join("\n"), /deployments_current_idx/);
+			// StartAttempt runs the same lookup as a subquery of its one locking read.
+			const startPlan = await client.query(
+				`EXPLAIN ${START_READ_SQL.replace("$1", "'x'").replace("$2", "'y'").replace("FOR UPDATE OF r", "")}`,
+			);
+			assert.match(startPlan.rows.map((r) => r["QUERY PLAN"]).join("\n"), /deployments_current_idx/);
 		} finally {
 			await client.query("RESET enable_seqscan");
 			client.release();
@@ -265,7 +271,7 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 			const c = await original();
 			const query = c.query.bind(c);
 			(c as unknown as { query: unknown }).query = (sql: unknown, ...rest: unknown[]) => {
-				seen.push(typeof sql === "string" ? sql : "");
+				seen.push(typeof sql === "string" ? sql : ((sql as { text?: string }).text ?? ""));
 				return (query as (...a: unknown[]) => unknown)(sql, ...rest);
 			};
 			c.once("release" as never, () => {
@@ -284,7 +290,8 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 		} finally {
 			(h.schema.pool as unknown as { connect: typeof original }).connect = original;
 		}
-		assert.equal(seen.filter((sql) => sql === CURRENT_DEPLOYMENT_SQL).length, 1);
+		assert.equal(seen.filter((sql) => sql === START_READ_SQL).length, 1);
+		assert.equal(seen.filter((sql) => /FROM deployments/.test(sql)).length, 1);
 		const list = await h.client.listDeployments({ environmentId: env, pageSize: 1 });
 		assert.equal(list.deployments[0]?.version, "v2");
 		assert.notEqual(list.nextPageToken, "");
