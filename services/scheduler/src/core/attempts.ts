@@ -37,6 +37,12 @@ export interface StartedAttempt {
 /** How an attempt ended, as its worker reports it. */
 export type AttemptResult = { output: Uint8Array; outputType: string } | { error: TaskErrorInfo };
 
+/** What CompleteAttempt's locking read returns. */
+type CompleteRow = Pick<
+	RunRow,
+	"id" | "status" | "current_attempt_id" | "attempt_count" | "options" | "queue_receipt" | "queue_consumer_id"
+> & { attempt_status: string; attempt_worker: string };
+
 /** A refusal that also says how the scheduler settled the delivery. */
 class Refusal {
 	constructor(
@@ -227,11 +233,14 @@ export class AttemptLifecycle {
 	): Promise<{ run: RunRecord; retryAt: Date | null }> {
 		const now = new Date(this.ctx.clock.now());
 		const outcome = await inTransaction(this.ctx.pool, async (client) => {
-			const found = await client.query<RunRow & { attempt_status: string; attempt_worker: string }>(
-				`SELECT r.*, a.status AS attempt_status, a.worker_id AS attempt_worker
+			// Only the columns the checks need: the response comes from the final update's row.
+			const found = await client.query<CompleteRow>({
+				name: "scheduler-complete-read",
+				text: `SELECT r.id, r.status, r.current_attempt_id, r.attempt_count, r.options, r.queue_receipt,
+					r.queue_consumer_id, a.status AS attempt_status, a.worker_id AS attempt_worker
 				 FROM attempts a JOIN runs r ON r.id = a.run_id WHERE a.id = $1 FOR UPDATE OF r`,
-				[attemptId],
-			);
+				values: [attemptId],
+			});
 			const run = found.rows[0];
 			if (run === undefined) throw ServiceError.notFound("attempt", attemptId);
 			if (
@@ -251,33 +260,31 @@ export class AttemptLifecycle {
 				);
 			}
 			if ("output" in result) {
-				await client.query("UPDATE attempts SET status = 'COMPLETED', completed_at = $2 WHERE id = $1", [
-					attemptId,
-					now,
-				]);
 				const done = await finishRuns(client, {
 					ids: [run.id],
 					from: ["EXECUTING"],
 					status: "COMPLETED",
 					now,
 					output: { bytes: result.output, type: result.outputType || "application/json" },
+					attemptStatus: "COMPLETED",
 				});
 				return { row: done.rows[0] as RunRow, effects: done.effects, retryAt: null };
 			}
-			await client.query(
-				"UPDATE attempts SET status = 'FAILED', completed_at = $2, error = $3 WHERE id = $1",
-				[attemptId, now, JSON.stringify(result.error)],
-			);
 			if (result.error.retryable && run.attempt_count < run.options.retry.maxAttempts) {
 				const retryAt = new Date(
 					now.getTime() + retryDelayMs(run.options.retry, run.attempt_count, this.ctx.random),
 				);
-				const updated = await client.query<RunRow>(
-					`UPDATE runs SET status = 'REATTEMPTING', updated_at = $2, error = $3, next_attempt_at = $4,
+				// The attempt fails in the same statement as the guarded run update.
+				const updated = await client.query<RunRow>({
+					name: "scheduler-complete-reattempt",
+					text: `WITH ended AS (
+						UPDATE attempts SET status = 'FAILED', completed_at = $2, error = $3 WHERE id = $5
+					)
+					UPDATE runs SET status = 'REATTEMPTING', updated_at = $2, error = $3, next_attempt_at = $4,
 						worker_id = NULL, queue_receipt = NULL, queue_consumer_id = NULL, deadline_at = NULL
 					 WHERE id = $1 AND status = 'EXECUTING' RETURNING *`,
-					[run.id, now, JSON.stringify(result.error), retryAt],
-				);
+					values: [run.id, now, JSON.stringify(result.error), retryAt, attemptId],
+				});
 				const effects = noEffects();
 				effects.changedRuns.push(run.id);
 				if (run.queue_receipt !== null && run.queue_consumer_id !== null) {
@@ -297,6 +304,7 @@ export class AttemptLifecycle {
 				status: "FAILED",
 				now,
 				error: result.error,
+				attemptStatus: "FAILED",
 			});
 			return { row: done.rows[0] as RunRow, effects: done.effects, retryAt: null };
 		});

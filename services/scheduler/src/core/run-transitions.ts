@@ -49,11 +49,16 @@ export async function finishRuns(
 ): Promise<{ rows: (RunRow & { prev_status: RunStatus })[]; effects: Effects }> {
 	const effects = noEffects();
 	if (request.ids.length === 0) return { rows: [], effects };
-	const { rows } = await client.query<RunRow & { prev_status: RunStatus }>(
-		`WITH old AS (
+	// The running attempts end in the same statement ($8, when given): one round trip.
+	const { rows } = await client.query<RunRow & { prev_status: RunStatus }>({
+		name: "scheduler-finish-runs",
+		text: `WITH old AS (
 			SELECT id, status AS prev_status, worker_id AS prev_worker, queue_receipt AS prev_receipt,
-				queue_consumer_id AS prev_consumer
+				queue_consumer_id AS prev_consumer, current_attempt_id AS prev_attempt
 			FROM runs WHERE id = ANY($1) AND status = ANY($2) FOR UPDATE
+		), ended AS (
+			UPDATE attempts SET status = $8, completed_at = $4, error = COALESCE($7, error)
+			WHERE $8::text IS NOT NULL AND id IN (SELECT prev_attempt FROM old) AND status = 'EXECUTING'
 		)
 		UPDATE runs r SET status = $3, updated_at = $4, completed_at = $4,
 			output = COALESCE($5, r.output), output_type = COALESCE($6, r.output_type),
@@ -62,7 +67,7 @@ export async function finishRuns(
 			idempotency_key = CASE WHEN $3 IN ('CANCELED', 'EXPIRED') THEN NULL ELSE r.idempotency_key END
 		FROM old WHERE r.id = old.id
 		RETURNING r.*, old.prev_status, old.prev_receipt AS queue_receipt, old.prev_consumer AS queue_consumer_id`,
-		[
+		values: [
 			request.ids,
 			request.from,
 			request.status,
@@ -70,22 +75,11 @@ export async function finishRuns(
 			request.output === undefined ? null : Buffer.from(request.output.bytes),
 			request.output?.type ?? null,
 			request.error === undefined ? null : JSON.stringify(request.error),
+			request.attemptStatus ?? null,
 		],
-	);
+	});
 	if (rows.length === 0) return { rows, effects };
 	const ids = rows.map((r) => r.id);
-	if (request.attemptStatus !== undefined) {
-		await client.query(
-			`UPDATE attempts SET status = $2, completed_at = $3, error = COALESCE($4, error)
-			 WHERE id IN (SELECT current_attempt_id FROM runs WHERE id = ANY($1)) AND status = 'EXECUTING'`,
-			[
-				ids,
-				request.attemptStatus,
-				request.now,
-				request.error === undefined ? null : JSON.stringify(request.error),
-			],
-		);
-	}
 	// Only a WAITING run owns a pending wait; skip the statement on the hot path of completions.
 	const waitingIds = rows.filter((r) => r.prev_status === "WAITING").map((r) => r.id);
 	if (waitingIds.length > 0) {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { RunStatus } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import { AttemptStatus, RunStatus } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import {
 	newEnvironment,
 	type SchedulerHarness,
@@ -93,6 +93,10 @@ describe("run lifecycle through gRPC", () => {
 		const got = await h.client.getRun({ environmentId: env, runId });
 		assert.equal(got.run?.attemptCount, 3);
 		assert.equal(got.run?.error?.message, "boom");
+		assert.deepEqual(
+			got.run?.attempts.map((a) => [a.number, a.status, a.error?.message]),
+			[1, 2, 3].map((n) => [n, AttemptStatus.FAILED, "boom"]),
+		);
 	});
 
 	test("a failure that is not retryable fails the run at once", async () => {
