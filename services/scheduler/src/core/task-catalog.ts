@@ -45,12 +45,14 @@ export async function findTasks(
 	taskIds: string[],
 ): Promise<Map<string, TaskDefinition>> {
 	// One round trip: the current version comes from the same index-only lookup as a subquery.
-	const { rows } = await client.query<{ task_id: string; definition: TaskDefinition }>(
-		`SELECT task_id, definition FROM task_definitions
+	// Named: every trigger runs it, so each connection parses and plans it once.
+	const { rows } = await client.query<{ task_id: string; definition: TaskDefinition }>({
+		name: "scheduler-find-tasks",
+		text: `SELECT task_id, definition FROM task_definitions
 		 WHERE environment_id = $1 AND task_id = ANY($3) AND deployment_version = CASE WHEN $2 <> '' THEN $2
 			ELSE COALESCE((SELECT version FROM deployments WHERE environment_id = $1 AND is_current), '') END`,
-		[environmentId, version, taskIds],
-	);
+		values: [environmentId, version, taskIds],
+	});
 	return new Map(rows.map((r) => [r.task_id, r.definition]));
 }
 

@@ -217,9 +217,12 @@ export class RunTrigger {
 		if (values.length > 0) {
 			const params: unknown[] = [];
 			const tuples = values.map((row) => `(${row.map((v) => `$${params.push(v)}`).join(", ")})`);
+			const text = `INSERT INTO runs (${COLUMNS.join(", ")}) VALUES ${tuples.join(", ")} ON CONFLICT DO NOTHING RETURNING *`;
+			// A single-run insert (TriggerRun, the hot path) has one text: prepare it once per connection.
 			const inserted = await client.query<RunRow>(
-				`INSERT INTO runs (${COLUMNS.join(", ")}) VALUES ${tuples.join(", ")} ON CONFLICT DO NOTHING RETURNING *`,
-				params,
+				values.length === 1
+					? { name: "scheduler-insert-run", text, values: params }
+					: { text, values: params },
 			);
 			const byId = new Map(inserted.rows.map((r) => [r.id, r]));
 			values.forEach((row, k) => {
