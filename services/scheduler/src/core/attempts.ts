@@ -154,11 +154,9 @@ export class AttemptLifecycle {
 		const resumed = run.resume_attempt_id !== null;
 		const deadline =
 			run.options.maxDurationMs > 0 ? new Date(now.getTime() + run.options.maxDurationMs) : null;
-		// The attempt write, the guarded QUEUED -> EXECUTING update and the per-worker
-		// transaction lock go in one statement. The placement sum below is a later
-		// statement, so its snapshot is taken after the lock is held: every start that
-		// held the lock before has committed and is counted, and this run already
-		// counts as EXECUTING on the worker.
+		// The attempt write, the guarded QUEUED -> EXECUTING update and the placement
+		// check go in one statement; the check takes the per-worker lock and sums after
+		// it (see migration 005), so concurrent starts on one worker cannot over-commit it.
 		const written = await client.query<RunRow & StartedAttemptColumns>({
 			name: resumed ? "scheduler-start-resume" : "scheduler-start-new",
 			text: resumed ? START_RESUME_SQL : START_NEW_SQL,
@@ -171,19 +169,12 @@ export class AttemptLifecycle {
 				request.receipt || null,
 				request.receipt ? request.consumerId : null,
 				version,
-				`worker:${request.workerId}`,
 				...(resumed ? [] : [run.attempt_count + 1]),
 			],
 		});
 		const row = written.rows[0];
 		if (row === undefined) throw new Error(`run "${run.id}" left QUEUED while locked`);
-		const used = await client.query<{ cpu: number; memory_gb: number }>({
-			name: "scheduler-start-used",
-			text: `SELECT COALESCE(sum(cpu), 0)::float8 AS cpu, COALESCE(sum(memory_gb), 0)::float8 AS memory_gb
-			 FROM runs WHERE worker_id = $1 AND status = 'EXECUTING'`,
-			values: [request.workerId],
-		});
-		const u = used.rows[0] as { cpu: number; memory_gb: number };
+		const u = { cpu: row.placed_cpu + run.cpu, memory_gb: row.placed_memory_gb + run.memory_gb };
 		// A tiny epsilon keeps sums of quarter-cores from refusing an exact fit.
 		if (u.cpu > worker.cpu + 1e-9 || u.memory_gb > worker.memory_gb + 1e-9) {
 			throw new Refusal(

@@ -23,6 +23,9 @@ export interface StartedAttemptColumns {
 	a_started_at: Date;
 	a_completed_at: Date | null;
 	a_error: TaskErrorInfo | null;
+	/** What the worker's other EXECUTING runs take, summed under the worker's lock. */
+	placed_cpu: number;
+	placed_memory_gb: number;
 }
 
 /**
@@ -38,23 +41,25 @@ export const START_READ_SQL = `SELECT r.*, w.id IS NOT NULL AS w_found, w.enviro
  FROM runs r LEFT JOIN workers w ON w.id = $2
  WHERE r.id = $1 FOR UPDATE OF r`;
 
-// Shared tail of both start statements: the guarded QUEUED -> EXECUTING update, the
-// per-worker transaction lock ($9) and the run's row with the attempt's columns.
+// Shared tail of both start statements: the guarded QUEUED -> EXECUTING update and
+// the placement check (migration 005: the per-worker lock, then the sum of the worker's
+// other EXECUTING runs as placed_*), returned with the run's row and the attempt's columns.
 // $1 run, $2 now, $3 worker, $4 attempt id, $5 deadline, $6 receipt, $7 consumer, $8 version.
 const START_TAIL = `r AS (
 	UPDATE runs SET status = 'EXECUTING', updated_at = $2, worker_id = $3, current_attempt_id = $4,
 		resume_attempt_id = NULL, attempt_count = (SELECT number FROM a), started_at = COALESCE(started_at, $2),
 		deadline_at = $5, queue_receipt = $6, queue_consumer_id = $7, deployment_version = $8, expires_at = NULL
 	WHERE id = $1 AND status = 'QUEUED' RETURNING *
-), l AS (SELECT pg_advisory_xact_lock(hashtext($9)))
+), p AS (SELECT * FROM worker_used_after_lock($3, $1))
 SELECT r.*, a.id AS a_id, a.run_id AS a_run_id, a.number AS a_number, a.status AS a_status,
-	a.worker_id AS a_worker_id, a.started_at AS a_started_at, a.completed_at AS a_completed_at, a.error AS a_error
-FROM r, a, l`;
+	a.worker_id AS a_worker_id, a.started_at AS a_started_at, a.completed_at AS a_completed_at, a.error AS a_error,
+	p.cpu AS placed_cpu, p.memory_gb AS placed_memory_gb
+FROM r, a, p`;
 
-/** Inserts attempt number $10 and starts the run on it. */
+/** Inserts attempt number $9 and starts the run on it. */
 export const START_NEW_SQL = `WITH a AS (
 	INSERT INTO attempts (id, run_id, number, status, worker_id, started_at)
-	VALUES ($4, $1, $10, 'EXECUTING', $3, $2) RETURNING *
+	VALUES ($4, $1, $9, 'EXECUTING', $3, $2) RETURNING *
 ), ${START_TAIL}`;
 
 /** Moves a resumed attempt to the worker and continues the run on it. */
