@@ -83,6 +83,39 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 		assert.equal(executing.runs.length, placed.length);
 	});
 
+	test("concurrent starts fill a worker exactly to its capacity, no more and no less", async () => {
+		const env = newEnvironment();
+		// 1 vCPU / 1 GB holds exactly four micro runs (0.25 / 0.25 each).
+		const worker = await TestWorker.register(h, env, [{ id: "t" }], { cpu: 1, memoryGb: 1 });
+		for (let i = 0; i < 10; i++) {
+			await h.client.triggerRun({
+				environmentId: env,
+				taskId: "t",
+				options: { machine: { kind: { case: "preset", value: "micro" } } },
+			});
+		}
+		const deliveries = await worker.take(10);
+		assert.equal(deliveries.length, 10);
+		const outcomes = await Promise.all(
+			deliveries.map((d) =>
+				h.client
+					.startAttempt({
+						workerId: worker.id,
+						runId: d.message?.metadata?.runId ?? "",
+						queueReceipt: d.receipt,
+					})
+					.then(() => "started")
+					.catch((e: unknown) => Code[ConnectError.from(e).code]),
+			),
+		);
+		assert.deepEqual(
+			[...outcomes].sort(),
+			[...Array(6).fill("ResourceExhausted"), ...Array(4).fill("started")].sort(),
+		);
+		const executing = await h.client.listRuns({ environmentId: env, statuses: [RunStatus.EXECUTING] });
+		assert.equal(executing.runs.length, 4);
+	});
+
 	test("a parent and its child on one concurrency-1 queue both complete, the parent resumed once with the child's output", async () => {
 		const env = newEnvironment();
 		await h.queue.updateQueue({ environmentId: env, queue: "shared", concurrencyLimit: 1 });
