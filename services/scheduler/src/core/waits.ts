@@ -130,8 +130,13 @@ export class RunWaits {
 				const run = await lockAttemptForWait(client, runId, attemptId);
 				let child: RunRow | undefined;
 				if ("childRunId" in target) {
+					// FOR SHARE orders this against the child's final update: if the child is
+					// finishing now we read its final state after it commits; if we lock first,
+					// its finish waits for this wait to commit and then sees it. Without the
+					// lock a child finishing at this moment could miss the wait, and the parent
+					// would never resume.
 					const found = await client.query<RunRow>(
-						"SELECT * FROM runs WHERE id = $1 AND environment_id = $2",
+						"SELECT * FROM runs WHERE id = $1 AND environment_id = $2 FOR SHARE",
 						[target.childRunId, run.environment_id],
 					);
 					child = found.rows[0];

@@ -3,7 +3,11 @@ import { after, before, describe, test } from "node:test";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema, HelpSchema } from "../../../../gen/google/rpc/error_details_pb.js";
-import { AttemptStatus, RunStatus } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import {
+	AttemptStatus,
+	RunStatus,
+	type WaitForResumeResponse,
+} from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { START_READ_SQL } from "../core/start-sql.js";
 import { CURRENT_DEPLOYMENT_SQL } from "../core/task-catalog.js";
 import {
@@ -199,6 +203,46 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 			(await h.client.getRun({ environmentId: env, runId: run?.id ?? "" })).run?.status,
 			RunStatus.FAILED,
 		);
+	});
+
+	test("a wait begun while its child finishes is resolved either way, so the parent always resumes", async () => {
+		const env = newEnvironment();
+		const worker = await TestWorker.register(h, env, [{ id: "t" }]);
+		for (let i = 0; i < 12; i++) {
+			const parent = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({ i }) });
+			const ps = await worker.startNext();
+			const child = await h.client.triggerRun({
+				environmentId: env,
+				taskId: "t",
+				payload: json({ child: i }),
+				parent: { runId: parent.run?.id ?? "", attemptId: ps.attempt?.id ?? "" },
+			});
+			const cs = await worker.startNext();
+			assert.equal(cs.run?.id, child.run?.id);
+			// The child's completion and the parent's wait race each other.
+			const [begun] = await Promise.all([
+				h.client.beginWait({
+					runId: parent.run?.id ?? "",
+					attemptId: ps.attempt?.id ?? "",
+					target: { case: "childRunId", value: child.run?.id ?? "" },
+				}),
+				worker.complete(cs.attempt?.id ?? "", { child: i }),
+			]);
+			let resumed: WaitForResumeResponse | undefined;
+			for await (const m of h.client.waitForResume(
+				{ waitId: begun.wait?.id ?? "" },
+				{ signal: AbortSignal.timeout(10_000) },
+			)) {
+				resumed = m;
+				break;
+			}
+			assert.equal(resumed?.results[0]?.runId, child.run?.id, `round ${i}: the parent was resumed`);
+			assert.equal(resumed?.results[0]?.status, RunStatus.COMPLETED);
+			const continued = await worker.startNext();
+			assert.equal(continued.run?.id, parent.run?.id);
+			assert.equal(continued.resumed, true);
+			await worker.complete(continued.attempt?.id ?? "", { i });
+		}
 	});
 
 	test("a time wait resumes the run when its time has come, and ResolveWait resolves a batch wait once", async () => {
