@@ -164,27 +164,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 	}
 }
 
-/**
- * Applies the gateway's migrations. node-pg-migrate's lock is one per database
- * and it gives up at once when another process holds it, so replicas (or
- * services) starting together wait their turn here instead of failing.
- */
+/** Applies the gateway's migrations (replicas starting together wait their turn in the kit's migrate). */
 export async function migrateGateway(pool: pg.Pool, schema: string, logger?: Logger): Promise<void> {
-	for (let attempt = 1; ; attempt++) {
-		try {
-			await migrate({
-				pool,
-				schema,
-				directory: GATEWAY_MIGRATIONS,
-				...(logger === undefined ? {} : { logger }),
-			});
-			return;
-		} catch (error) {
-			const busy = error instanceof Error && /Another migration is already running/.test(error.message);
-			if (!busy || attempt >= 50) throw error;
-			await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
-		}
-	}
+	await migrate({ pool, schema, directory: GATEWAY_MIGRATIONS, ...(logger === undefined ? {} : { logger }) });
 }
 
 /** Asks the scheduler whether a run exists in an environment. */

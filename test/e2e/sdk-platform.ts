@@ -48,24 +48,22 @@ export async function startPlatform(environmentId: string): Promise<TestPlatform
 		LOG_INGEST_DATABASE_SCHEMA: `sdk_logs_${suffix}`,
 		TELEMETRY_DATABASE_SCHEMA: `sdk_tel_${suffix}`,
 	};
-	const proc = await spawnWithRetry(() =>
-		spawnServiceProcess(MAIN, {
-			env: {
-				DATABASE_URL: stores.databaseUrl,
-				REDIS_URL: stores.redisUrl,
-				TASKMESH_QUEUE_PORT: "0",
-				TASKMESH_SCHEDULER_PORT: "0",
-				TASKMESH_BATCH_PORT: "0",
-				TASKMESH_LOG_INGEST_PORT: "0",
-				TASKMESH_TELEMETRY_PORT: "0",
-				SCHEDULER_HEARTBEAT_INTERVAL_MS: "500",
-				SCHEDULER_MAINTENANCE_INTERVAL_MS: "200",
-				...schemas,
-			},
-			expectedServices: 5,
-			timeoutMs: 90_000,
-		}),
-	);
+	const proc = await spawnServiceProcess(MAIN, {
+		env: {
+			DATABASE_URL: stores.databaseUrl,
+			REDIS_URL: stores.redisUrl,
+			TASKMESH_QUEUE_PORT: "0",
+			TASKMESH_SCHEDULER_PORT: "0",
+			TASKMESH_BATCH_PORT: "0",
+			TASKMESH_LOG_INGEST_PORT: "0",
+			TASKMESH_TELEMETRY_PORT: "0",
+			SCHEDULER_HEARTBEAT_INTERVAL_MS: "500",
+			SCHEDULER_MAINTENANCE_INTERVAL_MS: "200",
+			...schemas,
+		},
+		expectedServices: 5,
+		timeoutMs: 90_000,
+	});
 	const url = (name: string) => `http://127.0.0.1:${proc.ports.get(name)}`;
 	const urls = {
 		queue: url("queue"),
@@ -96,19 +94,6 @@ export async function startPlatform(environmentId: string): Promise<TestPlatform
 			await pool.end();
 		},
 	};
-}
-
-// node-pg-migrate takes one advisory lock per database, so a platform starting while
-// another test file migrates its own schemas fails at once; it is started again.
-async function spawnWithRetry(spawnIt: () => Promise<ServiceProcess>): Promise<ServiceProcess> {
-	for (let tries = 1; ; tries++) {
-		try {
-			return await spawnIt();
-		} catch (error) {
-			if (tries >= 5 || !/Another migration is already running/.test(String(error))) throw error;
-			await new Promise((r) => setTimeout(r, 500 * tries));
-		}
-	}
 }
 
 /** A worker process started with the CLI, and its output lines. */

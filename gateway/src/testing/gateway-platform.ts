@@ -59,7 +59,7 @@ export async function startGatewayPlatform(
 		TASKMESH_LOG_INGEST_URL: `http://127.0.0.1:${ports[3]}`,
 		TASKMESH_TELEMETRY_URL: `http://127.0.0.1:${ports[4]}`,
 	};
-	const services = await spawnWithRetry(servicesMain, {
+	const services = await spawnServiceProcess(servicesMain, {
 		env: {
 			DATABASE_URL: stores.databaseUrl,
 			REDIS_URL: stores.redisUrl,
@@ -142,23 +142,4 @@ async function freePorts(count: number): Promise<number[]> {
 	);
 	await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
 	return ports;
-}
-
-/**
- * Spawns the services, again when start-up lost the race for the migration
- * lock to another test file's platform (node-pg-migrate gives up at once).
- */
-async function spawnWithRetry(
-	entry: string,
-	options: Parameters<typeof spawnServiceProcess>[1],
-): Promise<ServiceProcess> {
-	for (let attempt = 1; ; attempt++) {
-		try {
-			return await spawnServiceProcess(entry, options);
-		} catch (error) {
-			const busy = error instanceof Error && /Another migration is already running/.test(error.message);
-			if (!busy || attempt >= 5) throw error;
-			await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 800));
-		}
-	}
 }

@@ -31,24 +31,6 @@ export const batchModule: ServiceModule = {
 	},
 };
 
-/**
- * Runs migrations, waiting while another service's run holds node-pg-migrate's
- * lock: that lock is one per database, not per schema, so services sharing a
- * database (or starting together) would otherwise fail to start.
- */
-async function migrateWhenFree(run: () => Promise<unknown>): Promise<void> {
-	for (let attempt = 1; ; attempt++) {
-		try {
-			await run();
-			return;
-		} catch (error) {
-			const busy = error instanceof Error && /Another migration is already running/.test(error.message);
-			if (!busy || attempt >= 60) throw error;
-			await new Promise((resolve) => setTimeout(resolve, 250 + Math.floor(Math.random() * 250)));
-		}
-	}
-}
-
 /** Starts the service from parsed configuration (the module and the tests share it). */
 export async function startBatchService(options: {
 	platform: PlatformConfig;
@@ -61,9 +43,7 @@ export async function startBatchService(options: {
 		schema: config.BATCH_DATABASE_SCHEMA,
 		max: platform.DATABASE_POOL_SIZE,
 	});
-	await migrateWhenFree(() =>
-		migrate({ pool, schema: config.BATCH_DATABASE_SCHEMA, directory: BATCH_MIGRATIONS, logger }),
-	);
+	await migrate({ pool, schema: config.BATCH_DATABASE_SCHEMA, directory: BATCH_MIGRATIONS, logger });
 	const scheduler = createServiceClient(SchedulerService, { baseUrl: platform.TASKMESH_SCHEDULER_URL });
 	const core = new BatchCore(
 		{

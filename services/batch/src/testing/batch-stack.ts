@@ -46,12 +46,15 @@ export async function startRunEngine(): Promise<RunEngineProcesses> {
 		expectedServices: 1,
 	});
 	const schedulerSchema = `sched_${randomSuffix()}`;
-	const scheduler = await spawnUntilMigrated("services/scheduler/src/main.ts", {
-		TASKMESH_SCHEDULER_PORT: "0",
-		DATABASE_URL: databaseUrl,
-		TASKMESH_QUEUE_URL: urlOf(queue),
-		SCHEDULER_DATABASE_SCHEMA: schedulerSchema,
-		SCHEDULER_STREAM_POLL_MS: "50",
+	const scheduler = await spawnServiceProcess("services/scheduler/src/main.ts", {
+		env: {
+			TASKMESH_SCHEDULER_PORT: "0",
+			DATABASE_URL: databaseUrl,
+			TASKMESH_QUEUE_URL: urlOf(queue),
+			SCHEDULER_DATABASE_SCHEMA: schedulerSchema,
+			SCHEDULER_STREAM_POLL_MS: "50",
+		},
+		expectedServices: 1,
 	});
 	return {
 		queue,
@@ -70,25 +73,6 @@ export async function startRunEngine(): Promise<RunEngineProcesses> {
 			await dropSchema(databaseUrl, schedulerSchema);
 		},
 	};
-}
-
-/**
- * Spawns a service, again if it stopped because another process held
- * node-pg-migrate's database-wide lock (test files start services together).
- */
-export async function spawnUntilMigrated(
-	entry: string,
-	env: Record<string, string>,
-): Promise<ServiceProcess> {
-	for (let attempt = 1; ; attempt++) {
-		try {
-			return await spawnServiceProcess(entry, { env, expectedServices: 1 });
-		} catch (error) {
-			const busy = error instanceof Error && /Another migration is already running/.test(error.message);
-			if (!busy || attempt >= 20) throw error;
-			await new Promise((resolve) => setTimeout(resolve, 200 + Math.floor(Math.random() * 300)));
-		}
-	}
 }
 
 /** Drops a schema made for a test. */
