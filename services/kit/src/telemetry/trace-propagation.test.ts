@@ -65,7 +65,11 @@ describe("trace context across service hops", () => {
 		const remaining = (downstreamDeadline?.getTime() ?? 0) - Date.now();
 		assert.ok(remaining > 0 && remaining <= 5_000, `deadline ${remaining} ms away`);
 
-		const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === rootTraceId);
+		// Spans reach the exporter asynchronously (the SDK's resource attributes settle
+		// first) and server spans end just after their response is sent; wait for all five.
+		const inTrace = () => exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === rootTraceId);
+		for (let i = 0; i < 100 && inTrace().length < 5; i++) await new Promise((r) => setTimeout(r, 20));
+		const spans = inTrace();
 		const names = spans.map((s) => s.name).sort();
 		assert.deepEqual(names, [
 			"taskmesh.logs.v1.LogIngestService/Query",
