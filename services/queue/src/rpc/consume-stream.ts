@@ -6,7 +6,8 @@ import type { QueueCore } from "../core/queue-core.js";
 import type { QueueConfig } from "../queue-config.js";
 import { AsyncChannel } from "./async-channel.js";
 import { resourcesOf, selectorsOf } from "./consumer-input.js";
-import { deliveryToProto, failuresToProto } from "./proto-convert.js";
+import { deliveryBatchResponse } from "./delivery-encoding.js";
+import { failuresToProto } from "./proto-convert.js";
 import { acknowledgeInput, heartbeatInput, nackInput } from "./settle-input.js";
 import { MAX_VISIBILITY_MS, Violations } from "./violations.js";
 
@@ -59,8 +60,7 @@ export async function* consumeStream(
 		selectors,
 		...(visibilityMs === undefined ? {} : { visibilityMs }),
 		...(free === undefined ? {} : { free }),
-		push: (deliveries) =>
-			out.push({ kind: { case: "deliveries", value: { deliveries: deliveries.map(deliveryToProto) } } }),
+		push: (deliveries) => out.push(deliveryBatchResponse(deliveries)),
 		maxBatch: config.QUEUE_MAX_DELIVERY_BATCH,
 		idleRecheckMs: config.QUEUE_IDLE_RECHECK_MS,
 		telemetry: config.QUEUE_TELEMETRY,
