@@ -1,7 +1,7 @@
 /**
  * bench:scheduler — Trigger → StartAttempt latency of taskmesh (scheduler and queue
- * services as separate processes, a worker that long-polls the queue and starts
- * attempts) beside BullMQ add → worker start latency, both at the same steady rate
+ * services as separate processes, a worker that consumes the queue's Consume stream
+ * with 100 credits and starts each delivery at once) beside BullMQ add → worker start latency, both at the same steady rate
  * in the same run on the same Redis; then sustained end-to-end runs per second.
  *
  *   npx tsx bench/scheduler.ts [--rate 500] [--seconds 10] [--sustained 3000]
@@ -9,12 +9,14 @@
  * The last line is `ratio: <taskmesh p99 / bullmq p99>`.
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Queue, Worker } from "bullmq";
 import pg from "pg";
-import { QueueService } from "../gen/taskmesh/queue/v1/queue_pb.js";
+import { type ConsumeRequestSchema, type Delivery, QueueService } from "../gen/taskmesh/queue/v1/queue_pb.js";
 import { SchedulerService } from "../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import { AsyncChannel } from "../sdk/src/worker/async-channel.js";
 import { testClient } from "../services/kit/src/testing/grpc.js";
 import { spawnServiceProcess } from "../services/kit/src/testing/process.js";
 
@@ -28,10 +30,42 @@ const { values } = parseArgs({
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const SUSTAINED = Number(values.sustained);
+/** Attempts the worker runs at once, as BullMQ's Worker concurrency. */
+const CONCURRENCY = 100;
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://127.0.0.1:5432/test";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/** CPU time (user + system) a process used so far, in ms (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+		const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+		return (Number(fields[11]) + Number(fields[12])) * 10;
+	} catch {
+		return 0; // gone, or not Linux
+	}
+}
+
+/** Write-type system calls (write, writev, sendmsg...) a process made so far. */
+function writeSyscalls(pid: number): number {
+	try {
+		return Number(/syscw: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, "utf8"))?.[1] ?? 0);
+	} catch {
+		return 0;
+	}
+}
+
+/** What the scheduler, its PostgreSQL backends and the queue spent so far. */
+async function costs(admin: pg.Client, schema: string, schedPid: number, queuePid: number) {
+	const { rows } = await admin.query<{ pid: number }>(
+		"SELECT pid FROM pg_stat_activity WHERE application_name = $1",
+		[`taskmesh-${schema}`],
+	);
+	const backends = new Map(rows.map((r) => [r.pid, cpuMs(r.pid)]));
+	return { sched: cpuMs(schedPid), schedWrites: writeSyscalls(schedPid), queue: cpuMs(queuePid), backends };
+}
 
 function percentile(sorted: number[], p: number): number {
 	return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -98,10 +132,15 @@ async function main() {
 			SCHEDULER_DATABASE_SCHEMA: schema,
 			DATABASE_POOL_SIZE: "20",
 			GRPC_DRAIN_TIMEOUT_MS: "500",
+			// e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the scheduler alone.
+			...(process.env.SCHEDULER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.SCHEDULER_NODE_OPTIONS } : {}),
 		},
 		expectedServices: 1,
 	});
 	const schedUrl = `http://127.0.0.1:${[...schedProc.ports.values()][0]}`;
+	const schedPid = schedProc.child.pid ?? 0;
+	const queuePid = queueProc.child.pid ?? 0;
+	const admin = await adminClient();
 	const scheduler = testClient(SchedulerService, schedUrl);
 	const queue = testClient(QueueService, queueUrl);
 	const env = `bench_${randomBytes(4).toString("hex")}`;
@@ -117,38 +156,46 @@ async function main() {
 	const latencies: number[] = [];
 	let completed = 0;
 	let refused = 0;
-	let stopping = false;
-	// Four long-polling consumers, like a worker process with a few fetch loops.
-	const loops = Array.from({ length: 4 }, async () => {
-		while (!stopping) {
-			const { deliveries } = await queue.dequeue({
-				consumerId: workerId,
-				selectors: [{ environmentId: env }],
-				maxMessages: 100,
-				waitTime: durationFromMs(200),
-			});
-			await Promise.all(
-				deliveries.map(async (d) => {
-					// A redelivered message of a run already started is refused (and settled) by the scheduler.
-					const started = await scheduler
-						.startAttempt({ workerId, runId: d.message?.metadata?.runId ?? "", queueReceipt: d.receipt })
-						.catch(() => undefined);
-					if (started === undefined) {
-						refused++;
-						return;
-					}
-					const sentAt = (JSON.parse(decoder.decode(started.run?.payload)) as { t: number }).t;
-					latencies.push(Date.now() - sentAt);
-					await scheduler.completeAttempt({
-						workerId,
-						attemptId: started.attempt?.id ?? "",
-						result: { case: "output", value: { output: encoder.encode("1") } },
-					});
-					completed++;
-				}),
-			);
-		}
+	// The worker as taskmesh's SDK worker consumes: one Consume stream with 100 credits
+	// (BullMQ's side runs at concurrency 100), every delivery started at once and side
+	// by side, a credit given back as each attempt ends.
+	const requests = new AsyncChannel<MessageInitShape<typeof ConsumeRequestSchema>>();
+	const stop = new AbortController();
+	requests.push({
+		kind: { case: "open", value: { consumerId: workerId, selectors: [{ environmentId: env }] } },
 	});
+	requests.push({ kind: { case: "credit", value: { credits: CONCURRENCY } } });
+	const creditBack = () => requests.push({ kind: { case: "credit", value: { credits: 1 } } });
+	const onDelivery = async (d: Delivery) => {
+		// A redelivered message of a run already started is refused (and settled) by the scheduler.
+		const started = await scheduler
+			.startAttempt({ workerId, runId: d.message?.metadata?.runId ?? "", queueReceipt: d.receipt })
+			.catch(() => undefined);
+		if (started === undefined) {
+			refused++;
+			creditBack();
+			return;
+		}
+		const sentAt = (JSON.parse(decoder.decode(started.run?.payload)) as { t: number }).t;
+		latencies.push(Date.now() - sentAt);
+		await scheduler.completeAttempt({
+			workerId,
+			attemptId: started.attempt?.id ?? "",
+			result: { case: "output", value: { output: encoder.encode("1") } },
+		});
+		completed++;
+		creditBack();
+	};
+	const consuming = (async () => {
+		try {
+			for await (const response of queue.consume(requests, { signal: stop.signal })) {
+				if (response.kind.case !== "deliveries") continue;
+				for (const d of response.kind.value.deliveries) void onDelivery(d);
+			}
+		} catch (error) {
+			if (!stop.signal.aborted) throw error;
+		}
+	})();
 
 	const waitFor = async (n: number) => {
 		while (completed < n) await new Promise((r) => setTimeout(r, 20));
@@ -177,6 +224,7 @@ async function main() {
 
 	// Sustained: as many as 64 triggers in flight at once; runs per second from first trigger to last completion.
 	const sustainedBase = completed;
+	const before = await costs(admin, schema, schedPid, queuePid);
 	const t0 = performance.now();
 	let next = 0;
 	await Promise.all(
@@ -193,9 +241,15 @@ async function main() {
 	);
 	await waitFor(sustainedBase + SUSTAINED);
 	const perSecond = SUSTAINED / ((performance.now() - t0) / 1000);
+	const after = await costs(admin, schema, schedPid, queuePid);
+	let backendMs = 0;
+	for (const [pid, ms] of after.backends) backendMs += ms - (before.backends.get(pid) ?? 0);
+	const perRun = (n: number) => ((n * 1000) / SUSTAINED).toFixed(0);
 
-	stopping = true;
-	await Promise.all(loops);
+	requests.end();
+	const ended = setTimeout(() => stop.abort(), 5_000);
+	await consuming;
+	clearTimeout(ended);
 	clearInterval(heartbeat);
 	const ratio = `ratio: ${(tm.p99 / Math.max(1, bull.p99)).toFixed(2)}`;
 	schedProc.child.kill("SIGTERM");
@@ -207,21 +261,31 @@ async function main() {
 	console.log(
 		`taskmesh sustained trigger -> start -> complete: ${perSecond.toFixed(0)} runs/s (${SUSTAINED} runs)`,
 	);
+	console.log(
+		`per sustained run: scheduler ${perRun(after.sched - before.sched)} µs CPU, ${((after.schedWrites - before.schedWrites) / SUSTAINED).toFixed(1)} write syscalls; its PostgreSQL backends ${perRun(backendMs)} µs CPU; queue ${perRun(after.queue - before.queue)} µs CPU`,
+	);
 	console.log(`duplicate deliveries refused by StartAttempt: ${refused}`);
-	await dropSchema(schema).catch((error: unknown) =>
+	await dropSchema(admin, schema).catch((error: unknown) =>
 		console.error(`could not drop schema ${schema}: ${String(error)}`),
 	);
 	console.log(ratio);
 }
 
-async function dropSchema(schema: string): Promise<void> {
+async function adminClient(): Promise<pg.Client> {
 	// An URL without a user leaves pg without one when USER is unset (as in containers).
 	const url = new URL(DATABASE_URL);
 	if (url.username === "") url.username = process.env.PGUSER || process.env.USER || "postgres";
 	const admin = new pg.Client({ connectionString: url.toString() });
 	await admin.connect();
-	await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-	await admin.end();
+	return admin;
+}
+
+async function dropSchema(admin: pg.Client, schema: string): Promise<void> {
+	try {
+		await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+	} finally {
+		await admin.end();
+	}
 }
 
 await main();
