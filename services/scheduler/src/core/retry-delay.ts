@@ -19,6 +19,8 @@ export const DEFAULT_RETRY: RetrySettings = {
 /**
  * Delay before the attempt after `attempt` (1-based):
  * min(max, r × min × factor^(attempt−1)), r in [1, 2) when randomized, else 1.
+ * CompleteAttempt applies the same rule in SQL (complete_attempt, migration 006),
+ * with r drawn here by the caller; keep the two in step.
  */
 export function retryDelayMs(
 	settings: RetrySettings,

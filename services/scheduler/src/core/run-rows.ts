@@ -86,8 +86,24 @@ export function runFromRow(row: RunRow, cached = false): RunRecord {
 	};
 }
 
+/** The columns a run's queue message is made of. */
+export type MessageColumns = Pick<
+	RunRow,
+	| "id"
+	| "environment_id"
+	| "queue"
+	| "concurrency_key"
+	| "priority"
+	| "cpu"
+	| "memory_gb"
+	| "task_id"
+	| "queue_seq"
+	| "attempt_count"
+	| "resume_attempt_id"
+>;
+
 /** The queue message for the run's current queue step (a new attempt or a resumption). */
-export function messageFor(row: RunRow): RunMessage {
+export function messageFor(row: MessageColumns): RunMessage {
 	return {
 		id: `${row.id}:${row.queue_seq}`,
 		environmentId: row.environment_id,
