@@ -1,8 +1,15 @@
 import type pg from "pg";
 import { isServiceError, ServiceError } from "../../../kit/src/index.js";
-import { newId } from "./ids.js";
 import { resolveMachine } from "./machine-presets.js";
 import { DEFAULT_RETRY, type RetrySettings } from "./retry-delay.js";
+import {
+	conflictingRuns,
+	insertedRow,
+	insertRuns,
+	NEW_RUN_COLUMNS,
+	type NewRun,
+	newRunIds,
+} from "./run-bulk-insert.js";
 import { messageFor, type RunRow, runFromRow } from "./run-rows.js";
 import type { RunRecord, StoredOptions, TriggerInput } from "./run-types.js";
 import {
@@ -23,43 +30,6 @@ export interface TriggerFailure {
 	index: number;
 	error: ServiceError;
 }
-
-const COLUMNS = [
-	"id",
-	"environment_id",
-	"task_id",
-	"status",
-	"payload",
-	"payload_type",
-	"options",
-	"queue",
-	"concurrency_key",
-	"priority",
-	"tags",
-	"machine_name",
-	"cpu",
-	"memory_gb",
-	"max_attempts",
-	"retry",
-	"max_duration_ms",
-	"ttl_ms",
-	"idempotency_key",
-	"idempotency_key_expires_at",
-	"queue_seq",
-	"parent_run_id",
-	"parent_attempt_id",
-	"root_run_id",
-	"batch_id",
-	"batch_index",
-	"replay_of_run_id",
-	"deployment_version",
-	"schedule_id",
-	"created_at",
-	"updated_at",
-	"queued_at",
-	"delay_until",
-	"expires_at",
-] as const;
 
 /** Creates runs: one (TriggerRun, with triggerAndWait) or many in one statement (TriggerRuns). */
 export class RunTrigger {
@@ -149,11 +119,10 @@ export class RunTrigger {
 			}
 		});
 		const result = await inTransaction(this.ctx.pool, (client) =>
-			this.insert(
+			this.insertMany(
 				client,
 				environmentId,
 				valid.map((v) => v.input),
-				"runs[]",
 			),
 		);
 		await applyEffects(this.ctx, result.effects);
@@ -166,67 +135,33 @@ export class RunTrigger {
 		return { runs, failures };
 	}
 
-	/** Inserts runs; returns them (cached when a live key or batch index already had one) in input order. */
+	/** Inserts one run (TriggerRun, cron); returns it, cached when a live key already had one. */
 	private async insert(
 		client: pg.PoolClient,
 		environmentId: string,
 		inputs: TriggerInput[],
 		fieldPrefix: string,
 	): Promise<{ runs: (RunRecord | undefined)[]; failures: TriggerFailure[]; effects: Effects }> {
-		const now = this.ctx.clock.now();
-		const nowDate = new Date(now);
 		const effects = noEffects();
-		const failures: TriggerFailure[] = [];
 		const runs: (RunRecord | undefined)[] = new Array(inputs.length).fill(undefined);
-		const definitions = await this.definitions(client, environmentId, inputs);
-		const parents = await this.parentRoots(client, environmentId, inputs);
-		const keys = inputs.map((i) => i.options.idempotencyKey ?? "").filter((k) => k !== "");
-		if (keys.length > 0) {
-			// An expired key no longer guards anything; release it so the unique index lets a new run take it.
-			await client.query(
-				`UPDATE runs SET idempotency_key = NULL WHERE environment_id = $1 AND idempotency_key = ANY($2)
-				 AND idempotency_key_expires_at <= $3`,
-				[environmentId, keys, nowDate],
-			);
-		}
-		const values: unknown[][] = [];
-		const rowIndex: number[] = [];
-		inputs.forEach((input, i) => {
-			const field = (name: string) => (fieldPrefix === "" ? name : `runs[${i}].${name}`);
-			const def = definitions.get(`${input.options.deploymentVersion ?? ""}\u0000${input.taskId}`);
-			if (def === undefined) {
-				failures.push({
-					index: i,
-					error: unknownTask(
-						field("task_id"),
-						environmentId,
-						input.taskId,
-						input.options.deploymentVersion ?? "",
-					),
-				});
-				return;
-			}
-			try {
-				values.push(this.rowValues(input, def, parents, now));
-				rowIndex.push(i);
-			} catch (error) {
-				if (!isServiceError(error)) throw error;
-				failures.push({ index: i, error: fieldPrefix === "" ? error : prefixed(error, `runs[${i}].`) });
-			}
-		});
-		if (values.length > 0) {
+		const { rows, rowIndex, failures } = await this.newRuns(client, environmentId, inputs, fieldPrefix);
+		if (rows.length > 0) {
 			const params: unknown[] = [];
-			const tuples = values.map((row) => `(${row.map((v) => `$${params.push(v)}`).join(", ")})`);
-			const text = `INSERT INTO runs (${COLUMNS.join(", ")}) VALUES ${tuples.join(", ")} ON CONFLICT DO NOTHING RETURNING *`;
+			const tuples = rows.map(
+				(row) =>
+					`(${NEW_RUN_COLUMNS.map((c) => {
+						const v = row[c];
+						return `$${params.push(c === "options" || c === "retry" ? JSON.stringify(v) : v)}`;
+					}).join(", ")})`,
+			);
+			const text = `INSERT INTO runs (${NEW_RUN_COLUMNS.join(", ")}) VALUES ${tuples.join(", ")} ON CONFLICT DO NOTHING RETURNING *`;
 			// A single-run insert (TriggerRun, the hot path) has one text: prepare it once per connection.
 			const inserted = await client.query<RunRow>(
-				values.length === 1
-					? { name: "scheduler-insert-run", text, values: params }
-					: { text, values: params },
+				rows.length === 1 ? { name: "scheduler-insert-run", text, values: params } : { text, values: params },
 			);
 			const byId = new Map(inserted.rows.map((r) => [r.id, r]));
-			values.forEach((row, k) => {
-				const created = byId.get(row[0] as string);
+			rows.forEach((row, k) => {
+				const created = byId.get(row.id);
 				if (created === undefined) return;
 				runs[rowIndex[k] as number] = runFromRow(created);
 				if (created.status === "QUEUED") effects.enqueue.push(messageFor(created));
@@ -253,6 +188,110 @@ export class RunTrigger {
 			}
 		}
 		return { runs, failures, effects };
+	}
+
+	/**
+	 * Inserts many runs (TriggerRuns) in one statement with one JSON parameter and
+	 * reads back only the ids that went in: a new run's record is built from the
+	 * values just written, so PostgreSQL neither sends nor pg parses 1,000 full rows.
+	 * What did not insert is read in one statement (cached runs).
+	 */
+	private async insertMany(
+		client: pg.PoolClient,
+		environmentId: string,
+		inputs: TriggerInput[],
+	): Promise<{ runs: (RunRecord | undefined)[]; failures: TriggerFailure[]; effects: Effects }> {
+		const effects = noEffects();
+		const runs: (RunRecord | undefined)[] = new Array(inputs.length).fill(undefined);
+		const { rows, rowIndex, failures } = await this.newRuns(client, environmentId, inputs, "runs[]");
+		if (rows.length === 0) return { runs, failures, effects };
+		const inserted = await insertRuns(client, rows);
+		const missing: number[] = [];
+		rows.forEach((run, k) => {
+			if (!inserted.has(run.id)) {
+				missing.push(k);
+				return;
+			}
+			const row = insertedRow(run);
+			runs[rowIndex[k] as number] = runFromRow(row);
+			if (row.status === "QUEUED") effects.enqueue.push(messageFor(row));
+			effects.changedRuns.push(row.id);
+		});
+		if (missing.length > 0) {
+			// What did not insert collided with a stored batch index or a live idempotency key.
+			const stored = await conflictingRuns(
+				client,
+				environmentId,
+				missing.map((k) => {
+					const run = rows[k] as NewRun;
+					return {
+						batchId: run.batch_id,
+						batchIndex: run.batch_index,
+						idempotencyKey: run.idempotency_key,
+					};
+				}),
+			);
+			missing.forEach((k, m) => {
+				const row = stored[m];
+				if (row === undefined) throw new ServiceError("ABORTED", "a conflicting run disappeared; try again");
+				runs[rowIndex[k] as number] = runFromRow(row, true);
+			});
+		}
+		return { runs, failures, effects };
+	}
+
+	/**
+	 * The rows for inputs that can become runs (known task, valid options, visible
+	 * parent), with the input index of each; the others as failures. Releases expired
+	 * idempotency keys first, so the unique index lets a new run take them.
+	 */
+	private async newRuns(
+		client: pg.PoolClient,
+		environmentId: string,
+		inputs: TriggerInput[],
+		fieldPrefix: string,
+	): Promise<{ rows: NewRun[]; rowIndex: number[]; failures: TriggerFailure[] }> {
+		const now = this.ctx.clock.now();
+		const nowDate = new Date(now);
+		const failures: TriggerFailure[] = [];
+		const definitions = await this.definitions(client, environmentId, inputs);
+		const parents = await this.parentRoots(client, environmentId, inputs);
+		const keys = inputs.map((i) => i.options.idempotencyKey ?? "").filter((k) => k !== "");
+		if (keys.length > 0) {
+			// An expired key no longer guards anything; release it so the unique index lets a new run take it.
+			await client.query(
+				`UPDATE runs SET idempotency_key = NULL WHERE environment_id = $1 AND idempotency_key = ANY($2)
+				 AND idempotency_key_expires_at <= $3`,
+				[environmentId, keys, nowDate],
+			);
+		}
+		const ids = newRunIds(now, inputs.length);
+		const rows: NewRun[] = [];
+		const rowIndex: number[] = [];
+		inputs.forEach((input, i) => {
+			const field = (name: string) => (fieldPrefix === "" ? name : `runs[${i}].${name}`);
+			const def = definitions.get(`${input.options.deploymentVersion ?? ""}\u0000${input.taskId}`);
+			if (def === undefined) {
+				failures.push({
+					index: i,
+					error: unknownTask(
+						field("task_id"),
+						environmentId,
+						input.taskId,
+						input.options.deploymentVersion ?? "",
+					),
+				});
+				return;
+			}
+			try {
+				rows.push(this.newRun(input, def, parents, now, ids[i] as string));
+				rowIndex.push(i);
+			} catch (error) {
+				if (!isServiceError(error)) throw error;
+				failures.push({ index: i, error: fieldPrefix === "" ? error : prefixed(error, `runs[${i}].`) });
+			}
+		});
+		return { rows, rowIndex, failures };
 	}
 
 	private async definitions(client: pg.PoolClient, environmentId: string, inputs: TriggerInput[]) {
@@ -290,12 +329,13 @@ export class RunTrigger {
 		return new Map(rows.map((r) => [r.id, r.root_run_id]));
 	}
 
-	private rowValues(
+	private newRun(
 		input: TriggerInput,
 		def: TaskDefinition,
 		parents: Map<string, string>,
 		now: number,
-	): unknown[] {
+		id: string,
+	): NewRun {
 		const o = input.options;
 		const machine = resolveMachine(
 			o.machine ?? def.machine,
@@ -305,7 +345,6 @@ export class RunTrigger {
 		const parentRunId = input.parent?.runId ? input.parent.runId : null;
 		if (parentRunId !== null && !parents.has(parentRunId))
 			throw ServiceError.notFound("parent run", parentRunId);
-		const id = newId("run", now);
 		const delayMs = o.delayMs ?? 0;
 		const delayed = delayMs > 0;
 		const ttlMs = o.ttlMs ?? 0;
@@ -327,42 +366,42 @@ export class RunTrigger {
 			deploymentVersion: o.deploymentVersion ?? "",
 		};
 		const date = new Date(now);
-		return [
+		return {
 			id,
-			input.environmentId,
-			input.taskId,
-			delayed ? "DELAYED" : "QUEUED",
-			Buffer.from(input.payload),
-			input.payloadType || "application/json",
-			JSON.stringify(stored),
-			stored.queue,
-			stored.concurrencyKey,
-			stored.priority,
-			stored.tags,
-			machine.name,
-			machine.cpu,
-			machine.memoryGb,
-			retry.maxAttempts,
-			JSON.stringify(retry),
-			maxDurationMs > 0 ? maxDurationMs : null,
-			ttlMs > 0 ? ttlMs : null,
-			o.idempotencyKey || null,
-			o.idempotencyKey ? new Date(now + keyTtlMs) : null,
-			delayed ? 0 : 1,
-			parentRunId,
-			input.parent?.attemptId || null,
-			parentRunId === null ? id : parents.get(parentRunId),
-			input.batchId || null,
-			input.batchId ? (input.batchIndex ?? 0) : null,
-			input.replayOfRunId || null,
-			stored.deploymentVersion,
-			input.scheduleId || null,
-			date,
-			date,
-			delayed ? null : date,
-			delayed ? new Date(now + delayMs) : null,
-			!delayed && ttlMs > 0 ? new Date(now + ttlMs) : null,
-		];
+			environment_id: input.environmentId,
+			task_id: input.taskId,
+			status: delayed ? "DELAYED" : "QUEUED",
+			payload: Buffer.from(input.payload),
+			payload_type: input.payloadType || "application/json",
+			options: stored,
+			queue: stored.queue,
+			concurrency_key: stored.concurrencyKey,
+			priority: stored.priority,
+			tags: stored.tags,
+			machine_name: machine.name,
+			cpu: machine.cpu,
+			memory_gb: machine.memoryGb,
+			max_attempts: retry.maxAttempts,
+			retry,
+			max_duration_ms: maxDurationMs > 0 ? maxDurationMs : null,
+			ttl_ms: ttlMs > 0 ? ttlMs : null,
+			idempotency_key: o.idempotencyKey || null,
+			idempotency_key_expires_at: o.idempotencyKey ? new Date(now + keyTtlMs) : null,
+			queue_seq: delayed ? 0 : 1,
+			parent_run_id: parentRunId,
+			parent_attempt_id: input.parent?.attemptId || null,
+			root_run_id: parentRunId === null ? id : (parents.get(parentRunId) as string),
+			batch_id: input.batchId || null,
+			batch_index: input.batchId ? (input.batchIndex ?? 0) : null,
+			replay_of_run_id: input.replayOfRunId || null,
+			deployment_version: stored.deploymentVersion,
+			schedule_id: input.scheduleId || null,
+			created_at: date,
+			updated_at: date,
+			queued_at: delayed ? null : date,
+			delay_until: delayed ? new Date(now + delayMs) : null,
+			expires_at: !delayed && ttlMs > 0 ? new Date(now + ttlMs) : null,
+		};
 	}
 }
 

@@ -1,0 +1,271 @@
+import { randomBytes } from "node:crypto";
+import type pg from "pg";
+import type { RetrySettings } from "./retry-delay.js";
+import type { RunRow } from "./run-rows.js";
+import type { StoredOptions } from "./run-types.js";
+
+/** A run about to be inserted, column by column (the runs table's names). */
+export interface NewRun {
+	id: string;
+	environment_id: string;
+	task_id: string;
+	status: "QUEUED" | "DELAYED";
+	payload: Buffer;
+	payload_type: string;
+	options: StoredOptions;
+	queue: string;
+	concurrency_key: string;
+	priority: number;
+	tags: string[];
+	machine_name: string;
+	cpu: number;
+	memory_gb: number;
+	max_attempts: number;
+	retry: RetrySettings;
+	max_duration_ms: number | null;
+	ttl_ms: number | null;
+	idempotency_key: string | null;
+	idempotency_key_expires_at: Date | null;
+	queue_seq: number;
+	parent_run_id: string | null;
+	parent_attempt_id: string | null;
+	root_run_id: string;
+	batch_id: string | null;
+	batch_index: number | null;
+	replay_of_run_id: string | null;
+	deployment_version: string;
+	schedule_id: string | null;
+	created_at: Date;
+	updated_at: Date;
+	queued_at: Date | null;
+	delay_until: Date | null;
+	expires_at: Date | null;
+}
+
+/** The columns a new run sets, in the order the single-run insert binds them. */
+export const NEW_RUN_COLUMNS = [
+	"id",
+	"environment_id",
+	"task_id",
+	"status",
+	"payload",
+	"payload_type",
+	"options",
+	"queue",
+	"concurrency_key",
+	"priority",
+	"tags",
+	"machine_name",
+	"cpu",
+	"memory_gb",
+	"max_attempts",
+	"retry",
+	"max_duration_ms",
+	"ttl_ms",
+	"idempotency_key",
+	"idempotency_key_expires_at",
+	"queue_seq",
+	"parent_run_id",
+	"parent_attempt_id",
+	"root_run_id",
+	"batch_id",
+	"batch_index",
+	"replay_of_run_id",
+	"deployment_version",
+	"schedule_id",
+	"created_at",
+	"updated_at",
+	"queued_at",
+	"delay_until",
+	"expires_at",
+] as const satisfies readonly (keyof NewRun)[];
+
+const COLUMN_TYPES: Record<(typeof NEW_RUN_COLUMNS)[number], string> = {
+	id: "text",
+	environment_id: "text",
+	task_id: "text",
+	status: "text",
+	payload: "text",
+	payload_type: "text",
+	options: "jsonb",
+	queue: "text",
+	concurrency_key: "text",
+	priority: "integer",
+	tags: "text[]",
+	machine_name: "text",
+	cpu: "double precision",
+	memory_gb: "double precision",
+	max_attempts: "integer",
+	retry: "jsonb",
+	max_duration_ms: "bigint",
+	ttl_ms: "bigint",
+	idempotency_key: "text",
+	idempotency_key_expires_at: "timestamptz",
+	queue_seq: "integer",
+	parent_run_id: "text",
+	parent_attempt_id: "text",
+	root_run_id: "text",
+	batch_id: "text",
+	batch_index: "integer",
+	replay_of_run_id: "text",
+	deployment_version: "text",
+	schedule_id: "text",
+	created_at: "timestamptz",
+	updated_at: "timestamptz",
+	queued_at: "timestamptz",
+	delay_until: "timestamptz",
+	expires_at: "timestamptz",
+};
+
+/**
+ * Many runs in one statement with one parameter: the rows as one JSON array, read
+ * back by json_to_recordset. A multi-row VALUES list costs a bind parameter per
+ * cell (34,000 for 1,000 runs), each serialised in JS and parsed and planned by
+ * PostgreSQL on every call; one JSON text is one native stringify here and one
+ * plan per connection there (the statement is named). Payloads travel as base64.
+ */
+const INSERT_MANY = `INSERT INTO runs (${NEW_RUN_COLUMNS.join(", ")})
+	SELECT ${NEW_RUN_COLUMNS.map((c) => (c === "payload" ? "decode(r.payload, 'base64')" : `r.${c}`)).join(", ")}
+	FROM json_to_recordset($1::json) AS r(${NEW_RUN_COLUMNS.map((c) => `${c} ${COLUMN_TYPES[c]}`).join(", ")})
+	ON CONFLICT DO NOTHING
+	RETURNING id`;
+
+/** Inserts the runs; returns the ids that were inserted (the others met a stored batch index or live key). */
+export async function insertRuns(client: pg.PoolClient, runs: NewRun[]): Promise<Set<string>> {
+	const json = JSON.stringify(runs.map(jsonRow));
+	const { rows } = await client.query<{ id: string }>({
+		name: "scheduler-insert-runs-json",
+		text: INSERT_MANY,
+		values: [json],
+	});
+	return new Set(rows.map((r) => r.id));
+}
+
+/**
+ * The stored runs that kept some of `wanted` from inserting, in one statement: per
+ * wanted run, the run with its batch index if there is one, else the run holding
+ * its idempotency key. Index i of the answer belongs to wanted[i]; undefined if
+ * neither exists any more.
+ */
+export async function conflictingRuns(
+	client: pg.PoolClient,
+	environmentId: string,
+	wanted: { batchId: string | null; batchIndex: number | null; idempotencyKey: string | null }[],
+): Promise<(RunRow | undefined)[]> {
+	const { rows } = await client.query<RunRow & { wanted: number }>(
+		`SELECT DISTINCT ON (w.n) w.n - 1 AS wanted, runs.*
+		 FROM unnest($2::text[], $3::int[], $4::text[]) WITH ORDINALITY AS w(batch_id, batch_index, key, n)
+		 JOIN runs ON (runs.batch_id = w.batch_id AND runs.batch_index = w.batch_index)
+			OR (runs.environment_id = $1 AND runs.idempotency_key = w.key)
+		 ORDER BY w.n, (runs.batch_id = w.batch_id AND runs.batch_index = w.batch_index) DESC NULLS LAST`,
+		[
+			environmentId,
+			wanted.map((w) => w.batchId),
+			wanted.map((w) => w.batchIndex),
+			wanted.map((w) => w.idempotencyKey),
+		],
+	);
+	const out: (RunRow | undefined)[] = new Array(wanted.length).fill(undefined);
+	for (const row of rows) out[Number(row.wanted)] = row;
+	return out;
+}
+
+/** The row PostgreSQL holds for a run just inserted: its own values plus the table's defaults. */
+export function insertedRow(r: NewRun): RunRow {
+	// An object literal, not a spread: spreading 34 properties per run cost more than the insert itself.
+	return {
+		id: r.id,
+		environment_id: r.environment_id,
+		task_id: r.task_id,
+		status: r.status,
+		payload: r.payload,
+		payload_type: r.payload_type,
+		options: r.options,
+		queue: r.queue,
+		concurrency_key: r.concurrency_key,
+		priority: r.priority,
+		tags: r.tags,
+		machine_name: r.machine_name,
+		cpu: r.cpu,
+		memory_gb: r.memory_gb,
+		max_attempts: r.max_attempts,
+		queue_seq: r.queue_seq,
+		parent_run_id: r.parent_run_id,
+		parent_attempt_id: r.parent_attempt_id,
+		root_run_id: r.root_run_id,
+		batch_id: r.batch_id,
+		batch_index: r.batch_index,
+		replay_of_run_id: r.replay_of_run_id,
+		deployment_version: r.deployment_version,
+		schedule_id: r.schedule_id,
+		created_at: r.created_at,
+		updated_at: r.updated_at,
+		delay_until: r.delay_until,
+		expires_at: r.expires_at,
+		output: null,
+		output_type: null,
+		error: null,
+		attempt_count: 0,
+		queue_receipt: null,
+		queue_consumer_id: null,
+		worker_id: null,
+		current_attempt_id: null,
+		resume_attempt_id: null,
+		started_at: null,
+		deadline_at: null,
+		completed_at: null,
+	};
+}
+
+/** A run as one element of the JSON the insert reads (payload as base64, dates as ISO text). */
+function jsonRow(r: NewRun) {
+	return {
+		id: r.id,
+		environment_id: r.environment_id,
+		task_id: r.task_id,
+		status: r.status,
+		payload: r.payload.toString("base64"),
+		payload_type: r.payload_type,
+		options: r.options,
+		queue: r.queue,
+		concurrency_key: r.concurrency_key,
+		priority: r.priority,
+		tags: r.tags,
+		machine_name: r.machine_name,
+		cpu: r.cpu,
+		memory_gb: r.memory_gb,
+		max_attempts: r.max_attempts,
+		retry: r.retry,
+		max_duration_ms: r.max_duration_ms,
+		ttl_ms: r.ttl_ms,
+		idempotency_key: r.idempotency_key,
+		idempotency_key_expires_at: r.idempotency_key_expires_at,
+		queue_seq: r.queue_seq,
+		parent_run_id: r.parent_run_id,
+		parent_attempt_id: r.parent_attempt_id,
+		root_run_id: r.root_run_id,
+		batch_id: r.batch_id,
+		batch_index: r.batch_index,
+		replay_of_run_id: r.replay_of_run_id,
+		deployment_version: r.deployment_version,
+		schedule_id: r.schedule_id,
+		created_at: r.created_at,
+		updated_at: r.updated_at,
+		queued_at: r.queued_at,
+		delay_until: r.delay_until,
+		expires_at: r.expires_at,
+	};
+}
+
+/**
+ * Run ids in the format of ids.ts's newId (prefix, time in base 36, 16 hex random
+ * digits), with the random bits of all of them drawn in one call: one randomBytes
+ * call per id cost more than the rest of building the run.
+ */
+export function newRunIds(now: number, count: number): string[] {
+	const time = `run_${now.toString(36).padStart(9, "0")}`;
+	const random = randomBytes(8 * count).toString("hex");
+	const ids = new Array<string>(count);
+	for (let i = 0; i < count; i++) ids[i] = time + random.slice(i * 16, i * 16 + 16);
+	return ids;
+}

@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { RunStatus } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import {
+	newEnvironment,
+	type SchedulerHarness,
+	startQueueProcess,
+	startScheduler,
+	stopProcess,
+	TestWorker,
+} from "../testing/scheduler-fixture.js";
+
+const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+describe("TriggerRuns' bulk insert", () => {
+	let queue: Awaited<ReturnType<typeof startQueueProcess>>;
+	let h: SchedulerHarness;
+
+	before(async () => {
+		queue = await startQueueProcess();
+		h = await startScheduler(queue.url, { SCHEDULER_HEARTBEAT_INTERVAL_MS: "600000" });
+	});
+	after(async () => {
+		await h.close();
+		await stopProcess(queue.process);
+	});
+
+	test("each returned run is exactly the run GetRun reads back, whatever options it carries", async () => {
+		const env = newEnvironment();
+		await TestWorker.register(h, env, [{ id: "t", queue: "shared" }]);
+		const response = await h.client.triggerRuns({
+			environmentId: env,
+			batchId: `batch_${env}`,
+			firstIndex: 5,
+			runs: [
+				{ taskId: "t", payload: bytes({ a: 'quote " and back\\slash, ünïcode' }) },
+				{ taskId: "t", payload: new Uint8Array([0, 255, 1, 254]), payloadType: "application/octet-stream" },
+				{
+					taskId: "t",
+					payload: bytes(3),
+					options: {
+						queue: "own",
+						concurrencyKey: "tenant-1",
+						idempotencyKey: `key_${env}`,
+						idempotencyKeyTtl: durationFromMs(60_000),
+						ttl: durationFromMs(30_000),
+						maxDuration: durationFromMs(5_000),
+						tags: ["a", 'with "quotes"', "{braces}"],
+						priority: 7,
+						retry: {
+							maxAttempts: 5,
+							factor: 3,
+							minTimeout: durationFromMs(10),
+							maxTimeout: durationFromMs(100),
+							randomize: true,
+						},
+						machine: { kind: { case: "preset", value: "large-1x" } },
+						metadata: { nested: { list: [1, "two", null] }, flag: true },
+					},
+				},
+				{ taskId: "t", payload: bytes(4), options: { delay: durationFromMs(60_000) } },
+			],
+		});
+		assert.equal(response.failures.length, 0);
+		assert.equal(response.runs.length, 4);
+		assert.deepEqual(
+			response.runs.map((r) => [r.batchIndex, r.status]),
+			[
+				[5, RunStatus.QUEUED],
+				[6, RunStatus.QUEUED],
+				[7, RunStatus.QUEUED],
+				[8, RunStatus.DELAYED],
+			],
+		);
+		for (const run of response.runs) {
+			const { run: stored } = await h.client.getRun({ environmentId: env, runId: run.id });
+			assert.deepEqual(run, stored);
+		}
+	});
+
+	test("item keys return the run they first made, beside new runs in the same call, and a resend creates nothing", async () => {
+		const env = newEnvironment();
+		await TestWorker.register(h, env, [{ id: "t" }]);
+		const keyed = (key: string, i: number) => ({
+			taskId: "t",
+			payload: bytes(i),
+			options: { idempotencyKey: `${key}_${env}` },
+		});
+		const first = await h.client.triggerRuns({
+			environmentId: env,
+			batchId: `one_${env}`,
+			runs: [keyed("k1", 0), keyed("k2", 1)],
+		});
+		const second = await h.client.triggerRuns({
+			environmentId: env,
+			batchId: `two_${env}`,
+			runs: [keyed("k2", 0), { taskId: "t", payload: bytes(1) }, keyed("k1", 2), keyed("k3", 3)],
+		});
+		assert.deepEqual(
+			second.runs.map((r) => r.cached),
+			[true, false, true, false],
+		);
+		assert.equal(second.runs[0]?.id, first.runs[1]?.id);
+		assert.equal(second.runs[2]?.id, first.runs[0]?.id);
+		// A cached run keeps the batch and index it was made for.
+		assert.equal(second.runs[0]?.batchId, `one_${env}`);
+		const again = await h.client.triggerRuns({
+			environmentId: env,
+			batchId: `two_${env}`,
+			runs: [keyed("k2", 0), { taskId: "t", payload: bytes(1) }, keyed("k1", 2), keyed("k3", 3)],
+		});
+		assert.deepEqual(
+			again.runs.map((r) => r.id),
+			second.runs.map((r) => r.id),
+		);
+		assert.ok(again.runs.every((r) => r.cached));
+		const listed = await h.client.listRuns({ environmentId: env, pageSize: 100 });
+		assert.equal(listed.runs.length, 4);
+	});
+});
