@@ -11,8 +11,10 @@
  * the scheduler's TriggerRuns called directly (same chunks, same parallelism as the
  * batch service uses), so what the batch service adds on top of run creation is visible.
  */
+import { readFileSync } from "node:fs";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import pg from "pg";
 import { BatchService } from "../gen/taskmesh/batch/v1/batch_pb.js";
 import { SchedulerService } from "../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { loadBatchConfig } from "../services/batch/src/batch-config.js";
@@ -33,6 +35,84 @@ const ITEMS = Number(process.env.ITEMS ?? 100_000);
 const CHUNK = Number(process.env.CHUNK ?? 1_000);
 const DIRECT_ITEMS = Number(process.env.DIRECT_ITEMS ?? ITEMS);
 
+/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
+function cpuSeconds(pid: number): number {
+	try {
+		// Fields after the command name: state is field 3, utime 14 and stime 15 (clock ticks of 10 ms).
+		const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+		return (Number(fields[11]) + Number(fields[12])) / 100;
+	} catch {
+		return 0;
+	}
+}
+
+/** Backend pids of the pools whose application_name is one of `names` (the kit names pools by schema). */
+async function backendPids(databaseUrl: string, names: string[]): Promise<Map<number, string>> {
+	const client = new pg.Client({ connectionString: databaseUrl });
+	await client.connect();
+	try {
+		const { rows } = await client.query<{ pid: number; application_name: string }>(
+			"SELECT pid, application_name FROM pg_stat_activity WHERE application_name = ANY($1)",
+			[names],
+		);
+		return new Map(rows.map((r) => [r.pid, r.application_name]));
+	} finally {
+		await client.end();
+	}
+}
+
+async function redisCpuSeconds(redisUrl: string): Promise<number> {
+	const redis = new Redis(redisUrl);
+	try {
+		const info = await redis.info("cpu");
+		const of = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+		return of("used_cpu_user") + of("used_cpu_sys");
+	} finally {
+		redis.disconnect();
+	}
+}
+
+/**
+ * CPU used per item by each part while the timed batch ran: the three service
+ * processes, their PostgreSQL backends (by pool name) and Redis (the whole server,
+ * so other work on it counts too). Load-independent where the wall clock is not.
+ */
+class CpuMeter {
+	#start = new Map<string, number>();
+	#backendStart = new Map<number, number>();
+
+	constructor(
+		private readonly processes: Record<string, number>,
+		private readonly databaseUrl: string,
+		private readonly redisUrl: string,
+		private readonly pools: Record<string, string>,
+	) {}
+
+	async start(): Promise<void> {
+		for (const [name, pid] of Object.entries(this.processes)) this.#start.set(name, cpuSeconds(pid));
+		for (const pid of (await backendPids(this.databaseUrl, Object.keys(this.pools))).keys())
+			this.#backendStart.set(pid, cpuSeconds(pid));
+		this.#start.set("redis", await redisCpuSeconds(this.redisUrl));
+	}
+
+	async report(items: number): Promise<string> {
+		const used: [string, number][] = Object.entries(this.processes).map(([name, pid]) => [
+			name,
+			cpuSeconds(pid) - (this.#start.get(name) ?? 0),
+		]);
+		const pgUsed = new Map<string, number>();
+		for (const [pid, app] of await backendPids(this.databaseUrl, Object.keys(this.pools))) {
+			const label = `postgres (${this.pools[app]})`;
+			pgUsed.set(label, (pgUsed.get(label) ?? 0) + cpuSeconds(pid) - (this.#backendStart.get(pid) ?? 0));
+		}
+		used.push(...pgUsed, ["redis", (await redisCpuSeconds(this.redisUrl)) - (this.#start.get("redis") ?? 0)]);
+		const total = used.reduce((sum, [, s]) => sum + s, 0);
+		return [...used, ["total", total] as [string, number]]
+			.map(([name, s]) => `${name} ${((s * 1e6) / items).toFixed(0)}`)
+			.join(", ");
+	}
+}
+
 async function taskmesh(engine: RunEngineProcesses): Promise<number> {
 	const schema = `bench_batch_${randomSuffix()}`;
 	const env = { ...batchEnv(engine, schema), TASKMESH_BATCH_PORT: "0" };
@@ -44,10 +124,22 @@ async function taskmesh(engine: RunEngineProcesses): Promise<number> {
 		await TestWorker.register(engine, environmentId, ["child"]);
 		// Warm-up: one small batch, so connections and prepared paths exist before timing.
 		await stream(client, environmentId, 1_000);
+		const meter = new CpuMeter(
+			{
+				batch: service.child.pid ?? 0,
+				scheduler: engine.scheduler.child.pid ?? 0,
+				queue: engine.queue.child.pid ?? 0,
+			},
+			engine.databaseUrl,
+			engine.redisUrl,
+			{ [`taskmesh-${schema}`]: "batch", [`taskmesh-${engine.schedulerSchema}`]: "scheduler" },
+		);
+		await meter.start();
 		const started = performance.now();
 		const sealed = await stream(client, environmentId, ITEMS);
 		const seconds = (performance.now() - started) / 1_000;
 		if (!sealed) throw new Error("the batch was not sealed");
+		console.log(`cpu µs per item: ${await meter.report(ITEMS)}`);
 		return ITEMS / seconds;
 	} finally {
 		service.child.kill("SIGTERM");
