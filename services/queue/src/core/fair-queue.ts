@@ -50,14 +50,19 @@ export class FairQueue {
 				await this.environments.register(environmentId);
 				const args: Array<string | number | Buffer> = [now, indexes.length];
 				for (const i of indexes) args.push(...enqueueArgs(messages[i] as NewMessage, now));
-				const reply = (await commands.tmEnqueue(
-					environmentBase(namespace, environmentId),
-					...args,
-				)) as number[];
+				const replied = commands.tmEnqueue(environmentBase(namespace, environmentId), ...args) as Promise<
+					number[]
+				>;
+				// Consumers of this process read through the same connection, so their next
+				// delivery script runs after this one: woken now, they get the messages in the
+				// same round trip instead of the next. (A script retried out of order, after
+				// Redis lost its script cache, leaves them to the idle recheck at worst.)
+				wake.notifyLocal(environmentId);
+				const reply = await replied;
 				indexes.forEach((i, k) => {
 					duplicates[i] = reply[k] === 1;
 				});
-				wake.notify(environmentId);
+				wake.tellReplicas(environmentId);
 			}),
 		);
 		if (metrics.enabled) {

@@ -38,6 +38,26 @@ describe("wake bus", () => {
 		assert.equal(two.version("env-b"), 0);
 	});
 
+	test("a local wake-up moves only this replica; telling replicas moves the others", async () => {
+		const seen = new Map([["env-d", one.version("env-d")]]);
+		const waiting = one.wait(seen, Date.now() + 10_000, new AbortController().signal);
+		one.notifyLocal("env-d");
+		await waiting;
+		assert.equal(one.version("env-d"), 1);
+		const remote = new Map([["env-d", two.version("env-d")]]);
+		const remoteWaiting = two.wait(remote, Date.now() + 10_000, new AbortController().signal);
+		// The local wake-up alone sent nothing (a publish would have reached the other
+		// subscriber before these round trips end); the replica is woken by tellReplicas.
+		const [a, , , d] = clients as [RedisClient, RedisClient, RedisClient, RedisClient];
+		await a.ping();
+		await d.ping();
+		assert.equal(two.version("env-d"), 0);
+		one.tellReplicas("env-d");
+		await remoteWaiting;
+		assert.equal(two.version("env-d"), 1);
+		assert.equal(one.version("env-d"), 1);
+	});
+
 	test("a change made before the wait begins is not missed", async () => {
 		const seen = new Map([["env-c", one.version("env-c")]]);
 		one.notify("env-c");
