@@ -6,8 +6,8 @@ import type { QueueCore } from "../core/queue-core.js";
 import type { QueueConfig } from "../queue-config.js";
 import { AsyncChannel } from "./async-channel.js";
 import { resourcesOf, selectorsOf } from "./consumer-input.js";
-import { deliveryBatchResponse } from "./delivery-encoding.js";
 import { failuresToProto } from "./proto-convert.js";
+import { deliveryBatchResponse } from "./response-encoding.js";
 import { acknowledgeInput, heartbeatInput, nackInput } from "./settle-input.js";
 import { MAX_VISIBILITY_MS, Violations } from "./violations.js";
 

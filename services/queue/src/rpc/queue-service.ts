@@ -14,6 +14,7 @@ import { consumeStream } from "./consume-stream.js";
 import { resourcesOf, selectorsOf } from "./consumer-input.js";
 import { enqueueInput } from "./enqueue-input.js";
 import { deadLetterToProto, deliveryToProto, failuresToProto, queueToProto } from "./proto-convert.js";
+import { enqueueResponse } from "./response-encoding.js";
 import { acknowledgeInput, heartbeatInput, nackInput } from "./settle-input.js";
 import { MAX_BATCH, MAX_VISIBILITY_MS, Violations } from "./violations.js";
 
@@ -50,7 +51,10 @@ export function queueServiceRegistration(options: QueueServiceOptions): ServiceR
 		async enqueue(request) {
 			const messages = enqueueInput(request, config.QUEUE_MAX_PAYLOAD_BYTES, clock.now());
 			const duplicates = await queue.enqueue(messages);
-			return { results: messages.map((m, i) => ({ id: m.id, duplicate: duplicates[i] ?? false })) };
+			return enqueueResponse(
+				messages.map((m) => m.id),
+				duplicates,
+			);
 		},
 
 		async dequeue(request, context) {

@@ -1,6 +1,6 @@
 /**
  * A minimal protobuf wire-format writer into one growing buffer, for the
- * delivery path's hand-written encoder (delivery-encoding.ts). Nested lengths
+ * hand-written encoders of the hot responses (response-encoding.ts). Nested lengths
  * are written after their contents: one byte is reserved, and the contents
  * move along in the rare case the length needs more.
  */

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { ConsumeResponseSchema } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
+import { ConsumeResponseSchema, EnqueueResponseSchema } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
 import type { Delivery, StoredMessage } from "../core/types.js";
-import { deliveryBatchResponse } from "./delivery-encoding.js";
 import { deliveryToProto } from "./proto-convert.js";
+import { deliveryBatchResponse, enqueueResponse } from "./response-encoding.js";
 
 function message(overrides: Partial<StoredMessage>): StoredMessage {
 	return {
@@ -50,7 +50,7 @@ function assertSameAsProtobufEs(deliveries: Delivery[]): void {
 	assert.equal(decoded.kind.value?.deliveries.length, deliveries.length);
 }
 
-describe("hand-written delivery batch encoding", () => {
+describe("hand-written response encoding", () => {
 	test("a plain message encodes to the bytes protobuf-es writes", () => {
 		assertSameAsProtobufEs([delivery(message({}))]);
 	});
@@ -120,5 +120,23 @@ describe("hand-written delivery batch encoding", () => {
 		assert.deepEqual(Buffer.from(got?.message?.payload ?? []), d.message.payload);
 		assert.equal(got?.visibleUntil?.seconds, 1_764_000_030n);
 		assert.equal(got?.visibleUntil?.nanos, 123_000_000);
+	});
+
+	test("an Enqueue response encodes to the bytes protobuf-es writes, duplicates included", () => {
+		for (const count of [0, 1, 3, 1000]) {
+			const ids = Array.from({ length: count }, (_, i) => (i === 1 ? "ü-".repeat(80) : `m${i}`));
+			const duplicates = ids.map((_, i) => i % 3 === 2);
+			const ours = toBinary(EnqueueResponseSchema, enqueueResponse(ids, duplicates));
+			const plain = toBinary(
+				EnqueueResponseSchema,
+				create(EnqueueResponseSchema, { results: ids.map((id, i) => ({ id, duplicate: duplicates[i] })) }),
+			);
+			assert.deepEqual(Buffer.from(ours), Buffer.from(plain));
+			const decoded = fromBinary(EnqueueResponseSchema, ours);
+			assert.deepEqual(
+				decoded.results.map((r) => [r.id, r.duplicate]),
+				ids.map((id, i) => [id, duplicates[i]]),
+			);
+		}
 	});
 });
