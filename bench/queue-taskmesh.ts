@@ -1,33 +1,25 @@
 /** The taskmesh side of bench/queue.ts: the queue service in its own process, driven over gRPC. */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, fork, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { type Client, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { credentials, makeGenericClientConstructor, type ServiceError } from "@grpc/grpc-js";
 import {
-	AckReason,
-	type ConsumeRequestSchema,
 	type EnqueueMessageSchema,
 	type EnqueueRequestSchema,
 	type EnqueueResponse,
 	QueueService,
 } from "../gen/taskmesh/queue/v1/queue_pb.js";
 import { grpcServiceDefinition } from "../services/kit/src/grpc/service-definition.js";
-import { Pushable, preciseNow } from "./queue-pushable.js";
-
-type Request = MessageInitShape<typeof ConsumeRequestSchema>;
+import { preciseNow } from "./queue-pushable.js";
 
 /** A queue service process. */
 export interface RunningQueueService {
 	url: string;
 	pid: number;
 	namespace: string;
-	/** A Connect client, for the Consume stream (it stays steady on long streams). */
-	client: Client<typeof QueueService>;
 	/** Enqueue over a grpc-js client, the faster of the two for unary calls here. */
 	enqueue: (request: MessageInitShape<typeof EnqueueRequestSchema>) => Promise<EnqueueResponse>;
 	stop(): Promise<void>;
@@ -79,7 +71,6 @@ export async function startQueueService(telemetry: boolean, redisUrl: string): P
 	});
 	child.stdout?.resume();
 	const url = `http://127.0.0.1:${port}`;
-	const client = createClient(QueueService, createGrpcTransport({ baseUrl: url }));
 	const GrpcClient = makeGenericClientConstructor(grpcServiceDefinition(QueueService), "QueueService");
 	const grpcClient = new GrpcClient(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as {
 		enqueue(
@@ -92,7 +83,6 @@ export async function startQueueService(telemetry: boolean, redisUrl: string): P
 		url,
 		pid: child.pid ?? 0,
 		namespace,
-		client,
 		enqueue: (request) =>
 			new Promise((resolve, reject) =>
 				grpcClient.enqueue(request, (error, response) => (error ? reject(error) : resolve(response))),
@@ -128,67 +118,39 @@ function messages(env: string, from: number, count: number, payload: (i: number)
 	);
 }
 
-/** A Consume stream that acknowledges each batch at once and gives the credits back. */
-function consumer(
-	client: Client<typeof QueueService>,
-	env: string,
-	window: number,
-	onDelivery: (payload: Uint8Array) => void,
-) {
-	const requests = new Pushable<Request>();
-	requests.push({
-		kind: { case: "open", value: { consumerId: `bench-${env}`, selectors: [{ environmentId: env }] } },
-	});
-	requests.push({ kind: { case: "credit", value: { credits: window } } });
-	let acknowledged = 0;
-	let target = Number.POSITIVE_INFINITY;
-	let finish: (at: number) => void = () => {};
-	const finished = new Promise<number>((resolve) => {
-		finish = resolve;
-	});
-	// Acknowledgements are batched: a full batch goes at once, a partial one after 5 ms,
-	// each with the credits it frees (fewer stream messages at low rates).
-	let pending: string[] = [];
-	let timer: NodeJS.Timeout | undefined;
-	const flush = () => {
-		if (timer !== undefined) clearTimeout(timer);
-		timer = undefined;
-		if (pending.length === 0) return;
-		const receipts = pending;
-		pending = [];
-		requests.push({
-			kind: {
-				case: "acknowledge",
-				value: { acknowledgements: receipts.map((receipt) => ({ receipt, reason: AckReason.COMPLETED })) },
-			},
-		});
-		requests.push({ kind: { case: "credit", value: { credits: receipts.length } } });
-	};
-	const reading = (async () => {
-		for await (const r of client.consume(requests)) {
-			if (r.kind.case === "deliveries") {
-				for (const d of r.kind.value.deliveries) {
-					onDelivery(d.message?.payload ?? new Uint8Array());
-					pending.push(d.receipt);
-				}
-				if (pending.length >= 256) flush();
-				else timer ??= setTimeout(flush, 5);
-			} else if (r.kind.case === "acknowledged") {
-				acknowledged += r.kind.value.acknowledged;
-				if (acknowledged >= target) finish(preciseNow());
-			}
-		}
-	})();
-	return {
-		until(n: number) {
-			target = n;
-			if (acknowledged >= target) finish(preciseNow());
-			return finished;
+/**
+ * Starts bench/queue-taskmesh-consumer.ts in its own process (as workers are
+ * deployed, and as the BullMQ Worker runs) and waits until its stream is open.
+ */
+async function startConsumer(url: string, env: string, n: number, window: number, mode: string) {
+	const child: ChildProcess = fork("./bench/queue-taskmesh-consumer.ts", [], {
+		execArgv: ["--import", "tsx"],
+		env: {
+			...process.env,
+			BENCH_URL: url,
+			BENCH_ENV: env,
+			BENCH_N: String(n),
+			BENCH_WINDOW: String(window),
+			BENCH_MODE: mode,
 		},
-		async close() {
-			flush();
-			requests.end();
-			await reading.catch(() => {});
+	});
+	let report: (r: { done: number; latencies: number[] }) => void = () => {};
+	const done = new Promise<{ done: number; latencies: number[] }>((resolve) => {
+		report = resolve;
+	});
+	await new Promise<void>((resolve, reject) => {
+		child.on("message", (m: { ready?: boolean; done?: number; latencies?: number[] }) => {
+			if (m.ready) resolve();
+			if (m.done !== undefined) report({ done: m.done, latencies: m.latencies ?? [] });
+		});
+		child.once("exit", (code) => reject(new Error(`taskmesh consumer exited with ${code}`)));
+	});
+	return {
+		done,
+		async stop() {
+			const exited = new Promise((resolve) => child.once("exit", resolve));
+			child.send({ stop: true });
+			await exited;
 		},
 	};
 }
@@ -197,7 +159,7 @@ function consumer(
 export async function taskmeshThroughput(service: RunningQueueService, n: number): Promise<number> {
 	const env = `tput-${randomBytes(3).toString("hex")}`;
 	const payload = new Uint8Array(16);
-	const c = consumer(service.client, env, 4000, () => {});
+	const c = await startConsumer(service.url, env, n, 4000, "throughput");
 	const started = preciseNow();
 	// Two Enqueue calls in flight keep the producer ahead without flooding the server.
 	let next = 0;
@@ -210,9 +172,9 @@ export async function taskmeshThroughput(service: RunningQueueService, n: number
 		}
 	};
 	await Promise.all([produce(), produce(), produce()]);
-	const ended = await c.until(n);
-	await c.close();
-	return ended - started;
+	const { done } = await c.done;
+	await c.stop();
+	return done - started;
 }
 
 /** Enqueue-to-delivery latencies (ms) at a steady rate, one message per Enqueue call. */
@@ -222,11 +184,8 @@ export async function taskmeshLatency(
 	seconds: number,
 ): Promise<number[]> {
 	const env = `lat-${randomBytes(3).toString("hex")}`;
-	const latencies: number[] = [];
-	const c = consumer(service.client, env, 200, (p) => {
-		latencies.push(preciseNow() - new DataView(p.buffer, p.byteOffset, 8).getFloat64(0));
-	});
 	const total = rate * seconds;
+	const c = await startConsumer(service.url, env, total, 200, "latency");
 	const started = preciseNow();
 	const sends: Array<Promise<unknown>> = [];
 	let sent = 0;
@@ -240,7 +199,7 @@ export async function taskmeshLatency(
 		await sleep(1);
 	}
 	await Promise.all(sends);
-	await c.until(total);
-	await c.close();
+	const { latencies } = await c.done;
+	await c.stop();
 	return latencies;
 }
