@@ -11,6 +11,7 @@
  * COPY reads and writes files on the database host).
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import {
 	type IngestRequest,
@@ -90,6 +91,22 @@ function prepare(): { streams: LogChunk[][][]; bytes: number } {
 	return { streams: streams.map((s) => s.frames), bytes };
 }
 
+/** CPU seconds a process has used so far, all its threads (utime + stime from /proc). */
+function cpuSecondsOf(pid: number): number {
+	try {
+		const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+		return (Number(fields[11]) + Number(fields[12])) / 100;
+	} catch {
+		return 0; // the process is gone; its time is lost, which only lowers the figure
+	}
+}
+
+/** Summed CPU seconds of a set of processes, read before and after a phase. */
+function cpuOf(pids: number[]): () => number {
+	const start = new Map(pids.map((pid) => [pid, cpuSecondsOf(pid)]));
+	return () => pids.reduce((sum, pid) => sum + cpuSecondsOf(pid) - (start.get(pid) ?? 0), 0);
+}
+
 async function* framesOf(frames: LogChunk[][]): AsyncGenerator<IngestRequest> {
 	for (const chunks of frames) yield create(IngestRequestSchema, { chunks });
 }
@@ -110,37 +127,67 @@ try {
 
 	// Rounds alternate Ingest and COPY into emptied tables; the medians damp the noise
 	// of a shared machine, and each pair runs under the same load.
-	const pool = schema.pool;
+	// One connection of the bench's own does the truncating and the baseline, so its
+	// backend is the baseline's and every other backend of the schema is the service's.
+	const db = await schema.pool.connect();
 	const ingestSeconds: number[] = [];
 	const copySeconds: number[] = [];
+	// CPU seconds per round, by process: what each part costs whatever else the machine runs.
+	const cpu = { service: 0, serviceDb: 0, client: 0, copyDb: 0 };
+	const benchBackend = Number((db as unknown as { processID: number }).processID);
+	const serviceBackends = async () =>
+		(
+			await db.query<{ pid: number }>(
+				"SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()",
+				[`taskmesh-${schema.schema}`],
+			)
+		).rows.map((r) => r.pid);
 	const files = {
 		messages: `/tmp/${schema.schema}_messages.copy`,
 		chunks: `/tmp/${schema.schema}_chunks.copy`,
 	};
 	for (let round = 0; round < ROUNDS; round++) {
-		await pool.query("TRUNCATE log_messages, log_chunks, log_runs");
+		await db.query("TRUNCATE log_messages, log_chunks, log_runs");
+		// Backends the pool opens during the round are missed; from the second round on it has them all.
+		const serviceCpu = cpuOf([service.pid]);
+		const dbCpu = cpuOf(await serviceBackends());
+		const clientCpu = process.cpuUsage();
 		const ingestStart = performance.now();
 		const summaries = await Promise.all(streams.map((s) => client.ingest(framesOf(s))));
 		ingestSeconds.push((performance.now() - ingestStart) / 1000);
+		const clientUsed = process.cpuUsage(clientCpu);
+		if (round > 0 || ROUNDS === 1) {
+			cpu.service += serviceCpu();
+			cpu.serviceDb += dbCpu();
+			cpu.client += (clientUsed.user + clientUsed.system) / 1e6;
+		}
 		const accepted = summaries.reduce((n, s) => n + Number(s.messagesAccepted), 0);
 		if (accepted !== SMALL + LARGE)
 			throw new Error(`only ${accepted} of ${SMALL + LARGE} messages were accepted`);
 
 		// The baseline: the rows Ingest just wrote, loaded again by the server's own COPY.
-		await pool.query(`COPY log_messages TO '${files.messages}'`);
-		await pool.query(`COPY log_chunks TO '${files.chunks}'`);
-		await pool.query("TRUNCATE log_messages, log_chunks");
+		await db.query(`COPY log_messages TO '${files.messages}'`);
+		await db.query(`COPY log_chunks TO '${files.chunks}'`);
+		await db.query("TRUNCATE log_messages, log_chunks");
+		const copyCpu = cpuOf([benchBackend]);
 		const copyStart = performance.now();
-		await pool.query(`COPY log_messages FROM '${files.messages}'`);
-		await pool.query(`COPY log_chunks FROM '${files.chunks}'`);
+		await db.query(`COPY log_messages FROM '${files.messages}'`);
+		await db.query(`COPY log_chunks FROM '${files.chunks}'`);
 		copySeconds.push((performance.now() - copyStart) / 1000);
-		await pool.query(`COPY (SELECT 1) TO PROGRAM 'rm -f ${files.messages} ${files.chunks}'`);
+		if (round > 0 || ROUNDS === 1) cpu.copyDb += copyCpu();
+		await db.query(`COPY (SELECT 1) TO PROGRAM 'rm -f ${files.messages} ${files.chunks}'`);
 	}
+	db.release();
 	const ingestRate = bytes / median(ingestSeconds);
 	const copyRate = bytes / median(copySeconds);
 	const shown = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(", ");
 	console.log(`ingest: ${(ingestRate / MiB).toFixed(1)} MiB/s of body (median of ${shown(ingestSeconds)} s)`);
 	console.log(`copy: ${(copyRate / MiB).toFixed(1)} MiB/s of body (median of ${shown(copySeconds)} s)`);
+	const counted = Math.max(1, ROUNDS - 1);
+	const perMiB = (seconds: number) => `${((seconds * 1000) / counted / (bytes / MiB)).toFixed(1)} ms`;
+	console.log(
+		`cpu per MiB of body: ingest = service ${perMiB(cpu.service)} + its postgres backends ${perMiB(cpu.serviceDb)} + bench client ${perMiB(cpu.client)}; copy = postgres backend ${perMiB(cpu.copyDb)}`,
+	);
 
 	// Peak memory while one 64 MiB message passes (random, so nothing compresses).
 	const big = randomBytes(64 * MiB);
