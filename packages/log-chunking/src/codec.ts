@@ -52,14 +52,25 @@ export function encodeChunk(
 }
 
 const gunzip = promisify(zlib.gunzip);
-// A thread-pool round trip costs more than inflating a small chunk in place; only
-// chunks this large (compressed) are worth moving off the event loop.
-const SYNC_BELOW_BYTES = 8 * 1024;
 const brotliDecompress = promisify(zlib.brotliDecompress);
 
 /**
- * Decodes one chunk's data off the event loop (zlib's thread pool), refusing to
- * produce more than maxBytes so a small compressed chunk cannot inflate without bound.
+ * Compressed chunks smaller than this are inflated in place, larger ones on zlib's
+ * thread pool. Measured on 512 brotli chunks of 64 KiB (12 KiB compressed): 60–70 ms
+ * of CPU in place against 85–115 ms through the pool, whose per-call stream set-up and
+ * round trips cost more than the inflation itself; one such chunk holds the event loop
+ * for about 0.13 ms. Every chunk the default chunker makes is under this size.
+ */
+export const IN_PLACE_BELOW_BYTES = 128 * 1024;
+
+// zlib's output buffer: one the size of a default chunk lets such a chunk inflate in a
+// single pass (the default of 16 KiB takes four, each with its own buffer and copy).
+const OUTPUT_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Decodes one chunk's data, refusing to produce more than maxBytes so a small
+ * compressed chunk cannot inflate without bound. Data of IN_PLACE_BELOW_BYTES and
+ * more is inflated off the event loop (zlib's thread pool), the rest in place.
  */
 export async function decodeChunk(
 	compression: Compression,
@@ -67,55 +78,76 @@ export async function decodeChunk(
 	maxBytes: number,
 	field = "data",
 ): Promise<Uint8Array> {
-	switch (compression) {
-		case Compression.UNSPECIFIED:
-		case Compression.NONE:
-			if (data.byteLength > maxBytes) throw tooLarge(field, data.byteLength, maxBytes);
-			return data;
-		case Compression.GZIP:
-			return inflate(
-				data.byteLength < SYNC_BELOW_BYTES
-					? async () => zlib.gunzipSync(data, { maxOutputLength: maxBytes + 1 })
-					: () => gunzip(data, { maxOutputLength: maxBytes + 1 }),
-				"gzip",
-				field,
-				maxBytes,
-			);
-		case Compression.BROTLI:
-			return inflate(
-				data.byteLength < SYNC_BELOW_BYTES
-					? async () => zlib.brotliDecompressSync(data, { maxOutputLength: maxBytes + 1 })
-					: () => brotliDecompress(data, { maxOutputLength: maxBytes + 1 }),
-				"brotli",
-				field,
-				maxBytes,
-			);
-		default:
-			throw new ChunkError(
-				"unknown-compression",
-				"compression",
-				`${String(compression)} is not a known compression (NONE, GZIP or BROTLI)`,
-			);
+	if (data.byteLength < IN_PLACE_BELOW_BYTES || !isCompressed(compression)) {
+		return decodeChunkInPlace(compression, data, maxBytes, field);
 	}
-}
-
-async function inflate(
-	run: () => Promise<Buffer>,
-	name: string,
-	field: string,
-	maxBytes: number,
-): Promise<Uint8Array> {
+	const options = zlibOptions(maxBytes);
 	let out: Buffer;
 	try {
-		out = await run();
+		out = await (compression === Compression.GZIP ? gunzip(data, options) : brotliDecompress(data, options));
 	} catch (error) {
-		// zlib reports an output over maxOutputLength as a RangeError: the data is fine
-		// but too large, which the sender must hear apart from corruption.
-		if (error instanceof RangeError) throw tooLarge(field, maxBytes + 1, maxBytes, "at least ");
-		throw new ChunkError("corrupt-data", field, `is not valid ${name} data (${(error as Error).message})`);
+		throw inflateError(error, compression, field, maxBytes);
 	}
+	return checked(out, field, maxBytes);
+}
+
+/**
+ * decodeChunk on the calling thread, for data under IN_PLACE_BELOW_BYTES (it works for
+ * any size, but holds the event loop while it inflates). Raw data comes back as is.
+ */
+export function decodeChunkInPlace(
+	compression: Compression,
+	data: Uint8Array,
+	maxBytes: number,
+	field = "data",
+): Uint8Array {
+	if (!isCompressed(compression)) {
+		if (compression !== Compression.UNSPECIFIED && compression !== Compression.NONE) {
+			throw unknownCompression(compression);
+		}
+		if (data.byteLength > maxBytes) throw tooLarge(field, data.byteLength, maxBytes);
+		return data;
+	}
+	const options = zlibOptions(maxBytes);
+	let out: Buffer;
+	try {
+		out =
+			compression === Compression.GZIP
+				? zlib.gunzipSync(data, options)
+				: zlib.brotliDecompressSync(data, options);
+	} catch (error) {
+		throw inflateError(error, compression, field, maxBytes);
+	}
+	return checked(out, field, maxBytes);
+}
+
+function isCompressed(compression: Compression): boolean {
+	return compression === Compression.GZIP || compression === Compression.BROTLI;
+}
+
+function zlibOptions(maxBytes: number): zlib.ZlibOptions & zlib.BrotliOptions {
+	return { maxOutputLength: maxBytes + 1, chunkSize: Math.min(OUTPUT_CHUNK_BYTES, maxBytes + 1) };
+}
+
+function inflateError(error: unknown, compression: Compression, field: string, maxBytes: number): ChunkError {
+	// zlib reports an output over maxOutputLength as a RangeError: the data is fine
+	// but too large, which the sender must hear apart from corruption.
+	if (error instanceof RangeError) return tooLarge(field, maxBytes + 1, maxBytes, "at least ");
+	const name = compression === Compression.GZIP ? "gzip" : "brotli";
+	return new ChunkError("corrupt-data", field, `is not valid ${name} data (${(error as Error).message})`);
+}
+
+function checked(out: Buffer, field: string, maxBytes: number): Uint8Array {
 	if (out.byteLength > maxBytes) throw tooLarge(field, out.byteLength, maxBytes, "at least ");
 	return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+function unknownCompression(compression: Compression): ChunkError {
+	return new ChunkError(
+		"unknown-compression",
+		"compression",
+		`${String(compression)} is not a known compression (NONE, GZIP or BROTLI)`,
+	);
 }
 
 function tooLarge(field: string, size: number, maxBytes: number, prefix = ""): ChunkError {

@@ -1,4 +1,4 @@
-import { copyOrConflict, copyRows } from "./copy-in.js";
+import { type CopyBufferPool, CopyWriter, copyEncoded, copyOrConflict } from "./copy-in.js";
 import type { Queryable } from "./types.js";
 
 const MAX_PARAMS = 60_000;
@@ -19,20 +19,18 @@ const CHUNK_COLUMNS = 5;
  * A chunk already stored is skipped; returns "pk:sequence" of those inserted, so
  * the caller counts the rest as duplicates.
  */
-export async function insertChunks(client: Queryable, rows: ChunkRow[]): Promise<Set<string>> {
+export async function insertChunks(
+	client: Queryable,
+	rows: ChunkRow[],
+	buffers?: CopyBufferPool,
+): Promise<Set<string>> {
 	if (rows.length === 0) return new Set();
 	const copied = await copyOrConflict(client, "chunks", () =>
-		copyRows(
+		copyEncoded(
 			client,
 			"log_chunks",
 			["message_pk", "sequence", "compression", "raw_size", "data"],
-			rows.map((r) => [
-				{ type: "int8", value: r.messagePk },
-				{ type: "int4", value: r.sequence },
-				{ type: "int2", value: r.compression },
-				{ type: "int4", value: r.rawSize },
-				{ type: "bytea", value: r.data },
-			]),
+			chunkRowsWriter(rows, buffers),
 		),
 	);
 	if (copied) return new Set(rows.map((r) => `${r.messagePk}:${r.sequence}`));
@@ -54,6 +52,18 @@ export async function insertChunks(client: Queryable, rows: ChunkRow[]): Promise
 		for (const r of result.rows) inserted.add(`${r.message_pk}:${r.sequence}`);
 	}
 	return inserted;
+}
+
+/** The rows in COPY order: message_pk, sequence, compression, raw_size, data. */
+function chunkRowsWriter(rows: ChunkRow[], buffers: CopyBufferPool | undefined): CopyWriter {
+	const out = new CopyWriter(
+		rows.reduce((sum, r) => sum + 42 + r.data.byteLength, 0),
+		buffers,
+	);
+	for (const r of rows) {
+		out.row(5).int8Big(r.messagePk).int4(r.sequence).int2(r.compression).int4(r.rawSize).bytea(r.data);
+	}
+	return out;
 }
 
 /** Deletes the chunks of messages that were rejected. */

@@ -1,94 +1,13 @@
 import type pg from "pg";
+import { type CopyValue, type CopyWriter, copyWriterOf } from "./copy-encoding.js";
 
-/** A column value in PostgreSQL's binary COPY format, by the column's type. */
-export type CopyValue =
-	| { type: "text"; value: string }
-	| { type: "int2" | "int4"; value: number }
-	| { type: "int8"; value: bigint }
-	| { type: "bool"; value: boolean }
-	| { type: "bytea"; value: Uint8Array }
-	| { type: "jsonb"; value: string }
-	| null;
-
-const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
-const PIECE_BYTES = 256 * 1024;
-
-function fieldSize(field: CopyValue): number {
-	if (field === null) return 4;
-	switch (field.type) {
-		case "text":
-			return 4 + Buffer.byteLength(field.value, "utf8");
-		case "jsonb":
-			return 5 + Buffer.byteLength(field.value, "utf8");
-		case "int2":
-			return 6;
-		case "int4":
-			return 8;
-		case "int8":
-			return 12;
-		case "bool":
-			return 5;
-		case "bytea":
-			return 4 + field.value.byteLength;
-	}
-}
-
-/**
- * Encodes rows in PostgreSQL's binary COPY format into one buffer sized up front:
- * bytes travel as they are (no hex), numbers as fixed-width integers, and the only
- * allocation is the buffer itself, which keeps the garbage collector out of the way.
- */
-export function encodeBinaryCopy(rows: CopyValue[][]): Buffer {
-	let size = SIGNATURE.length + 8 + 2;
-	for (const row of rows) {
-		size += 2;
-		for (const field of row) size += fieldSize(field);
-	}
-	const out = Buffer.allocUnsafe(size);
-	let at = SIGNATURE.copy(out);
-	at = out.writeInt32BE(0, at);
-	at = out.writeInt32BE(0, at);
-	for (const row of rows) {
-		at = out.writeInt16BE(row.length, at);
-		for (const field of row) at = writeField(out, at, field);
-	}
-	out.writeInt16BE(-1, at);
-	return out;
-}
-
-function writeField(out: Buffer, at: number, field: CopyValue): number {
-	if (field === null) return out.writeInt32BE(-1, at);
-	switch (field.type) {
-		case "text": {
-			const length = out.write(field.value, at + 4, "utf8");
-			out.writeInt32BE(length, at);
-			return at + 4 + length;
-		}
-		case "jsonb": {
-			// jsonb's binary form is a version byte (1) and then the JSON text.
-			out[at + 4] = 1;
-			const length = out.write(field.value, at + 5, "utf8");
-			out.writeInt32BE(length + 1, at);
-			return at + 5 + length;
-		}
-		case "int2":
-			return out.writeInt16BE(field.value, out.writeInt32BE(2, at));
-		case "int4":
-			return out.writeInt32BE(field.value, out.writeInt32BE(4, at));
-		case "int8":
-			return out.writeBigInt64BE(field.value, out.writeInt32BE(8, at));
-		case "bool":
-			return out.writeUInt8(field.value ? 1 : 0, out.writeInt32BE(1, at));
-		case "bytea":
-			out.set(field.value, out.writeInt32BE(field.value.byteLength, at));
-			return at + 4 + field.value.byteLength;
-	}
-}
+export { CopyBufferPool, type CopyValue, CopyWriter } from "./copy-encoding.js";
 
 interface CopyConnection {
 	query(text: string): void;
-	sendCopyFromChunk(chunk: Buffer): void;
 	endCopyFrom(): void;
+	/** The server's socket; the CopyData message is written to it as encoded. */
+	stream: { write(data: Buffer, sent: () => void): boolean };
 }
 
 /**
@@ -105,7 +24,10 @@ class CopyFromStdin {
 
 	constructor(
 		private readonly text: string,
-		private readonly payload: Buffer,
+		/** One whole CopyData message (CopyWriter.finish). */
+		private readonly message: Buffer,
+		/** Called once the socket has taken the message: its buffer may be used again. */
+		private readonly sent: () => void,
 	) {
 		this.done = new Promise((resolve, reject) => {
 			this.resolve = resolve;
@@ -118,9 +40,10 @@ class CopyFromStdin {
 	}
 
 	handleCopyInResponse(connection: CopyConnection): void {
-		for (let at = 0; at < this.payload.byteLength; at += PIECE_BYTES) {
-			connection.sendCopyFromChunk(this.payload.subarray(at, at + PIECE_BYTES));
-		}
+		// pg's own sendCopyFromChunk would copy the data into a new message buffer;
+		// the writer already framed it, so it goes out as is, ahead of CopyDone on the
+		// same stream.
+		connection.stream.write(this.message, this.sent);
 		connection.endCopyFrom();
 	}
 
@@ -153,9 +76,23 @@ export async function copyRows(
 	rows: CopyValue[][],
 ): Promise<number> {
 	if (rows.length === 0) return 0;
+	return copyEncoded(client, table, columns, copyWriterOf(rows));
+}
+
+/**
+ * Copies the rows a CopyWriter holds into a table's listed columns; returns how
+ * many. The writer is finished here and released once its bytes are on the socket.
+ */
+export async function copyEncoded(
+	client: Pick<pg.PoolClient, "query">,
+	table: string,
+	columns: string[],
+	rows: CopyWriter,
+): Promise<number> {
 	const copy = new CopyFromStdin(
 		`COPY ${table} (${columns.join(", ")}) FROM STDIN (FORMAT binary)`,
-		encodeBinaryCopy(rows),
+		rows.finish(),
+		() => rows.release(),
 	);
 	(client.query as unknown as (submittable: CopyFromStdin) => void)(copy);
 	return copy.done;

@@ -1,11 +1,10 @@
-import { ChunkError, decodeChunk } from "../../../../packages/log-chunking/src/index.js";
 import {
-	type IncomingChunk,
-	type IncomingHeader,
-	type LogStoreSettings,
-	messageKey,
-	type Rejection,
-} from "./types.js";
+	ChunkError,
+	decodeChunk,
+	decodeChunkInPlace,
+	IN_PLACE_BELOW_BYTES,
+} from "../../../../packages/log-chunking/src/index.js";
+import type { IncomingChunk, IncomingHeader, LogStoreSettings, Rejection } from "./types.js";
 
 /** A chunk whose data inflated cleanly, with its decompressed size. */
 export interface DecodedChunk {
@@ -15,7 +14,10 @@ export interface DecodedChunk {
 
 /** The chunks of one message found in one frame, decoded and in sequence order. */
 export interface MessageGroup {
+	/** Environment, run and message id (messageKey). */
 	key: string;
+	/** Environment and run: the run whose cursor the message takes. */
+	runKey: string;
 	environmentId: string;
 	runId: string;
 	messageId: string;
@@ -36,21 +38,24 @@ const DECODE_CONCURRENCY = 2;
 /**
  * Groups a frame's chunks by message, drops repeats inside the frame and inflates
  * every chunk to check it and learn its size. Only chunk 0's head is kept; the rest
- * of the decompressed bytes are dropped at once, which keeps memory flat.
+ * of the decompressed bytes are dropped at once, which keeps memory flat. Raw and
+ * small compressed chunks are handled in place; only large compressed ones go to
+ * zlib's thread pool.
  */
 export async function decodeFrame(
 	chunks: IncomingChunk[],
 	settings: LogStoreSettings,
 ): Promise<MessageGroup[]> {
-	const groups = new Map<string, MessageGroup>();
-	const work: Array<{ group: MessageGroup; chunk: IncomingChunk }> = [];
-	const seen = new Set<string>();
+	const groups = new Map<string, Seen>();
+	const offLoop: Array<{ group: MessageGroup; chunk: IncomingChunk }> = [];
 	for (const chunk of chunks) {
-		const key = messageKey(chunk);
-		let group = groups.get(key);
-		if (group === undefined) {
-			group = {
+		const runKey = `${chunk.environmentId}\u0000${chunk.runId}`;
+		const key = `${runKey}\u0000${chunk.messageId}`;
+		let seen = groups.get(key);
+		if (seen === undefined) {
+			const group: MessageGroup = {
 				key,
+				runKey,
 				environmentId: chunk.environmentId,
 				runId: chunk.runId,
 				messageId: chunk.messageId,
@@ -60,37 +65,86 @@ export async function decodeFrame(
 				duplicatesInFrame: 0,
 				error: undefined,
 			};
-			groups.set(key, group);
-		}
-		const place = `${key}\u0000${chunk.sequence}`;
-		if (seen.has(place)) {
-			group.duplicatesInFrame += 1;
+			seen = { group, first: chunk.sequence, more: undefined };
+			groups.set(key, seen);
+		} else if (isRepeat(seen, chunk.sequence)) {
+			seen.group.duplicatesInFrame += 1;
 			continue;
 		}
-		seen.add(place);
-		work.push({ group, chunk });
+		const group = seen.group;
+		if (chunk.data.byteLength >= IN_PLACE_BELOW_BYTES) offLoop.push({ group, chunk });
+		else if (group.error === undefined) decodeInto(group, chunk, settings, decodeChunkInPlace);
 	}
 	let next = 0;
 	const worker = async () => {
-		while (next < work.length) {
-			const item = work[next++] as { group: MessageGroup; chunk: IncomingChunk };
+		while (next < offLoop.length) {
+			const item = offLoop[next++] as { group: MessageGroup; chunk: IncomingChunk };
 			if (item.group.error !== undefined) continue;
-			try {
-				const raw = await decodeChunk(item.chunk.compression, item.chunk.data, settings.limits.maxChunkBytes);
-				item.group.chunks.push({ chunk: item.chunk, rawSize: raw.byteLength });
-				if (item.chunk.sequence === 0) {
-					// Copy the head out so the rest of the decompressed buffer can be freed.
-					item.group.head = Uint8Array.prototype.slice.call(raw, 0, settings.inlineBodyBytes);
-				}
-				if (item.chunk.header !== undefined) item.group.header = item.chunk.header;
-			} catch (error) {
-				item.group.error = rejectionOf(error, item.chunk);
-			}
+			await decodeInto(item.group, item.chunk, settings, decodeChunk);
 		}
 	};
-	await Promise.all(Array.from({ length: DECODE_CONCURRENCY }, worker));
-	for (const group of groups.values()) group.chunks.sort((a, b) => a.chunk.sequence - b.chunk.sequence);
-	return [...groups.values()];
+	if (offLoop.length > 0) await Promise.all(Array.from({ length: DECODE_CONCURRENCY }, worker));
+	const out = Array.from(groups.values(), (seen) => seen.group);
+	for (const group of out) {
+		if (group.chunks.length > 1) group.chunks.sort((a, b) => a.chunk.sequence - b.chunk.sequence);
+	}
+	return out;
+}
+
+/** A message of the frame and the sequences it has had so far (a set only from its second chunk). */
+interface Seen {
+	group: MessageGroup;
+	first: number;
+	more: Set<number> | undefined;
+}
+
+/** True when the message already had this sequence in the frame; records it otherwise. */
+function isRepeat(seen: Seen, sequence: number): boolean {
+	if (sequence === seen.first) return true;
+	seen.more ??= new Set();
+	if (seen.more.has(sequence)) return true;
+	seen.more.add(sequence);
+	return false;
+}
+
+type Decode = (compression: number, data: Uint8Array, maxBytes: number) => Uint8Array | Promise<Uint8Array>;
+
+function decodeInto(
+	group: MessageGroup,
+	chunk: IncomingChunk,
+	settings: LogStoreSettings,
+	decode: Decode,
+): void | Promise<void> {
+	let raw: Uint8Array | Promise<Uint8Array>;
+	try {
+		raw = decode(chunk.compression, chunk.data, settings.limits.maxChunkBytes);
+	} catch (error) {
+		group.error = rejectionOf(error, chunk);
+		return;
+	}
+	if (raw instanceof Uint8Array) return keep(group, chunk, raw, settings);
+	return raw.then(
+		(inflated) => keep(group, chunk, inflated, settings),
+		(error: unknown) => {
+			group.error = rejectionOf(error, chunk);
+		},
+	);
+}
+
+function keep(group: MessageGroup, chunk: IncomingChunk, raw: Uint8Array, settings: LogStoreSettings): void {
+	group.chunks.push({ chunk, rawSize: raw.byteLength });
+	if (chunk.sequence === 0) {
+		// Raw data is a view of the frame, which lives as long as the group; inflated
+		// data longer than the head is copied out so the rest can be freed.
+		const inline = settings.inlineBodyBytes;
+		group.head =
+			raw.byteLength <= inline
+				? raw
+				: raw === chunk.data
+					? raw.subarray(0, inline)
+					: Uint8Array.prototype.slice.call(raw, 0, inline);
+	}
+	if (chunk.header !== undefined) group.header = chunk.header;
 }
 
 /** Turns a chunk rule violation into the rejection reported for its message. */

@@ -7,6 +7,7 @@ import {
 	placeChunk,
 } from "../../../../packages/log-chunking/src/index.js";
 import { type ChunkRow, deleteChunks, insertChunks, readChunkAt } from "./chunk-queries.js";
+import { CopyBufferPool } from "./copy-in.js";
 import { decodeFrame, type MessageGroup, rejectionOf } from "./frame-decoder.js";
 import { checkHeader, searchTextOf } from "./header-rules.js";
 import {
@@ -60,6 +61,7 @@ export class FrameWriter {
 	private readonly settings: LogStoreSettings;
 	private readonly clock: Clock;
 	private readonly logger: Logger;
+	private readonly copyBuffers = new CopyBufferPool();
 
 	constructor(options: { pool: pg.Pool; settings: LogStoreSettings; clock: Clock; logger: Logger }) {
 		this.pool = options.pool;
@@ -114,7 +116,7 @@ export class FrameWriter {
 		const nextCursor = (group: MessageGroup) => {
 			const already = given.get(group.key);
 			if (already !== undefined) return already;
-			const runKey = `${group.environmentId}\u0000${group.runId}`;
+			const runKey = group.runKey;
 			touchedRuns.add(runKey);
 			const value = (cursors.get(runKey) ?? 0n) + 1n;
 			cursors.set(runKey, value);
@@ -124,9 +126,9 @@ export class FrameWriter {
 
 		const whole = groups.filter((g) => isWholeOnArrival(g, this.settings));
 		const wholeRows = whole.map((g) => wholeRow(g, nextCursor(g), now));
-		const inserted = await insertWholeMessages(client, wholeRows);
+		const inserted = await insertWholeMessages(client, wholeRows, this.copyBuffers);
 		for (const row of wholeRows) {
-			if (!inserted.has(`${row.environmentId}\u0000${row.runId}\u0000${row.messageId}`)) continue;
+			if (!inserted.has(row.key)) continue;
 			result.completed += 1;
 			result.bytes += row.bodySize;
 		}
@@ -148,10 +150,9 @@ export class FrameWriter {
 	private async claimCursors(client: Queryable, groups: MessageGroup[]): Promise<Map<string, bigint>> {
 		const counts = new Map<string, { environmentId: string; runId: string; count: number }>();
 		for (const g of groups) {
-			const runKey = `${g.environmentId}\u0000${g.runId}`;
-			const claim = counts.get(runKey) ?? { environmentId: g.environmentId, runId: g.runId, count: 0 };
-			claim.count += 1;
-			counts.set(runKey, claim);
+			const claim = counts.get(g.runKey);
+			if (claim !== undefined) claim.count += 1;
+			else counts.set(g.runKey, { environmentId: g.environmentId, runId: g.runId, count: 1 });
 		}
 		const claims = [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, c]) => c);
 		const last = await claimRunCursors(client, claims);
@@ -225,7 +226,7 @@ export class FrameWriter {
 			}
 		}
 
-		const stored = await insertChunks(client, chunkRows);
+		const stored = await insertChunks(client, chunkRows, this.copyBuffers);
 		for (const { group, row, count } of plans) {
 			const fresh = group.chunks.filter(({ chunk }) => stored.has(`${row.id}:${chunk.sequence}`));
 			result.duplicates += group.chunks.length - fresh.length;

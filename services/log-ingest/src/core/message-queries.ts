@@ -1,4 +1,4 @@
-import { type CopyValue, copyOrConflict, copyRows } from "./copy-in.js";
+import { type CopyBufferPool, CopyWriter, copyEncoded, copyOrConflict } from "./copy-in.js";
 import type { Queryable } from "./types.js";
 
 /** Header fields as stored (attributes as JSON text). */
@@ -13,6 +13,8 @@ export interface StoredHeader {
 
 /** A message that arrived whole in one chunk small enough to keep inline. */
 export interface WholeMessageRow extends StoredHeader {
+	/** Environment, run and message id (messageKey). */
+	key: string;
 	environmentId: string;
 	runId: string;
 	messageId: string;
@@ -28,12 +30,16 @@ export interface WholeMessageRow extends StoredHeader {
  * in one statement. Returns the keys
  * inserted; a key already present is left alone for the general path to judge.
  */
-export async function insertWholeMessages(client: Queryable, rows: WholeMessageRow[]): Promise<Set<string>> {
+export async function insertWholeMessages(
+	client: Queryable,
+	rows: WholeMessageRow[],
+	buffers?: CopyBufferPool,
+): Promise<Set<string>> {
 	if (rows.length === 0) return new Set();
 	const copied = await copyOrConflict(client, "whole", () =>
-		copyRows(client, "log_messages", WHOLE_COPY_COLUMNS, rows.map(wholeCopyRow)),
+		copyEncoded(client, "log_messages", WHOLE_COPY_COLUMNS, wholeRowsWriter(rows, buffers)),
 	);
-	if (copied) return new Set(rows.map((r) => `${r.environmentId}\u0000${r.runId}\u0000${r.messageId}`));
+	if (copied) return new Set(rows.map((r) => r.key));
 	return insertWholeMessagesOnConflict(client, rows);
 }
 
@@ -60,30 +66,29 @@ const WHOLE_COPY_COLUMNS = [
 	"last_chunk_at_ms",
 ];
 
-function wholeCopyRow(row: WholeMessageRow): CopyValue[] {
-	const size = BigInt(row.bodySize);
-	return [
-		{ type: "text", value: row.environmentId },
-		{ type: "text", value: row.runId },
-		{ type: "text", value: row.messageId },
-		{ type: "int2", value: 1 },
-		{ type: "int8", value: row.runSeq },
-		{ type: "int2", value: row.level },
-		{ type: "int8", value: row.loggedAtUs },
-		{ type: "jsonb", value: row.attributes },
-		{ type: "text", value: row.taskId },
-		{ type: "text", value: row.attemptId },
-		{ type: "text", value: row.traceId },
-		{ type: "bool", value: true },
-		{ type: "int8", value: size },
-		{ type: "int4", value: 1 },
-		{ type: "int4", value: 1 },
-		{ type: "int8", value: size },
-		{ type: "bool", value: true },
-		{ type: "bytea", value: row.body },
-		row.searchText === null ? null : { type: "text", value: row.searchText },
-		{ type: "int8", value: BigInt(row.nowMs) },
-	];
+// Per row beyond the body and the text columns: 20 field lengths, the fixed-width values.
+const WHOLE_ROW_FIXED_BYTES = 2 + 20 * 4 + 2 + 8 + 2 + 8 + 1 + 1 + 8 + 4 + 4 + 8 + 1 + 8;
+
+/** The rows in WHOLE_COPY_COLUMNS order, written field by field with no value objects. */
+function wholeRowsWriter(rows: WholeMessageRow[], buffers: CopyBufferPool | undefined): CopyWriter {
+	let expected = 0;
+	for (const row of rows) {
+		expected += WHOLE_ROW_FIXED_BYTES + row.body.byteLength + row.messageId.length + row.runId.length;
+		expected += row.environmentId.length + row.attributes.length + (row.searchText?.length ?? 0);
+		expected += row.taskId.length + row.attemptId.length + row.traceId.length;
+	}
+	const out = new CopyWriter(expected, buffers);
+	for (const row of rows) {
+		out.row(WHOLE_COPY_COLUMNS.length);
+		out.text(row.environmentId).text(row.runId).text(row.messageId);
+		out.int2(1).int8Big(row.runSeq).int2(row.level).int8Big(row.loggedAtUs).jsonb(row.attributes);
+		out.text(row.taskId).text(row.attemptId).text(row.traceId);
+		out.bool(true).int8(row.bodySize).int4(1).int4(1).int8(row.bodySize).bool(true).bytea(row.body);
+		if (row.searchText === null) out.null();
+		else out.text(row.searchText);
+		out.int8(row.nowMs);
+	}
+	return out;
 }
 
 /** insertWholeMessages for frames holding messages already stored: skips those rows. */

@@ -26,6 +26,7 @@ export function wholeRow(group: MessageGroup, runSeq: bigint, now: number): Whol
 	const header = group.header as IncomingHeader;
 	const head = group.head as Uint8Array;
 	return {
+		key: group.key,
 		environmentId: group.environmentId,
 		runId: group.runId,
 		messageId: group.messageId,
