@@ -14,6 +14,7 @@ import {
 	withClient,
 } from "./scheduler-context.js";
 import { COMPLETE_SQL, type CompleteRow, START_SQL, type StartRow } from "./start-sql.js";
+import { TurnBatcher } from "./turn-batcher.js";
 import { RunWaits } from "./waits.js";
 
 /** A worker's claim on a delivered run. */
@@ -36,6 +37,28 @@ export interface StartedAttempt {
 /** How an attempt ended, as its worker reports it. */
 export type AttemptResult = { output: Uint8Array; outputType: string } | { error: TaskErrorInfo };
 
+/** One StartAttempt call as its batch statement takes it. */
+interface StartCall {
+	request: StartRequest;
+	now: Date;
+	attemptId: string;
+}
+
+/** One CompleteAttempt call as its batch statement takes it. */
+interface CompleteCall {
+	workerId: string;
+	attemptId: string;
+	now: Date;
+	output: Buffer | null;
+	outputType: string | null;
+	error: string | null;
+	retryable: boolean;
+	jitter: number;
+}
+
+/** Most calls one batch statement carries. */
+const MAX_BATCH = 200;
+
 /** A refusal that also says how the scheduler settles the delivery. */
 class Refusal {
 	constructor(
@@ -46,14 +69,57 @@ class Refusal {
 
 /**
  * Starting and completing attempts: the worker side of the run lifecycle. Each
- * call is one autocommit statement, a plpgsql function of migration 006 that
- * keeps every guard and lock of the call (see there).
+ * call is a plpgsql function of migration 006 that keeps every guard and lock of
+ * the call (see there); the calls of one event-loop turn share one autocommit
+ * statement (TurnBatcher).
  */
 export class AttemptLifecycle {
 	private readonly waits: RunWaits;
+	private readonly starts: TurnBatcher<StartCall, StartRow>;
+	private readonly completions: TurnBatcher<CompleteCall, CompleteRow>;
 
 	constructor(private readonly ctx: SchedulerContext) {
 		this.waits = new RunWaits(ctx);
+		this.starts = new TurnBatcher((calls) => this.startBatch(calls), MAX_BATCH);
+		this.completions = new TurnBatcher((calls) => this.completeBatch(calls), MAX_BATCH);
+	}
+
+	private startBatch(calls: StartCall[]): Promise<StartRow[]> {
+		return withClient(this.ctx.pool, async (client) => {
+			const { rows } = await client.query<StartRow>({
+				name: "scheduler-start",
+				text: START_SQL,
+				values: [
+					calls.map((c) => c.request.runId),
+					calls.map((c) => c.request.workerId),
+					calls.map((c) => c.now),
+					calls.map((c) => c.attemptId),
+					calls.map((c) => c.request.receipt || null),
+					calls.map((c) => (c.request.receipt ? c.request.consumerId : null)),
+				],
+			});
+			return rows;
+		});
+	}
+
+	private completeBatch(calls: CompleteCall[]): Promise<CompleteRow[]> {
+		return withClient(this.ctx.pool, async (client) => {
+			const { rows } = await client.query<CompleteRow>({
+				name: "scheduler-complete",
+				text: COMPLETE_SQL,
+				values: [
+					calls.map((c) => c.attemptId),
+					calls.map((c) => c.workerId),
+					calls.map((c) => c.now),
+					calls.map((c) => c.output),
+					calls.map((c) => c.outputType),
+					calls.map((c) => c.error),
+					calls.map((c) => c.retryable),
+					calls.map((c) => c.jitter),
+				],
+			});
+			return rows;
+		});
 	}
 
 	/**
@@ -64,21 +130,7 @@ export class AttemptLifecycle {
 	 */
 	async start(request: StartRequest): Promise<StartedAttempt> {
 		const now = new Date(this.ctx.clock.now());
-		const row = await withClient(this.ctx.pool, async (client) => {
-			const { rows } = await client.query<StartRow>({
-				name: "scheduler-start",
-				text: START_SQL,
-				values: [
-					request.runId,
-					request.workerId,
-					now,
-					newId("attempt", now.getTime()),
-					request.receipt || null,
-					request.receipt ? request.consumerId : null,
-				],
-			});
-			return rows[0] as StartRow;
-		});
+		const row = await this.starts.call({ request, now, attemptId: newId("attempt", now.getTime()) });
 		if (row.refusal !== null) {
 			const refusal = refusalOfStart(row, request);
 			if (request.receipt !== "") await this.settleRefused(refusal, request, row.status);
@@ -145,23 +197,16 @@ export class AttemptLifecycle {
 		const now = new Date(this.ctx.clock.now());
 		const error = "output" in result ? null : result.error;
 		const retryable = error?.retryable === true;
-		const row = await withClient(this.ctx.pool, async (client) => {
-			const { rows } = await client.query<CompleteRow>({
-				name: "scheduler-complete",
-				text: COMPLETE_SQL,
-				values: [
-					attemptId,
-					workerId,
-					now,
-					"output" in result ? Buffer.from(result.output) : null,
-					"output" in result ? result.outputType || "application/json" : null,
-					error === null ? null : JSON.stringify(error),
-					retryable,
-					// r of the backoff delay (used when the run's retry settings randomize), as retryDelayMs draws it.
-					retryable ? 1 + (this.ctx.random ?? Math.random)() : 1,
-				],
-			});
-			return rows[0] as CompleteRow;
+		const row = await this.completions.call({
+			workerId,
+			attemptId,
+			now,
+			output: "output" in result ? Buffer.from(result.output) : null,
+			outputType: "output" in result ? result.outputType || "application/json" : null,
+			error: error === null ? null : JSON.stringify(error),
+			retryable,
+			// r of the backoff delay (used when the run's retry settings randomize), as retryDelayMs draws it.
+			jitter: retryable ? 1 + (this.ctx.random ?? Math.random)() : 1,
 		});
 		switch (row.refusal) {
 			case "attempt_not_found":

@@ -35,15 +35,20 @@ export type StartRow = RunRow & {
 };
 
 /**
- * StartAttempt in one autocommit statement: $1 run, $2 worker, $3 now, $4 new attempt id,
- * $5 receipt, $6 consumer (see start_attempt in migration 006 for the checks and locks).
+ * StartAttempt for a batch of calls in one autocommit statement: one start_attempt
+ * (migration 006, which holds the checks and locks) per element of the arrays
+ * $1 run, $2 worker, $3 now, $4 new attempt id, $5 receipt, $6 consumer, in array
+ * order (each sees the starts before it: one transaction), rows in the same order.
  */
 export const START_SQL = `SELECT s.refusal, (s.run).*, (s.attempt).id AS a_id, (s.attempt).run_id AS a_run_id,
 	(s.attempt).number AS a_number, (s.attempt).status AS a_status, (s.attempt).worker_id AS a_worker_id,
 	(s.attempt).started_at AS a_started_at, (s.attempt).completed_at AS a_completed_at,
 	(s.attempt).error AS a_error, s.resumed, s.needed_version, s.worker_version, s.worker_cpu,
 	s.worker_memory_gb, s.placed_cpu, s.placed_memory_gb
- FROM start_attempt($1, $2, $3, $4, $5, $6) s`;
+ FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[])
+	WITH ORDINALITY AS i (run_id, worker_id, now, attempt_id, receipt, consumer_id, n)
+ CROSS JOIN LATERAL start_attempt(i.run_id, i.worker_id, i.now, i.attempt_id, i.receipt, i.consumer_id) s
+ ORDER BY i.n`;
 
 /** Why complete_attempt (migration 006) refused a completion; null when it recorded it. */
 export type CompleteRefusal = "attempt_not_found" | "attempt_not_running" | "attempt_other_worker";
@@ -63,10 +68,16 @@ export type CompleteRow = RunRow & {
 };
 
 /**
- * CompleteAttempt in one autocommit statement: $1 attempt, $2 worker, $3 now, $4 output,
- * $5 output type, $6 error, $7 retryable, $8 jitter r in [1, 2) (see complete_attempt in
- * migration 006 for the checks, the retry delay and the resolution of waiting parents).
+ * CompleteAttempt for a batch of calls in one autocommit statement: one
+ * complete_attempt (migration 006: the checks, the retry delay, the resolution of
+ * waiting parents) per element of the arrays $1 attempt, $2 worker, $3 now,
+ * $4 output, $5 output type, $6 error, $7 retryable, $8 jitter r in [1, 2), in
+ * array order, rows in the same order.
  */
 export const COMPLETE_SQL = `SELECT s.refusal, (s.run).*, s.attempt_status, s.attempt_worker, s.found_status,
 	s.prev_receipt, s.prev_consumer, s.retry_at, s.resolved_waits, s.resumed_runs
- FROM complete_attempt($1, $2, $3, $4, $5, $6, $7, $8) s`;
+ FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bytea[], $5::text[], $6::jsonb[], $7::boolean[],
+	$8::float8[]) WITH ORDINALITY AS i (attempt_id, worker_id, now, output, output_type, error, retryable, jitter, n)
+ CROSS JOIN LATERAL complete_attempt(i.attempt_id, i.worker_id, i.now, i.output, i.output_type, i.error,
+	i.retryable, i.jitter) s
+ ORDER BY i.n`;
