@@ -99,6 +99,44 @@ describe("run lifecycle through gRPC", () => {
 		);
 	});
 
+	test("a randomized retry waits r × min × factor^(n−1) with r in [1, 2), capped at max", async () => {
+		const { env, worker } = await setup();
+		const { run } = await h.client.triggerRun({
+			environmentId: env,
+			taskId: "t",
+			payload: json({}),
+			options: {
+				retry: {
+					maxAttempts: 4,
+					factor: 3,
+					minTimeout: durationFromMs(1_000),
+					maxTimeout: durationFromMs(5_000),
+					randomize: true,
+				},
+			},
+		});
+		const runId = run?.id ?? "";
+		const waits: number[] = [];
+		for (let attempt = 1; attempt <= 3; attempt++) {
+			const started = await worker.startNext();
+			const failed = await worker.fail(started.attempt?.id ?? "", true);
+			assert.equal(failed.run?.status, RunStatus.REATTEMPTING);
+			const retryAtMs =
+				Number(failed.retryAt?.seconds) * 1000 + Math.round((failed.retryAt?.nanos ?? 0) / 1e6);
+			const delay = retryAtMs - h.clock.now();
+			waits.push(delay);
+			h.clock.advance(delay);
+			await h.engine.maintenance.runOnce();
+			assert.equal((await h.client.getRun({ environmentId: env, runId })).run?.status, RunStatus.QUEUED);
+		}
+		const [first, second, third] = waits as [number, number, number];
+		assert.ok(first >= 1_000 && first < 2_000, `first delay ${first}`);
+		assert.ok(second >= 3_000 && second <= 5_000, `second delay ${second}`);
+		assert.equal(third, 5_000, "9 s or more is capped at the 5 s maximum");
+		assert.ok(Number.isInteger(first) && Number.isInteger(second), "delays are whole milliseconds");
+		assert.ok(first > 1_000 || second > 3_000, "r is drawn, not 1");
+	});
+
 	test("a failure that is not retryable fails the run at once", async () => {
 		const { env, worker } = await setup();
 		await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
