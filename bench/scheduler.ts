@@ -64,7 +64,14 @@ async function costs(admin: pg.Client, schema: string, schedPid: number, queuePi
 		[`taskmesh-${schema}`],
 	);
 	const backends = new Map(rows.map((r) => [r.pid, cpuMs(r.pid)]));
-	return { sched: cpuMs(schedPid), schedWrites: writeSyscalls(schedPid), queue: cpuMs(queuePid), backends };
+	const own = process.cpuUsage();
+	return {
+		sched: cpuMs(schedPid),
+		schedWrites: writeSyscalls(schedPid),
+		queue: cpuMs(queuePid),
+		backends,
+		bench: (own.user + own.system) / 1000,
+	};
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -154,6 +161,9 @@ async function main() {
 
 	const heartbeat = setInterval(() => void scheduler.heartbeatWorker({ workerId }).catch(() => {}), 2_000);
 	const latencies: number[] = [];
+	// Where the latency accrues: TriggerRun's own round trip, and sent -> delivered to the worker.
+	const triggered: number[] = [];
+	const delivered: number[] = [];
 	let completed = 0;
 	let refused = 0;
 	// The worker as taskmesh's SDK worker consumes: one Consume stream with 100 credits
@@ -167,6 +177,7 @@ async function main() {
 	requests.push({ kind: { case: "credit", value: { credits: CONCURRENCY } } });
 	const creditBack = () => requests.push({ kind: { case: "credit", value: { credits: 1 } } });
 	const onDelivery = async (d: Delivery) => {
+		const arrived = Date.now();
 		// A redelivered message of a run already started is refused (and settled) by the scheduler.
 		const started = await scheduler
 			.startAttempt({ workerId, runId: d.message?.metadata?.runId ?? "", queueReceipt: d.receipt })
@@ -178,6 +189,7 @@ async function main() {
 		}
 		const sentAt = (JSON.parse(decoder.decode(started.run?.payload)) as { t: number }).t;
 		latencies.push(Date.now() - sentAt);
+		delivered.push(arrived - sentAt);
 		await scheduler.completeAttempt({
 			workerId,
 			attemptId: started.attempt?.id ?? "",
@@ -209,18 +221,19 @@ async function main() {
 		});
 	await waitFor(200);
 	latencies.length = 0;
+	delivered.length = 0;
 
 	const bull = summary(await bullmq());
 	const base = completed;
 	await steady(() => {
-		void scheduler.triggerRun({
-			environmentId: env,
-			taskId: "noop",
-			payload: encoder.encode(JSON.stringify({ t: Date.now() })),
-		});
+		const t = Date.now();
+		void scheduler
+			.triggerRun({ environmentId: env, taskId: "noop", payload: encoder.encode(JSON.stringify({ t })) })
+			.then(() => triggered.push(Date.now() - t));
 	});
 	await waitFor(base + RATE * SECONDS);
 	const tm = summary(latencies);
+	const stages = { triggered: summary(triggered), delivered: summary(delivered) };
 
 	// Sustained: as many as 64 triggers in flight at once; runs per second from first trigger to last completion.
 	const sustainedBase = completed;
@@ -259,10 +272,13 @@ async function main() {
 	console.log(`bullmq   add -> worker start      n=${bull.n} p50=${bull.p50} ms p99=${bull.p99} ms`);
 	console.log(`taskmesh trigger -> StartAttempt  n=${tm.n} p50=${tm.p50} ms p99=${tm.p99} ms`);
 	console.log(
+		`  of which: TriggerRun returned p50=${stages.triggered.p50} p99=${stages.triggered.p99} ms; delivered to the worker p50=${stages.delivered.p50} p99=${stages.delivered.p99} ms`,
+	);
+	console.log(
 		`taskmesh sustained trigger -> start -> complete: ${perSecond.toFixed(0)} runs/s (${SUSTAINED} runs)`,
 	);
 	console.log(
-		`per sustained run: scheduler ${perRun(after.sched - before.sched)} µs CPU, ${((after.schedWrites - before.schedWrites) / SUSTAINED).toFixed(1)} write syscalls; its PostgreSQL backends ${perRun(backendMs)} µs CPU; queue ${perRun(after.queue - before.queue)} µs CPU`,
+		`per sustained run: scheduler ${perRun(after.sched - before.sched)} µs CPU, ${((after.schedWrites - before.schedWrites) / SUSTAINED).toFixed(1)} write syscalls; its PostgreSQL backends ${perRun(backendMs)} µs CPU; queue ${perRun(after.queue - before.queue)} µs CPU; this process (client and worker) ${perRun(after.bench - before.bench)} µs CPU`,
 	);
 	console.log(`duplicate deliveries refused by StartAttempt: ${refused}`);
 	await dropSchema(admin, schema).catch((error: unknown) =>
