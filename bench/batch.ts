@@ -32,6 +32,9 @@ import { spawnServiceProcess } from "../services/kit/src/testing/process.js";
 import { randomSuffix } from "../services/kit/src/testing/stores.js";
 
 const ITEMS = Number(process.env.ITEMS ?? 100_000);
+// The services run as in production (like bench:queue): in development the queue
+// writes a log line per message, which BullMQ, the baseline, does not.
+process.env.TASKMESH_ENV ??= "production";
 const CHUNK = Number(process.env.CHUNK ?? 1_000);
 const DIRECT_ITEMS = Number(process.env.DIRECT_ITEMS ?? ITEMS);
 
