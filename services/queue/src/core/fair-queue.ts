@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { type AckItem, DeliverySettler, type NackItem } from "./delivery-settler.js";
 import { decodeDeliveries, enqueueArgs, headerIds, text } from "./message-codec.js";
 import { commandsOf, EnvironmentRegistry, environmentBase, type QueueContext } from "./queue-context.js";
@@ -21,6 +21,12 @@ export class FairQueue {
 	private readonly settler: DeliverySettler;
 	/** Oldest ready message per environment as last seen, for fairness across environments. */
 	private readonly oldestSeen = new Map<string, number>();
+	/**
+	 * Delivery nonces: a random prefix per process and a counter, unique without a
+	 * call into the system's random source per delivery script.
+	 */
+	private readonly noncePrefix = randomBytes(6).toString("base64url");
+	private nonceCount = 0;
 
 	constructor(context: QueueContext) {
 		this.context = context;
@@ -48,7 +54,9 @@ export class FairQueue {
 		await Promise.all(
 			[...byEnvironment].map(async ([environmentId, indexes]) => {
 				await this.environments.register(environmentId);
-				const args: Array<string | number | Buffer> = [now, indexes.length];
+				// The script tells other replicas itself, once the messages are stored.
+				const [channel, note] = wake.replicaMessage(environmentId) ?? ["", ""];
+				const args: Array<string | number | Buffer> = [now, indexes.length, channel, note];
 				for (const i of indexes) args.push(...enqueueArgs(messages[i] as NewMessage, now));
 				const replied = commands.tmEnqueue(environmentBase(namespace, environmentId), ...args) as Promise<
 					number[]
@@ -62,7 +70,6 @@ export class FairQueue {
 				indexes.forEach((i, k) => {
 					duplicates[i] = reply[k] === 1;
 				});
-				wake.tellReplicas(environmentId);
 			}),
 		);
 		if (metrics.enabled) {
@@ -108,7 +115,7 @@ export class FairQueue {
 					environmentBase(namespace, environmentId),
 					now,
 					request.consumerId,
-					randomBytes(6).toString("base64url"),
+					`${this.noncePrefix}${(this.nonceCount++).toString(36)}`,
 					share,
 					free?.cpu ?? -1,
 					free?.memoryGb ?? -1,
@@ -116,7 +123,8 @@ export class FairQueue {
 					defaults.visibilityTimeoutMs,
 					defaults.concurrencyLimit,
 					defaults.keySharePercent,
-					randomInt(1, 2147483646),
+					// The fair pick's seed needs no cryptographic randomness.
+					1 + Math.floor(Math.random() * 2147483645),
 					names.length,
 					...names,
 				)) as [Raw[], Raw[], number, number];

@@ -55,6 +55,16 @@ export class WakeBus {
 		this.wakeLocal(environmentId);
 	}
 
+	/**
+	 * The channel and message that tell other replicas about an environment, for
+	 * a script to publish in the same step as its write (saving a command and a
+	 * round trip); undefined when this bus has no other replicas to tell.
+	 */
+	replicaMessage(environmentId: string): [channel: string, message: string] | undefined {
+		if (this.subscriber === undefined || this.redis === undefined) return undefined;
+		return [this.channel, `${this.origin}|${environmentId}`];
+	}
+
 	/** Tells other replicas (after a write is known to be applied). */
 	tellReplicas(environmentId: string): void {
 		if (this.subscriber !== undefined && this.redis !== undefined) {

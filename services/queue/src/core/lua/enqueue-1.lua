@@ -3,12 +3,16 @@
   KEYS[1]  environment base "<ns>:{<env>}:" (every key below is built from it)
   ARGV[1]  now, ms since the Unix epoch
   ARGV[2]  number of messages n
-  ARGV[3 + 3*(i-1) ...] per message: "id, queue, concurrency key, priority,
+  ARGV[3]  pub/sub channel that tells other replicas of the service, "" for none
+  ARGV[4]  message to publish on it when at least one message was stored
+  ARGV[5 + 3*(i-1) ...] per message: "id, queue, concurrency key, priority,
            available-at ms, cpu, memory GB" joined by \31; the payload; the header,
            which holds what only the service reads back (run, task, attempt,
            enqueued-at, priority, cpu, memory, labels JSON joined by \31) so a delivery
            returns it whole
   Touches: m|<id>, queues, active, delayed, q|<queue>|{meta,keys,k|<key>,all}.
+  Publishes ARGV[4] on ARGV[3] when it stored anything, so other replicas hear of
+  it in the same atomic step as the write.
   Returns: one integer per message, 1 when the id was already stored (left as it
   was), 0 when stored now.
 ]]
@@ -17,13 +21,15 @@
 local base = KEYS[1]
 local now = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
+local channel = ARGV[3]
+local stored = 0
 local out = {}
 local batch = ready_batch()
 local delayed = {}
 local delayed_by_queue = {}
 local seen_queues = {}
 for i = 1, n do
-  local o = 2 + 3 * (i - 1)
+  local o = 4 + 3 * (i - 1)
   local f = split(ARGV[o + 1])
   local id = f[1]
   local mkey = key_msg(base, id)
@@ -47,6 +53,7 @@ for i = 1, n do
       make_ready_in(batch, base, id, q, ck, pr, av)
     end
     out[i] = 0
+    stored = stored + 1
   end
 end
 flush_ready(batch, base)
@@ -56,4 +63,5 @@ end
 for q, count in pairs(delayed_by_queue) do
   redis.call("HINCRBY", key_meta(base, q), "delayed", count)
 end
+if stored > 0 and channel ~= "" then redis.call("PUBLISH", channel, ARGV[4]) end
 return out
