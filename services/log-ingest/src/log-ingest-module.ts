@@ -1,9 +1,9 @@
 import { fileURLToPath } from "node:url";
-import { LogIngestService } from "../../../gen/taskmesh/logs/v1/logs_pb.js";
 import { createPostgresPool, migrate, registration, type ServiceModule } from "../../kit/src/index.js";
 import { loadLogIngestConfig } from "./config.js";
 import { LogStore } from "./core/log-store.js";
 import { logIngestImplementation } from "./rpc/log-ingest-service.js";
+import { servedLogIngestService } from "./rpc/served-service.js";
 
 /** Where the service's numbered SQL migrations live. */
 export const MIGRATIONS_DIRECTORY = fileURLToPath(new URL("../migrations", import.meta.url));
@@ -41,7 +41,7 @@ export const logIngestModule: ServiceModule = {
 			return {
 				services: [
 					registration(
-						LogIngestService,
+						servedLogIngestService,
 						logIngestImplementation({
 							store,
 							inlineBodyBytes: own.LOG_INGEST_INLINE_BODY_BYTES,

@@ -1,8 +1,9 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Timestamp, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { LogChunk, LogRecordSchema } from "../../../../gen/taskmesh/logs/v1/logs_pb.js";
+import type { LogRecordSchema } from "../../../../gen/taskmesh/logs/v1/logs_pb.js";
 import { ServiceError } from "../../../kit/src/index.js";
 import type { IncomingChunk, Rejection, StoredLogRecord } from "../core/types.js";
+import type { ChunkFields } from "./log-chunk-reader.js";
 
 /** Longest id accepted for message, run and environment ids. */
 export const MAX_ID_LENGTH = 256;
@@ -21,7 +22,7 @@ export function requireId(field: string, value: string): string {
 }
 
 /** Microseconds since the epoch of a protobuf Timestamp. */
-export function microsOf(time: Timestamp): bigint {
+export function microsOf(time: Pick<Timestamp, "seconds" | "nanos">): bigint {
 	return time.seconds * 1_000_000n + BigInt(Math.floor(time.nanos / 1000));
 }
 
@@ -34,12 +35,13 @@ export function timestampOfMicros(us: bigint): Timestamp {
 }
 
 /**
- * A chunk of the stream as the core takes it. A chunk that names no message,
+ * A chunk of the stream as the core takes it (from a LogChunk or its hand-decoded
+ * fields, which have the same shape). A chunk that names no message,
  * run or environment cannot be attributed to any message, so it fails the whole
  * stream (chunks of earlier frames stay stored); everything else is judged per message.
  */
 export function incomingChunk(
-	chunk: LogChunk,
+	chunk: ChunkFields,
 	index: number,
 	frame: number,
 	position: number,

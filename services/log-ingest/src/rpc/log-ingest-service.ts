@@ -1,9 +1,10 @@
-import type { LogIngestService } from "../../../../gen/taskmesh/logs/v1/logs_pb.js";
 import { ServiceError, type ServiceImplementation } from "../../../kit/src/index.js";
 import { MessageNotFound, MessageNotWhole } from "../core/log-reader.js";
 import type { LogStore } from "../core/log-store.js";
 import { incomingChunk, itemFailure, logRecord, requireId } from "./convert.js";
+import { ChunkDecodeError, type ChunkFields, readLogChunk } from "./log-chunk-reader.js";
 import { encodePageToken, logQueryOf, tailOf } from "./query-input.js";
+import type { ServedLogIngestService } from "./served-service.js";
 
 /** Largest piece of a body sent in one ReadMessageBody frame. */
 const BODY_PIECE_BYTES = 1024 * 1024;
@@ -17,7 +18,7 @@ export function logIngestImplementation(options: {
 	inlineBodyBytes: number;
 	/** Chunk data one Ingest frame may carry (LOG_INGEST_MAX_FRAME_BYTES). */
 	maxFrameBytes: number;
-}): ServiceImplementation<typeof LogIngestService> {
+}): ServiceImplementation<ServedLogIngestService> {
 	const { store, inlineBodyBytes, maxFrameBytes } = options;
 	return {
 		async ingest(requests) {
@@ -25,19 +26,20 @@ export function logIngestImplementation(options: {
 			let index = 0;
 			let frame = 0;
 			for await (const request of requests) {
+				const decoded = request.chunks.map((bytes, position) => decodeChunk(bytes, frame, position));
 				// One frame is what a stream holds in memory at once; a larger one would
 				// break the bound the service promises, so the stream stops here.
-				const frameBytes = request.chunks.reduce((sum, chunk) => sum + chunk.data.byteLength, 0);
+				const frameBytes = decoded.reduce((sum, chunk) => sum + chunk.data.byteLength, 0);
 				if (frameBytes > maxFrameBytes) {
 					throw new ServiceError(
 						"RESOURCE_EXHAUSTED",
 						`frames[${frame}]: ${frameBytes} bytes of chunk data is over the limit of ${maxFrameBytes} bytes per frame (LOG_INGEST_MAX_FRAME_BYTES)`,
 					);
 				}
-				const chunks = request.chunks.map((chunk, position) =>
+				const chunks = decoded.map((chunk, position) =>
 					incomingChunk(chunk, index + position, frame, position),
 				);
-				index += request.chunks.length;
+				index += decoded.length;
 				frame += 1;
 				await session.accept(chunks);
 			}
@@ -105,4 +107,17 @@ export function logIngestImplementation(options: {
 			}
 		},
 	};
+}
+
+/** One chunk of a frame from its wire bytes; malformed bytes fail the stream naming the chunk. */
+function decodeChunk(bytes: Uint8Array, frame: number, position: number): ChunkFields {
+	try {
+		return readLogChunk(bytes);
+	} catch (error) {
+		if (!(error instanceof ChunkDecodeError)) throw error;
+		throw ServiceError.invalidField(
+			`frames[${frame}].chunks[${position}]`,
+			`is not a valid LogChunk (${error.message})`,
+		);
+	}
 }

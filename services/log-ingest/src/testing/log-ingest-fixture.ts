@@ -8,6 +8,7 @@ import { createTestSchema, type TestSchema, testStores } from "../../../kit/src/
 import { LogStore } from "../core/log-store.js";
 import { MIGRATIONS_DIRECTORY } from "../log-ingest-module.js";
 import { logIngestImplementation } from "../rpc/log-ingest-service.js";
+import { servedLogIngestService } from "../rpc/served-service.js";
 
 /** A clock tests move by hand. */
 export class ManualClock {
@@ -52,7 +53,7 @@ export async function startLogIngest(options: { maxMessageBytes?: number } = {})
 	});
 	const host = await startTestServer([
 		registration(
-			LogIngestService,
+			servedLogIngestService,
 			logIngestImplementation({ store, inlineBodyBytes: 64 * 1024, maxFrameBytes: 4 * 1024 * 1024 }),
 		),
 	]);

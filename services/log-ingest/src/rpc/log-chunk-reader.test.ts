@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { describe, test } from "node:test";
+import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import {
+	Compression,
+	type LogChunk,
+	LogChunkSchema,
+	LogLevel,
+} from "../../../../gen/taskmesh/logs/v1/logs_pb.js";
+import { ChunkDecodeError, type ChunkFields, readLogChunk } from "./log-chunk-reader.js";
+
+/** What the service reads of a LogChunk decoded by protobuf-es. */
+function fieldsOf(chunk: LogChunk): ChunkFields {
+	const h = chunk.header;
+	return {
+		messageId: chunk.messageId,
+		runId: chunk.runId,
+		environmentId: chunk.environmentId,
+		sequence: chunk.sequence,
+		last: chunk.last,
+		compression: chunk.compression,
+		data: chunk.data,
+		header:
+			h === undefined
+				? undefined
+				: {
+						level: h.level,
+						time: h.time === undefined ? undefined : { seconds: h.time.seconds, nanos: h.time.nanos },
+						attributes: { ...h.attributes },
+						bodySize: h.bodySize,
+						chunkCount: h.chunkCount,
+						taskId: h.taskId,
+						attemptId: h.attemptId,
+						traceId: h.traceId,
+					},
+	};
+}
+
+function plain(fields: ChunkFields) {
+	return { ...fields, data: [...fields.data], header: fields.header && { ...fields.header } };
+}
+
+function assertSameAsProtobufEs(bytes: Uint8Array): void {
+	assert.deepEqual(plain(readLogChunk(bytes)), plain(fieldsOf(fromBinary(LogChunkSchema, bytes))));
+}
+
+const samples: MessageInitShape<typeof LogChunkSchema>[] = [
+	{},
+	{ messageId: "m", runId: "r", environmentId: "e", data: Buffer.from("hello") },
+	{
+		messageId: "žluťoučký kůň 🐎",
+		runId: "run_1",
+		environmentId: "env",
+		sequence: 4_294_967_295,
+		last: true,
+		compression: Compression.BROTLI,
+		data: randomBytes(70_000),
+		header: {
+			level: LogLevel.ERROR,
+			time: { seconds: -62_135_596_800n, nanos: 999_999_999 },
+			attributes: { "": "", a: "1", ключ: "значение", long: "x".repeat(300) },
+			bodySize: 18_446_744_073_709_551_615n,
+			chunkCount: 16_384,
+			taskId: "task",
+			attemptId: "attempt",
+			traceId: "0af7651916cd43dd8448eb211c80319c",
+		},
+	},
+	// Open enums keep values the contract does not name, negative ones included.
+	{
+		messageId: "m",
+		compression: -1 as Compression,
+		header: { level: -7 as LogLevel, time: { seconds: 1n } },
+	},
+	{ messageId: "a".repeat(64), runId: "b".repeat(65), header: { level: LogLevel.INFO } },
+];
+
+describe("readLogChunk", () => {
+	test("decodes every field as protobuf-es does", () => {
+		for (const sample of samples)
+			assertSameAsProtobufEs(toBinary(LogChunkSchema, create(LogChunkSchema, sample)));
+	});
+
+	test("skips unknown fields of every wire type, as protobuf-es does", () => {
+		const chunk = create(LogChunkSchema, samples[2]);
+		chunk.$unknown = [
+			{ no: 20, wireType: 0, data: Uint8Array.of(0xff, 0x01) },
+			{ no: 21, wireType: 1, data: new Uint8Array(8) },
+			{ no: 22, wireType: 2, data: Uint8Array.of(3, 1, 2, 3) },
+			{ no: 23, wireType: 5, data: new Uint8Array(4) },
+			// A group: a varint field inside, then the end-group tag of field 24 (196 as a varint).
+			{ no: 24, wireType: 3, data: Uint8Array.of(0x08, 0x01, 0xc4, 0x01) },
+		];
+		if (chunk.header) chunk.header.$unknown = [{ no: 99, wireType: 2, data: Uint8Array.of(1, 7) }];
+		assertSameAsProtobufEs(toBinary(LogChunkSchema, chunk));
+	});
+
+	test("a chunk sent as two concatenated encodings merges them, header and attributes included", () => {
+		const first = toBinary(LogChunkSchema, create(LogChunkSchema, samples[2]));
+		const second = toBinary(
+			LogChunkSchema,
+			create(LogChunkSchema, {
+				messageId: "other",
+				sequence: 1,
+				header: { level: LogLevel.WARN, time: { nanos: 5 }, attributes: { a: "2", b: "3" }, taskId: "t2" },
+			}),
+		);
+		assertSameAsProtobufEs(Buffer.concat([first, second]));
+	});
+
+	test("a string that is not UTF-8 and a field cut short are refused, as protobuf-es refuses them", () => {
+		const notUtf8 = Uint8Array.of(0x0a, 2, 0xc3, 0x28);
+		assert.throws(() => fromBinary(LogChunkSchema, notUtf8));
+		assert.throws(() => readLogChunk(notUtf8), ChunkDecodeError);
+		const whole = toBinary(LogChunkSchema, create(LogChunkSchema, samples[1]));
+		const cut = whole.subarray(0, whole.byteLength - 2);
+		assert.throws(() => fromBinary(LogChunkSchema, cut));
+		assert.throws(() => readLogChunk(cut), /premature end/);
+	});
+
+	test("data is a view of the received bytes, not a copy", () => {
+		const bytes = toBinary(LogChunkSchema, create(LogChunkSchema, samples[1]));
+		assert.equal(readLogChunk(bytes).data.buffer, bytes.buffer);
+	});
+});
