@@ -266,6 +266,7 @@ export class RunTrigger {
 			);
 		}
 		const ids = newRunIds(now, inputs.length);
+		const defaults = new Map<TaskDefinition, RunSettings>();
 		const rows: NewRun[] = [];
 		const rowIndex: number[] = [];
 		inputs.forEach((input, i) => {
@@ -284,7 +285,7 @@ export class RunTrigger {
 				return;
 			}
 			try {
-				rows.push(this.newRun(input, def, parents, now, ids[i] as string));
+				rows.push(this.newRun(input, def, parents, now, ids[i] as string, defaults));
 				rowIndex.push(i);
 			} catch (error) {
 				if (!isServiceError(error)) throw error;
@@ -329,42 +330,57 @@ export class RunTrigger {
 		return new Map(rows.map((r) => [r.id, r.root_run_id]));
 	}
 
-	private newRun(
-		input: TriggerInput,
-		def: TaskDefinition,
-		parents: Map<string, string>,
-		now: number,
-		id: string,
-	): NewRun {
+	/** What a run's options resolve to against its task (machine, retry, the stored options). */
+	private settings(input: TriggerInput, def: TaskDefinition): RunSettings {
 		const o = input.options;
 		const machine = resolveMachine(
 			o.machine ?? def.machine,
 			o.machine === undefined ? "task.machine" : "options.machine",
 		);
 		const retry: RetrySettings = { ...DEFAULT_RETRY, ...def.retry, ...o.retry };
-		const parentRunId = input.parent?.runId ? input.parent.runId : null;
-		if (parentRunId !== null && !parents.has(parentRunId))
-			throw ServiceError.notFound("parent run", parentRunId);
 		const delayMs = o.delayMs ?? 0;
-		const delayed = delayMs > 0;
-		const ttlMs = o.ttlMs ?? 0;
 		const keyTtlMs = o.idempotencyKeyTtlMs || this.ctx.limits.defaultIdempotencyKeyTtlMs;
-		const maxDurationMs = o.maxDurationMs ?? def.maxDurationMs ?? 0;
 		const stored: StoredOptions = {
 			queue: o.queue || def.queue || `task/${input.taskId}`,
 			concurrencyKey: o.concurrencyKey ?? "",
 			idempotencyKey: o.idempotencyKey ?? "",
 			idempotencyKeyTtlMs: o.idempotencyKey ? keyTtlMs : 0,
 			delayMs,
-			ttlMs,
+			ttlMs: o.ttlMs ?? 0,
 			tags: o.tags ?? [],
 			retry,
 			priority: o.priority ?? 0,
-			maxDurationMs,
+			maxDurationMs: o.maxDurationMs ?? def.maxDurationMs ?? 0,
 			metadata: o.metadata ?? null,
 			machine: machine.name,
 			deploymentVersion: o.deploymentVersion ?? "",
 		};
+		return { machine, retry, stored };
+	}
+
+	private newRun(
+		input: TriggerInput,
+		def: TaskDefinition,
+		parents: Map<string, string>,
+		now: number,
+		id: string,
+		defaults: Map<TaskDefinition, RunSettings>,
+	): NewRun {
+		const o = input.options;
+		// Items of a batch mostly carry no options: their settings are the task's, the same
+		// objects for every such run of the call (one JSON value for the bulk insert to store).
+		let settings = hasNoOptions(o) ? defaults.get(def) : undefined;
+		if (settings === undefined) {
+			settings = this.settings(input, def);
+			if (hasNoOptions(o)) defaults.set(def, settings);
+		}
+		const { machine, retry, stored } = settings;
+		const parentRunId = input.parent?.runId ? input.parent.runId : null;
+		if (parentRunId !== null && !parents.has(parentRunId))
+			throw ServiceError.notFound("parent run", parentRunId);
+		const { delayMs, ttlMs, maxDurationMs } = stored;
+		const delayed = delayMs > 0;
+		const keyTtlMs = stored.idempotencyKeyTtlMs;
 		const date = new Date(now);
 		return {
 			id,
@@ -403,6 +419,19 @@ export class RunTrigger {
 			expires_at: !delayed && ttlMs > 0 ? new Date(now + ttlMs) : null,
 		};
 	}
+}
+
+/** A run's options resolved against its task. */
+interface RunSettings {
+	machine: { name: string; cpu: number; memoryGb: number };
+	retry: RetrySettings;
+	stored: StoredOptions;
+}
+
+/** True when a trigger sets no option at all (the task's settings apply). */
+function hasNoOptions(options: TriggerInput["options"]): boolean {
+	for (const _ in options) return false;
+	return true;
 }
 
 function prefixed(error: ServiceError, prefix: string): ServiceError {
