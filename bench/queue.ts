@@ -5,8 +5,8 @@
  *    enqueue to the last acknowledgement. BullMQ: addBulk in chunks of 1,000, one
  *    Worker at concurrency 100 (in its own process). taskmesh: the queue service in
  *    its own process, Enqueue of 1,000 at a time over a grpc-js client, one Consume
- *    stream (Connect client) with credits, each delivered batch acknowledged in one
- *    message on the stream.
+ *    stream (Connect client, in its own process like the BullMQ Worker) with credits,
+ *    acknowledgements batched on the stream.
  * 2. Latency: enqueue-to-delivery at a steady 500 per second, one message per call.
  * 3. taskmesh throughput with telemetry on (metrics and tracing SDKs) and off.
  *
