@@ -47,9 +47,20 @@ export async function decodeFrame(
 	settings: LogStoreSettings,
 ): Promise<MessageGroup[]> {
 	const groups = new Map<string, Seen>();
+	// One runKey string per run of the frame: the cursor maps hash it once, not per message.
+	const runKeys = new Map<string, Map<string, string>>();
 	const offLoop: Array<{ group: MessageGroup; chunk: IncomingChunk }> = [];
 	for (const chunk of chunks) {
-		const runKey = `${chunk.environmentId}\u0000${chunk.runId}`;
+		let ofEnvironment = runKeys.get(chunk.environmentId);
+		if (ofEnvironment === undefined) {
+			ofEnvironment = new Map();
+			runKeys.set(chunk.environmentId, ofEnvironment);
+		}
+		let runKey = ofEnvironment.get(chunk.runId);
+		if (runKey === undefined) {
+			runKey = `${chunk.environmentId}\u0000${chunk.runId}`;
+			ofEnvironment.set(chunk.runId, runKey);
+		}
 		const key = `${runKey}\u0000${chunk.messageId}`;
 		let seen = groups.get(key);
 		if (seen === undefined) {

@@ -9,9 +9,10 @@ export function checkHeader(header: IncomingHeader): void {
 	if (!Number.isInteger(header.level) || header.level < 1 || header.level > MAX_LEVEL) {
 		throw new ChunkError("missing-field", "header.level", `${header.level} is not a level (TRACE to ERROR)`);
 	}
-	for (const [key, value] of Object.entries(header.attributes)) {
+	// Checked once per small message: plain loops, nothing allocated.
+	for (const key in header.attributes) {
 		// PostgreSQL text and jsonb cannot hold U+0000; refusing beats silently altering the value.
-		if (key.includes("\u0000") || value.includes("\u0000")) {
+		if (key.includes("\u0000") || (header.attributes[key] as string).includes("\u0000")) {
 			throw new ChunkError(
 				"missing-field",
 				`header.attributes[${JSON.stringify(key)}]`,
@@ -19,13 +20,13 @@ export function checkHeader(header: IncomingHeader): void {
 			);
 		}
 	}
-	for (const [field, value] of [
-		["header.task_id", header.taskId],
-		["header.attempt_id", header.attemptId],
-		["header.trace_id", header.traceId],
-	] as const) {
-		if (value.includes("\u0000")) throw new ChunkError("missing-field", field, "contains a NUL character");
-	}
+	noNul("header.task_id", header.taskId);
+	noNul("header.attempt_id", header.attemptId);
+	noNul("header.trace_id", header.traceId);
+}
+
+function noNul(field: string, value: string): void {
+	if (value.includes("\u0000")) throw new ChunkError("missing-field", field, "contains a NUL character");
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: false });

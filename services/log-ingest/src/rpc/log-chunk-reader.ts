@@ -57,7 +57,7 @@ class WireReader {
 	pos: number;
 
 	constructor(
-		readonly buf: Uint8Array,
+		readonly buf: Buffer,
 		start: number,
 		readonly end: number,
 	) {
@@ -99,6 +99,18 @@ class WireReader {
 		throw new ChunkDecodeError("a varint longer than 10 bytes");
 	}
 
+	/** A varint read as a bool: any bit set is true. */
+	bool(): boolean {
+		let set = false;
+		for (let i = 0; i < 10; i++) {
+			if (this.pos >= this.end) throw new ChunkDecodeError("premature end of data in a varint");
+			const byte = this.buf[this.pos++] as number;
+			if ((byte & 0x7f) !== 0) set = true;
+			if ((byte & 0x80) === 0) return set;
+		}
+		throw new ChunkDecodeError("a varint longer than 10 bytes");
+	}
+
 	/** A varint as a signed 64-bit integer. */
 	int64(): bigint {
 		return BigInt.asIntN(64, this.uint64());
@@ -117,8 +129,9 @@ class WireReader {
 		const start = this.span();
 		const end = this.pos;
 		const buf = this.buf;
-		// Ids and attribute keys are nearly always ASCII: build those directly.
-		if (end - start <= 64) {
+		// Ids and attribute keys are nearly always ASCII, which latin1 decodes as is
+		// with no validation pass and no view of the bytes.
+		if (end - start <= 256) {
 			let ascii = true;
 			for (let i = start; i < end; i++) {
 				if ((buf[i] as number) >= 0x80) {
@@ -126,7 +139,7 @@ class WireReader {
 					break;
 				}
 			}
-			if (ascii) return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+			if (ascii) return buf.toString("latin1", start, end);
 		}
 		try {
 			return strictUtf8.decode(buf.subarray(start, end));
@@ -172,7 +185,8 @@ class WireReader {
 
 /** Decodes one LogChunk's bytes; throws ChunkDecodeError when they are malformed. */
 export function readLogChunk(bytes: Uint8Array): ChunkFields {
-	const r = new WireReader(bytes, 0, bytes.byteLength);
+	const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+	const r = new WireReader(buf, 0, buf.byteLength);
 	const chunk: ChunkFields = {
 		messageId: "",
 		runId: "",
@@ -201,20 +215,20 @@ export function readLogChunk(bytes: Uint8Array): ChunkFields {
 				chunk.sequence = r.uint32();
 				break;
 			case -5:
-				chunk.last = r.uint64() !== 0n;
+				chunk.last = r.bool();
 				break;
 			case -6:
 				chunk.compression = r.uint32() | 0;
 				break;
 			case 7: {
 				const start = r.span();
-				chunk.data = bytes.subarray(start, r.pos);
+				chunk.data = buf.subarray(start, r.pos);
 				break;
 			}
 			case 8: {
 				const start = r.span();
 				chunk.header ??= emptyHeader();
-				readHeader(new WireReader(bytes, start, r.pos), chunk.header);
+				readHeader(new WireReader(buf, start, r.pos), chunk.header);
 				break;
 			}
 			default:
