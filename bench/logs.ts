@@ -165,14 +165,15 @@ try {
 		if (accepted !== SMALL + LARGE)
 			throw new Error(`only ${accepted} of ${SMALL + LARGE} messages were accepted`);
 
-		// The baseline: the rows Ingest just wrote, loaded again by the server's own COPY.
-		await db.query(`COPY log_messages TO '${files.messages}'`);
-		await db.query(`COPY log_chunks TO '${files.chunks}'`);
+		// The baseline: the rows Ingest just wrote, loaded again by the server's own COPY,
+		// in binary format: measured 25 % faster than text here (bytea goes as hex in text).
+		await db.query(`COPY log_messages TO '${files.messages}' (FORMAT binary)`);
+		await db.query(`COPY log_chunks TO '${files.chunks}' (FORMAT binary)`);
 		await db.query("TRUNCATE log_messages, log_chunks");
 		const copyCpu = cpuOf([benchBackend]);
 		const copyStart = performance.now();
-		await db.query(`COPY log_messages FROM '${files.messages}'`);
-		await db.query(`COPY log_chunks FROM '${files.chunks}'`);
+		await db.query(`COPY log_messages FROM '${files.messages}' (FORMAT binary)`);
+		await db.query(`COPY log_chunks FROM '${files.chunks}' (FORMAT binary)`);
 		copySeconds.push((performance.now() - copyStart) / 1000);
 		if (round > 0 || ROUNDS === 1) cpu.copyDb += copyCpu();
 		await db.query(`COPY (SELECT 1) TO PROGRAM 'rm -f ${files.messages} ${files.chunks}'`);
