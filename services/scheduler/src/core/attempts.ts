@@ -84,22 +84,32 @@ export class AttemptLifecycle {
 		this.completions = new TurnBatcher((calls) => this.completeBatch(calls), MAX_BATCH);
 	}
 
-	private startBatch(calls: StartCall[]): Promise<StartRow[]> {
-		return withClient(this.ctx.pool, async (client) => {
-			const { rows } = await client.query<StartRow>({
+	private async startBatch(calls: StartCall[]): Promise<StartRow[]> {
+		// Every batch takes the per-worker placement locks in worker order, so two
+		// batches that start runs on the same workers never wait on each other in a cycle.
+		const order = calls.map((_, i) => i);
+		order.sort((a, b) => compare(calls[a] as StartCall, calls[b] as StartCall));
+		const sorted = order.map((i) => calls[i] as StartCall);
+		const rows = await withClient(this.ctx.pool, async (client) => {
+			const result = await client.query<StartRow>({
 				name: "scheduler-start",
 				text: START_SQL,
 				values: [
-					calls.map((c) => c.request.runId),
-					calls.map((c) => c.request.workerId),
-					calls.map((c) => c.now),
-					calls.map((c) => c.attemptId),
-					calls.map((c) => c.request.receipt || null),
-					calls.map((c) => (c.request.receipt ? c.request.consumerId : null)),
+					sorted.map((c) => c.request.runId),
+					sorted.map((c) => c.request.workerId),
+					sorted.map((c) => c.now),
+					sorted.map((c) => c.attemptId),
+					sorted.map((c) => c.request.receipt || null),
+					sorted.map((c) => (c.request.receipt ? c.request.consumerId : null)),
 				],
 			});
-			return rows;
+			return result.rows;
 		});
+		const byCall: StartRow[] = new Array(calls.length);
+		order.forEach((call, k) => {
+			byCall[call] = rows[k] as StartRow;
+		});
+		return rows.length === calls.length ? byCall : rows;
 	}
 
 	private completeBatch(calls: CompleteCall[]): Promise<CompleteRow[]> {
@@ -310,6 +320,14 @@ function completionEffects(row: CompleteRow): Effects {
 		effects.changedRuns.push(parent.id);
 	}
 	return effects;
+}
+
+/** Orders starts by worker, then run. */
+function compare(a: StartCall, b: StartCall): number {
+	const { workerId: wa, runId: ra } = a.request;
+	const { workerId: wb, runId: rb } = b.request;
+	if (wa !== wb) return wa < wb ? -1 : 1;
+	return ra < rb ? -1 : ra > rb ? 1 : 0;
 }
 
 function fmt(n: number): string {
