@@ -125,13 +125,17 @@ const COLUMN_TYPES: Record<(typeof NEW_RUN_COLUMNS)[number], string> = {
  * plan per connection there (the statement is named). Payloads travel as base64.
  * The options and retry documents go once each in a second parameter (runs of a
  * batch mostly share them) and rows name theirs by position: parsing the same
- * document into jsonb for every row was PostgreSQL's largest cost per run.
+ * document into jsonb for every row was PostgreSQL's largest cost per run. The
+ * environment and creation time, the same for all runs of a call, go once as well
+ * ($3, $4); a row carries its own only where it differs.
  */
 const INSERT_MANY = `WITH docs AS MATERIALIZED (SELECT $2::jsonb AS list)
 	INSERT INTO runs (${NEW_RUN_COLUMNS.join(", ")})
 	SELECT ${NEW_RUN_COLUMNS.map((c) => {
 		if (c === "payload") return "decode(r.payload, 'base64')";
 		if (c === "options" || c === "retry") return `docs.list -> r.${c}`;
+		if (c === "environment_id") return "COALESCE(r.environment_id, $3)";
+		if (c === "created_at" || c === "updated_at") return `COALESCE(r.${c}, $4::timestamptz)`;
 		return `r.${c}`;
 	}).join(", ")}
 	FROM docs, json_to_recordset($1::json) AS r(${NEW_RUN_COLUMNS.map(
@@ -152,11 +156,16 @@ export async function insertRuns(client: pg.PoolClient, runs: NewRun[]): Promise
 		}
 		return at;
 	};
-	const rows = JSON.stringify(runs.map((run) => jsonRow(run, position(run.options), position(run.retry))));
+	const first = runs[0];
+	if (first === undefined) return new Set();
+	const common = { environmentId: first.environment_id, time: first.created_at.getTime() };
+	const rows = JSON.stringify(
+		runs.map((run) => jsonRow(run, position(run.options), position(run.retry), common)),
+	);
 	const { rows: inserted } = await client.query<{ id: string }>({
 		name: "scheduler-insert-runs-json",
 		text: INSERT_MANY,
-		values: [rows, JSON.stringify(docs)],
+		values: [rows, JSON.stringify(docs), common.environmentId, first.created_at],
 	});
 	return new Set(inserted.map((r) => r.id));
 }
@@ -241,10 +250,10 @@ export function insertedRow(r: NewRun): RunRow {
  * A run as one element of the JSON the insert reads (payload as base64, dates as ISO
  * text, options and retry by position in the documents parameter). NULLs are left out (a missing key reads as NULL): fewer keys for PostgreSQL to parse.
  */
-function jsonRow(r: NewRun, options: number, retry: number) {
+function jsonRow(r: NewRun, options: number, retry: number, common: { environmentId: string; time: number }) {
 	return {
 		id: r.id,
-		environment_id: r.environment_id,
+		environment_id: r.environment_id === common.environmentId ? undefined : r.environment_id,
 		task_id: r.task_id,
 		status: r.status,
 		payload: r.payload.toString("base64"),
@@ -272,8 +281,8 @@ function jsonRow(r: NewRun, options: number, retry: number) {
 		replay_of_run_id: r.replay_of_run_id ?? undefined,
 		deployment_version: r.deployment_version,
 		schedule_id: r.schedule_id ?? undefined,
-		created_at: r.created_at,
-		updated_at: r.updated_at,
+		created_at: r.created_at.getTime() === common.time ? undefined : r.created_at,
+		updated_at: r.updated_at.getTime() === common.time ? undefined : r.updated_at,
 		queued_at: r.queued_at ?? undefined,
 		delay_until: r.delay_until ?? undefined,
 		expires_at: r.expires_at ?? undefined,
