@@ -2,6 +2,7 @@
 export * from "./chunk-error.js";
 export * from "./chunker.js";
 export * from "./codec.js";
+export * from "./frame-encoding.js";
 export * from "./limits.js";
 export * from "./placement.js";
 export * from "./reassembler.js";
