@@ -20,7 +20,11 @@ import {
 	LogIngestService,
 	LogLevel,
 } from "../gen/taskmesh/logs/v1/logs_pb.js";
-import { chunkLogMessage } from "../packages/log-chunking/src/index.js";
+import {
+	chunkLogMessage,
+	encodeLogChunkDelimited,
+	ingestRequestOf,
+} from "../packages/log-chunking/src/index.js";
 import { testClient } from "../services/kit/src/testing/grpc.js";
 import { createTestSchema, testStores } from "../services/kit/src/testing/stores.js";
 import { spawnService } from "../services/log-ingest/src/testing/child-service.js";
@@ -107,9 +111,18 @@ function cpuOf(pids: number[]): () => number {
 	return () => pids.reduce((sum, pid) => sum + cpuSecondsOf(pid) - (start.get(pid) ?? 0), 0);
 }
 
+/** Frames as the SDK sends them today: protobuf-es encodes each LogChunk by reflection. */
 async function* framesOf(frames: LogChunk[][]): AsyncGenerator<IngestRequest> {
 	for (const chunks of frames) yield create(IngestRequestSchema, { chunks });
 }
+
+/** The same frames through the chunking package's encoder (same bytes), encoded as they are sent. */
+async function* encodedFramesOf(frames: LogChunk[][]): AsyncGenerator<IngestRequest> {
+	for (const chunks of frames) yield ingestRequestOf(chunks.map(encodeLogChunkDelimited));
+}
+
+/** Which client encoding a timed Ingest uses. */
+const SENDERS = { reflection: framesOf, encoder: encodedFramesOf } as const;
 
 const { databaseUrl } = await testStores();
 const schema = await createTestSchema("bench_logs");
@@ -130,10 +143,11 @@ try {
 	// One connection of the bench's own does the truncating and the baseline, so its
 	// backend is the baseline's and every other backend of the schema is the service's.
 	const db = await schema.pool.connect();
-	const ingestSeconds: number[] = [];
+	type Sender = keyof typeof SENDERS;
+	const ingestSeconds: Record<Sender, number[]> = { reflection: [], encoder: [] };
 	const copySeconds: number[] = [];
 	// CPU seconds per round, by process: what each part costs whatever else the machine runs.
-	const cpu = { service: 0, serviceDb: 0, client: 0, copyDb: 0 };
+	const cpu = { service: 0, serviceDb: 0, client: 0, copyDb: 0, encoderClient: 0, encoderService: 0 };
 	const benchBackend = Number((db as unknown as { processID: number }).processID);
 	const serviceBackends = async () =>
 		(
@@ -146,24 +160,35 @@ try {
 		messages: `/tmp/${schema.schema}_messages.copy`,
 		chunks: `/tmp/${schema.schema}_chunks.copy`,
 	};
-	for (let round = 0; round < ROUNDS; round++) {
+	const counting = (round: number) => round > 0 || ROUNDS === 1;
+	/** One timed Ingest of the whole load into emptied tables; returns CPU seconds used. */
+	const ingestOnce = async (sender: Sender) => {
 		await db.query("TRUNCATE log_messages, log_chunks, log_runs");
 		// Backends the pool opens during the round are missed; from the second round on it has them all.
 		const serviceCpu = cpuOf([service.pid]);
 		const dbCpu = cpuOf(await serviceBackends());
 		const clientCpu = process.cpuUsage();
 		const ingestStart = performance.now();
-		const summaries = await Promise.all(streams.map((s) => client.ingest(framesOf(s))));
-		ingestSeconds.push((performance.now() - ingestStart) / 1000);
+		const summaries = await Promise.all(streams.map((s) => client.ingest(SENDERS[sender](s))));
+		ingestSeconds[sender].push((performance.now() - ingestStart) / 1000);
 		const clientUsed = process.cpuUsage(clientCpu);
-		if (round > 0 || ROUNDS === 1) {
-			cpu.service += serviceCpu();
-			cpu.serviceDb += dbCpu();
-			cpu.client += (clientUsed.user + clientUsed.system) / 1e6;
-		}
 		const accepted = summaries.reduce((n, s) => n + Number(s.messagesAccepted), 0);
 		if (accepted !== SMALL + LARGE)
 			throw new Error(`only ${accepted} of ${SMALL + LARGE} messages were accepted`);
+		return { service: serviceCpu(), db: dbCpu(), client: (clientUsed.user + clientUsed.system) / 1e6 };
+	};
+	for (let round = 0; round < ROUNDS; round++) {
+		// Each round: Ingest with the encoder, Ingest as the SDK sends today, then the
+		// baseline on the rows the latter wrote, so the three run under the same load.
+		const encoded = await ingestOnce("encoder");
+		const used = await ingestOnce("reflection");
+		if (counting(round)) {
+			cpu.service += used.service;
+			cpu.serviceDb += used.db;
+			cpu.client += used.client;
+			cpu.encoderService += encoded.service;
+			cpu.encoderClient += encoded.client;
+		}
 
 		// The baseline: the rows Ingest just wrote, loaded again by the server's own COPY,
 		// in binary format: measured 25 % faster than text here (bytea goes as hex in text).
@@ -175,19 +200,25 @@ try {
 		await db.query(`COPY log_messages FROM '${files.messages}' (FORMAT binary)`);
 		await db.query(`COPY log_chunks FROM '${files.chunks}' (FORMAT binary)`);
 		copySeconds.push((performance.now() - copyStart) / 1000);
-		if (round > 0 || ROUNDS === 1) cpu.copyDb += copyCpu();
+		if (counting(round)) cpu.copyDb += copyCpu();
 		await db.query(`COPY (SELECT 1) TO PROGRAM 'rm -f ${files.messages} ${files.chunks}'`);
 	}
 	db.release();
-	const ingestRate = bytes / median(ingestSeconds);
+	const ingestRate = bytes / median(ingestSeconds.reflection);
+	const encoderRate = bytes / median(ingestSeconds.encoder);
 	const copyRate = bytes / median(copySeconds);
 	const shown = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(", ");
-	console.log(`ingest: ${(ingestRate / MiB).toFixed(1)} MiB/s of body (median of ${shown(ingestSeconds)} s)`);
+	console.log(
+		`ingest: ${(ingestRate / MiB).toFixed(1)} MiB/s of body (median of ${shown(ingestSeconds.reflection)} s), client encoding as the SDK does today`,
+	);
+	console.log(
+		`ingest: ${(encoderRate / MiB).toFixed(1)} MiB/s of body (median of ${shown(ingestSeconds.encoder)} s), client encoding with the chunking package's frame encoder`,
+	);
 	console.log(`copy: ${(copyRate / MiB).toFixed(1)} MiB/s of body (median of ${shown(copySeconds)} s)`);
 	const counted = Math.max(1, ROUNDS - 1);
 	const perMiB = (seconds: number) => `${((seconds * 1000) / counted / (bytes / MiB)).toFixed(1)} ms`;
 	console.log(
-		`cpu per MiB of body: ingest = service ${perMiB(cpu.service)} + its postgres backends ${perMiB(cpu.serviceDb)} + bench client ${perMiB(cpu.client)}; copy = postgres backend ${perMiB(cpu.copyDb)}`,
+		`cpu per MiB of body: ingest = service ${perMiB(cpu.service)} + its postgres backends ${perMiB(cpu.serviceDb)} + bench client ${perMiB(cpu.client)} (with the frame encoder: service ${perMiB(cpu.encoderService)}, client ${perMiB(cpu.encoderClient)}); copy = postgres backend ${perMiB(cpu.copyDb)}`,
 	);
 
 	// Peak memory while one 64 MiB message passes (random, so nothing compresses).
@@ -215,6 +246,7 @@ try {
 	console.log(
 		`memory: service RSS ${(before / MiB).toFixed(1)} MiB before, peak ${(peak / MiB).toFixed(1)} MiB while a 64 MiB message passed (+${((peak - before) / MiB).toFixed(1)} MiB)`,
 	);
+	console.log(`ratio with the frame encoder: ${(encoderRate / copyRate).toFixed(2)}`);
 	console.log(`ratio: ${(ingestRate / copyRate).toFixed(2)}`);
 } finally {
 	await service.stop();
