@@ -84,10 +84,24 @@ export class IngestionSession {
 	}
 
 	async #notYetItems(items: ItemToCreate[]): Promise<ItemToCreate[]> {
-		const { rows } = await this.#ctx.pool.query<{ item_index: number }>(
-			"SELECT item_index FROM batch_items WHERE batch_id = $1 AND item_index = ANY($2::int[])",
-			[this.#batch.id, items.map((i) => i.index)],
-		);
+		let low = Number.POSITIVE_INFINITY;
+		let high = Number.NEGATIVE_INFINITY;
+		for (const { index } of items) {
+			if (index < low) low = index;
+			if (index > high) high = index;
+		}
+		// A chunk is mostly consecutive indexes: asking for its range sends two numbers
+		// instead of an array of 1,000; a sparse chunk asks for its indexes one by one.
+		const { rows } =
+			high - low < 2 * items.length
+				? await this.#ctx.pool.query<{ item_index: number }>(
+						"SELECT item_index FROM batch_items WHERE batch_id = $1 AND item_index BETWEEN $2 AND $3",
+						[this.#batch.id, low, high],
+					)
+				: await this.#ctx.pool.query<{ item_index: number }>(
+						"SELECT item_index FROM batch_items WHERE batch_id = $1 AND item_index = ANY($2::int[])",
+						[this.#batch.id, items.map((i) => i.index)],
+					);
 		const existing = new Set(rows.map((r) => r.item_index));
 		return items.filter((i) => !existing.has(i.index)).sort((a, b) => a.index - b.index);
 	}
