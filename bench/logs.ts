@@ -244,7 +244,7 @@ try {
 	await client.ingest(framesOf(bigFrames));
 	const peak = service.memory().peak;
 	console.log(
-		`memory: service RSS ${(before / MiB).toFixed(1)} MiB before, peak ${(peak / MiB).toFixed(1)} MiB while a 64 MiB message passed (+${((peak - before) / MiB).toFixed(1)} MiB)`,
+		`memory: service RSS ${(before / MiB).toFixed(1)} MiB before, peak ${(peak / MiB).toFixed(1)} MiB while a 64 MiB message passed (${peak >= before ? "+" : ""}${((peak - before) / MiB).toFixed(1)} MiB)`,
 	);
 	console.log(`ratio with the frame encoder: ${(encoderRate / copyRate).toFixed(2)}`);
 	console.log(`ratio: ${(ingestRate / copyRate).toFixed(2)}`);
