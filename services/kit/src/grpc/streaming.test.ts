@@ -11,6 +11,8 @@ import type { GrpcServiceHost } from "./server.js";
 // echo what they receive so the assertions see the data round-trip.
 describe("the descriptor adapter serves every streaming kind", () => {
 	let host: GrpcServiceHost;
+	// Signals of finished and cancelled query calls, by run id, for the cancellation tests.
+	const signals = new Map<string, AbortSignal>();
 
 	before(async () => {
 		host = await startTestServer([
@@ -29,7 +31,11 @@ describe("the descriptor adapter serves every streaming kind", () => {
 						yield { records: [{ runId: request.runId, messageId: `m${i}`, level: LogLevel.INFO }] };
 					}
 				},
-				async query(request) {
+				async query(request, ctx) {
+					signals.set(request.runId, ctx.signal);
+					if (request.runId.startsWith("hang")) {
+						await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+					}
 					return { records: [{ runId: request.runId, body: new TextEncoder().encode(request.text) }] };
 				},
 			}),
@@ -56,6 +62,22 @@ describe("the descriptor adapter serves every streaming kind", () => {
 		const response = await client.query({ runId: "run_1", text: "needle" });
 		assert.equal(response.records[0]?.runId, "run_1");
 		assert.equal(new TextDecoder().decode(response.records[0]?.body), "needle");
+	});
+
+	test("a cancelled call aborts its handler's signal with CANCELLED; a finished one never does", async () => {
+		const client = testClient(LogIngestService, host.url);
+		await client.query({ runId: "done_1", text: "x" });
+		const caller = new AbortController();
+		const hanging = client.query({ runId: "hang_1", text: "x" }, { signal: caller.signal });
+		while (!signals.has("hang_1")) await new Promise((r) => setTimeout(r, 5));
+		caller.abort();
+		await assert.rejects(hanging);
+		const cancelled = signals.get("hang_1") as AbortSignal;
+		for (let i = 0; i < 100 && !cancelled.aborted; i++) await new Promise((r) => setTimeout(r, 10));
+		assert.equal(cancelled.aborted, true);
+		assert.equal((cancelled.reason as { code?: string }).code, "CANCELLED");
+		// The finished call's stream has long closed by now.
+		assert.equal(signals.get("done_1")?.aborted, false);
 	});
 
 	test("server streaming: every message arrives in order", async () => {
