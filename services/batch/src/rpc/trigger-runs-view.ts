@@ -88,7 +88,10 @@ const VIEW_FILE = create(FileDescriptorProtoSchema, {
 const registry = createFileRegistry(VIEW_FILE, (name) =>
 	name === file_taskmesh_common_v1_common.proto.name ? file_taskmesh_common_v1_common : undefined,
 );
-const responseView = registry.getMessage("taskmesh.batch.internal.TriggerRunsResponseView") as DescMessage;
+/** The view of a TriggerRunsResponse (exported for the test that pins it to the contract). */
+export const responseView = registry.getMessage(
+	"taskmesh.batch.internal.TriggerRunsResponseView",
+) as DescMessage;
 
 /** SchedulerService.TriggerRuns with the response read through the view. */
 const TRIGGER_RUNS = { ...SchedulerService.method.triggerRuns, output: responseView };
