@@ -9,7 +9,7 @@ import { SchedulerService } from "../../../../gen/taskmesh/scheduler/v1/schedule
 import { type GrpcServiceHost, loadPlatformConfig } from "../../../kit/src/index.js";
 import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
 import { type ServiceProcess, spawnServiceProcess } from "../../../kit/src/testing/process.js";
-import { randomSuffix, testStores } from "../../../kit/src/testing/stores.js";
+import { deleteRedisNamespace, randomSuffix, testStores } from "../../../kit/src/testing/stores.js";
 import { loadBatchConfig } from "../batch-config.js";
 import { startBatchService } from "../batch-module.js";
 import { header, ItemStream } from "./item-stream.js";
@@ -71,6 +71,7 @@ export async function startRunEngine(): Promise<RunEngineProcesses> {
 				await p.exited;
 			}
 			await dropSchema(databaseUrl, schedulerSchema);
+			await deleteRedisNamespace(redisUrl, queueNamespace);
 		},
 	};
 }

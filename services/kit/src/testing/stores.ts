@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
+import { Redis } from "ioredis";
 import pg from "pg";
 import { createPostgresPool, withDefaultUser } from "../postgres/pool.js";
 
@@ -113,4 +114,24 @@ export async function createTestSchema(prefix: string): Promise<TestSchema> {
 /** A Redis key prefix of its own for one test: `test:<name>:<random>:`. */
 export function testKeyPrefix(name: string): string {
 	return `test:${name}:${randomSuffix()}:`;
+}
+
+/**
+ * Deletes every key under a test's Redis namespace. Stores on a development or CI
+ * machine outlive the test run, so suites that write many keys clean up after
+ * themselves instead of filling a shared Redis run after run.
+ */
+export async function deleteRedisNamespace(redisUrl: string, namespace: string): Promise<number> {
+	const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+	await redis.connect();
+	let deleted = 0;
+	try {
+		for await (const keys of redis.scanStream({ match: `${namespace}*`, count: 1_000 })) {
+			const batch = keys as string[];
+			if (batch.length > 0) deleted += await redis.unlink(...batch);
+		}
+	} finally {
+		redis.disconnect();
+	}
+	return deleted;
 }
