@@ -14,7 +14,6 @@ import { BatchWatch } from "./core/batch-watch.js";
 import { systemClock } from "./core/clock.js";
 import { batchServiceRegistration } from "./rpc/batch-service.js";
 import { SchedulerChildren } from "./rpc/scheduler-children.js";
-import { triggerRunsCall } from "./rpc/trigger-runs-view.js";
 
 /** Where the batch service's SQL migrations are. */
 export const BATCH_MIGRATIONS = fileURLToPath(new URL("../migrations", import.meta.url));
@@ -51,7 +50,7 @@ export async function startBatchService(options: {
 			pool,
 			clock: systemClock,
 			logger,
-			children: new SchedulerChildren(scheduler, triggerRunsCall(platform.TASKMESH_SCHEDULER_URL)),
+			children: new SchedulerChildren(scheduler),
 			watch: new BatchWatch(),
 			limits: {
 				maxItems: config.BATCH_MAX_ITEMS,

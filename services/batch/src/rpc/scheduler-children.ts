@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { type TaskError, TaskErrorSchema } from "../../../../gen/taskmesh/common/v1/common_pb.js";
-import { RunStatus, type SchedulerService } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import { type Run, RunStatus, type SchedulerService } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { type ErrorCode, ServiceError } from "../../../kit/src/index.js";
 import {
 	type ChildError,
@@ -13,7 +13,6 @@ import {
 	type ItemToCreate,
 } from "../core/types.js";
 import type { ItemBody } from "./item-body.js";
-import type { CreatedRunView, TriggerRunsCall } from "./trigger-runs-view.js";
 
 /** A run status without its RUN_STATUS_ prefix ("COMPLETED"). */
 export function statusName(status: RunStatus): string {
@@ -32,12 +31,9 @@ export function runStatusOf(name: string): RunStatus {
  */
 export class SchedulerChildren implements ChildRuns {
 	readonly #client: Client<typeof SchedulerService>;
-	readonly #triggerRuns: TriggerRunsCall;
 
-	/** `triggerRuns` is the bulk call, which reads only the fields of each run that the batch uses. */
-	constructor(client: Client<typeof SchedulerService>, triggerRuns: TriggerRunsCall) {
+	constructor(client: Client<typeof SchedulerService>) {
 		this.#client = client;
-		this.#triggerRuns = triggerRuns;
 	}
 
 	async triggerRuns(options: Parameters<ChildRuns["triggerRuns"]>[0]) {
@@ -56,11 +52,13 @@ export class SchedulerChildren implements ChildRuns {
 			};
 		});
 		const response = await call("TriggerRuns", () =>
-			this.#triggerRuns({
+			this.#client.triggerRuns({
 				environmentId: options.environmentId,
 				runs,
 				batchId: options.batchId,
 				firstIndex: options.firstIndex,
+				// The batch reads only ids, statuses and indexes of what it created.
+				summaryOnly: true,
 			}),
 		);
 		// Accepted runs come back in request order; their batch index says which item each is.
@@ -134,11 +132,11 @@ export class SchedulerChildren implements ChildRuns {
 	}
 }
 
-function childOf(run: CreatedRunView): CreatedChild {
+function childOf(run: Run): CreatedChild {
 	return {
 		index: run.batchIndex,
 		runId: run.id,
-		status: statusName(run.status as RunStatus),
+		status: statusName(run.status),
 		cached: run.cached,
 		runBatchId: run.batchId,
 		runBatchIndex: run.batchIndex,

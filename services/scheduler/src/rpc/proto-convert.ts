@@ -118,6 +118,17 @@ function optionalDuration(ms: number) {
 }
 
 /** Core run -> proto. */
+/** A run with only what a bulk caller that asked for summaries reads (TriggerRuns summary_only). */
+export function runSummaryToProto(run: RunRecord): MessageInitShape<typeof RunSchema> {
+	return {
+		id: run.id,
+		status: runStatusToProto(run.status),
+		cached: run.cached,
+		batchId: run.batchId,
+		batchIndex: run.batchIndex,
+	};
+}
+
 export function runToProto(run: RunRecord): MessageInitShape<typeof RunSchema> {
 	const o = run.options;
 	return {

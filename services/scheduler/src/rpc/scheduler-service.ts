@@ -10,6 +10,7 @@ import {
 	resumeToProto,
 	runStatusFromProto,
 	runStatusToProto,
+	runSummaryToProto,
 	runToProto,
 	taskErrorFromProto,
 	taskFromProto,
@@ -57,7 +58,7 @@ export function schedulerServiceRegistration(options: {
 				request.firstIndex,
 			);
 			return {
-				runs: result.runs.map((r) => runToProto(r.run)),
+				runs: result.runs.map((r) => (request.summaryOnly ? runSummaryToProto(r.run) : runToProto(r.run))),
 				failures: result.failures.map((f) => ({
 					index: f.index,
 					code: Number(grpcCodeOf(f.error.code)),

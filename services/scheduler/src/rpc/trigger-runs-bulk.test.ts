@@ -118,4 +118,39 @@ describe("TriggerRuns' bulk insert", () => {
 		const listed = await h.client.listRuns({ environmentId: env, pageSize: 100 });
 		assert.equal(listed.runs.length, 4);
 	});
+
+	test("summary_only answers each run's id, status, cached flag, batch and index, and nothing else", async () => {
+		const env = newEnvironment();
+		await TestWorker.register(h, env, [{ id: "t", queue: "shared" }]);
+		const request = (summaryOnly: boolean) => ({
+			environmentId: env,
+			batchId: `summary_${env}`,
+			firstIndex: 10,
+			summaryOnly,
+			runs: [0, 1, 2].map((i) => ({
+				taskId: "t",
+				payload: bytes(i),
+				options: { tags: ["x"], idempotencyKey: `s${i}_${env}` },
+			})),
+		});
+		const summary = await h.client.triggerRuns(request(true));
+		// The same call again, answered whole, reads the same runs back as cached.
+		const whole = await h.client.triggerRuns(request(false));
+		assert.deepEqual(
+			summary.runs.map((r) => [r.id, r.status, r.cached, r.batchId, r.batchIndex]),
+			whole.runs.map((r) => [r.id, r.status, false, r.batchId, r.batchIndex]),
+		);
+		assert.deepEqual(
+			summary.runs.map((r) => r.batchIndex),
+			[10, 11, 12],
+		);
+		assert.ok(whole.runs.every((r) => r.cached && r.taskId === "t" && r.payload.length > 0));
+		for (const run of summary.runs) {
+			assert.equal(run.status, RunStatus.QUEUED);
+			assert.equal(run.taskId, "");
+			assert.equal(run.payload.length, 0);
+			assert.equal(run.options, undefined);
+			assert.equal(run.createdAt, undefined);
+		}
+	});
 });
