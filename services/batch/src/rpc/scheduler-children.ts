@@ -1,7 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { type TaskError, TaskErrorSchema } from "../../../../gen/taskmesh/common/v1/common_pb.js";
-import { type Run, RunStatus, type SchedulerService } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import {
+	type Run,
+	RunStatus,
+	type SchedulerService,
+} from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { type ErrorCode, ServiceError } from "../../../kit/src/index.js";
 import {
 	type ChildError,
