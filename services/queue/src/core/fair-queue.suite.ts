@@ -28,7 +28,10 @@ export function fairQueueSuite(
 			queue = made.core.queue;
 			catalog = made.core.catalog;
 			clock = made.clock;
-			close = () => made.core.close();
+			close = async () => {
+				await made.core.close();
+				await made.dropKeys();
+			};
 		});
 
 		after(async () => {

@@ -32,17 +32,18 @@ export const TEST_DEFAULTS: QueueDefaults = {
 /** A queue core on its own namespace with a manual clock and no reaper. */
 export function testQueueCore(redis: RedisClient, options: { logger?: Logger; lifecycleLog?: boolean } = {}) {
 	const clock = new ManualClock();
+	const namespace = `test:queue:${randomSuffix()}`;
 	const core: QueueCore = createQueueCore({
 		redis,
 		clock,
 		logger: options.logger ?? pino({ level: "silent" }),
-		namespace: `test:queue:${randomSuffix()}`,
+		namespace,
 		defaults: TEST_DEFAULTS,
 		lifecycleLog: options.lifecycleLog ?? false,
 		telemetry: true,
 		sweepEveryMs: 0,
 	});
-	return { core, clock };
+	return { core, clock, dropKeys: () => dropNamespace(redis, namespace) };
 }
 
 /** A message with defaults a test overrides. */
@@ -57,4 +58,20 @@ export function message(id: string, fields: Partial<NewMessage> = {}): NewMessag
 		metadata: { runId: `run_${id}`, taskId: "task", attempt: 1, labels: {} },
 		...fields,
 	};
+}
+
+/**
+ * Deletes a test core's keys. Tests share the machine's Redis, which outlives the run;
+ * on a cluster every master is scanned (each holds some of the namespace's slots).
+ */
+async function dropNamespace(redis: RedisClient, namespace: string): Promise<void> {
+	const nodes = "nodes" in redis ? redis.nodes("master") : [redis];
+	for (const node of nodes) {
+		for await (const keys of node.scanStream({ match: `${namespace}*`, count: 1_000 })) {
+			// One UNLINK per key, pipelined: keys of one scan page may sit in different slots.
+			const pipeline = node.pipeline();
+			for (const key of keys as string[]) pipeline.unlink(key);
+			await pipeline.exec();
+		}
+	}
 }
