@@ -38,6 +38,11 @@ export interface WorkerOptions {
 	gracePeriodMs?: number;
 	/** Attempts run at once at most, whatever the resources allow; 32 by default. */
 	maxConcurrentAttempts?: number;
+	/**
+	 * Deliveries taken ahead of a free slot, so the next attempt starts without waiting for the
+	 * queue's push; as many as the slots, at most 4, by default; 0 takes one per free slot.
+	 */
+	prefetchDeliveries?: number;
 	/** Warm child processes kept between attempts; maxConcurrentAttempts (at most 8) by default. */
 	maxIdleProcesses?: number;
 	/** How long a child holding a waiting attempt is kept for a resume on this worker; 10 minutes by default. */
@@ -66,6 +71,10 @@ export class Worker {
 	private heartbeat: NodeJS.Timeout | undefined;
 	private stopping = false;
 	private reportsInFlight = 0;
+	/** Deliveries received ahead of a free slot, oldest first; they hold their resources meanwhile. */
+	private prefetched: Delivery[] = [];
+	/** Deliveries being started or run: each gives its credit back when its slot ends. */
+	private slotsInUse = 0;
 	private tasks: IndexedTask[] = [];
 
 	private constructor(private readonly options: WorkerOptions) {
@@ -161,9 +170,11 @@ export class Worker {
 			consumerId: this.workerId,
 			events: {
 				deliveries: (deliveries) => {
-					for (const d of deliveries) void this.onDelivery(d);
+					for (const d of deliveries) this.onDelivery(d);
 				},
 				closed: (error) => {
+					// The queue took back what this stream held, the prefetched deliveries too.
+					for (const d of this.prefetched.splice(0)) this.ledger.release(`delivery:${d.receipt}`);
 					if (this.stopping) return;
 					this.out.warn("consume stream ended; reopening", error);
 					setTimeout(() => {
@@ -173,29 +184,55 @@ export class Worker {
 			},
 		});
 		this.stream = stream;
-		stream.open(this.initialCredits(), this.ledger.free());
+		stream.open(this.slots() + this.prefetch(), this.ledger.free());
 	}
 
-	private initialCredits(): number {
+	/** Attempts run at once at most. */
+	private slots(): number {
 		// Every slot the smallest preset (a quarter core) could fill; resources gate the rest.
 		const bySlots = Math.floor(this.ledger.capacity.cpu / 0.25);
 		return Math.max(1, Math.min(this.options.maxConcurrentAttempts ?? 32, bySlots));
 	}
 
-	private creditBack(): void {
-		if (!this.stopping) this.stream?.credit(1, this.ledger.free());
+	private prefetch(): number {
+		return Math.max(0, this.options.prefetchDeliveries ?? Math.min(4, this.slots()));
 	}
 
-	private async onDelivery(delivery: Delivery): Promise<void> {
+	/** A slot ended (attempt done, suspended or refused): one more delivery may come. */
+	private creditBack(): void {
+		this.slotsInUse--;
+		if (!this.stopping) this.stream?.credit(1, this.ledger.free());
+		this.startPrefetched();
+	}
+
+	private onDelivery(delivery: Delivery): void {
 		this.telemetry.count("deliveries");
 		const message = delivery.message;
-		const runId = message?.metadata?.runId ?? "";
 		if (this.stopping) {
 			this.stream?.nack([delivery.receipt], `worker ${this.workerId} is shutting down`);
 			return;
 		}
+		this.ledger.hold(`delivery:${delivery.receipt}`, {
+			cpu: message?.resources?.cpu ?? 0,
+			memoryGb: message?.resources?.memoryGb ?? 0,
+		});
+		this.prefetched.push(delivery);
+		this.startPrefetched();
+	}
+
+	/** Starts waiting deliveries while slots are free, oldest first. */
+	private startPrefetched(): void {
+		while (!this.stopping && this.slotsInUse < this.slots() && this.prefetched.length > 0) {
+			const delivery = this.prefetched.shift() as Delivery;
+			this.slotsInUse++;
+			void this.startDelivery(delivery);
+		}
+	}
+
+	private async startDelivery(delivery: Delivery): Promise<void> {
+		const message = delivery.message;
+		const runId = message?.metadata?.runId ?? "";
 		const key = `delivery:${delivery.receipt}`;
-		this.ledger.hold(key, { cpu: message?.resources?.cpu ?? 0, memoryGb: message?.resources?.memoryGb ?? 0 });
 		const held = this.active.get(runId);
 		if (held?.state === "suspending") await held.waitCall;
 		let started: StartAttemptResponse;
@@ -237,7 +274,10 @@ export class Worker {
 	): Promise<void> {
 		const run = started.run;
 		const attempt = started.attempt;
-		if (run === undefined || attempt === undefined) return;
+		if (run === undefined || attempt === undefined) {
+			this.creditBack();
+			return;
+		}
 		const machine = {
 			name: run.machine?.name ?? "",
 			cpu: run.machine?.cpu ?? 0,
@@ -271,6 +311,7 @@ export class Worker {
 		}
 		if (held !== undefined) {
 			this.active.delete(run.id);
+			this.releaseSlot(held);
 			held.detach();
 			void held.proc?.kill();
 		}
@@ -462,7 +503,10 @@ export class Worker {
 
 	private async beat(): Promise<void> {
 		const running = [...this.active.values()].filter((a) => a.state !== "suspended");
-		this.stream?.heartbeat(running.map((a) => a.receipt).filter((r) => r !== ""));
+		this.stream?.heartbeat([
+			...running.map((a) => a.receipt).filter((r) => r !== ""),
+			...this.prefetched.map((d) => d.receipt),
+		]);
 		try {
 			const response = await call(
 				this.clients.scheduler.heartbeatWorker({
@@ -508,6 +552,13 @@ export class Worker {
 	async stop(): Promise<void> {
 		if (this.stopping) return;
 		this.stopping = true;
+		// Deliveries not started yet go back to the queue for other workers now.
+		const unstarted = this.prefetched.splice(0);
+		for (const d of unstarted) this.ledger.release(`delivery:${d.receipt}`);
+		this.stream?.nack(
+			unstarted.map((d) => d.receipt),
+			`worker ${this.workerId} is shutting down`,
+		);
 		const grace = this.options.gracePeriodMs ?? 30_000;
 		const running = () => [...this.active.values()].filter((a) => a.state !== "suspended" && !a.finished);
 		this.out.info(
