@@ -128,12 +128,19 @@ async function bullmq(): Promise<number[]> {
 async function main() {
 	const schema = `bench_sched_${randomBytes(4).toString("hex")}`;
 	const queueProc = await spawnServiceProcess("services/queue/src/main.ts", {
-		env: { TASKMESH_QUEUE_PORT: "0", QUEUE_TELEMETRY: "false", GRPC_DRAIN_TIMEOUT_MS: "500" },
+		// Production mode, as deployed and as bench:queue runs it: no per-message lifecycle log line.
+		env: {
+			TASKMESH_ENV: "production",
+			TASKMESH_QUEUE_PORT: "0",
+			QUEUE_TELEMETRY: "false",
+			GRPC_DRAIN_TIMEOUT_MS: "500",
+		},
 		expectedServices: 1,
 	});
 	const queueUrl = `http://127.0.0.1:${[...queueProc.ports.values()][0]}`;
 	const schedProc = await spawnServiceProcess("services/scheduler/src/main.ts", {
 		env: {
+			TASKMESH_ENV: "production",
 			TASKMESH_SCHEDULER_PORT: "0",
 			TASKMESH_QUEUE_URL: queueUrl,
 			SCHEDULER_DATABASE_SCHEMA: schema,
