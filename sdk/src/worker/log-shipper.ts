@@ -1,7 +1,11 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { type IngestRequestSchema, type LogChunk, LogLevel } from "../../../gen/taskmesh/logs/v1/logs_pb.js";
-import { chunkLogMessage } from "../../../packages/log-chunking/src/index.js";
+import { type IngestRequestSchema, LogLevel } from "../../../gen/taskmesh/logs/v1/logs_pb.js";
+import {
+	chunkLogMessage,
+	encodeLogChunkDelimited,
+	ingestRequestOf,
+} from "../../../packages/log-chunking/src/index.js";
 import type { Clients } from "../client/clients.js";
 import type { LogLevelName } from "../tasks/attempt-runtime.js";
 import { AsyncChannel } from "./async-channel.js";
@@ -28,26 +32,11 @@ const LEVELS: Record<LogLevelName, LogLevel> = {
 const FRAME_BYTES = 1024 * 1024;
 const encoder = new TextEncoder();
 
-// Frame sizing only needs an upper bound, and encoding every chunk once more just to
-// measure it was the largest client-side cost of shipping logs.
-const FIELD_OVERHEAD = 16;
-function encodedSizeBound(chunk: LogChunk): number {
-	let size = chunk.data.byteLength + FIELD_OVERHEAD * 8;
-	size += (chunk.messageId.length + chunk.runId.length + chunk.environmentId.length) * 3;
-	const header = chunk.header;
-	if (header !== undefined) {
-		size += (header.taskId.length + header.attemptId.length + header.traceId.length) * 3;
-		for (const key in header.attributes) {
-			size += (key.length + (header.attributes[key] as string).length) * 3 + FIELD_OVERHEAD;
-		}
-	}
-	return size;
-}
-
 /** One Ingest stream and the frames sent on it that the service has not yet confirmed. */
 interface IngestSession {
 	channel: AsyncChannel<MessageInitShape<typeof IngestRequestSchema>>;
-	frames: LogChunk[][];
+	/** Each frame's chunks, already encoded, kept until the stream is confirmed. */
+	frames: Uint8Array[][];
 	startedAt: number;
 	done: Promise<void>;
 }
@@ -66,7 +55,7 @@ const MAX_RETRIES_WHILE_CLOSING = 3;
 export class LogShipper {
 	private session: IngestSession | undefined;
 	private readonly open = new Set<Promise<void>>();
-	private pending: LogChunk[] = [];
+	private pending: Uint8Array[] = [];
 	private pendingBytes = 0;
 	private sequence = 0;
 	private flushTimer: NodeJS.Timeout | undefined;
@@ -94,11 +83,13 @@ export class LogShipper {
 			},
 			body,
 		});
+		// Encoded once, by the chunking package's encoder: the bytes both size the frame
+		// and are what is sent (and resent after a failed stream).
 		for (const chunk of chunks) {
-			const size = encodedSizeBound(chunk);
-			if (this.pendingBytes + size > FRAME_BYTES) this.flush();
-			this.pending.push(chunk);
-			this.pendingBytes += size;
+			const encoded = encodeLogChunkDelimited(chunk);
+			if (this.pendingBytes + encoded.byteLength > FRAME_BYTES) this.flush();
+			this.pending.push(encoded);
+			this.pendingBytes += encoded.byteLength;
 		}
 		this.flushTimer ??= setTimeout(() => this.flush(), this.options.flushMs ?? 100);
 	}
@@ -123,10 +114,10 @@ export class LogShipper {
 		while (this.open.size > 0) await Promise.all([...this.open]);
 	}
 
-	private send(frame: LogChunk[]): void {
+	private send(frame: Uint8Array[]): void {
 		const session = this.session ?? this.startSession();
 		session.frames.push(frame);
-		session.channel.push({ chunks: frame });
+		session.channel.push(ingestRequestOf(frame));
 		if (session.frames.length >= ROTATE_FRAMES || Date.now() - session.startedAt > ROTATE_MS) {
 			session.channel.end();
 			this.session = undefined;
