@@ -1,27 +1,8 @@
 import type { IngestRequest } from "../../../gen/taskmesh/logs/v1/logs_pb.js";
+import type { PlainLogChunk } from "./plain-chunk.js";
 
 /** The fields of a LogChunk the encoder writes (a LogChunk from chunkLogMessage has them all). */
-export interface ChunkToEncode {
-	messageId: string;
-	runId: string;
-	environmentId: string;
-	sequence: number;
-	last: boolean;
-	compression: number;
-	data: Uint8Array;
-	header?:
-		| {
-				level: number;
-				time?: { seconds: bigint; nanos: number } | undefined;
-				attributes: Record<string, string>;
-				bodySize: bigint;
-				chunkCount: number;
-				taskId: string;
-				attemptId: string;
-				traceId: string;
-		  }
-		| undefined;
-}
+export type ChunkToEncode = PlainLogChunk;
 
 const LENGTH_DELIMITED = 2;
 const VARINT = 0;

@@ -5,4 +5,5 @@ export * from "./codec.js";
 export * from "./frame-encoding.js";
 export * from "./limits.js";
 export * from "./placement.js";
+export * from "./plain-chunk.js";
 export * from "./reassembler.js";

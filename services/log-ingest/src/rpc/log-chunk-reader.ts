@@ -1,3 +1,5 @@
+import type { PlainLogChunk, PlainLogHeader } from "../../../../packages/log-chunking/src/index.js";
+
 /**
  * Reads one taskmesh.logs.v1.LogChunk from its wire bytes by hand.
  *
@@ -14,28 +16,10 @@
  */
 
 /** A decoded LogChunk: the fields of the contract's LogChunk that the service reads. */
-export interface ChunkFields {
-	messageId: string;
-	runId: string;
-	environmentId: string;
-	sequence: number;
-	last: boolean;
-	compression: number;
-	data: Uint8Array;
-	header?: HeaderFields | undefined;
-}
+export type ChunkFields = PlainLogChunk;
 
 /** A decoded LogMessageHeader. */
-export interface HeaderFields {
-	level: number;
-	time?: { seconds: bigint; nanos: number } | undefined;
-	attributes: Record<string, string>;
-	bodySize: bigint;
-	chunkCount: number;
-	taskId: string;
-	attemptId: string;
-	traceId: string;
-}
+export type HeaderFields = PlainLogHeader;
 
 /** The bytes are not a well-formed LogChunk; the message says where. */
 export class ChunkDecodeError extends Error {
