@@ -8,6 +8,8 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Status } from "../../../google/rpc/status_pb.js";
+import { file_google_rpc_status } from "../../../google/rpc/status_pb.js";
 import type { ItemFailure, Resources } from "../../common/v1/common_pb.js";
 import { file_taskmesh_common_v1_common } from "../../common/v1/common_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -16,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskmesh/queue/v1/queue.proto.
  */
 export const file_taskmesh_queue_v1_queue: GenFile = /*@__PURE__*/
-  fileDesc("Ch10YXNrbWVzaC9xdWV1ZS92MS9xdWV1ZS5wcm90bxIRdGFza21lc2gucXVldWUudjEisgEKD01lc3NhZ2VNZXRhZGF0YRIOCgZydW5faWQYASABKAkSDwoHdGFza19pZBgCIAEoCRIPCgdhdHRlbXB0GAMgASgFEj4KBmxhYmVscxgEIAMoCzIuLnRhc2ttZXNoLnF1ZXVlLnYxLk1lc3NhZ2VNZXRhZGF0YS5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItcCCg5FbnF1ZXVlTWVzc2FnZRIKCgJpZBgBIAEoCRIWCg5lbnZpcm9ubWVudF9pZBgCIAEoCRINCgVxdWV1ZRgDIAEoCRIXCg9jb25jdXJyZW5jeV9rZXkYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIQCghwcmlvcml0eRgGIAEoBRIqCgVkZWxheRgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkgAEjIKDGF2YWlsYWJsZV9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIABIwCglyZXNvdXJjZXMYCSABKAsyHS50YXNrbWVzaC5jb21tb24udjEuUmVzb3VyY2VzEjQKCG1ldGFkYXRhGAogASgLMiIudGFza21lc2gucXVldWUudjEuTWVzc2FnZU1ldGFkYXRhQg4KDGF2YWlsYWJpbGl0eSLcAgoMUXVldWVNZXNzYWdlEgoKAmlkGAEgASgJEhYKDmVudmlyb25tZW50X2lkGAIgASgJEg0KBXF1ZXVlGAMgASgJEhcKD2NvbmN1cnJlbmN5X2tleRgEIAEoCRIPCgdwYXlsb2FkGAUgASgMEhAKCHByaW9yaXR5GAYgASgFEi8KC2VucXVldWVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxhdmFpbGFibGVfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKCXJlc291cmNlcxgJIAEoCzIdLnRhc2ttZXNoLmNvbW1vbi52MS5SZXNvdXJjZXMSNAoIbWV0YWRhdGEYCiABKAsyIi50YXNrbWVzaC5xdWV1ZS52MS5NZXNzYWdlTWV0YWRhdGESEgoKbmFja19jb3VudBgLIAEoBSKYAQoIRGVsaXZlcnkSMAoHbWVzc2FnZRgBIAEoCzIfLnRhc2ttZXNoLnF1ZXVlLnYxLlF1ZXVlTWVzc2FnZRIPCgdyZWNlaXB0GAIgASgJEhYKDmRlbGl2ZXJ5X2NvdW50GAMgASgFEjEKDXZpc2libGVfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjoKEENvbnN1bWVyU2VsZWN0b3ISFgoOZW52aXJvbm1lbnRfaWQYASABKAkSDgoGcXVldWVzGAIgAygJIkUKDkVucXVldWVSZXF1ZXN0EjMKCG1lc3NhZ2VzGAEgAygLMiEudGFza21lc2gucXVldWUudjEuRW5xdWV1ZU1lc3NhZ2UiLgoNRW5xdWV1ZVJlc3VsdBIKCgJpZBgBIAEoCRIRCglkdXBsaWNhdGUYAiABKAgiRAoPRW5xdWV1ZVJlc3BvbnNlEjEKB3Jlc3VsdHMYASADKAsyIC50YXNrbWVzaC5xdWV1ZS52MS5FbnF1ZXVlUmVzdWx0Io8CCg5EZXF1ZXVlUmVxdWVzdBITCgtjb25zdW1lcl9pZBgBIAEoCRI2CglzZWxlY3RvcnMYAiADKAsyIy50YXNrbWVzaC5xdWV1ZS52MS5Db25zdW1lclNlbGVjdG9yEhQKDG1heF9tZXNzYWdlcxgDIAEoBRI1Cg5mcmVlX3Jlc291cmNlcxgEIAEoCzIdLnRhc2ttZXNoLmNvbW1vbi52MS5SZXNvdXJjZXMSNQoSdmlzaWJpbGl0eV90aW1lb3V0GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiwKCXdhaXRfdGltZRgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJCCg9EZXF1ZXVlUmVzcG9uc2USLwoKZGVsaXZlcmllcxgBIAMoCzIbLnRhc2ttZXNoLnF1ZXVlLnYxLkRlbGl2ZXJ5IsgBCgtDb25zdW1lT3BlbhITCgtjb25zdW1lcl9pZBgBIAEoCRI2CglzZWxlY3RvcnMYAiADKAsyIy50YXNrbWVzaC5xdWV1ZS52MS5Db25zdW1lclNlbGVjdG9yEjUKEnZpc2liaWxpdHlfdGltZW91dBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI1Cg5mcmVlX3Jlc291cmNlcxgEIAEoCzIdLnRhc2ttZXNoLmNvbW1vbi52MS5SZXNvdXJjZXMiVwoNQ29uc3VtZUNyZWRpdBIPCgdjcmVkaXRzGAEgASgFEjUKDmZyZWVfcmVzb3VyY2VzGAIgASgLMh0udGFza21lc2guY29tbW9uLnYxLlJlc291cmNlcyJgCg9BY2tub3dsZWRnZW1lbnQSDwoHcmVjZWlwdBgBIAEoCRIsCgZyZWFzb24YAiABKA4yHC50YXNrbWVzaC5xdWV1ZS52MS5BY2tSZWFzb24SDgoGZGV0YWlsGAMgASgJIpYBCghOYWNrSXRlbRIPCgdyZWNlaXB0GAEgASgJEjAKC3JldHJ5X2RlbGF5GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uSAASLgoIcmV0cnlfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wSAASDgoGZGV0YWlsGAQgASgJQgcKBXJldHJ5IqQCCg5Db25zdW1lUmVxdWVzdBIuCgRvcGVuGAEgASgLMh4udGFza21lc2gucXVldWUudjEuQ29uc3VtZU9wZW5IABIyCgZjcmVkaXQYAiABKAsyIC50YXNrbWVzaC5xdWV1ZS52MS5Db25zdW1lQ3JlZGl0SAASPAoLYWNrbm93bGVkZ2UYAyABKAsyJS50YXNrbWVzaC5xdWV1ZS52MS5BY2tub3dsZWRnZVJlcXVlc3RIABIuCgRuYWNrGAQgASgLMh4udGFza21lc2gucXVldWUudjEuTmFja1JlcXVlc3RIABI4CgloZWFydGJlYXQYBSABKAsyIy50YXNrbWVzaC5xdWV1ZS52MS5IZWFydGJlYXRSZXF1ZXN0SABCBgoEa2luZCIkCg1Db25zdW1lT3BlbmVkEhMKC2NvbnN1bWVyX2lkGAEgASgJIkAKDURlbGl2ZXJ5QmF0Y2gSLwoKZGVsaXZlcmllcxgBIAMoCzIbLnRhc2ttZXNoLnF1ZXVlLnYxLkRlbGl2ZXJ5IrUCCg9Db25zdW1lUmVzcG9uc2USMgoGb3BlbmVkGAEgASgLMiAudGFza21lc2gucXVldWUudjEuQ29uc3VtZU9wZW5lZEgAEjYKCmRlbGl2ZXJpZXMYAiABKAsyIC50YXNrbWVzaC5xdWV1ZS52MS5EZWxpdmVyeUJhdGNoSAASPgoMYWNrbm93bGVkZ2VkGAMgASgLMiYudGFza21lc2gucXVldWUudjEuQWNrbm93bGVkZ2VSZXNwb25zZUgAEjEKBm5hY2tlZBgEIAEoCzIfLnRhc2ttZXNoLnF1ZXVlLnYxLk5hY2tSZXNwb25zZUgAEjsKC2hlYXJ0YmVhdGVkGAUgASgLMiQudGFza21lc2gucXVldWUudjEuSGVhcnRiZWF0UmVzcG9uc2VIAEIGCgRraW5kImcKEkFja25vd2xlZGdlUmVxdWVzdBITCgtjb25zdW1lcl9pZBgBIAEoCRI8ChBhY2tub3dsZWRnZW1lbnRzGAIgAygLMiIudGFza21lc2gucXVldWUudjEuQWNrbm93bGVkZ2VtZW50Il4KE0Fja25vd2xlZGdlUmVzcG9uc2USFAoMYWNrbm93bGVkZ2VkGAEgASgNEjEKCGZhaWx1cmVzGAIgAygLMh8udGFza21lc2guY29tbW9uLnYxLkl0ZW1GYWlsdXJlIk4KC05hY2tSZXF1ZXN0EhMKC2NvbnN1bWVyX2lkGAEgASgJEioKBWl0ZW1zGAIgAygLMhsudGFza21lc2gucXVldWUudjEuTmFja0l0ZW0iagoMTmFja1Jlc3BvbnNlEhAKCHJlcXVldWVkGAEgASgNEhUKDWRlYWRfbGV0dGVyZWQYAiABKA0SMQoIZmFpbHVyZXMYAyADKAsyHy50YXNrbWVzaC5jb21tb24udjEuSXRlbUZhaWx1cmUiZwoQSGVhcnRiZWF0UmVxdWVzdBITCgtjb25zdW1lcl9pZBgBIAEoCRIQCghyZWNlaXB0cxgCIAMoCRIsCglleHRlbmRfYnkYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iWAoRSGVhcnRiZWF0UmVzcG9uc2USEAoIZXh0ZW5kZWQYASABKA0SMQoIZmFpbHVyZXMYAiADKAsyHy50YXNrbWVzaC5jb21tb24udjEuSXRlbUZhaWx1cmUikQEKC1F1ZXVlTGltaXRzEhkKEWNvbmN1cnJlbmN5X2xpbWl0GAEgASgFEh0KFWNvbmN1cnJlbmN5X2tleV9saW1pdBgCIAEoBRIRCgltYXhfbmFja3MYAyABKAUSNQoSdmlzaWJpbGl0eV90aW1lb3V0GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIk0KDkFja1JlYXNvbkNvdW50EiwKBnJlYXNvbhgBIAEoDjIcLnRhc2ttZXNoLnF1ZXVlLnYxLkFja1JlYXNvbhINCgVjb3VudBgCIAEoBCLCAQoKUXVldWVTdGF0cxINCgVkZXB0aBgBIAEoBBIRCglpbl9mbGlnaHQYAiABKAQSDwoHZGVsYXllZBgDIAEoBBIVCg1kZWFkX2xldHRlcmVkGAQgASgEEi0KCm9sZGVzdF9hZ2UYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SOwoQYWNrbm93bGVkZ2VtZW50cxgGIAMoCzIhLnRhc2ttZXNoLnF1ZXVlLnYxLkFja1JlYXNvbkNvdW50IpsBCgVRdWV1ZRIWCg5lbnZpcm9ubWVudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnBhdXNlZBgDIAEoCBIuCgZsaW1pdHMYBCABKAsyHi50YXNrbWVzaC5xdWV1ZS52MS5RdWV1ZUxpbWl0cxIsCgVzdGF0cxgFIAEoCzIdLnRhc2ttZXNoLnF1ZXVlLnYxLlF1ZXVlU3RhdHMiOAoPR2V0UXVldWVSZXF1ZXN0EhYKDmVudmlyb25tZW50X2lkGAEgASgJEg0KBXF1ZXVlGAIgASgJIjsKEEdldFF1ZXVlUmVzcG9uc2USJwoFcXVldWUYASABKAsyGC50YXNrbWVzaC5xdWV1ZS52MS5RdWV1ZSJSChFMaXN0UXVldWVzUmVxdWVzdBIWCg5lbnZpcm9ubWVudF9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSKdAQoSTGlzdFF1ZXVlc1Jlc3BvbnNlEigKBnF1ZXVlcxgBIAMoCzIYLnRhc2ttZXNoLnF1ZXVlLnYxLlF1ZXVlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRIlCh1lbnZpcm9ubWVudF9jb25jdXJyZW5jeV9saW1pdBgDIAEoBRIdChVlbnZpcm9ubWVudF9pbl9mbGlnaHQYBCABKAQirAIKElVwZGF0ZVF1ZXVlUmVxdWVzdBIWCg5lbnZpcm9ubWVudF9pZBgBIAEoCRINCgVxdWV1ZRgCIAEoCRITCgZwYXVzZWQYAyABKAhIAIgBARIeChFjb25jdXJyZW5jeV9saW1pdBgEIAEoBUgBiAEBEiIKFWNvbmN1cnJlbmN5X2tleV9saW1pdBgFIAEoBUgCiAEBEhYKCW1heF9uYWNrcxgGIAEoBUgDiAEBEjUKEnZpc2liaWxpdHlfdGltZW91dBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIJCgdfcGF1c2VkQhQKEl9jb25jdXJyZW5jeV9saW1pdEIYChZfY29uY3VycmVuY3lfa2V5X2xpbWl0QgwKCl9tYXhfbmFja3MiPgoTVXBkYXRlUXVldWVSZXNwb25zZRInCgVxdWV1ZRgBIAEoCzIYLnRhc2ttZXNoLnF1ZXVlLnYxLlF1ZXVlIk0KGFVwZGF0ZUVudmlyb25tZW50UmVxdWVzdBIWCg5lbnZpcm9ubWVudF9pZBgBIAEoCRIZChFjb25jdXJyZW5jeV9saW1pdBgCIAEoBSI2ChlVcGRhdGVFbnZpcm9ubWVudFJlc3BvbnNlEhkKEWNvbmN1cnJlbmN5X2xpbWl0GAEgASgFIrIBCgpEZWFkTGV0dGVyEjAKB21lc3NhZ2UYASABKAsyHy50YXNrbWVzaC5xdWV1ZS52MS5RdWV1ZU1lc3NhZ2USLAoGcmVhc29uGAIgASgOMhwudGFza21lc2gucXVldWUudjEuQWNrUmVhc29uEg4KBmRldGFpbBgDIAEoCRI0ChBkZWFkX2xldHRlcmVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJmChZMaXN0RGVhZExldHRlcnNSZXF1ZXN0EhYKDmVudmlyb25tZW50X2lkGAEgASgJEg0KBXF1ZXVlGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJImcKF0xpc3REZWFkTGV0dGVyc1Jlc3BvbnNlEjMKDGRlYWRfbGV0dGVycxgBIAMoCzIdLnRhc2ttZXNoLnF1ZXVlLnYxLkRlYWRMZXR0ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlsKDlJlZHJpdmVSZXF1ZXN0EhYKDmVudmlyb25tZW50X2lkGAEgASgJEg0KBXF1ZXVlGAIgASgJEhMKC21lc3NhZ2VfaWRzGAMgAygJEg0KBWxpbWl0GAQgASgFIiMKD1JlZHJpdmVSZXNwb25zZRIQCghyZWRyaXZlbhgBIAEoDSqiAgoJQWNrUmVhc29uEhoKFkFDS19SRUFTT05fVU5TUEVDSUZJRUQQABIYChRBQ0tfUkVBU09OX0NPTVBMRVRFRBABEiAKHEFDS19SRUFTT05fRkFJTEVEX1dJTExfUkVUUlkQAhIfChtBQ0tfUkVBU09OX0ZBSUxFRF9QRVJNQU5FTlQQAxIXChNBQ0tfUkVBU09OX0NBTkNFTEVEEAQSFgoSQUNLX1JFQVNPTl9FWFBJUkVEEAUSIAocQUNLX1JFQVNPTl9NQVhfTkFDS1NfUkVBQ0hFRBAGEhgKFEFDS19SRUFTT05fVElNRURfT1VUEAcSFgoSQUNLX1JFQVNPTl9DUkFTSEVEEAgSFwoTQUNLX1JFQVNPTl9SRUpFQ1RFRBAJMtAICgxRdWV1ZVNlcnZpY2USUAoHRW5xdWV1ZRIhLnRhc2ttZXNoLnF1ZXVlLnYxLkVucXVldWVSZXF1ZXN0GiIudGFza21lc2gucXVldWUudjEuRW5xdWV1ZVJlc3BvbnNlElAKB0RlcXVldWUSIS50YXNrbWVzaC5xdWV1ZS52MS5EZXF1ZXVlUmVxdWVzdBoiLnRhc2ttZXNoLnF1ZXVlLnYxLkRlcXVldWVSZXNwb25zZRJUCgdDb25zdW1lEiEudGFza21lc2gucXVldWUudjEuQ29uc3VtZVJlcXVlc3QaIi50YXNrbWVzaC5xdWV1ZS52MS5Db25zdW1lUmVzcG9uc2UoATABElwKC0Fja25vd2xlZGdlEiUudGFza21lc2gucXVldWUudjEuQWNrbm93bGVkZ2VSZXF1ZXN0GiYudGFza21lc2gucXVldWUudjEuQWNrbm93bGVkZ2VSZXNwb25zZRJHCgROYWNrEh4udGFza21lc2gucXVldWUudjEuTmFja1JlcXVlc3QaHy50YXNrbWVzaC5xdWV1ZS52MS5OYWNrUmVzcG9uc2USVgoJSGVhcnRiZWF0EiMudGFza21lc2gucXVldWUudjEuSGVhcnRiZWF0UmVxdWVzdBokLnRhc2ttZXNoLnF1ZXVlLnYxLkhlYXJ0YmVhdFJlc3BvbnNlElgKCEdldFF1ZXVlEiIudGFza21lc2gucXVldWUudjEuR2V0UXVldWVSZXF1ZXN0GiMudGFza21lc2gucXVldWUudjEuR2V0UXVldWVSZXNwb25zZSIDkAIBEl4KCkxpc3RRdWV1ZXMSJC50YXNrbWVzaC5xdWV1ZS52MS5MaXN0UXVldWVzUmVxdWVzdBolLnRhc2ttZXNoLnF1ZXVlLnYxLkxpc3RRdWV1ZXNSZXNwb25zZSIDkAIBElwKC1VwZGF0ZVF1ZXVlEiUudGFza21lc2gucXVldWUudjEuVXBkYXRlUXVldWVSZXF1ZXN0GiYudGFza21lc2gucXVldWUudjEuVXBkYXRlUXVldWVSZXNwb25zZRJuChFVcGRhdGVFbnZpcm9ubWVudBIrLnRhc2ttZXNoLnF1ZXVlLnYxLlVwZGF0ZUVudmlyb25tZW50UmVxdWVzdBosLnRhc2ttZXNoLnF1ZXVlLnYxLlVwZGF0ZUVudmlyb25tZW50UmVzcG9uc2USbQoPTGlzdERlYWRMZXR0ZXJzEikudGFza21lc2gucXVldWUudjEuTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBoqLnRhc2ttZXNoLnF1ZXVlLnYxLkxpc3REZWFkTGV0dGVyc1Jlc3BvbnNlIgOQAgESUAoHUmVkcml2ZRIhLnRhc2ttZXNoLnF1ZXVlLnYxLlJlZHJpdmVSZXF1ZXN0GiIudGFza21lc2gucXVldWUudjEuUmVkcml2ZVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_taskmesh_common_v1_common]);
+  fileDesc("Ch10YXNrbWVzaC9xdWV1ZS92MS9xdWV1ZS5wcm90bxIRdGFza21lc2gucXVldWUudjEisgEKD01lc3NhZ2VNZXRhZGF0YRIOCgZydW5faWQYASABKAkSDwoHdGFza19pZBgCIAEoCRIPCgdhdHRlbXB0GAMgASgFEj4KBmxhYmVscxgEIAMoCzIuLnRhc2ttZXNoLnF1ZXVlLnYxLk1lc3NhZ2VNZXRhZGF0YS5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItcCCg5FbnF1ZXVlTWVzc2FnZRIKCgJpZBgBIAEoCRIWCg5lbnZpcm9ubWVudF9pZBgCIAEoCRINCgVxdWV1ZRgDIAEoCRIXCg9jb25jdXJyZW5jeV9rZXkYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIQCghwcmlvcml0eRgGIAEoBRIqCgVkZWxheRgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkgAEjIKDGF2YWlsYWJsZV9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIABIwCglyZXNvdXJjZXMYCSABKAsyHS50YXNrbWVzaC5jb21tb24udjEuUmVzb3VyY2VzEjQKCG1ldGFkYXRhGAogASgLMiIudGFza21lc2gucXVldWUudjEuTWVzc2FnZU1ldGFkYXRhQg4KDGF2YWlsYWJpbGl0eSLcAgoMUXVldWVNZXNzYWdlEgoKAmlkGAEgASgJEhYKDmVudmlyb25tZW50X2lkGAIgASgJEg0KBXF1ZXVlGAMgASgJEhcKD2NvbmN1cnJlbmN5X2tleRgEIAEoCRIPCgdwYXlsb2FkGAUgASgMEhAKCHByaW9yaXR5GAYgASgFEi8KC2VucXVldWVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxhdmFpbGFibGVfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKCXJlc291cmNlcxgJIAEoCzIdLnRhc2ttZXNoLmNvbW1vbi52MS5SZXNvdXJjZXMSNAoIbWV0YWRhdGEYCiABKAsyIi50YXNrbWVzaC5xdWV1ZS52MS5NZXNzYWdlTWV0YWRhdGESEgoKbmFja19jb3VudBgLIAEoBSKYAQoIRGVsaXZlcnkSMAoHbWVzc2FnZRgBIAEoCzIfLnRhc2ttZXNoLnF1ZXVlLnYxLlF1ZXVlTWVzc2FnZRIPCgdyZWNlaXB0GAIgASgJEhYKDmRlbGl2ZXJ5X2NvdW50GAMgASgFEjEKDXZpc2libGVfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjoKEENvbnN1bWVyU2VsZWN0b3ISFgoOZW52aXJvbm1lbnRfaWQYASABKAkSDgoGcXVldWVzGAIgAygJIkUKDkVucXVldWVSZXF1ZXN0EjMKCG1lc3NhZ2VzGAEgAygLMiEudGFza21lc2gucXVldWUudjEuRW5xdWV1ZU1lc3NhZ2UiLgoNRW5xdWV1ZVJlc3VsdBIKCgJpZBgBIAEoCRIRCglkdXBsaWNhdGUYAiABKAgiRAoPRW5xdWV1ZVJlc3BvbnNlEjEKB3Jlc3VsdHMYASADKAsyIC50YXNrbWVzaC5xdWV1ZS52MS5FbnF1ZXVlUmVzdWx0IksKFEVucXVldWVTdHJlYW1SZXF1ZXN0EjMKCG1lc3NhZ2VzGAEgAygLMiEudGFza21lc2gucXVldWUudjEuRW5xdWV1ZU1lc3NhZ2UifwoVRW5xdWV1ZVN0cmVhbVJlc3BvbnNlEhAKCHNlcXVlbmNlGAEgASgEEjEKB3Jlc3VsdHMYAiADKAsyIC50YXNrbWVzaC5xdWV1ZS52MS5FbnF1ZXVlUmVzdWx0EiEKBWVycm9yGAMgASgLMhIuZ29vZ2xlLnJwYy5TdGF0dXMijwIKDkRlcXVldWVSZXF1ZXN0EhMKC2NvbnN1bWVyX2lkGAEgASgJEjYKCXNlbGVjdG9ycxgCIAMoCzIjLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVyU2VsZWN0b3ISFAoMbWF4X21lc3NhZ2VzGAMgASgFEjUKDmZyZWVfcmVzb3VyY2VzGAQgASgLMh0udGFza21lc2guY29tbW9uLnYxLlJlc291cmNlcxI1ChJ2aXNpYmlsaXR5X3RpbWVvdXQYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLAoJd2FpdF90aW1lGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIkIKD0RlcXVldWVSZXNwb25zZRIvCgpkZWxpdmVyaWVzGAEgAygLMhsudGFza21lc2gucXVldWUudjEuRGVsaXZlcnkiyAEKC0NvbnN1bWVPcGVuEhMKC2NvbnN1bWVyX2lkGAEgASgJEjYKCXNlbGVjdG9ycxgCIAMoCzIjLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVyU2VsZWN0b3ISNQoSdmlzaWJpbGl0eV90aW1lb3V0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjUKDmZyZWVfcmVzb3VyY2VzGAQgASgLMh0udGFza21lc2guY29tbW9uLnYxLlJlc291cmNlcyJXCg1Db25zdW1lQ3JlZGl0Eg8KB2NyZWRpdHMYASABKAUSNQoOZnJlZV9yZXNvdXJjZXMYAiABKAsyHS50YXNrbWVzaC5jb21tb24udjEuUmVzb3VyY2VzImAKD0Fja25vd2xlZGdlbWVudBIPCgdyZWNlaXB0GAEgASgJEiwKBnJlYXNvbhgCIAEoDjIcLnRhc2ttZXNoLnF1ZXVlLnYxLkFja1JlYXNvbhIOCgZkZXRhaWwYAyABKAkilgEKCE5hY2tJdGVtEg8KB3JlY2VpcHQYASABKAkSMAoLcmV0cnlfZGVsYXkYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25IABIuCghyZXRyeV9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIABIOCgZkZXRhaWwYBCABKAlCBwoFcmV0cnkipAIKDkNvbnN1bWVSZXF1ZXN0Ei4KBG9wZW4YASABKAsyHi50YXNrbWVzaC5xdWV1ZS52MS5Db25zdW1lT3BlbkgAEjIKBmNyZWRpdBgCIAEoCzIgLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVDcmVkaXRIABI8CgthY2tub3dsZWRnZRgDIAEoCzIlLnRhc2ttZXNoLnF1ZXVlLnYxLkFja25vd2xlZGdlUmVxdWVzdEgAEi4KBG5hY2sYBCABKAsyHi50YXNrbWVzaC5xdWV1ZS52MS5OYWNrUmVxdWVzdEgAEjgKCWhlYXJ0YmVhdBgFIAEoCzIjLnRhc2ttZXNoLnF1ZXVlLnYxLkhlYXJ0YmVhdFJlcXVlc3RIAEIGCgRraW5kIiQKDUNvbnN1bWVPcGVuZWQSEwoLY29uc3VtZXJfaWQYASABKAkiQAoNRGVsaXZlcnlCYXRjaBIvCgpkZWxpdmVyaWVzGAEgAygLMhsudGFza21lc2gucXVldWUudjEuRGVsaXZlcnkitQIKD0NvbnN1bWVSZXNwb25zZRIyCgZvcGVuZWQYASABKAsyIC50YXNrbWVzaC5xdWV1ZS52MS5Db25zdW1lT3BlbmVkSAASNgoKZGVsaXZlcmllcxgCIAEoCzIgLnRhc2ttZXNoLnF1ZXVlLnYxLkRlbGl2ZXJ5QmF0Y2hIABI+CgxhY2tub3dsZWRnZWQYAyABKAsyJi50YXNrbWVzaC5xdWV1ZS52MS5BY2tub3dsZWRnZVJlc3BvbnNlSAASMQoGbmFja2VkGAQgASgLMh8udGFza21lc2gucXVldWUudjEuTmFja1Jlc3BvbnNlSAASOwoLaGVhcnRiZWF0ZWQYBSABKAsyJC50YXNrbWVzaC5xdWV1ZS52MS5IZWFydGJlYXRSZXNwb25zZUgAQgYKBGtpbmQiZwoSQWNrbm93bGVkZ2VSZXF1ZXN0EhMKC2NvbnN1bWVyX2lkGAEgASgJEjwKEGFja25vd2xlZGdlbWVudHMYAiADKAsyIi50YXNrbWVzaC5xdWV1ZS52MS5BY2tub3dsZWRnZW1lbnQiXgoTQWNrbm93bGVkZ2VSZXNwb25zZRIUCgxhY2tub3dsZWRnZWQYASABKA0SMQoIZmFpbHVyZXMYAiADKAsyHy50YXNrbWVzaC5jb21tb24udjEuSXRlbUZhaWx1cmUiTgoLTmFja1JlcXVlc3QSEwoLY29uc3VtZXJfaWQYASABKAkSKgoFaXRlbXMYAiADKAsyGy50YXNrbWVzaC5xdWV1ZS52MS5OYWNrSXRlbSJqCgxOYWNrUmVzcG9uc2USEAoIcmVxdWV1ZWQYASABKA0SFQoNZGVhZF9sZXR0ZXJlZBgCIAEoDRIxCghmYWlsdXJlcxgDIAMoCzIfLnRhc2ttZXNoLmNvbW1vbi52MS5JdGVtRmFpbHVyZSJnChBIZWFydGJlYXRSZXF1ZXN0EhMKC2NvbnN1bWVyX2lkGAEgASgJEhAKCHJlY2VpcHRzGAIgAygJEiwKCWV4dGVuZF9ieRgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJYChFIZWFydGJlYXRSZXNwb25zZRIQCghleHRlbmRlZBgBIAEoDRIxCghmYWlsdXJlcxgCIAMoCzIfLnRhc2ttZXNoLmNvbW1vbi52MS5JdGVtRmFpbHVyZSKRAQoLUXVldWVMaW1pdHMSGQoRY29uY3VycmVuY3lfbGltaXQYASABKAUSHQoVY29uY3VycmVuY3lfa2V5X2xpbWl0GAIgASgFEhEKCW1heF9uYWNrcxgDIAEoBRI1ChJ2aXNpYmlsaXR5X3RpbWVvdXQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iTQoOQWNrUmVhc29uQ291bnQSLAoGcmVhc29uGAEgASgOMhwudGFza21lc2gucXVldWUudjEuQWNrUmVhc29uEg0KBWNvdW50GAIgASgEIsIBCgpRdWV1ZVN0YXRzEg0KBWRlcHRoGAEgASgEEhEKCWluX2ZsaWdodBgCIAEoBBIPCgdkZWxheWVkGAMgASgEEhUKDWRlYWRfbGV0dGVyZWQYBCABKAQSLQoKb2xkZXN0X2FnZRgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI7ChBhY2tub3dsZWRnZW1lbnRzGAYgAygLMiEudGFza21lc2gucXVldWUudjEuQWNrUmVhc29uQ291bnQimwEKBVF1ZXVlEhYKDmVudmlyb25tZW50X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGcGF1c2VkGAMgASgIEi4KBmxpbWl0cxgEIAEoCzIeLnRhc2ttZXNoLnF1ZXVlLnYxLlF1ZXVlTGltaXRzEiwKBXN0YXRzGAUgASgLMh0udGFza21lc2gucXVldWUudjEuUXVldWVTdGF0cyI4Cg9HZXRRdWV1ZVJlcXVlc3QSFgoOZW52aXJvbm1lbnRfaWQYASABKAkSDQoFcXVldWUYAiABKAkiOwoQR2V0UXVldWVSZXNwb25zZRInCgVxdWV1ZRgBIAEoCzIYLnRhc2ttZXNoLnF1ZXVlLnYxLlF1ZXVlIlIKEUxpc3RRdWV1ZXNSZXF1ZXN0EhYKDmVudmlyb25tZW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIp0BChJMaXN0UXVldWVzUmVzcG9uc2USKAoGcXVldWVzGAEgAygLMhgudGFza21lc2gucXVldWUudjEuUXVldWUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEiUKHWVudmlyb25tZW50X2NvbmN1cnJlbmN5X2xpbWl0GAMgASgFEh0KFWVudmlyb25tZW50X2luX2ZsaWdodBgEIAEoBCKsAgoSVXBkYXRlUXVldWVSZXF1ZXN0EhYKDmVudmlyb25tZW50X2lkGAEgASgJEg0KBXF1ZXVlGAIgASgJEhMKBnBhdXNlZBgDIAEoCEgAiAEBEh4KEWNvbmN1cnJlbmN5X2xpbWl0GAQgASgFSAGIAQESIgoVY29uY3VycmVuY3lfa2V5X2xpbWl0GAUgASgFSAKIAQESFgoJbWF4X25hY2tzGAYgASgFSAOIAQESNQoSdmlzaWJpbGl0eV90aW1lb3V0GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgkKB19wYXVzZWRCFAoSX2NvbmN1cnJlbmN5X2xpbWl0QhgKFl9jb25jdXJyZW5jeV9rZXlfbGltaXRCDAoKX21heF9uYWNrcyI+ChNVcGRhdGVRdWV1ZVJlc3BvbnNlEicKBXF1ZXVlGAEgASgLMhgudGFza21lc2gucXVldWUudjEuUXVldWUiTQoYVXBkYXRlRW52aXJvbm1lbnRSZXF1ZXN0EhYKDmVudmlyb25tZW50X2lkGAEgASgJEhkKEWNvbmN1cnJlbmN5X2xpbWl0GAIgASgFIjYKGVVwZGF0ZUVudmlyb25tZW50UmVzcG9uc2USGQoRY29uY3VycmVuY3lfbGltaXQYASABKAUisgEKCkRlYWRMZXR0ZXISMAoHbWVzc2FnZRgBIAEoCzIfLnRhc2ttZXNoLnF1ZXVlLnYxLlF1ZXVlTWVzc2FnZRIsCgZyZWFzb24YAiABKA4yHC50YXNrbWVzaC5xdWV1ZS52MS5BY2tSZWFzb24SDgoGZGV0YWlsGAMgASgJEjQKEGRlYWRfbGV0dGVyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImYKFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSFgoOZW52aXJvbm1lbnRfaWQYASABKAkSDQoFcXVldWUYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiZwoXTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2USMwoMZGVhZF9sZXR0ZXJzGAEgAygLMh0udGFza21lc2gucXVldWUudjEuRGVhZExldHRlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiWwoOUmVkcml2ZVJlcXVlc3QSFgoOZW52aXJvbm1lbnRfaWQYASABKAkSDQoFcXVldWUYAiABKAkSEwoLbWVzc2FnZV9pZHMYAyADKAkSDQoFbGltaXQYBCABKAUiIwoPUmVkcml2ZVJlc3BvbnNlEhAKCHJlZHJpdmVuGAEgASgNKqICCglBY2tSZWFzb24SGgoWQUNLX1JFQVNPTl9VTlNQRUNJRklFRBAAEhgKFEFDS19SRUFTT05fQ09NUExFVEVEEAESIAocQUNLX1JFQVNPTl9GQUlMRURfV0lMTF9SRVRSWRACEh8KG0FDS19SRUFTT05fRkFJTEVEX1BFUk1BTkVOVBADEhcKE0FDS19SRUFTT05fQ0FOQ0VMRUQQBBIWChJBQ0tfUkVBU09OX0VYUElSRUQQBRIgChxBQ0tfUkVBU09OX01BWF9OQUNLU19SRUFDSEVEEAYSGAoUQUNLX1JFQVNPTl9USU1FRF9PVVQQBxIWChJBQ0tfUkVBU09OX0NSQVNIRUQQCBIXChNBQ0tfUkVBU09OX1JFSkVDVEVEEAkyuAkKDFF1ZXVlU2VydmljZRJQCgdFbnF1ZXVlEiEudGFza21lc2gucXVldWUudjEuRW5xdWV1ZVJlcXVlc3QaIi50YXNrbWVzaC5xdWV1ZS52MS5FbnF1ZXVlUmVzcG9uc2USZgoNRW5xdWV1ZVN0cmVhbRInLnRhc2ttZXNoLnF1ZXVlLnYxLkVucXVldWVTdHJlYW1SZXF1ZXN0GigudGFza21lc2gucXVldWUudjEuRW5xdWV1ZVN0cmVhbVJlc3BvbnNlKAEwARJQCgdEZXF1ZXVlEiEudGFza21lc2gucXVldWUudjEuRGVxdWV1ZVJlcXVlc3QaIi50YXNrbWVzaC5xdWV1ZS52MS5EZXF1ZXVlUmVzcG9uc2USVAoHQ29uc3VtZRIhLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVSZXF1ZXN0GiIudGFza21lc2gucXVldWUudjEuQ29uc3VtZVJlc3BvbnNlKAEwARJcCgtBY2tub3dsZWRnZRIlLnRhc2ttZXNoLnF1ZXVlLnYxLkFja25vd2xlZGdlUmVxdWVzdBomLnRhc2ttZXNoLnF1ZXVlLnYxLkFja25vd2xlZGdlUmVzcG9uc2USRwoETmFjaxIeLnRhc2ttZXNoLnF1ZXVlLnYxLk5hY2tSZXF1ZXN0Gh8udGFza21lc2gucXVldWUudjEuTmFja1Jlc3BvbnNlElYKCUhlYXJ0YmVhdBIjLnRhc2ttZXNoLnF1ZXVlLnYxLkhlYXJ0YmVhdFJlcXVlc3QaJC50YXNrbWVzaC5xdWV1ZS52MS5IZWFydGJlYXRSZXNwb25zZRJYCghHZXRRdWV1ZRIiLnRhc2ttZXNoLnF1ZXVlLnYxLkdldFF1ZXVlUmVxdWVzdBojLnRhc2ttZXNoLnF1ZXVlLnYxLkdldFF1ZXVlUmVzcG9uc2UiA5ACARJeCgpMaXN0UXVldWVzEiQudGFza21lc2gucXVldWUudjEuTGlzdFF1ZXVlc1JlcXVlc3QaJS50YXNrbWVzaC5xdWV1ZS52MS5MaXN0UXVldWVzUmVzcG9uc2UiA5ACARJcCgtVcGRhdGVRdWV1ZRIlLnRhc2ttZXNoLnF1ZXVlLnYxLlVwZGF0ZVF1ZXVlUmVxdWVzdBomLnRhc2ttZXNoLnF1ZXVlLnYxLlVwZGF0ZVF1ZXVlUmVzcG9uc2USbgoRVXBkYXRlRW52aXJvbm1lbnQSKy50YXNrbWVzaC5xdWV1ZS52MS5VcGRhdGVFbnZpcm9ubWVudFJlcXVlc3QaLC50YXNrbWVzaC5xdWV1ZS52MS5VcGRhdGVFbnZpcm9ubWVudFJlc3BvbnNlEm0KD0xpc3REZWFkTGV0dGVycxIpLnRhc2ttZXNoLnF1ZXVlLnYxLkxpc3REZWFkTGV0dGVyc1JlcXVlc3QaKi50YXNrbWVzaC5xdWV1ZS52MS5MaXN0RGVhZExldHRlcnNSZXNwb25zZSIDkAIBElAKB1JlZHJpdmUSIS50YXNrbWVzaC5xdWV1ZS52MS5SZWRyaXZlUmVxdWVzdBoiLnRhc2ttZXNoLnF1ZXVlLnYxLlJlZHJpdmVSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_rpc_status, file_taskmesh_common_v1_common]);
 
 /**
  * What a run's message carries besides its payload, for placement and logs.
@@ -386,6 +388,64 @@ export const EnqueueResponseSchema: GenMessage<EnqueueResponse> = /*@__PURE__*/
   messageDesc(file_taskmesh_queue_v1_queue, 7);
 
 /**
+ * One request on a QueueService.EnqueueStream stream.
+ *
+ * @generated from message taskmesh.queue.v1.EnqueueStreamRequest
+ */
+export type EnqueueStreamRequest = Message<"taskmesh.queue.v1.EnqueueStreamRequest"> & {
+  /**
+   * 1 to 1,000 messages, as in EnqueueRequest.
+   *
+   * @generated from field: repeated taskmesh.queue.v1.EnqueueMessage messages = 1;
+   */
+  messages: EnqueueMessage[];
+};
+
+/**
+ * Describes the message taskmesh.queue.v1.EnqueueStreamRequest.
+ * Use `create(EnqueueStreamRequestSchema)` to create a new message.
+ */
+export const EnqueueStreamRequestSchema: GenMessage<EnqueueStreamRequest> = /*@__PURE__*/
+  messageDesc(file_taskmesh_queue_v1_queue, 8);
+
+/**
+ * The answer to one EnqueueStreamRequest.
+ *
+ * @generated from message taskmesh.queue.v1.EnqueueStreamResponse
+ */
+export type EnqueueStreamResponse = Message<"taskmesh.queue.v1.EnqueueStreamResponse"> & {
+  /**
+   * The position on the stream of the request answered, from 0; responses come
+   * in the order the requests were sent.
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * One result per message, in request order; empty when error is set.
+   *
+   * @generated from field: repeated taskmesh.queue.v1.EnqueueResult results = 2;
+   */
+  results: EnqueueResult[];
+
+  /**
+   * Set when the request was refused: the code, message and details a unary
+   * Enqueue of the same messages fails with. Nothing of that request was stored.
+   *
+   * @generated from field: google.rpc.Status error = 3;
+   */
+  error?: Status | undefined;
+};
+
+/**
+ * Describes the message taskmesh.queue.v1.EnqueueStreamResponse.
+ * Use `create(EnqueueStreamResponseSchema)` to create a new message.
+ */
+export const EnqueueStreamResponseSchema: GenMessage<EnqueueStreamResponse> = /*@__PURE__*/
+  messageDesc(file_taskmesh_queue_v1_queue, 9);
+
+/**
  * Request of QueueService.Dequeue.
  *
  * @generated from message taskmesh.queue.v1.DequeueRequest
@@ -440,7 +500,7 @@ export type DequeueRequest = Message<"taskmesh.queue.v1.DequeueRequest"> & {
  * Use `create(DequeueRequestSchema)` to create a new message.
  */
 export const DequeueRequestSchema: GenMessage<DequeueRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 8);
+  messageDesc(file_taskmesh_queue_v1_queue, 10);
 
 /**
  * Response of QueueService.Dequeue.
@@ -461,7 +521,7 @@ export type DequeueResponse = Message<"taskmesh.queue.v1.DequeueResponse"> & {
  * Use `create(DequeueResponseSchema)` to create a new message.
  */
 export const DequeueResponseSchema: GenMessage<DequeueResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 9);
+  messageDesc(file_taskmesh_queue_v1_queue, 11);
 
 /**
  * First message on a Consume stream.
@@ -503,7 +563,7 @@ export type ConsumeOpen = Message<"taskmesh.queue.v1.ConsumeOpen"> & {
  * Use `create(ConsumeOpenSchema)` to create a new message.
  */
 export const ConsumeOpenSchema: GenMessage<ConsumeOpen> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 10);
+  messageDesc(file_taskmesh_queue_v1_queue, 12);
 
 /**
  * Permission to push more messages.
@@ -531,7 +591,7 @@ export type ConsumeCredit = Message<"taskmesh.queue.v1.ConsumeCredit"> & {
  * Use `create(ConsumeCreditSchema)` to create a new message.
  */
 export const ConsumeCreditSchema: GenMessage<ConsumeCredit> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 11);
+  messageDesc(file_taskmesh_queue_v1_queue, 13);
 
 /**
  * Acknowledgement of one delivery.
@@ -566,7 +626,7 @@ export type Acknowledgement = Message<"taskmesh.queue.v1.Acknowledgement"> & {
  * Use `create(AcknowledgementSchema)` to create a new message.
  */
 export const AcknowledgementSchema: GenMessage<Acknowledgement> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 12);
+  messageDesc(file_taskmesh_queue_v1_queue, 14);
 
 /**
  * Return of one delivery to its queue.
@@ -617,7 +677,7 @@ export type NackItem = Message<"taskmesh.queue.v1.NackItem"> & {
  * Use `create(NackItemSchema)` to create a new message.
  */
 export const NackItemSchema: GenMessage<NackItem> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 13);
+  messageDesc(file_taskmesh_queue_v1_queue, 15);
 
 /**
  * A message a consumer sends on the Consume stream.
@@ -678,7 +738,7 @@ export type ConsumeRequest = Message<"taskmesh.queue.v1.ConsumeRequest"> & {
  * Use `create(ConsumeRequestSchema)` to create a new message.
  */
 export const ConsumeRequestSchema: GenMessage<ConsumeRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 14);
+  messageDesc(file_taskmesh_queue_v1_queue, 16);
 
 /**
  * Confirms the stream is open.
@@ -699,7 +759,7 @@ export type ConsumeOpened = Message<"taskmesh.queue.v1.ConsumeOpened"> & {
  * Use `create(ConsumeOpenedSchema)` to create a new message.
  */
 export const ConsumeOpenedSchema: GenMessage<ConsumeOpened> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 15);
+  messageDesc(file_taskmesh_queue_v1_queue, 17);
 
 /**
  * Messages the server pushes together.
@@ -720,7 +780,7 @@ export type DeliveryBatch = Message<"taskmesh.queue.v1.DeliveryBatch"> & {
  * Use `create(DeliveryBatchSchema)` to create a new message.
  */
 export const DeliveryBatchSchema: GenMessage<DeliveryBatch> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 16);
+  messageDesc(file_taskmesh_queue_v1_queue, 18);
 
 /**
  * A message the server sends on the Consume stream.
@@ -781,7 +841,7 @@ export type ConsumeResponse = Message<"taskmesh.queue.v1.ConsumeResponse"> & {
  * Use `create(ConsumeResponseSchema)` to create a new message.
  */
 export const ConsumeResponseSchema: GenMessage<ConsumeResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 17);
+  messageDesc(file_taskmesh_queue_v1_queue, 19);
 
 /**
  * Request of QueueService.Acknowledge.
@@ -809,7 +869,7 @@ export type AcknowledgeRequest = Message<"taskmesh.queue.v1.AcknowledgeRequest">
  * Use `create(AcknowledgeRequestSchema)` to create a new message.
  */
 export const AcknowledgeRequestSchema: GenMessage<AcknowledgeRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 18);
+  messageDesc(file_taskmesh_queue_v1_queue, 20);
 
 /**
  * Response of QueueService.Acknowledge. A single acknowledgement that fails makes
@@ -840,7 +900,7 @@ export type AcknowledgeResponse = Message<"taskmesh.queue.v1.AcknowledgeResponse
  * Use `create(AcknowledgeResponseSchema)` to create a new message.
  */
 export const AcknowledgeResponseSchema: GenMessage<AcknowledgeResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 19);
+  messageDesc(file_taskmesh_queue_v1_queue, 21);
 
 /**
  * Request of QueueService.Nack.
@@ -868,7 +928,7 @@ export type NackRequest = Message<"taskmesh.queue.v1.NackRequest"> & {
  * Use `create(NackRequestSchema)` to create a new message.
  */
 export const NackRequestSchema: GenMessage<NackRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 20);
+  messageDesc(file_taskmesh_queue_v1_queue, 22);
 
 /**
  * Response of QueueService.Nack (same failure rules as Acknowledge).
@@ -903,7 +963,7 @@ export type NackResponse = Message<"taskmesh.queue.v1.NackResponse"> & {
  * Use `create(NackResponseSchema)` to create a new message.
  */
 export const NackResponseSchema: GenMessage<NackResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 21);
+  messageDesc(file_taskmesh_queue_v1_queue, 23);
 
 /**
  * Request of QueueService.Heartbeat.
@@ -938,7 +998,7 @@ export type HeartbeatRequest = Message<"taskmesh.queue.v1.HeartbeatRequest"> & {
  * Use `create(HeartbeatRequestSchema)` to create a new message.
  */
 export const HeartbeatRequestSchema: GenMessage<HeartbeatRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 22);
+  messageDesc(file_taskmesh_queue_v1_queue, 24);
 
 /**
  * Response of QueueService.Heartbeat (same failure rules as Acknowledge).
@@ -966,7 +1026,7 @@ export type HeartbeatResponse = Message<"taskmesh.queue.v1.HeartbeatResponse"> &
  * Use `create(HeartbeatResponseSchema)` to create a new message.
  */
 export const HeartbeatResponseSchema: GenMessage<HeartbeatResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 23);
+  messageDesc(file_taskmesh_queue_v1_queue, 25);
 
 /**
  * Limits of a queue. Zero means no limit of that kind.
@@ -1009,7 +1069,7 @@ export type QueueLimits = Message<"taskmesh.queue.v1.QueueLimits"> & {
  * Use `create(QueueLimitsSchema)` to create a new message.
  */
 export const QueueLimitsSchema: GenMessage<QueueLimits> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 24);
+  messageDesc(file_taskmesh_queue_v1_queue, 26);
 
 /**
  * Acknowledgements of one reason.
@@ -1037,7 +1097,7 @@ export type AckReasonCount = Message<"taskmesh.queue.v1.AckReasonCount"> & {
  * Use `create(AckReasonCountSchema)` to create a new message.
  */
 export const AckReasonCountSchema: GenMessage<AckReasonCount> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 25);
+  messageDesc(file_taskmesh_queue_v1_queue, 27);
 
 /**
  * A queue's numbers at the time of the call.
@@ -1093,7 +1153,7 @@ export type QueueStats = Message<"taskmesh.queue.v1.QueueStats"> & {
  * Use `create(QueueStatsSchema)` to create a new message.
  */
 export const QueueStatsSchema: GenMessage<QueueStats> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 26);
+  messageDesc(file_taskmesh_queue_v1_queue, 28);
 
 /**
  * A queue, its settings and its statistics.
@@ -1142,7 +1202,7 @@ export type Queue = Message<"taskmesh.queue.v1.Queue"> & {
  * Use `create(QueueSchema)` to create a new message.
  */
 export const QueueSchema: GenMessage<Queue> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 27);
+  messageDesc(file_taskmesh_queue_v1_queue, 29);
 
 /**
  * Request of QueueService.GetQueue.
@@ -1170,7 +1230,7 @@ export type GetQueueRequest = Message<"taskmesh.queue.v1.GetQueueRequest"> & {
  * Use `create(GetQueueRequestSchema)` to create a new message.
  */
 export const GetQueueRequestSchema: GenMessage<GetQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 28);
+  messageDesc(file_taskmesh_queue_v1_queue, 30);
 
 /**
  * Response of QueueService.GetQueue.
@@ -1191,7 +1251,7 @@ export type GetQueueResponse = Message<"taskmesh.queue.v1.GetQueueResponse"> & {
  * Use `create(GetQueueResponseSchema)` to create a new message.
  */
 export const GetQueueResponseSchema: GenMessage<GetQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 29);
+  messageDesc(file_taskmesh_queue_v1_queue, 31);
 
 /**
  * Request of QueueService.ListQueues.
@@ -1226,7 +1286,7 @@ export type ListQueuesRequest = Message<"taskmesh.queue.v1.ListQueuesRequest"> &
  * Use `create(ListQueuesRequestSchema)` to create a new message.
  */
 export const ListQueuesRequestSchema: GenMessage<ListQueuesRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 30);
+  messageDesc(file_taskmesh_queue_v1_queue, 32);
 
 /**
  * Response of QueueService.ListQueues.
@@ -1268,7 +1328,7 @@ export type ListQueuesResponse = Message<"taskmesh.queue.v1.ListQueuesResponse">
  * Use `create(ListQueuesResponseSchema)` to create a new message.
  */
 export const ListQueuesResponseSchema: GenMessage<ListQueuesResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 31);
+  messageDesc(file_taskmesh_queue_v1_queue, 33);
 
 /**
  * Request of QueueService.UpdateQueue. Unset fields keep their value.
@@ -1331,7 +1391,7 @@ export type UpdateQueueRequest = Message<"taskmesh.queue.v1.UpdateQueueRequest">
  * Use `create(UpdateQueueRequestSchema)` to create a new message.
  */
 export const UpdateQueueRequestSchema: GenMessage<UpdateQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 32);
+  messageDesc(file_taskmesh_queue_v1_queue, 34);
 
 /**
  * Response of QueueService.UpdateQueue.
@@ -1352,7 +1412,7 @@ export type UpdateQueueResponse = Message<"taskmesh.queue.v1.UpdateQueueResponse
  * Use `create(UpdateQueueResponseSchema)` to create a new message.
  */
 export const UpdateQueueResponseSchema: GenMessage<UpdateQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 33);
+  messageDesc(file_taskmesh_queue_v1_queue, 35);
 
 /**
  * Request of QueueService.UpdateEnvironment.
@@ -1380,7 +1440,7 @@ export type UpdateEnvironmentRequest = Message<"taskmesh.queue.v1.UpdateEnvironm
  * Use `create(UpdateEnvironmentRequestSchema)` to create a new message.
  */
 export const UpdateEnvironmentRequestSchema: GenMessage<UpdateEnvironmentRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 34);
+  messageDesc(file_taskmesh_queue_v1_queue, 36);
 
 /**
  * Response of QueueService.UpdateEnvironment.
@@ -1401,7 +1461,7 @@ export type UpdateEnvironmentResponse = Message<"taskmesh.queue.v1.UpdateEnviron
  * Use `create(UpdateEnvironmentResponseSchema)` to create a new message.
  */
 export const UpdateEnvironmentResponseSchema: GenMessage<UpdateEnvironmentResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 35);
+  messageDesc(file_taskmesh_queue_v1_queue, 37);
 
 /**
  * A message in the dead-letter set.
@@ -1443,7 +1503,7 @@ export type DeadLetter = Message<"taskmesh.queue.v1.DeadLetter"> & {
  * Use `create(DeadLetterSchema)` to create a new message.
  */
 export const DeadLetterSchema: GenMessage<DeadLetter> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 36);
+  messageDesc(file_taskmesh_queue_v1_queue, 38);
 
 /**
  * Request of QueueService.ListDeadLetters.
@@ -1485,7 +1545,7 @@ export type ListDeadLettersRequest = Message<"taskmesh.queue.v1.ListDeadLettersR
  * Use `create(ListDeadLettersRequestSchema)` to create a new message.
  */
 export const ListDeadLettersRequestSchema: GenMessage<ListDeadLettersRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 37);
+  messageDesc(file_taskmesh_queue_v1_queue, 39);
 
 /**
  * Response of QueueService.ListDeadLetters.
@@ -1513,7 +1573,7 @@ export type ListDeadLettersResponse = Message<"taskmesh.queue.v1.ListDeadLetters
  * Use `create(ListDeadLettersResponseSchema)` to create a new message.
  */
 export const ListDeadLettersResponseSchema: GenMessage<ListDeadLettersResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 38);
+  messageDesc(file_taskmesh_queue_v1_queue, 40);
 
 /**
  * Request of QueueService.Redrive.
@@ -1555,7 +1615,7 @@ export type RedriveRequest = Message<"taskmesh.queue.v1.RedriveRequest"> & {
  * Use `create(RedriveRequestSchema)` to create a new message.
  */
 export const RedriveRequestSchema: GenMessage<RedriveRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 39);
+  messageDesc(file_taskmesh_queue_v1_queue, 41);
 
 /**
  * Response of QueueService.Redrive.
@@ -1576,7 +1636,7 @@ export type RedriveResponse = Message<"taskmesh.queue.v1.RedriveResponse"> & {
  * Use `create(RedriveResponseSchema)` to create a new message.
  */
 export const RedriveResponseSchema: GenMessage<RedriveResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 40);
+  messageDesc(file_taskmesh_queue_v1_queue, 42);
 
 /**
  * Why a delivered message was acknowledged. Counted per queue.
@@ -1681,6 +1741,22 @@ export const QueueService: GenService<{
     methodKind: "unary";
     input: typeof EnqueueRequestSchema;
     output: typeof EnqueueResponseSchema;
+  },
+  /**
+   * Enqueues over one long-lived stream, for producers that send a message or a
+   * few at a time: each request is answered by one response, in the order sent,
+   * without the cost of a call per request (stream set-up, headers, trailers).
+   * Same rules as Enqueue. A request that is refused (bad input) is answered
+   * with its error and nothing of it stored, and the stream goes on; a store
+   * failure ends the stream with its status, and the producer sends again what
+   * was not answered (safe: message ids make enqueues idempotent).
+   *
+   * @generated from rpc taskmesh.queue.v1.QueueService.EnqueueStream
+   */
+  enqueueStream: {
+    methodKind: "bidi_streaming";
+    input: typeof EnqueueStreamRequestSchema;
+    output: typeof EnqueueStreamResponseSchema;
   },
   /**
    * Takes up to max_messages deliverable messages at once; returns what is

@@ -7,7 +7,7 @@ import {
 	HelpSchema,
 	RetryInfoSchema,
 } from "../../../../gen/google/rpc/error_details_pb.js";
-import { StatusSchema } from "../../../../gen/google/rpc/status_pb.js";
+import { type Status, StatusSchema } from "../../../../gen/google/rpc/status_pb.js";
 import { type ErrorCode, isServiceError, type ServiceError } from "./service-error.js";
 
 /** The domain taskmesh's own ErrorInfo reasons live in. */
@@ -52,6 +52,14 @@ export function grpcCodeOf(code: ErrorCode): GrpcStatus {
 
 /** Encodes a ServiceError as google.rpc.Status with typed details. */
 export function encodeStatusDetails(error: ServiceError): Uint8Array {
+	return toBinary(StatusSchema, statusOf(error));
+}
+
+/**
+ * A ServiceError as a google.rpc.Status message with typed details: what a
+ * call's trailers carry, for a stream that answers a refused request in-band.
+ */
+export function statusOf(error: ServiceError): Status {
 	const details = [];
 	if (error.fieldViolations.length > 0) {
 		details.push(
@@ -92,10 +100,7 @@ export function encodeStatusDetails(error: ServiceError): Uint8Array {
 			),
 		);
 	}
-	return toBinary(
-		StatusSchema,
-		create(StatusSchema, { code: grpcCodeOf(error.code), message: error.message, details }),
-	);
+	return create(StatusSchema, { code: grpcCodeOf(error.code), message: error.message, details });
 }
 
 /**

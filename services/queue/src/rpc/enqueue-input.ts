@@ -1,5 +1,5 @@
 import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import type { EnqueueRequest } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
+import type { EnqueueMessage } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
 import type { NewMessage } from "../core/types.js";
 import { resourcesOf } from "./consumer-input.js";
 import { Violations } from "./violations.js";
@@ -13,10 +13,14 @@ const MAX_LABELS = 32;
 const CONTROL = /[\x00-\x1f]/;
 
 /**
- * Validates an Enqueue request whole and converts it; throws INVALID_ARGUMENT
- * naming every bad field and limit before anything is stored.
+ * Validates an Enqueue (or EnqueueStream) request whole and converts it; throws
+ * INVALID_ARGUMENT naming every bad field and limit before anything is stored.
  */
-export function enqueueInput(request: EnqueueRequest, maxPayloadBytes: number, now: number): NewMessage[] {
+export function enqueueInput(
+	request: { messages: EnqueueMessage[] },
+	maxPayloadBytes: number,
+	now: number,
+): NewMessage[] {
 	const v = new Violations();
 	v.batch("messages", request.messages.length);
 	const seen = new Set<string>();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { metrics } from "@opentelemetry/api";
@@ -15,6 +15,8 @@ import {
 	type ConsumeResponse,
 	type Delivery,
 	type EnqueueMessageSchema,
+	EnqueueStreamRequestSchema,
+	type EnqueueStreamResponse,
 	QueueService,
 } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
 import { createRedisClient, type GrpcServiceHost, type RedisClient } from "../../../kit/src/index.js";
@@ -25,6 +27,7 @@ import { ManualClock } from "../core/testing-fixture.js";
 import { loadQueueConfig } from "../queue-config.js";
 import { queueCoreFrom } from "../queue-module.js";
 import { AsyncChannel } from "./async-channel.js";
+import { MAX_UNANSWERED } from "./enqueue-stream.js";
 import { queueServiceRegistration } from "./queue-service.js";
 
 /** Collects metrics on demand. */
@@ -191,6 +194,89 @@ describe("QueueService over gRPC", () => {
 			/1001 items is over the limit of 1000/,
 		);
 		assert.equal(await keyCount(), before);
+	});
+
+	async function* requestsOf(...batches: Array<Array<MessageInitShape<typeof EnqueueMessageSchema>>>) {
+		for (const messages of batches) yield create(EnqueueStreamRequestSchema, { messages });
+	}
+
+	const answersOf = async (stream: AsyncIterable<EnqueueStreamResponse>) => {
+		const answers: EnqueueStreamResponse[] = [];
+		for await (const answer of stream) answers.push(answer);
+		return answers;
+	};
+
+	test("an EnqueueStream answers each request in order, flags duplicates, and its messages are delivered", async () => {
+		const env = "enqstream";
+		const answers = await answersOf(
+			client.enqueueStream(requestsOf([msg(env, "a"), msg(env, "b")], [msg(env, "c")], [msg(env, "a")])),
+		);
+		assert.deepEqual(
+			answers.map((a) => [a.sequence, a.results.map((r) => [r.id, r.duplicate]), a.error]),
+			[
+				[
+					0n,
+					[
+						["a", false],
+						["b", false],
+					],
+					undefined,
+				],
+				[1n, [["c", false]], undefined],
+				[2n, [["a", true]], undefined],
+			],
+		);
+		const { deliveries } = await dequeue(env, 10);
+		assert.deepEqual(deliveries.map((d) => d.message?.id).sort(), ["a", "b", "c"]);
+		assert.equal(new TextDecoder().decode(deliveries[0]?.message?.payload).startsWith("payload "), true);
+	});
+
+	test("a refused request on an EnqueueStream is answered with its status, stores nothing, and the stream goes on", async () => {
+		const env = "enqstream-bad";
+		const answers = await answersOf(
+			client.enqueueStream(
+				requestsOf(
+					[msg(env, "ok1")],
+					[msg(env, "fine"), msg(env, "big", { payload: new Uint8Array(2048) })],
+					[msg(env, "ok2")],
+				),
+			),
+		);
+		assert.deepEqual(
+			answers.map((a) => [a.sequence, a.results.map((r) => r.id)]),
+			[
+				[0n, ["ok1"]],
+				[1n, []],
+				[2n, ["ok2"]],
+			],
+		);
+		const refused = answers[1]?.error;
+		assert.equal(refused?.code, Code.InvalidArgument);
+		assert.match(
+			refused?.message ?? "",
+			/messages\[1\]\.payload: 2048 bytes is over the limit of 1024 bytes \(QUEUE_MAX_PAYLOAD_BYTES\)/,
+		);
+		const badRequest = refused?.details.find((d) => d.typeUrl.endsWith("google.rpc.BadRequest"));
+		assert.equal(
+			badRequest && fromBinary(BadRequestSchema, badRequest.value).fieldViolations[0]?.field,
+			"messages[1].payload",
+		);
+		const { deliveries } = await dequeue(env, 10);
+		assert.deepEqual(deliveries.map((d) => d.message?.id).sort(), ["ok1", "ok2"]);
+	});
+
+	test("an EnqueueStream with more requests in flight than it reads ahead answers every one, in order", async () => {
+		const env = "enqstream-many";
+		const count = 3 * MAX_UNANSWERED + 7;
+		const answers = await answersOf(
+			client.enqueueStream(requestsOf(...Array.from({ length: count }, (_, i) => [msg(env, `m${i}`)]))),
+		);
+		assert.deepEqual(
+			answers.map((a) => `${a.sequence}:${a.results[0]?.id}`),
+			Array.from({ length: count }, (_, i) => `${i}:m${i}`),
+		);
+		const { queue } = await client.getQueue({ environmentId: env, queue: "q" });
+		assert.equal(queue?.stats?.depth, BigInt(count));
 	});
 
 	test("single-item settle failures are the call's status; in a batch they are listed", async () => {

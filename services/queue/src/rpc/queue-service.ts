@@ -13,6 +13,7 @@ import type { QueueConfig } from "../queue-config.js";
 import { consumeStream } from "./consume-stream.js";
 import { resourcesOf, selectorsOf } from "./consumer-input.js";
 import { enqueueInput } from "./enqueue-input.js";
+import { enqueueStream } from "./enqueue-stream.js";
 import { deadLetterToProto, deliveryToProto, failuresToProto, queueToProto } from "./proto-convert.js";
 import { enqueueResponse } from "./response-encoding.js";
 import { acknowledgeInput, heartbeatInput, nackInput } from "./settle-input.js";
@@ -55,6 +56,14 @@ export function queueServiceRegistration(options: QueueServiceOptions): ServiceR
 				messages.map((m) => m.id),
 				duplicates,
 			);
+		},
+
+		enqueueStream(requests, context) {
+			return enqueueStream(requests, context, {
+				queue,
+				clock,
+				maxPayloadBytes: config.QUEUE_MAX_PAYLOAD_BYTES,
+			});
 		},
 
 		async dequeue(request, context) {

@@ -1,4 +1,8 @@
-import type { ConsumeResponse, EnqueueResponse } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
+import type {
+	ConsumeResponse,
+	EnqueueResponse,
+	EnqueueStreamResponse,
+} from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
 import type { Delivery, StoredMessage } from "../core/types.js";
 import { WireWriter } from "./wire-writer.js";
 
@@ -41,6 +45,8 @@ export function deliveryBatchResponse(deliveries: Delivery[]): ConsumeResponse {
 
 /** EnqueueResponse.results. */
 const ENQUEUE_RESPONSE_RESULTS = 1;
+/** EnqueueStreamResponse.results. */
+const ENQUEUE_STREAM_RESPONSE_RESULTS = 2;
 
 /**
  * An Enqueue response, encoded by hand for the same reason (a result per message,
@@ -51,12 +57,35 @@ const ENQUEUE_RESPONSE_RESULTS = 1;
  */
 export function enqueueResponse(ids: string[], duplicates: boolean[]): EnqueueResponse {
 	const response: EnqueueResponse = { $typeName: "taskmesh.queue.v1.EnqueueResponse", results: [] };
-	if (ids.length === 0) return response;
+	const results = enqueueResultsField(ENQUEUE_RESPONSE_RESULTS, ids, duplicates);
+	if (results !== undefined) response.$unknown = [results];
+	return response;
+}
+
+/** The answer to one request of an EnqueueStream, its results encoded as Enqueue's are. */
+export function enqueueStreamResponse(
+	sequence: bigint,
+	ids: string[],
+	duplicates: boolean[],
+): EnqueueStreamResponse {
+	const response: EnqueueStreamResponse = {
+		$typeName: "taskmesh.queue.v1.EnqueueStreamResponse",
+		sequence,
+		results: [],
+	};
+	const results = enqueueResultsField(ENQUEUE_STREAM_RESPONSE_RESULTS, ids, duplicates);
+	if (results !== undefined) response.$unknown = [results];
+	return response;
+}
+
+/** A repeated EnqueueResult field as one unknown field (see enqueueResponse); none for no results. */
+function enqueueResultsField(no: number, ids: string[], duplicates: boolean[]) {
+	if (ids.length === 0) return undefined;
 	let estimate = 0;
 	for (const id of ids) estimate += id.length * 3 + 8;
 	const w = new WireWriter(estimate);
 	for (let i = 0; i < ids.length; i++) {
-		if (i > 0) w.tag(ENQUEUE_RESPONSE_RESULTS, LENGTH_DELIMITED);
+		if (i > 0) w.tag(no, LENGTH_DELIMITED);
 		const start = w.beginLength();
 		w.string(1, ids[i] ?? "");
 		if (duplicates[i] === true) {
@@ -65,8 +94,7 @@ export function enqueueResponse(ids: string[], duplicates: boolean[]): EnqueueRe
 		}
 		w.endLength(start);
 	}
-	response.$unknown = [{ no: ENQUEUE_RESPONSE_RESULTS, wireType: LENGTH_DELIMITED, data: w.bytes() }];
-	return response;
+	return { no, wireType: LENGTH_DELIMITED, data: w.bytes() };
 }
 
 /** taskmesh.queue.v1.Delivery. */
