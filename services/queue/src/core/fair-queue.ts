@@ -70,6 +70,8 @@ export class FairQueue {
 				indexes.forEach((i, k) => {
 					duplicates[i] = reply[k] === 1;
 				});
+				const receivers = reply[indexes.length] ?? -1;
+				if (receivers >= 0) wake.heard(receivers);
 			}),
 		);
 		if (metrics.enabled) {

@@ -64,4 +64,34 @@ describe("wake bus", () => {
 		await one.wait(seen, Date.now() + 10_000, new AbortController().signal);
 		assert.ok(one.version("env-c") >= 1);
 	});
+
+	test("a replica alone on its channel stops publishing, and starts again when another replica starts", async () => {
+		const { redisUrl } = await testStores();
+		const own = `test:wake:${randomSuffix()}`;
+		const more = Array.from({ length: 4 }, () => createRedisClient({ url: redisUrl }));
+		clients.push(...more);
+		const [e, f, g, h] = more as [RedisClient, RedisClient, RedisClient, RedisClient];
+		const solo = new WakeBus({ redis: e, subscriber: f, channel: own, logger });
+		// Its start-up publish reached only itself: nothing more is published for scripts to send.
+		await until(() => solo.replicaMessage("env-s") === undefined);
+		const other = new WakeBus({ redis: g, subscriber: h, channel: own, logger });
+		// The newcomer says it has started; the first replica hears it and publishes again.
+		await until(() => solo.replicaMessage("env-s") !== undefined);
+		const seen = new Map([["env-s", other.version("env-s")]]);
+		const waiting = other.wait(seen, Date.now() + 10_000, new AbortController().signal);
+		solo.notify("env-s");
+		await waiting;
+		assert.equal(other.version("env-s"), 1);
+		await solo.close();
+		await other.close();
+	});
 });
+
+/** Resolves once the condition holds; fails after five seconds. */
+async function until(condition: () => boolean): Promise<void> {
+	const deadline = Date.now() + 5000;
+	while (!condition()) {
+		assert.ok(Date.now() < deadline, "the condition did not hold within 5 s");
+		await new Promise((resolve) => setTimeout(resolve, 10));
+	}
+}

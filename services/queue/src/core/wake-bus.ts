@@ -2,6 +2,9 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { RedisClient } from "../../../kit/src/index.js";
 
+/** How long publishing stays paused on a bus that has heard it is alone. */
+const ALONE_RECHECK_MS = 1000;
+
 /**
  * Tells waiting consumers that an environment may have something for them:
  * messages were enqueued, capacity was freed, a queue was resumed. Local
@@ -18,19 +21,40 @@ export class WakeBus {
 	/** Tags this bus's own messages, which it has already applied locally. */
 	private readonly origin = randomBytes(6).toString("base64url");
 
+	/**
+	 * Whether the last publish reached no other replica, so publishing can pause:
+	 * on a single replica every enqueue would otherwise send the bus a message
+	 * only to be read back and dropped. Standalone Redis only; a cluster node's
+	 * PUBLISH counts its own subscribers, not the cluster's.
+	 */
+	private alone = false;
+	private aloneSince = 0;
+	/** When a message of another replica last came; a publish reply older than it may be stale. */
+	private heardOthersAt = 0;
+	private readonly countsReplicas: boolean;
+
 	constructor(options: { redis?: RedisClient; subscriber?: RedisClient; channel: string; logger: Logger }) {
 		this.redis = options.redis;
 		this.subscriber = options.subscriber;
 		this.channel = options.channel;
+		this.countsReplicas = options.redis !== undefined && !options.redis.isCluster;
 		if (this.subscriber !== undefined) {
 			this.subscriber.on("message", (channel: string, message: string) => {
 				if (channel !== this.channel) return;
 				const cut = message.indexOf("|");
-				if (message.slice(0, cut) !== this.origin) this.wakeLocal(message.slice(cut + 1));
+				if (message.slice(0, cut) === this.origin) return;
+				this.alone = false;
+				this.heardOthersAt = Date.now();
+				// An empty environment is a replica saying it has started.
+				const environmentId = message.slice(cut + 1);
+				if (environmentId !== "") this.wakeLocal(environmentId);
 			});
-			this.subscriber.subscribe(this.channel).catch((error: unknown) => {
-				options.logger.warn({ err: error }, "queue wake-ups from other replicas are off");
-			});
+			this.subscriber
+				.subscribe(this.channel)
+				.then(() => this.publish(""))
+				.catch((error: unknown) => {
+					options.logger.warn({ err: error }, "queue wake-ups from other replicas are off");
+				});
 		}
 	}
 
@@ -58,19 +82,46 @@ export class WakeBus {
 	/**
 	 * The channel and message that tell other replicas about an environment, for
 	 * a script to publish in the same step as its write (saving a command and a
-	 * round trip); undefined when this bus has no other replicas to tell.
+	 * round trip); undefined when this bus has no other replicas to tell. The
+	 * script's PUBLISH reply goes to heard().
 	 */
 	replicaMessage(environmentId: string): [channel: string, message: string] | undefined {
-		if (this.subscriber === undefined || this.redis === undefined) return undefined;
+		if (this.subscriber === undefined || this.redis === undefined || this.pausedAsAlone()) return undefined;
 		return [this.channel, `${this.origin}|${environmentId}`];
+	}
+
+	/** Takes a PUBLISH reply on the channel: how many subscribers, this bus's own included, got it. */
+	heard(receivers: number): void {
+		if (!this.countsReplicas) return;
+		// The reply and another replica's message come on different connections, so
+		// one heard lately outweighs a reply that may have been counted before it.
+		const now = Date.now();
+		this.alone = receivers <= 1 && now - this.heardOthersAt > ALONE_RECHECK_MS;
+		this.aloneSince = now;
 	}
 
 	/** Tells other replicas (after a write is known to be applied). */
 	tellReplicas(environmentId: string): void {
+		if (!this.pausedAsAlone()) this.publish(environmentId);
+	}
+
+	private publish(environmentId: string): void {
 		if (this.subscriber !== undefined && this.redis !== undefined) {
 			// A lost wake-up only costs a waiter its idle recheck, so failures are not fatal.
-			this.redis.publish(this.channel, `${this.origin}|${environmentId}`).catch(() => {});
+			this.redis
+				.publish(this.channel, `${this.origin}|${environmentId}`)
+				.then((receivers) => this.heard(receivers))
+				.catch(() => {});
 		}
+	}
+
+	/**
+	 * Alone, publishing pauses; a replica that starts says so on the channel, which
+	 * ends the pause at once, and a publish a second still checks whether one came
+	 * unheard. A wake-up missed meanwhile costs a waiter its idle recheck at worst.
+	 */
+	private pausedAsAlone(): boolean {
+		return this.alone && Date.now() - this.aloneSince < ALONE_RECHECK_MS;
 	}
 
 	/**

@@ -14,7 +14,8 @@
   Publishes ARGV[4] on ARGV[3] when it stored anything, so other replicas hear of
   it in the same atomic step as the write.
   Returns: one integer per message, 1 when the id was already stored (left as it
-  was), 0 when stored now.
+  was), 0 when stored now; then the PUBLISH reply (subscribers that got the
+  message), or -1 when nothing was published.
 ]]
 -- @include "queue-state"
 
@@ -63,5 +64,7 @@ end
 for q, count in pairs(delayed_by_queue) do
   redis.call("HINCRBY", key_meta(base, q), "delayed", count)
 end
-if stored > 0 and channel ~= "" then redis.call("PUBLISH", channel, ARGV[4]) end
+local receivers = -1
+if stored > 0 and channel ~= "" then receivers = redis.call("PUBLISH", channel, ARGV[4]) end
+out[n + 1] = receivers
 return out
