@@ -53,6 +53,7 @@ export class ConsumerSession {
 
 	/** Grants credits; a stated free amount replaces the last one. */
 	addCredits(credits: number, free?: Resources): void {
+		const hadNone = this.credits <= 0;
 		this.credits += credits;
 		if (free !== undefined) {
 			this.stated = free;
@@ -60,7 +61,10 @@ export class ConsumerSession {
 			for (const receipt of this.unsettled.keys()) this.unsettled.set(receipt, undefined);
 			this.taken = { cpu: 0, memoryGb: 0 };
 		}
-		this.onPoke?.();
+		// A session that still had credits is waiting for messages, not for credits:
+		// more credits change nothing it could deliver (each batch a consumer acks
+		// gives credits back, and asking Redis again for nothing cost a round trip).
+		if (hadNone || free !== undefined) this.onPoke?.();
 	}
 
 	/** Forgets settled deliveries (acknowledged, nacked) so close() does not return them. */
