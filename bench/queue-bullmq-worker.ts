@@ -12,12 +12,16 @@ const expected = Number(process.env.BENCH_N ?? "0");
 const mode = process.env.BENCH_MODE ?? "throughput";
 const redisUrl = new URL(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
 
+// Latency mode: [sentAt, latency] pairs, flattened.
 const latencies: number[] = [];
 let completed = 0;
 const worker = new Worker(
 	name,
 	async (job) => {
-		if (mode === "latency") latencies.push(preciseNow() - (job.data as { t: number }).t);
+		if (mode === "latency") {
+			const sentAt = (job.data as { t: number }).t;
+			latencies.push(sentAt, preciseNow() - sentAt);
+		}
 	},
 	{
 		connection: { host: redisUrl.hostname, port: Number(redisUrl.port || 6379), maxRetriesPerRequest: null },

@@ -3,7 +3,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Queue } from "bullmq";
-import { preciseNow } from "./queue-pushable.js";
+import { type LatencySplit, preciseNow, splitAtWarmup } from "./queue-pushable.js";
 
 interface WorkerReport {
 	done: number;
@@ -70,11 +70,19 @@ export async function bullmqThroughput(n: number, redisUrl: string): Promise<num
 	return done - started;
 }
 
-/** Add-to-processing latencies (ms) at a steady rate, one add() per job. */
-export async function bullmqLatency(rate: number, seconds: number, redisUrl: string): Promise<number[]> {
+/**
+ * Add-to-processing latencies (ms) at a steady rate, one add() per job:
+ * `warmupSeconds` first, then `seconds` of steady state.
+ */
+export async function bullmqLatency(
+	rate: number,
+	seconds: number,
+	warmupSeconds: number,
+	redisUrl: string,
+): Promise<LatencySplit> {
 	const name = `lat-${randomBytes(3).toString("hex")}`;
 	const prefix = "bench-bull";
-	const total = rate * seconds;
+	const total = rate * (warmupSeconds + seconds);
 	const worker = await startWorker(name, prefix, total, "latency", redisUrl);
 	const queue = new Queue(name, { connection: connectionOf(redisUrl), prefix });
 	const started = preciseNow();
@@ -90,5 +98,5 @@ export async function bullmqLatency(rate: number, seconds: number, redisUrl: str
 	await worker.stop();
 	await queue.obliterate({ force: true });
 	await queue.close();
-	return latencies;
+	return splitAtWarmup(latencies, started + warmupSeconds * 1000);
 }

@@ -44,3 +44,25 @@ export function percentile(values: number[], p: number): number {
 export function preciseNow(): number {
 	return performance.timeOrigin + performance.now();
 }
+
+/** Latencies of a steady-rate run, split at the end of its warm-up. */
+export interface LatencySplit {
+	/** Messages sent during the warm-up: fresh processes, code not yet optimised by V8. */
+	warmup: number[];
+	/** Messages sent after it: the steady state the figures are about. */
+	steady: number[];
+}
+
+/**
+ * Splits consumer samples, flattened as [sentAt, latency, sentAt, latency, ...],
+ * into those sent before `steadyFrom` (a preciseNow() time) and after.
+ */
+export function splitAtWarmup(samples: number[], steadyFrom: number): LatencySplit {
+	const split: LatencySplit = { warmup: [], steady: [] };
+	for (let i = 0; i + 1 < samples.length; i += 2) {
+		const latency = samples[i + 1] as number;
+		if ((samples[i] as number) < steadyFrom) split.warmup.push(latency);
+		else split.steady.push(latency);
+	}
+	return split;
+}

@@ -27,6 +27,7 @@ requests.push({
 });
 requests.push({ kind: { case: "credit", value: { credits: window } } });
 
+// Latency mode: [sentAt, latency] pairs, flattened.
 const latencies: number[] = [];
 let acknowledged = 0;
 let reported = false;
@@ -57,7 +58,8 @@ const reading = (async () => {
 			for (const d of r.kind.value.deliveries) {
 				if (latencyMode) {
 					const p = d.message?.payload ?? new Uint8Array(8);
-					latencies.push(now - new DataView(p.buffer, p.byteOffset, 8).getFloat64(0));
+					const sentAt = new DataView(p.buffer, p.byteOffset, 8).getFloat64(0);
+					latencies.push(sentAt, now - sentAt);
 				}
 				pending.push(d.receipt);
 			}

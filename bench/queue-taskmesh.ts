@@ -5,15 +5,22 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { credentials, makeGenericClientConstructor, type ServiceError } from "@grpc/grpc-js";
+import {
+	type ClientDuplexStream,
+	credentials,
+	makeGenericClientConstructor,
+	type ServiceError,
+} from "@grpc/grpc-js";
 import {
 	type EnqueueMessageSchema,
 	type EnqueueRequestSchema,
 	type EnqueueResponse,
+	type EnqueueStreamRequestSchema,
+	type EnqueueStreamResponse,
 	QueueService,
 } from "../gen/taskmesh/queue/v1/queue_pb.js";
 import { grpcServiceDefinition } from "../services/kit/src/grpc/service-definition.js";
-import { preciseNow } from "./queue-pushable.js";
+import { type LatencySplit, preciseNow, splitAtWarmup } from "./queue-pushable.js";
 
 /** A queue service process. */
 export interface RunningQueueService {
@@ -22,6 +29,8 @@ export interface RunningQueueService {
 	namespace: string;
 	/** Enqueue over a grpc-js client, the faster of the two for unary calls here. */
 	enqueue: (request: MessageInitShape<typeof EnqueueRequestSchema>) => Promise<EnqueueResponse>;
+	/** Opens an EnqueueStream on the same grpc-js client; each send resolves with its answer. */
+	openEnqueueStream: () => EnqueueStreamProducer;
 	stop(): Promise<void>;
 }
 
@@ -34,6 +43,12 @@ function freePort(): Promise<number> {
 			server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
 		});
 	});
+}
+
+/** A producer on one EnqueueStream: answers come in the order requests were sent. */
+export interface EnqueueStreamProducer {
+	send: (request: MessageInitShape<typeof EnqueueStreamRequestSchema>) => Promise<EnqueueStreamResponse>;
+	end: () => void;
 }
 
 /**
@@ -77,6 +92,7 @@ export async function startQueueService(telemetry: boolean, redisUrl: string): P
 			request: unknown,
 			callback: (error: ServiceError | null, response: EnqueueResponse) => void,
 		): void;
+		enqueueStream(): ClientDuplexStream<unknown, EnqueueStreamResponse>;
 		close(): void;
 	};
 	return {
@@ -87,6 +103,26 @@ export async function startQueueService(telemetry: boolean, redisUrl: string): P
 			new Promise((resolve, reject) =>
 				grpcClient.enqueue(request, (error, response) => (error ? reject(error) : resolve(response))),
 			),
+		openEnqueueStream() {
+			const stream = grpcClient.enqueueStream();
+			const waiting: Array<{ resolve: (r: EnqueueStreamResponse) => void; reject: (e: unknown) => void }> = [];
+			stream.on("data", (response: EnqueueStreamResponse) => {
+				const next = waiting.shift();
+				if (response.error !== undefined) next?.reject(new Error(response.error.message));
+				else next?.resolve(response);
+			});
+			stream.on("error", (error) => {
+				for (const w of waiting.splice(0)) w.reject(error);
+			});
+			return {
+				send: (request) =>
+					new Promise((resolve, reject) => {
+						waiting.push({ resolve, reject });
+						stream.write(request);
+					}),
+				end: () => stream.end(),
+			};
+		},
 		async stop() {
 			grpcClient.close();
 			const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -177,15 +213,28 @@ export async function taskmeshThroughput(service: RunningQueueService, n: number
 	return done - started;
 }
 
-/** Enqueue-to-delivery latencies (ms) at a steady rate, one message per Enqueue call. */
+/** How the latency producer sends its messages, one at a time. */
+export type LatencyProducer = "stream" | "unary";
+
+/**
+ * Enqueue-to-delivery latencies (ms) at a steady rate, one message per request:
+ * each on an EnqueueStream ("stream", the producer API for messages sent one at a
+ * time) or each its own Enqueue call ("unary"). `warmupSeconds` first, then
+ * `seconds` of steady state.
+ */
 export async function taskmeshLatency(
 	service: RunningQueueService,
 	rate: number,
 	seconds: number,
-): Promise<number[]> {
+	warmupSeconds: number,
+	producer: LatencyProducer,
+): Promise<LatencySplit> {
 	const env = `lat-${randomBytes(3).toString("hex")}`;
-	const total = rate * seconds;
+	const total = rate * (warmupSeconds + seconds);
 	const c = await startConsumer(service.url, env, total, 200, "latency");
+	const stream = producer === "stream" ? service.openEnqueueStream() : undefined;
+	const send = (request: { messages: ReturnType<typeof messages> }) =>
+		stream === undefined ? service.enqueue(request) : stream.send(request);
 	const started = preciseNow();
 	const sends: Array<Promise<unknown>> = [];
 	let sent = 0;
@@ -194,12 +243,13 @@ export async function taskmeshLatency(
 		for (; sent < due; sent++) {
 			const body = new Uint8Array(16);
 			new DataView(body.buffer).setFloat64(0, preciseNow());
-			sends.push(service.enqueue({ messages: messages(env, sent, 1, () => body) }));
+			sends.push(send({ messages: messages(env, sent, 1, () => body) }));
 		}
 		await sleep(1);
 	}
 	await Promise.all(sends);
+	stream?.end();
 	const { latencies } = await c.done;
 	await c.stop();
-	return latencies;
+	return splitAtWarmup(latencies, started + warmupSeconds * 1000);
 }

@@ -7,11 +7,16 @@
  *    its own process, Enqueue of 1,000 at a time over a grpc-js client, one Consume
  *    stream (Connect client, in its own process like the BullMQ Worker) with credits,
  *    acknowledgements batched on the stream.
- * 2. Latency: enqueue-to-delivery at a steady 500 per second, one message per call.
+ * 2. Latency: enqueue-to-delivery at a steady 500 per second, one message per request
+ *    (BullMQ: add() per job; taskmesh: one request each on an EnqueueStream, and,
+ *    printed beside it, one unary Enqueue call each),
+ *    in fresh processes for both systems: the first BENCH_QUEUE_WARMUP_SECONDS
+ *    (default 3) are the warm-up, reported apart; p50/p99 are of the steady state after it.
  * 3. taskmesh throughput with telemetry on (metrics and tracing SDKs) and off.
  *
  * Environment: BENCH_QUEUE_N (default 100000), BENCH_QUEUE_LATENCY_SECONDS
- * (default 10), BENCH_QUEUE_ROUNDS (default 3), REDIS_URL. Ends with
+ * (default 10), BENCH_QUEUE_WARMUP_SECONDS (default 3), BENCH_QUEUE_ROUNDS
+ * (default 3), REDIS_URL. Ends with
  * `ratio: <taskmesh/bullmq throughput>`: the median over rounds of the ratio measured
  * side by side in each round (taskmesh with telemetry on).
  */
@@ -30,6 +35,7 @@ import {
 const N = Number(process.env.BENCH_QUEUE_N ?? 100_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_QUEUE_LATENCY_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_QUEUE_ROUNDS ?? 3);
+const WARMUP_SECONDS = Number(process.env.BENCH_QUEUE_WARMUP_SECONDS ?? 3);
 const RATE = 500;
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
@@ -113,8 +119,15 @@ const onBest = Math.max(...on.map((r) => r.rate));
 const offCpu = Math.min(...off.map((r) => r.cpuUs));
 const onCpu = Math.min(...on.map((r) => r.cpuUs));
 
-const bullLatency = await bullmqLatency(RATE, LATENCY_SECONDS, REDIS_URL);
-const meshLatency = await withService(true, (s) => taskmeshLatency(s, RATE, LATENCY_SECONDS));
+const bullLatency = await bullmqLatency(RATE, LATENCY_SECONDS, WARMUP_SECONDS, REDIS_URL);
+const meshLatency = await withService(true, (s) =>
+	taskmeshLatency(s, RATE, LATENCY_SECONDS, WARMUP_SECONDS, "stream"),
+);
+const meshUnaryLatency = await withService(true, (s) =>
+	taskmeshLatency(s, RATE, LATENCY_SECONDS, WARMUP_SECONDS, "unary"),
+);
+const bullP99 = percentile(bullLatency.steady, 99);
+const meshP99 = percentile(meshLatency.steady, 99);
 
 console.log("");
 console.log("throughput (messages/s, best of rounds, first enqueue to last acknowledgement)");
@@ -128,13 +141,20 @@ console.log(
 	`  service CPU per message, least of rounds: on ${onCpu.toFixed(1)} µs, off ${offCpu.toFixed(1)} µs (${(((onCpu - offCpu) / offCpu) * 100).toFixed(1)}%)`,
 );
 console.log(
-	`latency at ${RATE}/s, enqueue to delivery (${bullLatency.length} / ${meshLatency.length} samples)`,
+	`latency at ${RATE}/s, enqueue to delivery, steady state after a ${WARMUP_SECONDS} s warm-up (${bullLatency.steady.length} / ${meshLatency.steady.length} samples)`,
 );
-console.log(`  bullmq   p50 ${fmt(percentile(bullLatency, 50))}  p99 ${fmt(percentile(bullLatency, 99))}`);
-console.log(`  taskmesh p50 ${fmt(percentile(meshLatency, 50))}  p99 ${fmt(percentile(meshLatency, 99))}`);
+const line = (name: string, values: number[]) =>
+	`  ${name} p50 ${fmt(percentile(values, 50))}  p99 ${fmt(percentile(values, 99))}  max ${fmt(percentile(values, 100))}`;
+console.log(line("bullmq   add() per job,            ", bullLatency.steady));
+console.log(line("taskmesh EnqueueStream, 1 per request", meshLatency.steady));
+console.log(line("taskmesh unary Enqueue, 1 per call   ", meshUnaryLatency.steady));
 console.log(
-	`  p99 taskmesh/bullmq: ${(percentile(meshLatency, 99) / percentile(bullLatency, 99)).toFixed(2)}`,
+	`  p99 taskmesh/bullmq: ${(meshP99 / bullP99).toFixed(2)} (EnqueueStream), ${(percentile(meshUnaryLatency.steady, 99) / bullP99).toFixed(2)} (unary Enqueue)`,
 );
+console.log(`warm-up (first ${WARMUP_SECONDS} s of fresh processes, not in the figures above)`);
+console.log(line("bullmq   add() per job,            ", bullLatency.warmup));
+console.log(line("taskmesh EnqueueStream, 1 per request", meshLatency.warmup));
+console.log(line("taskmesh unary Enqueue, 1 per call   ", meshUnaryLatency.warmup));
 console.log(
 	`per-round taskmesh/bullmq: telemetry on ${roundRatios.map((r) => r.toFixed(2)).join(" ")}, off ${roundRatiosOff.map((r) => r.toFixed(2)).join(" ")}`,
 );
