@@ -16,6 +16,7 @@ import {
 	type MessageUpdate,
 	type ReceivingRow,
 	updateMessages,
+	type WholeMessageRow,
 } from "./message-queries.js";
 import { claimRunCursors, notifyRuns } from "./run-queries.js";
 import {
@@ -72,8 +73,22 @@ export class FrameWriter {
 
 	/** Decodes, checks and stores a frame's chunks; per-message problems come back as rejections. */
 	async write(chunks: IncomingChunk[]): Promise<FrameResult> {
+		return this.store(await this.decode(chunks));
+	}
+
+	/**
+	 * The CPU half of write(): groups the chunks by message, inflates and checks them,
+	 * with no database work, so a stream can do it for its next frame while this
+	 * one's transaction runs.
+	 */
+	async decode(chunks: IncomingChunk[]): Promise<MessageGroup[]> {
 		const groups = await decodeFrame(chunks, this.settings);
 		groups.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+		return groups;
+	}
+
+	/** The database half of write(): one transaction over the decoded frame (groups are not changed). */
+	async store(groups: MessageGroup[]): Promise<FrameResult> {
 		for (let attempt = 1; ; attempt++) {
 			const client = await this.pool.connect();
 			try {
@@ -110,29 +125,44 @@ export class FrameWriter {
 
 		const cursors = await this.claimCursors(client, groups);
 		const touchedRuns = new Set<string>();
-		const given = new Map<string, bigint>();
-		// At most one value per message: a message the fast path could not insert
-		// keeps the value it was given, so a run never hands out more than it claimed.
-		const nextCursor = (group: MessageGroup) => {
-			const already = given.get(group.key);
-			if (already !== undefined) return already;
-			const runKey = group.runKey;
+		const take = (runKey: string) => {
 			touchedRuns.add(runKey);
 			const value = (cursors.get(runKey) ?? 0n) + 1n;
 			cursors.set(runKey, value);
+			return value;
+		};
+		// At most one value per message: a message the fast path could not insert
+		// keeps the value it was given, so a run never hands out more than it claimed.
+		const given = new Map<string, bigint>();
+		const nextCursor = (group: MessageGroup) => {
+			const already = given.get(group.key);
+			if (already !== undefined) return already;
+			const value = take(group.runKey);
 			given.set(group.key, value);
 			return value;
 		};
 
-		const whole = groups.filter((g) => isWholeOnArrival(g, this.settings));
-		const wholeRows = whole.map((g) => wholeRow(g, nextCursor(g), now));
-		const inserted = await insertWholeMessages(client, wholeRows, this.copyBuffers);
+		const wholeRows: WholeMessageRow[] = [];
+		let general: MessageGroup[] = [];
+		for (const group of groups) {
+			// Each of these messages is in the frame once, so it takes its value directly.
+			if (isWholeOnArrival(group, this.settings)) wholeRows.push(wholeRow(group, take(group.runKey), now));
+			else general.push(group);
+		}
+		const skipped = await insertWholeMessages(client, wholeRows, this.copyBuffers);
 		for (const row of wholeRows) {
-			if (!inserted.has(row.key)) continue;
+			if (skipped.has(row.key)) {
+				given.set(row.key, row.runSeq);
+				continue;
+			}
 			result.completed += 1;
 			result.bytes += row.bodySize;
 		}
-		const general = groups.filter((g) => !inserted.has(g.key));
+		if (skipped.size > 0) {
+			// Rows already stored (a retry) go the general way, which judges them; key
+			// order is what keeps concurrent frames from locking rows in crossing orders.
+			general = groups.filter((g) => skipped.has(g.key) || !isWholeOnArrival(g, this.settings));
+		}
 		if (general.length > 0) await this.applyGeneral(client, general, now, nextCursor, result);
 
 		await notifyRuns(

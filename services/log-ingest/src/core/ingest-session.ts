@@ -1,4 +1,5 @@
 import type pg from "pg";
+import type { MessageGroup } from "./frame-decoder.js";
 import type { FrameWriter } from "./frame-writer.js";
 import { type IncomingChunk, MessageState, type Rejection } from "./types.js";
 
@@ -12,6 +13,9 @@ export interface IngestSummary {
 	/** Rejections left out of `rejected` once it reached its cap. */
 	rejectedNotListed: number;
 }
+
+/** A frame decoded and checked, waiting for its transaction. */
+export type PreparedFrame = MessageGroup[];
 
 /** Rejections listed in one summary; a stream of garbage must not grow the answer without bound. */
 export const MAX_LISTED_REJECTIONS = 1_000;
@@ -42,8 +46,22 @@ export class IngestSession {
 
 	/** Stores one frame of chunks. */
 	async accept(chunks: IncomingChunk[]): Promise<void> {
-		if (chunks.length === 0) return;
-		const result = await this.writer.write(chunks);
+		await this.store(await this.prepare(chunks));
+	}
+
+	/**
+	 * Decodes a frame ahead of storing it (no database work): a stream prepares its
+	 * next frame while the previous one's transaction runs. Frames must still be
+	 * stored one at a time, in the order they came.
+	 */
+	prepare(chunks: IncomingChunk[]): Promise<PreparedFrame> {
+		return this.writer.decode(chunks);
+	}
+
+	/** Stores a prepared frame and adds what it did to the summary. */
+	async store(frame: PreparedFrame): Promise<void> {
+		if (frame.length === 0) return;
+		const result = await this.writer.store(frame);
 		this.summary.messagesAccepted += result.completed;
 		this.summary.bytesAccepted += result.bytes;
 		this.summary.duplicatesIgnored += result.duplicates;

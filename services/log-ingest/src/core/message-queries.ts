@@ -25,22 +25,25 @@ export interface WholeMessageRow extends StoredHeader {
 	nowMs: number;
 }
 
+const NONE: ReadonlySet<string> = new Set();
+
 /**
  * Inserts messages that are complete on arrival as one row each, body inline,
- * in one statement. Returns the keys
- * inserted; a key already present is left alone for the general path to judge.
+ * in one statement. Returns the keys NOT inserted (nearly always none): a key
+ * already present is left alone for the general path to judge.
  */
 export async function insertWholeMessages(
 	client: Queryable,
 	rows: WholeMessageRow[],
 	buffers?: CopyBufferPool,
-): Promise<Set<string>> {
-	if (rows.length === 0) return new Set();
+): Promise<ReadonlySet<string>> {
+	if (rows.length === 0) return NONE;
 	const copied = await copyOrConflict(client, "whole", () =>
 		copyEncoded(client, "log_messages", WHOLE_COPY_COLUMNS, wholeRowsWriter(rows, buffers)),
 	);
-	if (copied) return new Set(rows.map((r) => r.key));
-	return insertWholeMessagesOnConflict(client, rows);
+	if (copied) return NONE;
+	const inserted = await insertWholeMessagesOnConflict(client, rows);
+	return new Set(rows.filter((r) => !inserted.has(r.key)).map((r) => r.key));
 }
 
 const WHOLE_COPY_COLUMNS = [
@@ -164,15 +167,17 @@ export async function lockMessages(
 		chunk_count: number;
 		received_chunks: number;
 		received_bytes: string;
-	}>(
-		`INSERT INTO log_messages (environment_id, run_id, message_id, logged_at_us, last_chunk_at_ms)
+	}>({
+		// Named statements: parsed and planned once per pooled connection, not per frame.
+		name: "log-ingest-lock-messages",
+		text: `INSERT INTO log_messages (environment_id, run_id, message_id, logged_at_us, last_chunk_at_ms)
 		 SELECT e, r, m, $4::bigint * 1000, $4::bigint FROM unnest($1::text[], $2::text[], $3::text[]) AS t(e, r, m)
 		 ON CONFLICT (environment_id, run_id, message_id) DO UPDATE
 		   SET last_chunk_at_ms = greatest(log_messages.last_chunk_at_ms, EXCLUDED.last_chunk_at_ms)
 		 RETURNING id, environment_id, run_id, message_id, state, has_header, declared_size, chunk_count,
 		   received_chunks, received_bytes`,
-		[keys.map((k) => k.environmentId), keys.map((k) => k.runId), keys.map((k) => k.messageId), nowMs],
-	);
+		values: [keys.map((k) => k.environmentId), keys.map((k) => k.runId), keys.map((k) => k.messageId), nowMs],
+	});
 	return new Map(
 		result.rows.map((r) => {
 			const key = `${r.environment_id}\u0000${r.run_id}\u0000${r.message_id}`;
@@ -211,8 +216,9 @@ export interface MessageUpdate {
 export async function updateMessages(client: Queryable, updates: MessageUpdate[]): Promise<void> {
 	if (updates.length === 0) return;
 	const col = <T>(pick: (u: MessageUpdate) => T) => updates.map(pick);
-	await client.query(
-		`UPDATE log_messages m SET
+	await client.query({
+		name: "log-ingest-update-messages",
+		text: `UPDATE log_messages m SET
 		   state = u.state, run_seq = u.run_seq, chunk_count = u.chunk_count,
 		   received_chunks = u.received_chunks, received_bytes = u.received_bytes,
 		   has_header = m.has_header OR u.has_header,
@@ -230,7 +236,7 @@ export async function updateMessages(client: Queryable, updates: MessageUpdate[]
 		   AS u(id, state, run_seq, chunk_count, received_chunks, received_bytes, has_header, level, logged_at_us,
 		     attributes, task_id, attempt_id, trace_id, declared_size, body_head, search_text, reject_reason)
 		 WHERE m.id = u.id`,
-		[
+		values: [
 			col((u) => u.id.toString()),
 			col((u) => u.state),
 			col((u) => u.runSeq?.toString() ?? null),
@@ -249,5 +255,5 @@ export async function updateMessages(client: Queryable, updates: MessageUpdate[]
 			col((u) => u.searchText),
 			col((u) => u.rejectReason),
 		],
-	);
+	});
 }

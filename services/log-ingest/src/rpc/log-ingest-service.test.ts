@@ -214,6 +214,26 @@ describe("LogIngestService", () => {
 		assert.equal(await grpcCode(f.client.ingest(frames([noRun]))), Code.InvalidArgument);
 	});
 
+	test("frames before a malformed one are stored, in order, by the time the stream fails", async () => {
+		// The service reads and decodes a frame while the one before is in its transaction:
+		// the error must still wait for the earlier frames, and they must land in order.
+		const body = randomBytes(200 * 1024);
+		const parts = chunksOf(message("run_early", "early", body), 16 * 1024);
+		const line = chunksOf(message("run_early", "line", Buffer.from("one line")));
+		const [bad] = chunksOf(message("run_early", "bad", Buffer.from("z")));
+		const noMessage = { ...(bad as LogChunk), messageId: "" } as LogChunk;
+		const code = await grpcCode(
+			f.client.ingest(frames(parts.slice(0, 5), parts.slice(5), line, [noMessage])),
+		);
+		assert.equal(code, Code.InvalidArgument);
+		assert.deepEqual(await readBody("run_early", "early"), body);
+		const page = await f.client.query({ environmentId: env, runId: "run_early" });
+		const cursors = new Map(page.records.map((r) => [r.messageId, BigInt(r.cursor)]));
+		assert.deepEqual([...cursors.keys()].sort(), ["early", "line"]);
+		// Cursors may have gaps, never a reversed order.
+		assert.ok((cursors.get("early") as bigint) < (cursors.get("line") as bigint));
+	});
+
 	test("a frame over the frame limit stops the stream with RESOURCE_EXHAUSTED naming the limit", async () => {
 		const chunks = chunksOf(message("run_frame", "wide", randomBytes(5 * 1024 * 1024)), 1024 * 1024);
 		try {

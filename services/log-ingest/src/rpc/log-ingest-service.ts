@@ -25,24 +25,49 @@ export function logIngestImplementation(options: {
 			const session = store.session();
 			let index = 0;
 			let frame = 0;
-			for await (const request of requests) {
-				const decoded = request.chunks.map((bytes, position) => decodeChunk(bytes, frame, position));
-				// One frame is what a stream holds in memory at once; a larger one would
-				// break the bound the service promises, so the stream stops here.
-				const frameBytes = decoded.reduce((sum, chunk) => sum + chunk.data.byteLength, 0);
-				if (frameBytes > maxFrameBytes) {
-					throw new ServiceError(
-						"RESOURCE_EXHAUSTED",
-						`frames[${frame}]: ${frameBytes} bytes of chunk data is over the limit of ${maxFrameBytes} bytes per frame (LOG_INGEST_MAX_FRAME_BYTES)`,
+			// Frame N+1 is read, decoded and inflated while frame N's transaction runs, so
+			// the service's CPU work overlaps PostgreSQL's. Transactions still run one at a
+			// time in frame order, and at most two frames are in hand: the one being
+			// stored and the one queued behind it.
+			const iterator = requests[Symbol.asyncIterator]();
+			let storing: Promise<void> = Promise.resolve();
+			let before: Promise<void> = Promise.resolve();
+			try {
+				for (;;) {
+					await before;
+					const next = iterator.next();
+					// A frame that fails ends the stream at once, not when the next one arrives.
+					const step = await Promise.race([next, storing.then(() => next)]);
+					if (step.done === true) break;
+					const request = step.value;
+					const decoded = request.chunks.map((bytes, position) => decodeChunk(bytes, frame, position));
+					// A frame is the unit a stream holds in memory (two at once); a larger one
+					// would break the bound the service promises, so the stream stops here.
+					const frameBytes = decoded.reduce((sum, chunk) => sum + chunk.data.byteLength, 0);
+					if (frameBytes > maxFrameBytes) {
+						throw new ServiceError(
+							"RESOURCE_EXHAUSTED",
+							`frames[${frame}]: ${frameBytes} bytes of chunk data is over the limit of ${maxFrameBytes} bytes per frame (LOG_INGEST_MAX_FRAME_BYTES)`,
+						);
+					}
+					const chunks = decoded.map((chunk, position) =>
+						incomingChunk(chunk, index + position, frame, position),
 					);
+					index += decoded.length;
+					frame += 1;
+					const prepared = session.prepare(chunks);
+					before = storing;
+					storing = Promise.all([storing, prepared]).then(([, ready]) => session.store(ready));
+					// Awaited by the next turn (or below); until then its failure must not count as unhandled.
+					storing.catch(() => {});
 				}
-				const chunks = decoded.map((chunk, position) =>
-					incomingChunk(chunk, index + position, frame, position),
-				);
-				index += decoded.length;
-				frame += 1;
-				await session.accept(chunks);
+			} catch (error) {
+				// As before the overlap: a frame already handed over is stored (or fails
+				// the stream with its own error, which came first) before the stream ends.
+				await storing;
+				throw error;
 			}
+			await storing;
 			const summary = await session.finish();
 			return {
 				messagesAccepted: BigInt(summary.messagesAccepted),
