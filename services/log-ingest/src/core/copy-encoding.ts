@@ -12,6 +12,8 @@ const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
 /** CopyData: the message type byte and the message length, ahead of the COPY stream. */
 const COPY_DATA_HEADER_BYTES = 5;
 const TWO_TO_32 = 2 ** 32;
+/** Strings up to this many characters are tried as ASCII first (see CopyWriter.ascii). */
+const SHORT_TEXT = 64;
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -108,6 +110,10 @@ export class CopyWriter {
 	text(value: string): this {
 		if (value.length === 0) return this.lengthOnly(0);
 		this.reserveText(4, value);
+		if (value.length <= SHORT_TEXT && this.ascii(value, this.at + 4)) {
+			this.at = this.buffer.writeInt32BE(value.length, this.at) + value.length;
+			return this;
+		}
 		const length = this.buffer.write(value, this.at + 4, "utf8");
 		this.buffer.writeInt32BE(length, this.at);
 		this.at += 4 + length;
@@ -203,6 +209,22 @@ export class CopyWriter {
 	/** Gives the buffer back to the pool once what finish() returned has been sent. */
 	release(): void {
 		this.pool?.give(this.buffer);
+	}
+
+	/**
+	 * Writes a short string's characters as bytes when all are ASCII (ids nearly always
+	 * are): a plain loop beats the call into the UTF-8 encoder for a few characters,
+	 * and three ids per row are written this way. False (with nothing written that
+	 * counts) when a character is not ASCII.
+	 */
+	private ascii(value: string, at: number): boolean {
+		const buffer = this.buffer;
+		for (let i = 0; i < value.length; i++) {
+			const code = value.charCodeAt(i);
+			if (code >= 0x80) return false;
+			buffer[at + i] = code;
+		}
+		return true;
 	}
 
 	private lengthOnly(length: number): this {

@@ -10,6 +10,7 @@ export const MAX_ID_LENGTH = 256;
 
 /** Checks an id field: present, not too long, storable. */
 export function requireId(field: string, value: string): string {
+	if (isGoodId(value)) return value;
 	if (value === "") throw ServiceError.invalidField(field, "is required");
 	if (value.length > MAX_ID_LENGTH) {
 		throw ServiceError.invalidField(
@@ -21,10 +22,23 @@ export function requireId(field: string, value: string): string {
 	return value;
 }
 
+/** True for an id requireId accepts. */
+function isGoodId(value: string): boolean {
+	return value !== "" && value.length <= MAX_ID_LENGTH && !value.includes("\u0000");
+}
+
 /** Microseconds since the epoch of a protobuf Timestamp. */
 export function microsOf(time: Pick<Timestamp, "seconds" | "nanos">): bigint {
+	// Any time of the next 285 years fits a double exactly in microseconds: one BigInt per header.
+	if (time.seconds >= MIN_SAFE_SECONDS && time.seconds <= MAX_SAFE_SECONDS) {
+		return BigInt(Number(time.seconds) * 1_000_000 + Math.floor(time.nanos / 1000));
+	}
 	return time.seconds * 1_000_000n + BigInt(Math.floor(time.nanos / 1000));
 }
+
+/** Seconds whose microseconds (plus a second of nanos) stay a safe integer. */
+const MAX_SAFE_SECONDS = BigInt(Math.floor(Number.MAX_SAFE_INTEGER / 1_000_000) - 1);
+const MIN_SAFE_SECONDS = -MAX_SAFE_SECONDS;
 
 /** A Timestamp from microseconds since the epoch. */
 export function timestampOfMicros(us: bigint): Timestamp {
@@ -46,10 +60,13 @@ export function incomingChunk(
 	frame: number,
 	position: number,
 ): IncomingChunk {
-	const at = `frames[${frame}].chunks[${position}]`;
-	requireId(`${at}.message_id`, chunk.messageId);
-	requireId(`${at}.run_id`, chunk.runId);
-	requireId(`${at}.environment_id`, chunk.environmentId);
+	// The field's name is built only for a chunk that fails: this runs for every small message.
+	if (!isGoodId(chunk.messageId) || !isGoodId(chunk.runId) || !isGoodId(chunk.environmentId)) {
+		const at = `frames[${frame}].chunks[${position}]`;
+		requireId(`${at}.message_id`, chunk.messageId);
+		requireId(`${at}.run_id`, chunk.runId);
+		requireId(`${at}.environment_id`, chunk.environmentId);
+	}
 	const header = chunk.header;
 	return {
 		messageId: chunk.messageId,

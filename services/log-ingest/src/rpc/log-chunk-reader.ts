@@ -77,7 +77,11 @@ class WireReader {
 				low |= (bits & 0x0f) << 28;
 				high |= bits >> 4;
 			} else high |= bits << (shift - 32);
-			if ((byte & 0x80) === 0) return (BigInt(high >>> 0) << 32n) | BigInt(low >>> 0);
+			if ((byte & 0x80) === 0) {
+				// Times in seconds and body sizes fit 32 bits: one BigInt, not four.
+				if (high === 0) return BigInt(low >>> 0);
+				return (BigInt(high >>> 0) << 32n) | BigInt(low >>> 0);
+			}
 			shift += 7;
 		}
 		throw new ChunkDecodeError("a varint longer than 10 bytes");
