@@ -14,7 +14,7 @@ import { workerCommand } from "./commands/worker-command.js";
 
 const USAGE = `usage: taskmesh <command>
   dev <task files>                 the platform and a development worker
-  worker <task files>              a worker (--cpu, --memory-gb, --grace-ms, --id)
+  worker <task files>              a worker (--cpu, --memory-gb, --max-attempts, --prefetch, --grace-ms, --id, --version)
   trigger <task> [json] [--wait]   trigger a run (--delay, --machine, --idempotency-key)
   runs ls|get|cancel|replay [run]  read and manage runs (ls: --status, --task, --limit)
   logs <run> [--follow]            a run's logs
