@@ -5,6 +5,7 @@ export * from "./errors/grpc-status.js";
 export * from "./errors/service-error.js";
 export * from "./grpc/client.js";
 export * from "./grpc/implementation.js";
+export * from "./grpc/ordered-stream-client.js";
 export * from "./grpc/server.js";
 export * from "./logging/logger.js";
 export * from "./postgres/migrate.js";

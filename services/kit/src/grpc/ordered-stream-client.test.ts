@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+	type EnqueueStreamRequest,
+	type EnqueueStreamResponse,
+	QueueService,
+} from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
+import { ServiceError } from "../errors/service-error.js";
+import { startTestServer, testClient } from "../testing/grpc.js";
+import { registration } from "./implementation.js";
+import { OrderedStreamClient } from "./ordered-stream-client.js";
+import type { GrpcServiceHost } from "./server.js";
+
+// A real server whose EnqueueStream answers each request with its message ids, in
+// order, after a delay that varies, and fails the stream at a message id "boom".
+describe("ordered stream client", () => {
+	let host: GrpcServiceHost;
+	let opened = 0;
+	let client: OrderedStreamClient<{ messages: Array<{ id: string }> }, EnqueueStreamResponse>;
+
+	before(async () => {
+		host = await startTestServer([
+			registration(QueueService, {
+				async *enqueueStream(requests: AsyncIterable<EnqueueStreamRequest>) {
+					opened += 1;
+					let sequence = 0n;
+					for await (const request of requests) {
+						const ids = request.messages.map((m) => m.id);
+						if (ids.includes("boom")) throw new ServiceError("UNAVAILABLE", "the store went away");
+						await new Promise((resolve) => setTimeout(resolve, Number(sequence % 3n)));
+						yield { sequence: sequence++, results: ids.map((id) => ({ id })) };
+					}
+				},
+			}),
+		]);
+		const queue = testClient(QueueService, host.url);
+		client = new OrderedStreamClient((requests) => queue.enqueueStream(requests));
+	});
+	after(() => {
+		client.close();
+		host.forceStop();
+	});
+
+	const send = (id: string) => client.send({ messages: [{ id }] });
+
+	test("each send resolves with the answer to its own request, many in flight on one stream", async () => {
+		const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => send(`m${i}`)));
+		assert.deepEqual(
+			answers.map((a) => a.results[0]?.id),
+			Array.from({ length: 200 }, (_, i) => `m${i}`),
+		);
+		assert.deepEqual(
+			answers.map((a) => a.sequence),
+			Array.from({ length: 200 }, (_, i) => BigInt(i)),
+		);
+		assert.equal(opened, 1);
+	});
+
+	test("a failed stream rejects every unanswered send with its status, and the next send opens a new one", async () => {
+		const before = opened;
+		const first = send("a");
+		const failing = send("boom");
+		const after = send("c");
+		assert.equal((await first).results[0]?.id, "a");
+		for (const rejected of [failing, after]) {
+			await assert.rejects(rejected, (error: unknown) => {
+				const e = ConnectError.from(error);
+				return e.code === Code.Unavailable && /the store went away/.test(e.rawMessage);
+			});
+		}
+		const again = await send("d");
+		assert.deepEqual([again.sequence, again.results[0]?.id], [0n, "d"]);
+		assert.equal(opened, before + 1);
+	});
+});
