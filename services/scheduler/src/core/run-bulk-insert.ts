@@ -42,7 +42,7 @@ export interface NewRun {
 	expires_at: Date | null;
 }
 
-/** The columns a new run sets, in the order the single-run insert binds them. */
+/** The columns a new run sets. */
 export const NEW_RUN_COLUMNS = [
 	"id",
 	"environment_id",

@@ -2,15 +2,8 @@ import type pg from "pg";
 import { isServiceError, ServiceError } from "../../../kit/src/index.js";
 import { resolveMachine } from "./machine-presets.js";
 import { DEFAULT_RETRY, type RetrySettings } from "./retry-delay.js";
-import {
-	conflictingRuns,
-	insertedRow,
-	insertRuns,
-	NEW_RUN_COLUMNS,
-	type NewRun,
-	newRunIds,
-} from "./run-bulk-insert.js";
-import { messageFor, type RunRow, runFromRow } from "./run-rows.js";
+import { conflictingRuns, insertedRow, insertRuns, type NewRun, newRunIds } from "./run-bulk-insert.js";
+import { messageFor, runFromRow } from "./run-rows.js";
 import type { RunRecord, StoredOptions, TriggerInput } from "./run-types.js";
 import {
 	addEffects,
@@ -23,6 +16,7 @@ import {
 } from "./scheduler-context.js";
 import { findTasks, type TaskDefinition, unknownTask } from "./task-catalog.js";
 import { validateTrigger } from "./trigger-validation.js";
+import { TurnBatcher } from "./turn-batcher.js";
 import { ConcurrentWaitDetected, lockAttemptForWait, RunWaits, suspendForWait } from "./waits.js";
 
 /** One item of a batched trigger that was not created. */
@@ -31,44 +25,55 @@ export interface TriggerFailure {
 	error: ServiceError;
 }
 
-/** Creates runs: one (TriggerRun, with triggerAndWait) or many in one statement (TriggerRuns). */
+/** What one trigger of a turn's batch came to. */
+type TriggerOutcome = { run: RunRecord } | { error: ServiceError };
+
+/** Most triggers one turn's insert carries. */
+const MAX_TURN_BATCH = 500;
+
+/** Creates runs: one (TriggerRun, with triggerAndWait) or many in one statement (TriggerRuns, and the TriggerRun calls of a turn). */
 export class RunTrigger {
 	private readonly waits: RunWaits;
 
+	private readonly turn: TurnBatcher<TriggerInput, TriggerOutcome>;
+
 	constructor(private readonly ctx: SchedulerContext) {
 		this.waits = new RunWaits(ctx);
+		this.turn = new TurnBatcher((inputs) => this.triggerBatch(inputs), MAX_TURN_BATCH);
 	}
 
-	/** Triggers one run; with parent.wait the parent starts waiting for it in the same transaction. */
+	/**
+	 * Triggers one run; with parent.wait the parent starts waiting for it in the same
+	 * transaction. Without a wait, the triggers of one event-loop turn share their
+	 * statements (TurnBatcher): one task lookup and one insert for all of them.
+	 */
 	async trigger(input: TriggerInput): Promise<RunRecord> {
 		validateTrigger(input, this.ctx.limits.maxPayloadBytes);
+		if (input.parent?.wait !== true) {
+			const outcome = await this.turn.call(input);
+			if ("error" in outcome) throw outcome.error;
+			return outcome.run;
+		}
+		const parent = input.parent;
 		try {
-			// Without a wait the run is one INSERT; a transaction would only add round trips.
-			const unit = input.parent?.wait === true ? inTransaction : withClient;
-			const { run, effects } = await unit(this.ctx.pool, async (client) => {
-				const parentRow =
-					input.parent?.wait === true
-						? await lockAttemptForWait(
-								client,
-								input.parent.runId,
-								input.parent.attemptId,
-								input.environmentId,
-							)
-						: undefined;
-				const created = await this.insert(client, input.environmentId, [input], "");
-				const failure = created.failures[0];
-				if (failure !== undefined) throw failure.error;
-				const run = created.runs[0] as RunRecord;
-				if (parentRow !== undefined && !run.cached) {
+			const { run, effects } = await inTransaction(this.ctx.pool, async (client) => {
+				const parentRow = await lockAttemptForWait(
+					client,
+					parent.runId,
+					parent.attemptId,
+					input.environmentId,
+				);
+				const { run, effects } = await this.insertOne(client, input);
+				if (!run.cached) {
 					const suspended = await suspendForWait(
 						client,
 						parentRow,
 						{ childRunId: run.id },
 						new Date(this.ctx.clock.now()),
 					);
-					addEffects(created.effects, suspended.effects);
+					addEffects(effects, suspended.effects);
 				}
-				return { run, effects: created.effects };
+				return { run, effects };
 			});
 			await applyEffects(this.ctx, effects);
 			return run;
@@ -78,10 +83,55 @@ export class RunTrigger {
 		}
 	}
 
+	/**
+	 * The triggers of one turn: each environment's runs in one insert. A single
+	 * trigger is one autocommit statement (plus the task lookup); several share a
+	 * transaction, so a batch that fails wrote nothing and TurnBatcher runs each
+	 * trigger again alone. A trigger's own refusal (unknown task or parent) is its
+	 * outcome and fails no other.
+	 */
+	private async triggerBatch(inputs: TriggerInput[]): Promise<TriggerOutcome[]> {
+		const groups = new Map<string, number[]>();
+		inputs.forEach((input, i) => {
+			const group = groups.get(input.environmentId);
+			if (group === undefined) groups.set(input.environmentId, [i]);
+			else group.push(i);
+		});
+		const unit = inputs.length === 1 ? withClient : inTransaction;
+		const outcomes: TriggerOutcome[] = new Array(inputs.length);
+		const effects = await unit(this.ctx.pool, async (client) => {
+			const all = noEffects();
+			for (const [environmentId, members] of groups) {
+				const created = await this.insertMany(
+					client,
+					environmentId,
+					members.map((i) => inputs[i] as TriggerInput),
+					"",
+				);
+				addEffects(all, created.effects);
+				created.runs.forEach((run, k) => {
+					if (run !== undefined) outcomes[members[k] as number] = { run };
+				});
+				for (const f of created.failures) outcomes[members[f.index] as number] = { error: f.error };
+			}
+			return all;
+		});
+		await applyEffects(this.ctx, effects);
+		return outcomes;
+	}
+
 	/** Triggers one run inside the caller's transaction (cron ticks); the caller applies the effects. */
 	async triggerIn(client: pg.PoolClient, input: TriggerInput): Promise<{ run: RunRecord; effects: Effects }> {
 		validateTrigger(input, this.ctx.limits.maxPayloadBytes);
-		const created = await this.insert(client, input.environmentId, [input], "");
+		return this.insertOne(client, input);
+	}
+
+	/** Inserts one run on the caller's client; its refusal is thrown. */
+	private async insertOne(
+		client: pg.PoolClient,
+		input: TriggerInput,
+	): Promise<{ run: RunRecord; effects: Effects }> {
+		const created = await this.insertMany(client, input.environmentId, [input], "");
 		const failure = created.failures[0];
 		if (failure !== undefined) throw failure.error;
 		return { run: created.runs[0] as RunRecord, effects: created.effects };
@@ -123,6 +173,7 @@ export class RunTrigger {
 				client,
 				environmentId,
 				valid.map((v) => v.input),
+				"runs[]",
 			),
 		);
 		await applyEffects(this.ctx, result.effects);
@@ -135,8 +186,15 @@ export class RunTrigger {
 		return { runs, failures };
 	}
 
-	/** Inserts one run (TriggerRun, cron); returns it, cached when a live key already had one. */
-	private async insert(
+	/**
+	 * Inserts runs (a TriggerRuns call, a turn's TriggerRun calls, one cron or
+	 * waited-for run) in one statement with one JSON parameter and reads back only
+	 * the ids that went in: a new run's record is built from the values just
+	 * written, so PostgreSQL neither sends nor pg parses 1,000 full rows. What did
+	 * not insert is read in one statement (cached runs). Refusals name their field
+	 * with fieldPrefix ("runs[]" for TriggerRuns, "" for a TriggerRun).
+	 */
+	private async insertMany(
 		client: pg.PoolClient,
 		environmentId: string,
 		inputs: TriggerInput[],
@@ -145,65 +203,6 @@ export class RunTrigger {
 		const effects = noEffects();
 		const runs: (RunRecord | undefined)[] = new Array(inputs.length).fill(undefined);
 		const { rows, rowIndex, failures } = await this.newRuns(client, environmentId, inputs, fieldPrefix);
-		if (rows.length > 0) {
-			const params: unknown[] = [];
-			const tuples = rows.map(
-				(row) =>
-					`(${NEW_RUN_COLUMNS.map((c) => {
-						const v = row[c];
-						return `$${params.push(c === "options" || c === "retry" ? JSON.stringify(v) : v)}`;
-					}).join(", ")})`,
-			);
-			const text = `INSERT INTO runs (${NEW_RUN_COLUMNS.join(", ")}) VALUES ${tuples.join(", ")} ON CONFLICT DO NOTHING RETURNING *`;
-			// A single-run insert (TriggerRun, the hot path) has one text: prepare it once per connection.
-			const inserted = await client.query<RunRow>(
-				rows.length === 1 ? { name: "scheduler-insert-run", text, values: params } : { text, values: params },
-			);
-			const byId = new Map(inserted.rows.map((r) => [r.id, r]));
-			rows.forEach((row, k) => {
-				const created = byId.get(row.id);
-				if (created === undefined) return;
-				runs[rowIndex[k] as number] = runFromRow(created);
-				if (created.status === "QUEUED") effects.enqueue.push(messageFor(created));
-				effects.changedRuns.push(created.id);
-			});
-			// What did not insert collided with a live idempotency key or a stored batch index.
-			for (const k of rowIndex.keys()) {
-				const i = rowIndex[k] as number;
-				if (runs[i] !== undefined) continue;
-				const input = inputs[i] as TriggerInput;
-				const existing = await client.query<RunRow>(
-					`SELECT * FROM runs WHERE (batch_id = $1 AND batch_index = $2)
-					 OR (environment_id = $3 AND idempotency_key = $4) LIMIT 1`,
-					[
-						input.batchId ?? null,
-						input.batchIndex ?? null,
-						environmentId,
-						input.options.idempotencyKey || null,
-					],
-				);
-				const row = existing.rows[0];
-				if (row === undefined) throw new ServiceError("ABORTED", "a conflicting run disappeared; try again");
-				runs[i] = runFromRow(row, true);
-			}
-		}
-		return { runs, failures, effects };
-	}
-
-	/**
-	 * Inserts many runs (TriggerRuns) in one statement with one JSON parameter and
-	 * reads back only the ids that went in: a new run's record is built from the
-	 * values just written, so PostgreSQL neither sends nor pg parses 1,000 full rows.
-	 * What did not insert is read in one statement (cached runs).
-	 */
-	private async insertMany(
-		client: pg.PoolClient,
-		environmentId: string,
-		inputs: TriggerInput[],
-	): Promise<{ runs: (RunRecord | undefined)[]; failures: TriggerFailure[]; effects: Effects }> {
-		const effects = noEffects();
-		const runs: (RunRecord | undefined)[] = new Array(inputs.length).fill(undefined);
-		const { rows, rowIndex, failures } = await this.newRuns(client, environmentId, inputs, "runs[]");
 		if (rows.length === 0) return { runs, failures, effects };
 		const inserted = await insertRuns(client, rows);
 		const missing: number[] = [];

@@ -165,6 +165,47 @@ describe("run lifecycle through gRPC", () => {
 		assert.equal(list.runs.length, 1);
 	});
 
+	test("triggers arriving together share a statement, yet each gets its own run or its own refusal", async () => {
+		const a = await setup();
+		const b = await setup();
+		const trigger = (environmentId: string, taskId: string, idempotencyKey = "") =>
+			h.client.triggerRun({ environmentId, taskId, payload: json({ taskId }), options: { idempotencyKey } });
+		// One event-loop turn of the scheduler receives all of them: two environments,
+		// an unknown task, and a key PostgreSQL refuses (a NUL character), which fails
+		// the batch's statement: every other trigger must still get its run.
+		const results = await Promise.allSettled([
+			trigger(a.env, "t"),
+			trigger(b.env, "t"),
+			trigger(a.env, "unknown"),
+			trigger(a.env, "t", "bad\u0000key"),
+			trigger(a.env, "t", "k"),
+			trigger(a.env, "t", "k"),
+			trigger(b.env, "t"),
+		]);
+		const ok = results.flatMap((r) => (r.status === "fulfilled" ? [r.value.run] : []));
+		const failed = results.flatMap((r, i) =>
+			r.status === "rejected" ? [[i, ConnectError.from(r.reason)]] : [],
+		);
+		assert.equal(ok.length, 5);
+		assert.deepEqual(
+			failed.map(([i]) => i),
+			[2, 3],
+		);
+		assert.equal((failed[0]?.[1] as ConnectError).code, Code.NotFound);
+		const keyed = [results[4], results[5]].map((r) => (r?.status === "fulfilled" ? r.value.run : undefined));
+		assert.equal(keyed[0]?.id, keyed[1]?.id, "one run for the key");
+		assert.deepEqual(keyed.map((r) => r?.cached).sort(), [false, true]);
+		const listA = await h.client.listRuns({ environmentId: a.env });
+		const listB = await h.client.listRuns({ environmentId: b.env });
+		assert.equal(listA.runs.length, 2);
+		assert.equal(listB.runs.length, 2);
+		for (const run of ok) {
+			const stored = await h.client.getRun({ environmentId: run?.environmentId ?? "", runId: run?.id ?? "" });
+			assert.equal(stored.run?.status, RunStatus.QUEUED);
+			assert.equal(stored.run?.createdAt?.seconds, run?.createdAt?.seconds);
+		}
+	});
+
 	test("a key whose run failed returns that failed run; a canceled or expired run releases its key", async () => {
 		const { env, worker } = await setup();
 		const first = await h.client.triggerRun({
