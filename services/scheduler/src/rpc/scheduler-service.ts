@@ -1,5 +1,12 @@
+import { create } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
-import { RunStatus, SchedulerService } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import {
+	CompleteAttemptResponseSchema,
+	RunStatus,
+	SchedulerService,
+	StartAttemptResponseSchema,
+	TriggerRunResponseSchema,
+} from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { grpcCodeOf, registration, ServiceError, type ServiceRegistration } from "../../../kit/src/index.js";
 import { DEFAULT_PRESET, MACHINE_PRESETS } from "../core/machine-presets.js";
 import type { SchedulerEngine } from "../core/scheduler-engine.js";
@@ -17,6 +24,7 @@ import {
 	ts,
 	workerToProto,
 } from "./proto-convert.js";
+import { withRun } from "./run-encoding.js";
 import { triggerInputFrom } from "./trigger-input.js";
 
 /** Most runs one TriggerRuns call may carry. */
@@ -32,7 +40,8 @@ export function schedulerServiceRegistration(options: {
 		...catalogHandlers(engine),
 		async triggerRun(request) {
 			required(request.environmentId, "environment_id");
-			return { run: runToProto(await engine.trigger.trigger(triggerInputFrom(request))) };
+			const run = await engine.trigger.trigger(triggerInputFrom(request));
+			return withRun(create(TriggerRunResponseSchema), run);
 		},
 
 		async triggerRuns(request) {
@@ -180,13 +189,13 @@ export function schedulerServiceRegistration(options: {
 				receipt: request.queueReceipt,
 				consumerId: request.queueConsumerId || request.workerId,
 			});
-			return {
-				run: runToProto(started.run),
+			const response = create(StartAttemptResponseSchema, {
 				attempt: attemptToProto(started.attempt),
 				deadline: ts(started.deadline),
 				resolvedWaits: started.resolvedWaits.map(resumeToProto),
 				resumed: started.resumed,
-			};
+			});
+			return withRun(response, started.run);
 		},
 
 		async completeAttempt(request) {
@@ -200,7 +209,7 @@ export function schedulerServiceRegistration(options: {
 					? { output: r.value.output, outputType: r.value.outputType }
 					: { error: taskErrorFromProto(r.value) };
 			const done = await engine.attempts.complete(request.workerId, request.attemptId, result);
-			return { run: runToProto(done.run), retryAt: ts(done.retryAt) };
+			return withRun(create(CompleteAttemptResponseSchema, { retryAt: ts(done.retryAt) }), done.run);
 		},
 
 		async beginWait(request) {
