@@ -27,6 +27,8 @@ export interface CallGate {
 	 */
 	enter(stop: () => void): boolean;
 	leave(stop: () => void): void;
+	/** Aborted when the server begins to drain. */
+	readonly draining: AbortSignal;
 }
 
 interface AnyCall {
@@ -185,6 +187,7 @@ function startCall(
 		metadata: call.metadata,
 		peer: call.getPeer(),
 		logger,
+		draining: options.gate.draining,
 	};
 	return {
 		run(body, fail) {

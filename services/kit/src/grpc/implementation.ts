@@ -25,6 +25,12 @@ export interface CallContext {
 	readonly peer: string;
 	/** A logger carrying the method and trace id. */
 	readonly logger: Logger;
+	/**
+	 * Aborted when the server begins to drain. A long-lived stream that can end at
+	 * a clean point (between requests) should, so its client reconnects to a
+	 * server that stays instead of being cut at the drain timeout.
+	 */
+	readonly draining: AbortSignal;
 }
 
 type UnaryImpl<I extends DescMessage, O extends DescMessage> = (

@@ -13,7 +13,8 @@ import { OrderedStreamClient } from "./ordered-stream-client.js";
 import type { GrpcServiceHost } from "./server.js";
 
 // A real server whose EnqueueStream answers each request with its message ids, in
-// order, after a delay that varies, and fails the stream at a message id "boom".
+// order, after a delay that varies, fails the stream at a message id "boom" and
+// ends it cleanly after answering "last".
 describe("ordered stream client", () => {
 	let host: GrpcServiceHost;
 	let opened = 0;
@@ -30,6 +31,8 @@ describe("ordered stream client", () => {
 						if (ids.includes("boom")) throw new ServiceError("UNAVAILABLE", "the store went away");
 						await new Promise((resolve) => setTimeout(resolve, Number(sequence % 3n)));
 						yield { sequence: sequence++, results: ids.map((id) => ({ id })) };
+						// As a draining server does: end cleanly, reading nothing more.
+						if (ids.includes("last")) return;
 					}
 				},
 			}),
@@ -71,6 +74,22 @@ describe("ordered stream client", () => {
 		}
 		const again = await send("d");
 		assert.deepEqual([again.sequence, again.results[0]?.id], [0n, "d"]);
+		assert.equal(opened, before + 1);
+	});
+
+	test("requests a cleanly ended stream left unanswered are sent again on a new one", async () => {
+		const before = opened;
+		const answers = await Promise.all(["x1", "last", "x3", "x4"].map(send));
+		assert.deepEqual(
+			answers.map((a) => a.results[0]?.id),
+			["x1", "last", "x3", "x4"],
+		);
+		// x3 and x4 were answered by the stream opened after the first one ended.
+		assert.deepEqual(
+			answers.slice(2).map((a) => a.sequence),
+			[0n, 1n],
+		);
+		// The first four went on the stream the last test left open; one more was opened.
 		assert.equal(opened, before + 1);
 	});
 });

@@ -8,9 +8,11 @@ export type OpenOrderedStream<I, O> = (requests: AsyncIterable<I>) => AsyncItera
  * Sends requests one at a time over a long-lived bidirectional stream whose
  * server answers each request once, in order (QueueService.EnqueueStream): a
  * request costs a frame each way instead of a call. The stream opens on the
- * first send; when it fails or ends, every unanswered send is rejected with
- * the failure and the next send opens a new stream, so a caller sees what a
- * failed unary call would show and may send again.
+ * first send. When the server ends it cleanly with requests unanswered (it
+ * began to drain), those are sent again, once, on a new stream — for
+ * idempotent requests only, which is what this is for. When it fails, every
+ * unanswered send is rejected with the failure, as a failed unary call would
+ * be, and the next send opens a new stream.
  */
 export class OrderedStreamClient<I, O> {
 	readonly #open: OpenOrderedStream<I, O>;
@@ -22,8 +24,7 @@ export class OrderedStreamClient<I, O> {
 
 	/** Resolves with the response to this request. */
 	send(request: I): Promise<O> {
-		this.#stream ??= this.#start();
-		return this.#stream.send(request);
+		return new Promise<O>((resolve, reject) => this.#enqueue({ request, resolve, reject, resent: false }));
 	}
 
 	/** Ends the stream after what was sent has been answered. */
@@ -32,9 +33,24 @@ export class OrderedStreamClient<I, O> {
 		this.#stream = undefined;
 	}
 
+	#enqueue(pending: Pending<I, O>): void {
+		this.#stream ??= this.#start();
+		this.#stream.send(pending);
+	}
+
 	#start(): OpenStream<I, O> {
 		// Opened outside any caller's trace: the stream outlives the call that opened it.
-		const stream = context.with(ROOT_CONTEXT, () => new OpenStream(this.#open));
+		const stream = context.with(
+			ROOT_CONTEXT,
+			() =>
+				new OpenStream(this.#open, (unanswered) => {
+					if (this.#stream === stream) this.#stream = undefined;
+					for (const pending of unanswered) {
+						if (pending.resent) pending.reject(endedEarly());
+						else this.#enqueue({ ...pending, resent: true });
+					}
+				}),
+		);
 		stream.finished.then(() => {
 			if (this.#stream === stream) this.#stream = undefined;
 		});
@@ -42,27 +58,42 @@ export class OrderedStreamClient<I, O> {
 	}
 }
 
+/** A send not answered yet. */
+interface Pending<I, O> {
+	request: I;
+	resolve: (response: O) => void;
+	reject: (error: unknown) => void;
+	/** Sent again already, after a stream that ended without answering it. */
+	resent: boolean;
+}
+
+function endedEarly(): ConnectError {
+	return new ConnectError("the stream ended before answering the request", Code.Unavailable);
+}
+
 /** One open stream and the sends it has not answered yet. */
 class OpenStream<I, O> {
 	readonly finished: Promise<void>;
-	readonly #waiting: Array<{ resolve: (response: O) => void; reject: (error: unknown) => void }> = [];
-	readonly #requests: I[] = [];
+	readonly #unanswered: Array<Pending<I, O>> = [];
+	readonly #toWrite: I[] = [];
 	#wakeWriter: (() => void) | undefined;
 	#ended = false;
-	#failure: unknown;
 
-	constructor(open: OpenOrderedStream<I, O>) {
-		this.finished = this.#read(open(this.#pending()));
+	constructor(
+		open: OpenOrderedStream<I, O>,
+		private readonly endedCleanly: (unanswered: Array<Pending<I, O>>) => void,
+	) {
+		this.finished = this.#read(open(this.#writes()));
 	}
 
-	send(request: I): Promise<O> {
-		if (this.#ended)
-			return Promise.reject(this.#failure ?? new ConnectError("the stream has ended", Code.Unavailable));
-		return new Promise<O>((resolve, reject) => {
-			this.#waiting.push({ resolve, reject });
-			this.#requests.push(request);
-			this.#wakeWriter?.();
-		});
+	send(pending: Pending<I, O>): void {
+		if (this.#ended) {
+			this.endedCleanly([pending]);
+			return;
+		}
+		this.#unanswered.push(pending);
+		this.#toWrite.push(pending.request);
+		this.#wakeWriter?.();
 	}
 
 	end(): void {
@@ -70,9 +101,9 @@ class OpenStream<I, O> {
 		this.#wakeWriter?.();
 	}
 
-	async *#pending(): AsyncGenerator<I> {
+	async *#writes(): AsyncGenerator<I> {
 		for (;;) {
-			const next = this.#requests.shift();
+			const next = this.#toWrite.shift();
 			if (next !== undefined) {
 				yield next;
 				continue;
@@ -86,14 +117,16 @@ class OpenStream<I, O> {
 	}
 
 	async #read(responses: AsyncIterable<O>): Promise<void> {
+		let failure: unknown;
 		try {
-			for await (const response of responses) this.#waiting.shift()?.resolve(response);
-			this.#failure = new ConnectError("the stream ended before answering every request", Code.Unavailable);
+			for await (const response of responses) this.#unanswered.shift()?.resolve(response);
 		} catch (error) {
-			this.#failure = error;
+			failure = error;
 		}
 		this.#ended = true;
 		this.#wakeWriter?.();
-		for (const waiter of this.#waiting.splice(0)) waiter.reject(this.#failure);
+		const unanswered = this.#unanswered.splice(0);
+		if (failure === undefined) this.endedCleanly(unanswered);
+		else for (const pending of unanswered) pending.reject(failure);
 	}
 }

@@ -31,7 +31,9 @@ export class GrpcServiceHost implements CallGate {
 	private readonly server: Server;
 	private readonly options: GrpcServerOptions;
 	private readonly active = new Set<() => void>();
-	private draining = false;
+	/** No new calls are taken (draining or stopped). */
+	private stopping = false;
+	private readonly drainBegun = new AbortController();
 	private idleWaiters: Array<() => void> = [];
 	private boundPort = 0;
 
@@ -95,8 +97,13 @@ export class GrpcServiceHost implements CallGate {
 		return this.active.size;
 	}
 
+	/** Aborted when the drain begins (CallContext.draining). */
+	get draining(): AbortSignal {
+		return this.drainBegun.signal;
+	}
+
 	enter(stop: () => void): boolean {
-		if (this.draining) return false;
+		if (this.stopping) return false;
 		this.active.add(stop);
 		return true;
 	}
@@ -113,8 +120,9 @@ export class GrpcServiceHost implements CallGate {
 	 * given up to the drain timeout, then every connection closed.
 	 */
 	async drain(): Promise<void> {
-		if (!this.draining) {
-			this.draining = true;
+		if (!this.stopping) {
+			this.stopping = true;
+			this.drainBegun.abort();
 			this.health.setAll("NOT_SERVING");
 			this.options.logger.info({ inFlight: this.active.size }, "draining gRPC server");
 		}
@@ -151,7 +159,8 @@ export class GrpcServiceHost implements CallGate {
 
 	/** Stops at once, cancelling calls in flight (tests and fatal errors). */
 	forceStop(): void {
-		this.draining = true;
+		this.stopping = true;
+		this.drainBegun.abort();
 		this.server.forceShutdown();
 	}
 }

@@ -28,7 +28,8 @@ export interface EnqueueStreamDeps {
  * is, several at once (their scripts go out back to back on the Redis
  * connection), and answered in the order sent. A refused request is answered
  * with its status; a store failure ends the stream with it, and the producer
- * sends again what was not answered.
+ * sends again what was not answered. A drain ends the stream cleanly after
+ * the requests already read.
  */
 export async function* enqueueStream(
 	requests: AsyncIterable<EnqueueStreamRequest>,
@@ -36,11 +37,22 @@ export async function* enqueueStream(
 	deps: EnqueueStreamDeps,
 ): AsyncGenerator<EnqueueStreamResponse> {
 	const answers = new AsyncChannel<Promise<EnqueueStreamResponse>>(MAX_UNANSWERED);
+	// When the server begins to drain, the stream reads no further: what was read is
+	// answered and the stream ends cleanly, so the producer sends the rest to a
+	// server that stays instead of waiting out the drain.
+	const drained = new Promise<{ done: true; value: undefined }>((resolve) => {
+		if (context.draining.aborted) resolve({ done: true, value: undefined });
+		context.draining.addEventListener("abort", () => resolve({ done: true, value: undefined }), {
+			once: true,
+		});
+	});
+	const input = requests[Symbol.asyncIterator]();
 	const reading = (async () => {
 		let sequence = 0n;
-		for await (const request of requests) {
-			if (context.signal.aborted) break;
-			const answer = answerOf(request, sequence, deps);
+		for (;;) {
+			const next = await Promise.race([input.next(), drained]);
+			if (next.done || context.signal.aborted) break;
+			const answer = answerOf(next.value, sequence, deps);
 			// Awaited in order below; this keeps a failure that comes first from being unhandled.
 			answer.catch(() => {});
 			sequence += 1n;

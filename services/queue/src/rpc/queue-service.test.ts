@@ -15,6 +15,7 @@ import {
 	type ConsumeResponse,
 	type Delivery,
 	type EnqueueMessageSchema,
+	type EnqueueStreamRequest,
 	EnqueueStreamRequestSchema,
 	type EnqueueStreamResponse,
 	QueueService,
@@ -277,6 +278,32 @@ describe("QueueService over gRPC", () => {
 		);
 		const { queue } = await client.getQueue({ environmentId: env, queue: "q" });
 		assert.equal(queue?.stats?.depth, BigInt(count));
+	});
+
+	test("a draining server ends an EnqueueStream cleanly after what it read, without waiting out the drain", async () => {
+		const env = "enqstream-drain";
+		const draining = await startTestServer(
+			[queueServiceRegistration({ core, config: loadQueueConfig({}) })],
+			{
+				drainTimeoutMs: 20_000,
+			},
+		);
+		const requests = new AsyncChannel<EnqueueStreamRequest>(16);
+		const answers = testClient(QueueService, draining.url).enqueueStream(requests)[Symbol.asyncIterator]();
+		await requests.push(create(EnqueueStreamRequestSchema, { messages: [msg(env, "before")] }));
+		assert.equal((await answers.next()).value?.results[0]?.id, "before");
+		const started = Date.now();
+		const drain = draining.drain();
+		// The stream ends with OK (no error thrown), long before the drain's 20 s timeout.
+		assert.equal((await answers.next()).done, true);
+		await drain;
+		assert.ok(Date.now() - started < 5_000, `the drain took ${Date.now() - started} ms`);
+		requests.close();
+		const { deliveries } = await dequeue(env, 10);
+		assert.deepEqual(
+			deliveries.map((d) => d.message?.id),
+			["before"],
+		);
 	});
 
 	test("single-item settle failures are the call's status; in a batch they are listed", async () => {
