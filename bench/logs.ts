@@ -12,6 +12,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { create } from "@bufbuild/protobuf";
 import {
 	type IngestRequest,
@@ -137,6 +138,12 @@ try {
 	console.log(
 		`load: ${SMALL} messages of ~1 KiB and ${LARGE} of 2 MiB, ${(bytes / MiB).toFixed(1)} MiB in ${frames} frames over ${STREAMS} streams`,
 	);
+	// Figures of a shared machine mean little without what else ran: printed at the start and the end.
+	const loadAverage = () =>
+		loadavg()
+			.map((x) => x.toFixed(2))
+			.join(", ");
+	console.log(`load average at the start: ${loadAverage()}`);
 
 	// Rounds alternate Ingest and COPY into emptied tables; the medians damp the noise
 	// of a shared machine, and each pair runs under the same load.
@@ -246,6 +253,7 @@ try {
 	console.log(
 		`memory: service RSS ${(before / MiB).toFixed(1)} MiB before, peak ${(peak / MiB).toFixed(1)} MiB while a 64 MiB message passed (${peak >= before ? "+" : ""}${((peak - before) / MiB).toFixed(1)} MiB)`,
 	);
+	console.log(`load average at the end: ${loadAverage()}`);
 	console.log(`ratio with protobuf-es's generic encoder: ${(ingestRate / copyRate).toFixed(2)}`);
 	console.log(`ratio: ${(encoderRate / copyRate).toFixed(2)}`);
 } finally {
