@@ -38,4 +38,6 @@ export interface RunQueue {
 	enqueue(messages: RunMessage[]): Promise<void>;
 	/** Settles deliveries; a stale receipt is not an error worth failing a call for. */
 	settle(settlements: Settlement[]): Promise<void>;
+	/** Lets go of a connection it keeps open (the enqueue stream), when it has one. */
+	close?(): void;
 }

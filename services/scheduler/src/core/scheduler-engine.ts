@@ -114,5 +114,6 @@ export class SchedulerEngine {
 		for (const t of this.timers) clearInterval(t);
 		await Promise.allSettled([...this.running]);
 		await this.cron.close();
+		this.options.queue.close?.();
 	}
 }

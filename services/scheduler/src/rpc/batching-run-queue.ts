@@ -12,7 +12,7 @@ export class BatchingRunQueue implements RunQueue {
 	private readonly messages: TurnBatcher<RunMessage[], void>;
 	private readonly settlements: TurnBatcher<Settlement[], void>;
 
-	constructor(inner: RunQueue) {
+	constructor(private readonly inner: RunQueue) {
 		this.messages = new TurnBatcher(async (calls) => {
 			await inner.enqueue(calls.flat());
 			return calls.map(() => undefined);
@@ -31,5 +31,9 @@ export class BatchingRunQueue implements RunQueue {
 	/** Resolves once the batch that carried these settlements was applied. */
 	settle(settlements: Settlement[]): Promise<void> {
 		return this.settlements.call(settlements);
+	}
+
+	close(): void {
+		this.inner.close?.();
 	}
 }
