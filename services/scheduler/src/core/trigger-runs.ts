@@ -84,11 +84,9 @@ export class RunTrigger {
 	}
 
 	/**
-	 * The triggers of one turn: each environment's runs in one insert. A single
-	 * trigger is one autocommit statement (plus the task lookup); several share a
-	 * transaction, so a batch that fails wrote nothing and TurnBatcher runs each
-	 * trigger again alone. A trigger's own refusal (unknown task or parent) is its
-	 * outcome and fails no other.
+	 * The triggers of one turn: each environment's runs in one insert, so a batch
+	 * that throws wrote nothing and TurnBatcher runs each trigger again alone. A
+	 * trigger's own refusal (unknown task or parent) is its outcome and fails no other.
 	 */
 	private async triggerBatch(inputs: TriggerInput[]): Promise<TriggerOutcome[]> {
 		const groups = new Map<string, number[]>();
@@ -97,7 +95,10 @@ export class RunTrigger {
 			if (group === undefined) groups.set(input.environmentId, [i]);
 			else group.push(i);
 		});
-		const unit = inputs.length === 1 ? withClient : inTransaction;
+		// One environment's triggers are one insert, atomic on its own; several
+		// environments' inserts share a transaction, so a failed batch wrote nothing.
+		const alone = groups.size === 1;
+		const unit = alone ? withClient : inTransaction;
 		const outcomes: TriggerOutcome[] = new Array(inputs.length);
 		const effects = await unit(this.ctx.pool, async (client) => {
 			const all = noEffects();
@@ -107,6 +108,7 @@ export class RunTrigger {
 					environmentId,
 					members.map((i) => inputs[i] as TriggerInput),
 					"",
+					alone,
 				);
 				addEffects(all, created.effects);
 				created.runs.forEach((run, k) => {
@@ -192,13 +194,16 @@ export class RunTrigger {
 	 * the ids that went in: a new run's record is built from the values just
 	 * written, so PostgreSQL neither sends nor pg parses 1,000 full rows. What did
 	 * not insert is read in one statement (cached runs). Refusals name their field
-	 * with fieldPrefix ("runs[]" for TriggerRuns, "" for a TriggerRun).
+	 * with fieldPrefix ("runs[]" for TriggerRuns, "" for a TriggerRun). With
+	 * afterCommit (the insert committed on its own), nothing after the insert throws:
+	 * a run that is neither inserted nor read back is that item's ABORTED failure.
 	 */
 	private async insertMany(
 		client: pg.PoolClient,
 		environmentId: string,
 		inputs: TriggerInput[],
 		fieldPrefix: string,
+		afterCommit = false,
 	): Promise<{ runs: (RunRecord | undefined)[]; failures: TriggerFailure[]; effects: Effects }> {
 		const effects = noEffects();
 		const runs: (RunRecord | undefined)[] = new Array(inputs.length).fill(undefined);
@@ -218,22 +223,24 @@ export class RunTrigger {
 		});
 		if (missing.length > 0) {
 			// What did not insert collided with a stored batch index or a live idempotency key.
-			const stored = await conflictingRuns(
-				client,
-				environmentId,
-				missing.map((k) => {
-					const run = rows[k] as NewRun;
-					return {
-						batchId: run.batch_id,
-						batchIndex: run.batch_index,
-						idempotencyKey: run.idempotency_key,
-					};
-				}),
-			);
+			const wanted = missing.map((k) => {
+				const run = rows[k] as NewRun;
+				return { batchId: run.batch_id, batchIndex: run.batch_index, idempotencyKey: run.idempotency_key };
+			});
+			// After an autocommit insert, a failed read must not fail the runs that went in.
+			const stored = await conflictingRuns(client, environmentId, wanted).catch((error: unknown) => {
+				if (!afterCommit) throw error;
+				return [];
+			});
 			missing.forEach((k, m) => {
 				const row = stored[m];
-				if (row === undefined) throw new ServiceError("ABORTED", "a conflicting run disappeared; try again");
-				runs[rowIndex[k] as number] = runFromRow(row, true);
+				if (row !== undefined) {
+					runs[rowIndex[k] as number] = runFromRow(row, true);
+					return;
+				}
+				const error = new ServiceError("ABORTED", "a conflicting run disappeared; try again");
+				if (!afterCommit) throw error;
+				failures.push({ index: rowIndex[k] as number, error });
 			});
 		}
 		return { runs, failures, effects };

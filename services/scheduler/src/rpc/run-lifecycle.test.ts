@@ -199,6 +199,17 @@ describe("run lifecycle through gRPC", () => {
 		const listB = await h.client.listRuns({ environmentId: b.env });
 		assert.equal(listA.runs.length, 2);
 		assert.equal(listB.runs.length, 2);
+		// One environment's triggers are one autocommit insert: the refused one still fails alone.
+		const single = await Promise.allSettled([
+			trigger(b.env, "t"),
+			trigger(b.env, "t", "\u0000"),
+			trigger(b.env, "t"),
+		]);
+		assert.deepEqual(
+			single.map((r) => r.status),
+			["fulfilled", "rejected", "fulfilled"],
+		);
+		assert.equal((await h.client.listRuns({ environmentId: b.env })).runs.length, 4);
 		for (const run of ok) {
 			const stored = await h.client.getRun({ environmentId: run?.environmentId ?? "", runId: run?.id ?? "" });
 			assert.equal(stored.run?.status, RunStatus.QUEUED);
