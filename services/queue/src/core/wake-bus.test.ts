@@ -20,6 +20,9 @@ describe("wake bus", () => {
 		two = new WakeBus({ redis: c, subscriber: d, channel, logger });
 		// Subscriptions are confirmed once a round trip on each subscriber has completed.
 		await Promise.all([b.ping(), d.ping()]);
+		// A bus whose start-up publish reached only itself pauses until it hears the other
+		// start; wait until both have met, as replicas of a running deployment have.
+		await until(() => one.replicaMessage("probe") !== undefined && two.replicaMessage("probe") !== undefined);
 	});
 
 	after(async () => {
