@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskmesh/queue/v1/queue.proto.
  */
 export const file_taskmesh_queue_v1_queue: GenFile = /*@__PURE__*/
-  fileDesc("Ch10YXNrbWVzaC9xdWV1ZS92MS9xdWV1ZS5wcm90bxIRdGFza21lc2gucXVldWUudjEisgEKD01lc3NhZ2VNZXRhZGF0YRIOCgZydW5faWQYASABKAkSDwoHdGFza19pZBgCIAEoCRIPCgdhdHRlbXB0GAMgASgFEj4KBmxhYmVscxgEIAMoCzIuLnRhc2ttZXNoLnF1ZXVlLnYxLk1lc3NhZ2VNZXRhZGF0YS5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItcCCg5FbnF1ZXVlTWVzc2FnZRIKCgJpZBgBIAEoCRIWCg5lbnZpcm9ubWVudF9pZBgCIAEoCRINCgVxdWV1ZRgDIAEoCRIXCg9jb25jdXJyZW5jeV9rZXkYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIQCghwcmlvcml0eRgGIAEoBRIqCgVkZWxheRgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkgAEjIKDGF2YWlsYWJsZV9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIABIwCglyZXNvdXJjZXMYCSABKAsyHS50YXNrbWVzaC5jb21tb24udjEuUmVzb3VyY2VzEjQKCG1ldGFkYXRhGAogASgLMiIudGFza21lc2gucXVldWUudjEuTWVzc2FnZU1ldGFkYXRhQg4KDGF2YWlsYWJpbGl0eSLcAgoMUXVldWVNZXNzYWdlEgoKAmlkGAEgASgJEhYKDmVudmlyb25tZW50X2lkGAIgASgJEg0KBXF1ZXVlGAMgASgJEhcKD2NvbmN1cnJlbmN5X2tleRgEIAEoCRIPCgdwYXlsb2FkGAUgASgMEhAKCHByaW9yaXR5GAYgASgFEi8KC2VucXVldWVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxhdmFpbGFibGVfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKCXJlc291cmNlcxgJIAEoCzIdLnRhc2ttZXNoLmNvbW1vbi52MS5SZXNvdXJjZXMSNAoIbWV0YWRhdGEYCiABKAsyIi50YXNrbWVzaC5xdWV1ZS52MS5NZXNzYWdlTWV0YWRhdGESEgoKbmFja19jb3VudBgLIAEoBSKYAQoIRGVsaXZlcnkSMAoHbWVzc2FnZRgBIAEoCzIfLnRhc2ttZXNoLnF1ZXVlLnYxLlF1ZXVlTWVzc2FnZRIPCgdyZWNlaXB0GAIgASgJEhYKDmRlbGl2ZXJ5X2NvdW50GAMgASgFEjEKDXZpc2libGVfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjoKEENvbnN1bWVyU2VsZWN0b3ISFgoOZW52aXJvbm1lbnRfaWQYASABKAkSDgoGcXVldWVzGAIgAygJIkUKDkVucXVldWVSZXF1ZXN0EjMKCG1lc3NhZ2VzGAEgAygLMiEudGFza21lc2gucXVldWUudjEuRW5xdWV1ZU1lc3NhZ2UiLgoNRW5xdWV1ZVJlc3VsdBIKCgJpZBgBIAEoCRIRCglkdXBsaWNhdGUYAiABKAgiRAoPRW5xdWV1ZVJlc3BvbnNlEjEKB3Jlc3VsdHMYASADKAsyIC50YXNrbWVzaC5xdWV1ZS52MS5FbnF1ZXVlUmVzdWx0IksKFEVucXVldWVTdHJlYW1SZXF1ZXN0EjMKCG1lc3NhZ2VzGAEgAygLMiEudGFza21lc2gucXVldWUudjEuRW5xdWV1ZU1lc3NhZ2UifwoVRW5xdWV1ZVN0cmVhbVJlc3BvbnNlEhAKCHNlcXVlbmNlGAEgASgEEjEKB3Jlc3VsdHMYAiADKAsyIC50YXNrbWVzaC5xdWV1ZS52MS5FbnF1ZXVlUmVzdWx0EiEKBWVycm9yGAMgASgLMhIuZ29vZ2xlLnJwYy5TdGF0dXMijwIKDkRlcXVldWVSZXF1ZXN0EhMKC2NvbnN1bWVyX2lkGAEgASgJEjYKCXNlbGVjdG9ycxgCIAMoCzIjLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVyU2VsZWN0b3ISFAoMbWF4X21lc3NhZ2VzGAMgASgFEjUKDmZyZWVfcmVzb3VyY2VzGAQgASgLMh0udGFza21lc2guY29tbW9uLnYxLlJlc291cmNlcxI1ChJ2aXNpYmlsaXR5X3RpbWVvdXQYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLAoJd2FpdF90aW1lGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIkIKD0RlcXVldWVSZXNwb25zZRIvCgpkZWxpdmVyaWVzGAEgAygLMhsudGFza21lc2gucXVldWUudjEuRGVsaXZlcnkiyAEKC0NvbnN1bWVPcGVuEhMKC2NvbnN1bWVyX2lkGAEgASgJEjYKCXNlbGVjdG9ycxgCIAMoCzIjLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVyU2VsZWN0b3ISNQoSdmlzaWJpbGl0eV90aW1lb3V0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjUKDmZyZWVfcmVzb3VyY2VzGAQgASgLMh0udGFza21lc2guY29tbW9uLnYxLlJlc291cmNlcyJXCg1Db25zdW1lQ3JlZGl0Eg8KB2NyZWRpdHMYASABKAUSNQoOZnJlZV9yZXNvdXJjZXMYAiABKAsyHS50YXNrbWVzaC5jb21tb24udjEuUmVzb3VyY2VzImAKD0Fja25vd2xlZGdlbWVudBIPCgdyZWNlaXB0GAEgASgJEiwKBnJlYXNvbhgCIAEoDjIcLnRhc2ttZXNoLnF1ZXVlLnYxLkFja1JlYXNvbhIOCgZkZXRhaWwYAyABKAkilgEKCE5hY2tJdGVtEg8KB3JlY2VpcHQYASABKAkSMAoLcmV0cnlfZGVsYXkYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25IABIuCghyZXRyeV9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIABIOCgZkZXRhaWwYBCABKAlCBwoFcmV0cnkipAIKDkNvbnN1bWVSZXF1ZXN0Ei4KBG9wZW4YASABKAsyHi50YXNrbWVzaC5xdWV1ZS52MS5Db25zdW1lT3BlbkgAEjIKBmNyZWRpdBgCIAEoCzIgLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVDcmVkaXRIABI8CgthY2tub3dsZWRnZRgDIAEoCzIlLnRhc2ttZXNoLnF1ZXVlLnYxLkFja25vd2xlZGdlUmVxdWVzdEgAEi4KBG5hY2sYBCABKAsyHi50YXNrbWVzaC5xdWV1ZS52MS5OYWNrUmVxdWVzdEgAEjgKCWhlYXJ0YmVhdBgFIAEoCzIjLnRhc2ttZXNoLnF1ZXVlLnYxLkhlYXJ0YmVhdFJlcXVlc3RIAEIGCgRraW5kIiQKDUNvbnN1bWVPcGVuZWQSEwoLY29uc3VtZXJfaWQYASABKAkiQAoNRGVsaXZlcnlCYXRjaBIvCgpkZWxpdmVyaWVzGAEgAygLMhsudGFza21lc2gucXVldWUudjEuRGVsaXZlcnkitQIKD0NvbnN1bWVSZXNwb25zZRIyCgZvcGVuZWQYASABKAsyIC50YXNrbWVzaC5xdWV1ZS52MS5Db25zdW1lT3BlbmVkSAASNgoKZGVsaXZlcmllcxgCIAEoCzIgLnRhc2ttZXNoLnF1ZXVlLnYxLkRlbGl2ZXJ5QmF0Y2hIABI+CgxhY2tub3dsZWRnZWQYAyABKAsyJi50YXNrbWVzaC5xdWV1ZS52MS5BY2tub3dsZWRnZVJlc3BvbnNlSAASMQoGbmFja2VkGAQgASgLMh8udGFza21lc2gucXVldWUudjEuTmFja1Jlc3BvbnNlSAASOwoLaGVhcnRiZWF0ZWQYBSABKAsyJC50YXNrbWVzaC5xdWV1ZS52MS5IZWFydGJlYXRSZXNwb25zZUgAQgYKBGtpbmQiZwoSQWNrbm93bGVkZ2VSZXF1ZXN0EhMKC2NvbnN1bWVyX2lkGAEgASgJEjwKEGFja25vd2xlZGdlbWVudHMYAiADKAsyIi50YXNrbWVzaC5xdWV1ZS52MS5BY2tub3dsZWRnZW1lbnQiXgoTQWNrbm93bGVkZ2VSZXNwb25zZRIUCgxhY2tub3dsZWRnZWQYASABKA0SMQoIZmFpbHVyZXMYAiADKAsyHy50YXNrbWVzaC5jb21tb24udjEuSXRlbUZhaWx1cmUiTgoLTmFja1JlcXVlc3QSEwoLY29uc3VtZXJfaWQYASABKAkSKgoFaXRlbXMYAiADKAsyGy50YXNrbWVzaC5xdWV1ZS52MS5OYWNrSXRlbSJqCgxOYWNrUmVzcG9uc2USEAoIcmVxdWV1ZWQYASABKA0SFQoNZGVhZF9sZXR0ZXJlZBgCIAEoDRIxCghmYWlsdXJlcxgDIAMoCzIfLnRhc2ttZXNoLmNvbW1vbi52MS5JdGVtRmFpbHVyZSJnChBIZWFydGJlYXRSZXF1ZXN0EhMKC2NvbnN1bWVyX2lkGAEgASgJEhAKCHJlY2VpcHRzGAIgAygJEiwKCWV4dGVuZF9ieRgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJYChFIZWFydGJlYXRSZXNwb25zZRIQCghleHRlbmRlZBgBIAEoDRIxCghmYWlsdXJlcxgCIAMoCzIfLnRhc2ttZXNoLmNvbW1vbi52MS5JdGVtRmFpbHVyZSKRAQoLUXVldWVMaW1pdHMSGQoRY29uY3VycmVuY3lfbGltaXQYASABKAUSHQoVY29uY3VycmVuY3lfa2V5X2xpbWl0GAIgASgFEhEKCW1heF9uYWNrcxgDIAEoBRI1ChJ2aXNpYmlsaXR5X3RpbWVvdXQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iTQoOQWNrUmVhc29uQ291bnQSLAoGcmVhc29uGAEgASgOMhwudGFza21lc2gucXVldWUudjEuQWNrUmVhc29uEg0KBWNvdW50GAIgASgEIsIBCgpRdWV1ZVN0YXRzEg0KBWRlcHRoGAEgASgEEhEKCWluX2ZsaWdodBgCIAEoBBIPCgdkZWxheWVkGAMgASgEEhUKDWRlYWRfbGV0dGVyZWQYBCABKAQSLQoKb2xkZXN0X2FnZRgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI7ChBhY2tub3dsZWRnZW1lbnRzGAYgAygLMiEudGFza21lc2gucXVldWUudjEuQWNrUmVhc29uQ291bnQimwEKBVF1ZXVlEhYKDmVudmlyb25tZW50X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGcGF1c2VkGAMgASgIEi4KBmxpbWl0cxgEIAEoCzIeLnRhc2ttZXNoLnF1ZXVlLnYxLlF1ZXVlTGltaXRzEiwKBXN0YXRzGAUgASgLMh0udGFza21lc2gucXVldWUudjEuUXVldWVTdGF0cyI4Cg9HZXRRdWV1ZVJlcXVlc3QSFgoOZW52aXJvbm1lbnRfaWQYASABKAkSDQoFcXVldWUYAiABKAkiOwoQR2V0UXVldWVSZXNwb25zZRInCgVxdWV1ZRgBIAEoCzIYLnRhc2ttZXNoLnF1ZXVlLnYxLlF1ZXVlIlIKEUxpc3RRdWV1ZXNSZXF1ZXN0EhYKDmVudmlyb25tZW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIp0BChJMaXN0UXVldWVzUmVzcG9uc2USKAoGcXVldWVzGAEgAygLMhgudGFza21lc2gucXVldWUudjEuUXVldWUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEiUKHWVudmlyb25tZW50X2NvbmN1cnJlbmN5X2xpbWl0GAMgASgFEh0KFWVudmlyb25tZW50X2luX2ZsaWdodBgEIAEoBCKsAgoSVXBkYXRlUXVldWVSZXF1ZXN0EhYKDmVudmlyb25tZW50X2lkGAEgASgJEg0KBXF1ZXVlGAIgASgJEhMKBnBhdXNlZBgDIAEoCEgAiAEBEh4KEWNvbmN1cnJlbmN5X2xpbWl0GAQgASgFSAGIAQESIgoVY29uY3VycmVuY3lfa2V5X2xpbWl0GAUgASgFSAKIAQESFgoJbWF4X25hY2tzGAYgASgFSAOIAQESNQoSdmlzaWJpbGl0eV90aW1lb3V0GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgkKB19wYXVzZWRCFAoSX2NvbmN1cnJlbmN5X2xpbWl0QhgKFl9jb25jdXJyZW5jeV9rZXlfbGltaXRCDAoKX21heF9uYWNrcyI+ChNVcGRhdGVRdWV1ZVJlc3BvbnNlEicKBXF1ZXVlGAEgASgLMhgudGFza21lc2gucXVldWUudjEuUXVldWUiTQoYVXBkYXRlRW52aXJvbm1lbnRSZXF1ZXN0EhYKDmVudmlyb25tZW50X2lkGAEgASgJEhkKEWNvbmN1cnJlbmN5X2xpbWl0GAIgASgFIjYKGVVwZGF0ZUVudmlyb25tZW50UmVzcG9uc2USGQoRY29uY3VycmVuY3lfbGltaXQYASABKAUisgEKCkRlYWRMZXR0ZXISMAoHbWVzc2FnZRgBIAEoCzIfLnRhc2ttZXNoLnF1ZXVlLnYxLlF1ZXVlTWVzc2FnZRIsCgZyZWFzb24YAiABKA4yHC50YXNrbWVzaC5xdWV1ZS52MS5BY2tSZWFzb24SDgoGZGV0YWlsGAMgASgJEjQKEGRlYWRfbGV0dGVyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImYKFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSFgoOZW52aXJvbm1lbnRfaWQYASABKAkSDQoFcXVldWUYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiZwoXTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2USMwoMZGVhZF9sZXR0ZXJzGAEgAygLMh0udGFza21lc2gucXVldWUudjEuRGVhZExldHRlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiWwoOUmVkcml2ZVJlcXVlc3QSFgoOZW52aXJvbm1lbnRfaWQYASABKAkSDQoFcXVldWUYAiABKAkSEwoLbWVzc2FnZV9pZHMYAyADKAkSDQoFbGltaXQYBCABKAUiIwoPUmVkcml2ZVJlc3BvbnNlEhAKCHJlZHJpdmVuGAEgASgNKqICCglBY2tSZWFzb24SGgoWQUNLX1JFQVNPTl9VTlNQRUNJRklFRBAAEhgKFEFDS19SRUFTT05fQ09NUExFVEVEEAESIAocQUNLX1JFQVNPTl9GQUlMRURfV0lMTF9SRVRSWRACEh8KG0FDS19SRUFTT05fRkFJTEVEX1BFUk1BTkVOVBADEhcKE0FDS19SRUFTT05fQ0FOQ0VMRUQQBBIWChJBQ0tfUkVBU09OX0VYUElSRUQQBRIgChxBQ0tfUkVBU09OX01BWF9OQUNLU19SRUFDSEVEEAYSGAoUQUNLX1JFQVNPTl9USU1FRF9PVVQQBxIWChJBQ0tfUkVBU09OX0NSQVNIRUQQCBIXChNBQ0tfUkVBU09OX1JFSkVDVEVEEAkyuAkKDFF1ZXVlU2VydmljZRJQCgdFbnF1ZXVlEiEudGFza21lc2gucXVldWUudjEuRW5xdWV1ZVJlcXVlc3QaIi50YXNrbWVzaC5xdWV1ZS52MS5FbnF1ZXVlUmVzcG9uc2USZgoNRW5xdWV1ZVN0cmVhbRInLnRhc2ttZXNoLnF1ZXVlLnYxLkVucXVldWVTdHJlYW1SZXF1ZXN0GigudGFza21lc2gucXVldWUudjEuRW5xdWV1ZVN0cmVhbVJlc3BvbnNlKAEwARJQCgdEZXF1ZXVlEiEudGFza21lc2gucXVldWUudjEuRGVxdWV1ZVJlcXVlc3QaIi50YXNrbWVzaC5xdWV1ZS52MS5EZXF1ZXVlUmVzcG9uc2USVAoHQ29uc3VtZRIhLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVSZXF1ZXN0GiIudGFza21lc2gucXVldWUudjEuQ29uc3VtZVJlc3BvbnNlKAEwARJcCgtBY2tub3dsZWRnZRIlLnRhc2ttZXNoLnF1ZXVlLnYxLkFja25vd2xlZGdlUmVxdWVzdBomLnRhc2ttZXNoLnF1ZXVlLnYxLkFja25vd2xlZGdlUmVzcG9uc2USRwoETmFjaxIeLnRhc2ttZXNoLnF1ZXVlLnYxLk5hY2tSZXF1ZXN0Gh8udGFza21lc2gucXVldWUudjEuTmFja1Jlc3BvbnNlElYKCUhlYXJ0YmVhdBIjLnRhc2ttZXNoLnF1ZXVlLnYxLkhlYXJ0YmVhdFJlcXVlc3QaJC50YXNrbWVzaC5xdWV1ZS52MS5IZWFydGJlYXRSZXNwb25zZRJYCghHZXRRdWV1ZRIiLnRhc2ttZXNoLnF1ZXVlLnYxLkdldFF1ZXVlUmVxdWVzdBojLnRhc2ttZXNoLnF1ZXVlLnYxLkdldFF1ZXVlUmVzcG9uc2UiA5ACARJeCgpMaXN0UXVldWVzEiQudGFza21lc2gucXVldWUudjEuTGlzdFF1ZXVlc1JlcXVlc3QaJS50YXNrbWVzaC5xdWV1ZS52MS5MaXN0UXVldWVzUmVzcG9uc2UiA5ACARJcCgtVcGRhdGVRdWV1ZRIlLnRhc2ttZXNoLnF1ZXVlLnYxLlVwZGF0ZVF1ZXVlUmVxdWVzdBomLnRhc2ttZXNoLnF1ZXVlLnYxLlVwZGF0ZVF1ZXVlUmVzcG9uc2USbgoRVXBkYXRlRW52aXJvbm1lbnQSKy50YXNrbWVzaC5xdWV1ZS52MS5VcGRhdGVFbnZpcm9ubWVudFJlcXVlc3QaLC50YXNrbWVzaC5xdWV1ZS52MS5VcGRhdGVFbnZpcm9ubWVudFJlc3BvbnNlEm0KD0xpc3REZWFkTGV0dGVycxIpLnRhc2ttZXNoLnF1ZXVlLnYxLkxpc3REZWFkTGV0dGVyc1JlcXVlc3QaKi50YXNrbWVzaC5xdWV1ZS52MS5MaXN0RGVhZExldHRlcnNSZXNwb25zZSIDkAIBElAKB1JlZHJpdmUSIS50YXNrbWVzaC5xdWV1ZS52MS5SZWRyaXZlUmVxdWVzdBoiLnRhc2ttZXNoLnF1ZXVlLnYxLlJlZHJpdmVSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_rpc_status, file_taskmesh_common_v1_common]);
+  fileDesc("Ch10YXNrbWVzaC9xdWV1ZS92MS9xdWV1ZS5wcm90bxIRdGFza21lc2gucXVldWUudjEisgEKD01lc3NhZ2VNZXRhZGF0YRIOCgZydW5faWQYASABKAkSDwoHdGFza19pZBgCIAEoCRIPCgdhdHRlbXB0GAMgASgFEj4KBmxhYmVscxgEIAMoCzIuLnRhc2ttZXNoLnF1ZXVlLnYxLk1lc3NhZ2VNZXRhZGF0YS5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItcCCg5FbnF1ZXVlTWVzc2FnZRIKCgJpZBgBIAEoCRIWCg5lbnZpcm9ubWVudF9pZBgCIAEoCRINCgVxdWV1ZRgDIAEoCRIXCg9jb25jdXJyZW5jeV9rZXkYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIQCghwcmlvcml0eRgGIAEoBRIqCgVkZWxheRgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkgAEjIKDGF2YWlsYWJsZV9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIABIwCglyZXNvdXJjZXMYCSABKAsyHS50YXNrbWVzaC5jb21tb24udjEuUmVzb3VyY2VzEjQKCG1ldGFkYXRhGAogASgLMiIudGFza21lc2gucXVldWUudjEuTWVzc2FnZU1ldGFkYXRhQg4KDGF2YWlsYWJpbGl0eSLcAgoMUXVldWVNZXNzYWdlEgoKAmlkGAEgASgJEhYKDmVudmlyb25tZW50X2lkGAIgASgJEg0KBXF1ZXVlGAMgASgJEhcKD2NvbmN1cnJlbmN5X2tleRgEIAEoCRIPCgdwYXlsb2FkGAUgASgMEhAKCHByaW9yaXR5GAYgASgFEi8KC2VucXVldWVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxhdmFpbGFibGVfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKCXJlc291cmNlcxgJIAEoCzIdLnRhc2ttZXNoLmNvbW1vbi52MS5SZXNvdXJjZXMSNAoIbWV0YWRhdGEYCiABKAsyIi50YXNrbWVzaC5xdWV1ZS52MS5NZXNzYWdlTWV0YWRhdGESEgoKbmFja19jb3VudBgLIAEoBSKYAQoIRGVsaXZlcnkSMAoHbWVzc2FnZRgBIAEoCzIfLnRhc2ttZXNoLnF1ZXVlLnYxLlF1ZXVlTWVzc2FnZRIPCgdyZWNlaXB0GAIgASgJEhYKDmRlbGl2ZXJ5X2NvdW50GAMgASgFEjEKDXZpc2libGVfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjoKEENvbnN1bWVyU2VsZWN0b3ISFgoOZW52aXJvbm1lbnRfaWQYASABKAkSDgoGcXVldWVzGAIgAygJIkUKDkVucXVldWVSZXF1ZXN0EjMKCG1lc3NhZ2VzGAEgAygLMiEudGFza21lc2gucXVldWUudjEuRW5xdWV1ZU1lc3NhZ2UiLgoNRW5xdWV1ZVJlc3VsdBIKCgJpZBgBIAEoCRIRCglkdXBsaWNhdGUYAiABKAgiRAoPRW5xdWV1ZVJlc3BvbnNlEjEKB3Jlc3VsdHMYASADKAsyIC50YXNrbWVzaC5xdWV1ZS52MS5FbnF1ZXVlUmVzdWx0IksKFEVucXVldWVTdHJlYW1SZXF1ZXN0EjMKCG1lc3NhZ2VzGAEgAygLMiEudGFza21lc2gucXVldWUudjEuRW5xdWV1ZU1lc3NhZ2UifwoVRW5xdWV1ZVN0cmVhbVJlc3BvbnNlEhAKCHNlcXVlbmNlGAEgASgEEjEKB3Jlc3VsdHMYAiADKAsyIC50YXNrbWVzaC5xdWV1ZS52MS5FbnF1ZXVlUmVzdWx0EiEKBWVycm9yGAMgASgLMhIuZ29vZ2xlLnJwYy5TdGF0dXMijwIKDkRlcXVldWVSZXF1ZXN0EhMKC2NvbnN1bWVyX2lkGAEgASgJEjYKCXNlbGVjdG9ycxgCIAMoCzIjLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVyU2VsZWN0b3ISFAoMbWF4X21lc3NhZ2VzGAMgASgFEjUKDmZyZWVfcmVzb3VyY2VzGAQgASgLMh0udGFza21lc2guY29tbW9uLnYxLlJlc291cmNlcxI1ChJ2aXNpYmlsaXR5X3RpbWVvdXQYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLAoJd2FpdF90aW1lGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIkIKD0RlcXVldWVSZXNwb25zZRIvCgpkZWxpdmVyaWVzGAEgAygLMhsudGFza21lc2gucXVldWUudjEuRGVsaXZlcnkiyAEKC0NvbnN1bWVPcGVuEhMKC2NvbnN1bWVyX2lkGAEgASgJEjYKCXNlbGVjdG9ycxgCIAMoCzIjLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVyU2VsZWN0b3ISNQoSdmlzaWJpbGl0eV90aW1lb3V0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjUKDmZyZWVfcmVzb3VyY2VzGAQgASgLMh0udGFza21lc2guY29tbW9uLnYxLlJlc291cmNlcyJXCg1Db25zdW1lQ3JlZGl0Eg8KB2NyZWRpdHMYASABKAUSNQoOZnJlZV9yZXNvdXJjZXMYAiABKAsyHS50YXNrbWVzaC5jb21tb24udjEuUmVzb3VyY2VzImAKD0Fja25vd2xlZGdlbWVudBIPCgdyZWNlaXB0GAEgASgJEiwKBnJlYXNvbhgCIAEoDjIcLnRhc2ttZXNoLnF1ZXVlLnYxLkFja1JlYXNvbhIOCgZkZXRhaWwYAyABKAkilgEKCE5hY2tJdGVtEg8KB3JlY2VpcHQYASABKAkSMAoLcmV0cnlfZGVsYXkYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25IABIuCghyZXRyeV9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIABIOCgZkZXRhaWwYBCABKAlCBwoFcmV0cnkipAIKDkNvbnN1bWVSZXF1ZXN0Ei4KBG9wZW4YASABKAsyHi50YXNrbWVzaC5xdWV1ZS52MS5Db25zdW1lT3BlbkgAEjIKBmNyZWRpdBgCIAEoCzIgLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVDcmVkaXRIABI8CgthY2tub3dsZWRnZRgDIAEoCzIlLnRhc2ttZXNoLnF1ZXVlLnYxLkFja25vd2xlZGdlUmVxdWVzdEgAEi4KBG5hY2sYBCABKAsyHi50YXNrbWVzaC5xdWV1ZS52MS5OYWNrUmVxdWVzdEgAEjgKCWhlYXJ0YmVhdBgFIAEoCzIjLnRhc2ttZXNoLnF1ZXVlLnYxLkhlYXJ0YmVhdFJlcXVlc3RIAEIGCgRraW5kIiQKDUNvbnN1bWVPcGVuZWQSEwoLY29uc3VtZXJfaWQYASABKAkiQAoNRGVsaXZlcnlCYXRjaBIvCgpkZWxpdmVyaWVzGAEgAygLMhsudGFza21lc2gucXVldWUudjEuRGVsaXZlcnkitQIKD0NvbnN1bWVSZXNwb25zZRIyCgZvcGVuZWQYASABKAsyIC50YXNrbWVzaC5xdWV1ZS52MS5Db25zdW1lT3BlbmVkSAASNgoKZGVsaXZlcmllcxgCIAEoCzIgLnRhc2ttZXNoLnF1ZXVlLnYxLkRlbGl2ZXJ5QmF0Y2hIABI+CgxhY2tub3dsZWRnZWQYAyABKAsyJi50YXNrbWVzaC5xdWV1ZS52MS5BY2tub3dsZWRnZVJlc3BvbnNlSAASMQoGbmFja2VkGAQgASgLMh8udGFza21lc2gucXVldWUudjEuTmFja1Jlc3BvbnNlSAASOwoLaGVhcnRiZWF0ZWQYBSABKAsyJC50YXNrbWVzaC5xdWV1ZS52MS5IZWFydGJlYXRSZXNwb25zZUgAQgYKBGtpbmQiZwoSQWNrbm93bGVkZ2VSZXF1ZXN0EhMKC2NvbnN1bWVyX2lkGAEgASgJEjwKEGFja25vd2xlZGdlbWVudHMYAiADKAsyIi50YXNrbWVzaC5xdWV1ZS52MS5BY2tub3dsZWRnZW1lbnQiXgoTQWNrbm93bGVkZ2VSZXNwb25zZRIUCgxhY2tub3dsZWRnZWQYASABKA0SMQoIZmFpbHVyZXMYAiADKAsyHy50YXNrbWVzaC5jb21tb24udjEuSXRlbUZhaWx1cmUiTgoLTmFja1JlcXVlc3QSEwoLY29uc3VtZXJfaWQYASABKAkSKgoFaXRlbXMYAiADKAsyGy50YXNrbWVzaC5xdWV1ZS52MS5OYWNrSXRlbSJqCgxOYWNrUmVzcG9uc2USEAoIcmVxdWV1ZWQYASABKA0SFQoNZGVhZF9sZXR0ZXJlZBgCIAEoDRIxCghmYWlsdXJlcxgDIAMoCzIfLnRhc2ttZXNoLmNvbW1vbi52MS5JdGVtRmFpbHVyZSKLAQoTU2V0dGxlU3RyZWFtUmVxdWVzdBI8CgthY2tub3dsZWRnZRgBIAEoCzIlLnRhc2ttZXNoLnF1ZXVlLnYxLkFja25vd2xlZGdlUmVxdWVzdEgAEi4KBG5hY2sYAiABKAsyHi50YXNrbWVzaC5xdWV1ZS52MS5OYWNrUmVxdWVzdEgAQgYKBGtpbmQiygEKFFNldHRsZVN0cmVhbVJlc3BvbnNlEhAKCHNlcXVlbmNlGAEgASgEEj4KDGFja25vd2xlZGdlZBgCIAEoCzImLnRhc2ttZXNoLnF1ZXVlLnYxLkFja25vd2xlZGdlUmVzcG9uc2VIABIxCgZuYWNrZWQYAyABKAsyHy50YXNrbWVzaC5xdWV1ZS52MS5OYWNrUmVzcG9uc2VIABIjCgVlcnJvchgEIAEoCzISLmdvb2dsZS5ycGMuU3RhdHVzSABCCAoGcmVzdWx0ImcKEEhlYXJ0YmVhdFJlcXVlc3QSEwoLY29uc3VtZXJfaWQYASABKAkSEAoIcmVjZWlwdHMYAiADKAkSLAoJZXh0ZW5kX2J5GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIlgKEUhlYXJ0YmVhdFJlc3BvbnNlEhAKCGV4dGVuZGVkGAEgASgNEjEKCGZhaWx1cmVzGAIgAygLMh8udGFza21lc2guY29tbW9uLnYxLkl0ZW1GYWlsdXJlIpEBCgtRdWV1ZUxpbWl0cxIZChFjb25jdXJyZW5jeV9saW1pdBgBIAEoBRIdChVjb25jdXJyZW5jeV9rZXlfbGltaXQYAiABKAUSEQoJbWF4X25hY2tzGAMgASgFEjUKEnZpc2liaWxpdHlfdGltZW91dBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJNCg5BY2tSZWFzb25Db3VudBIsCgZyZWFzb24YASABKA4yHC50YXNrbWVzaC5xdWV1ZS52MS5BY2tSZWFzb24SDQoFY291bnQYAiABKAQiwgEKClF1ZXVlU3RhdHMSDQoFZGVwdGgYASABKAQSEQoJaW5fZmxpZ2h0GAIgASgEEg8KB2RlbGF5ZWQYAyABKAQSFQoNZGVhZF9sZXR0ZXJlZBgEIAEoBBItCgpvbGRlc3RfYWdlGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjsKEGFja25vd2xlZGdlbWVudHMYBiADKAsyIS50YXNrbWVzaC5xdWV1ZS52MS5BY2tSZWFzb25Db3VudCKbAQoFUXVldWUSFgoOZW52aXJvbm1lbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIOCgZwYXVzZWQYAyABKAgSLgoGbGltaXRzGAQgASgLMh4udGFza21lc2gucXVldWUudjEuUXVldWVMaW1pdHMSLAoFc3RhdHMYBSABKAsyHS50YXNrbWVzaC5xdWV1ZS52MS5RdWV1ZVN0YXRzIjgKD0dldFF1ZXVlUmVxdWVzdBIWCg5lbnZpcm9ubWVudF9pZBgBIAEoCRINCgVxdWV1ZRgCIAEoCSI7ChBHZXRRdWV1ZVJlc3BvbnNlEicKBXF1ZXVlGAEgASgLMhgudGFza21lc2gucXVldWUudjEuUXVldWUiUgoRTGlzdFF1ZXVlc1JlcXVlc3QSFgoOZW52aXJvbm1lbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkinQEKEkxpc3RRdWV1ZXNSZXNwb25zZRIoCgZxdWV1ZXMYASADKAsyGC50YXNrbWVzaC5xdWV1ZS52MS5RdWV1ZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSJQodZW52aXJvbm1lbnRfY29uY3VycmVuY3lfbGltaXQYAyABKAUSHQoVZW52aXJvbm1lbnRfaW5fZmxpZ2h0GAQgASgEIqwCChJVcGRhdGVRdWV1ZVJlcXVlc3QSFgoOZW52aXJvbm1lbnRfaWQYASABKAkSDQoFcXVldWUYAiABKAkSEwoGcGF1c2VkGAMgASgISACIAQESHgoRY29uY3VycmVuY3lfbGltaXQYBCABKAVIAYgBARIiChVjb25jdXJyZW5jeV9rZXlfbGltaXQYBSABKAVIAogBARIWCgltYXhfbmFja3MYBiABKAVIA4gBARI1ChJ2aXNpYmlsaXR5X3RpbWVvdXQYByABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CCQoHX3BhdXNlZEIUChJfY29uY3VycmVuY3lfbGltaXRCGAoWX2NvbmN1cnJlbmN5X2tleV9saW1pdEIMCgpfbWF4X25hY2tzIj4KE1VwZGF0ZVF1ZXVlUmVzcG9uc2USJwoFcXVldWUYASABKAsyGC50YXNrbWVzaC5xdWV1ZS52MS5RdWV1ZSJNChhVcGRhdGVFbnZpcm9ubWVudFJlcXVlc3QSFgoOZW52aXJvbm1lbnRfaWQYASABKAkSGQoRY29uY3VycmVuY3lfbGltaXQYAiABKAUiNgoZVXBkYXRlRW52aXJvbm1lbnRSZXNwb25zZRIZChFjb25jdXJyZW5jeV9saW1pdBgBIAEoBSKyAQoKRGVhZExldHRlchIwCgdtZXNzYWdlGAEgASgLMh8udGFza21lc2gucXVldWUudjEuUXVldWVNZXNzYWdlEiwKBnJlYXNvbhgCIAEoDjIcLnRhc2ttZXNoLnF1ZXVlLnYxLkFja1JlYXNvbhIOCgZkZXRhaWwYAyABKAkSNAoQZGVhZF9sZXR0ZXJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiZgoWTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBIWCg5lbnZpcm9ubWVudF9pZBgBIAEoCRINCgVxdWV1ZRgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJnChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRIzCgxkZWFkX2xldHRlcnMYASADKAsyHS50YXNrbWVzaC5xdWV1ZS52MS5EZWFkTGV0dGVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJbCg5SZWRyaXZlUmVxdWVzdBIWCg5lbnZpcm9ubWVudF9pZBgBIAEoCRINCgVxdWV1ZRgCIAEoCRITCgttZXNzYWdlX2lkcxgDIAMoCRINCgVsaW1pdBgEIAEoBSIjCg9SZWRyaXZlUmVzcG9uc2USEAoIcmVkcml2ZW4YASABKA0qogIKCUFja1JlYXNvbhIaChZBQ0tfUkVBU09OX1VOU1BFQ0lGSUVEEAASGAoUQUNLX1JFQVNPTl9DT01QTEVURUQQARIgChxBQ0tfUkVBU09OX0ZBSUxFRF9XSUxMX1JFVFJZEAISHwobQUNLX1JFQVNPTl9GQUlMRURfUEVSTUFORU5UEAMSFwoTQUNLX1JFQVNPTl9DQU5DRUxFRBAEEhYKEkFDS19SRUFTT05fRVhQSVJFRBAFEiAKHEFDS19SRUFTT05fTUFYX05BQ0tTX1JFQUNIRUQQBhIYChRBQ0tfUkVBU09OX1RJTUVEX09VVBAHEhYKEkFDS19SRUFTT05fQ1JBU0hFRBAIEhcKE0FDS19SRUFTT05fUkVKRUNURUQQCTKdCgoMUXVldWVTZXJ2aWNlElAKB0VucXVldWUSIS50YXNrbWVzaC5xdWV1ZS52MS5FbnF1ZXVlUmVxdWVzdBoiLnRhc2ttZXNoLnF1ZXVlLnYxLkVucXVldWVSZXNwb25zZRJmCg1FbnF1ZXVlU3RyZWFtEicudGFza21lc2gucXVldWUudjEuRW5xdWV1ZVN0cmVhbVJlcXVlc3QaKC50YXNrbWVzaC5xdWV1ZS52MS5FbnF1ZXVlU3RyZWFtUmVzcG9uc2UoATABElAKB0RlcXVldWUSIS50YXNrbWVzaC5xdWV1ZS52MS5EZXF1ZXVlUmVxdWVzdBoiLnRhc2ttZXNoLnF1ZXVlLnYxLkRlcXVldWVSZXNwb25zZRJUCgdDb25zdW1lEiEudGFza21lc2gucXVldWUudjEuQ29uc3VtZVJlcXVlc3QaIi50YXNrbWVzaC5xdWV1ZS52MS5Db25zdW1lUmVzcG9uc2UoATABElwKC0Fja25vd2xlZGdlEiUudGFza21lc2gucXVldWUudjEuQWNrbm93bGVkZ2VSZXF1ZXN0GiYudGFza21lc2gucXVldWUudjEuQWNrbm93bGVkZ2VSZXNwb25zZRJHCgROYWNrEh4udGFza21lc2gucXVldWUudjEuTmFja1JlcXVlc3QaHy50YXNrbWVzaC5xdWV1ZS52MS5OYWNrUmVzcG9uc2USYwoMU2V0dGxlU3RyZWFtEiYudGFza21lc2gucXVldWUudjEuU2V0dGxlU3RyZWFtUmVxdWVzdBonLnRhc2ttZXNoLnF1ZXVlLnYxLlNldHRsZVN0cmVhbVJlc3BvbnNlKAEwARJWCglIZWFydGJlYXQSIy50YXNrbWVzaC5xdWV1ZS52MS5IZWFydGJlYXRSZXF1ZXN0GiQudGFza21lc2gucXVldWUudjEuSGVhcnRiZWF0UmVzcG9uc2USWAoIR2V0UXVldWUSIi50YXNrbWVzaC5xdWV1ZS52MS5HZXRRdWV1ZVJlcXVlc3QaIy50YXNrbWVzaC5xdWV1ZS52MS5HZXRRdWV1ZVJlc3BvbnNlIgOQAgESXgoKTGlzdFF1ZXVlcxIkLnRhc2ttZXNoLnF1ZXVlLnYxLkxpc3RRdWV1ZXNSZXF1ZXN0GiUudGFza21lc2gucXVldWUudjEuTGlzdFF1ZXVlc1Jlc3BvbnNlIgOQAgESXAoLVXBkYXRlUXVldWUSJS50YXNrbWVzaC5xdWV1ZS52MS5VcGRhdGVRdWV1ZVJlcXVlc3QaJi50YXNrbWVzaC5xdWV1ZS52MS5VcGRhdGVRdWV1ZVJlc3BvbnNlEm4KEVVwZGF0ZUVudmlyb25tZW50EisudGFza21lc2gucXVldWUudjEuVXBkYXRlRW52aXJvbm1lbnRSZXF1ZXN0GiwudGFza21lc2gucXVldWUudjEuVXBkYXRlRW52aXJvbm1lbnRSZXNwb25zZRJtCg9MaXN0RGVhZExldHRlcnMSKS50YXNrbWVzaC5xdWV1ZS52MS5MaXN0RGVhZExldHRlcnNSZXF1ZXN0GioudGFza21lc2gucXVldWUudjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2UiA5ACARJQCgdSZWRyaXZlEiEudGFza21lc2gucXVldWUudjEuUmVkcml2ZVJlcXVlc3QaIi50YXNrbWVzaC5xdWV1ZS52MS5SZWRyaXZlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_rpc_status, file_taskmesh_common_v1_common]);
 
 /**
  * What a run's message carries besides its payload, for placement and logs.
@@ -966,6 +966,95 @@ export const NackResponseSchema: GenMessage<NackResponse> = /*@__PURE__*/
   messageDesc(file_taskmesh_queue_v1_queue, 23);
 
 /**
+ * One request on a QueueService.SettleStream stream.
+ *
+ * @generated from message taskmesh.queue.v1.SettleStreamRequest
+ */
+export type SettleStreamRequest = Message<"taskmesh.queue.v1.SettleStreamRequest"> & {
+  /**
+   * What to settle.
+   *
+   * @generated from oneof taskmesh.queue.v1.SettleStreamRequest.kind
+   */
+  kind: {
+    /**
+     * Acknowledgements, as in Acknowledge.
+     *
+     * @generated from field: taskmesh.queue.v1.AcknowledgeRequest acknowledge = 1;
+     */
+    value: AcknowledgeRequest;
+    case: "acknowledge";
+  } | {
+    /**
+     * Nacks, as in Nack.
+     *
+     * @generated from field: taskmesh.queue.v1.NackRequest nack = 2;
+     */
+    value: NackRequest;
+    case: "nack";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message taskmesh.queue.v1.SettleStreamRequest.
+ * Use `create(SettleStreamRequestSchema)` to create a new message.
+ */
+export const SettleStreamRequestSchema: GenMessage<SettleStreamRequest> = /*@__PURE__*/
+  messageDesc(file_taskmesh_queue_v1_queue, 24);
+
+/**
+ * The answer to one SettleStreamRequest.
+ *
+ * @generated from message taskmesh.queue.v1.SettleStreamResponse
+ */
+export type SettleStreamResponse = Message<"taskmesh.queue.v1.SettleStreamResponse"> & {
+  /**
+   * The position on the stream of the request answered, from 0.
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * The outcome, of the same kind as the request, or the refusal.
+   *
+   * @generated from oneof taskmesh.queue.v1.SettleStreamResponse.result
+   */
+  result: {
+    /**
+     * The answer to an acknowledge request.
+     *
+     * @generated from field: taskmesh.queue.v1.AcknowledgeResponse acknowledged = 2;
+     */
+    value: AcknowledgeResponse;
+    case: "acknowledged";
+  } | {
+    /**
+     * The answer to a nack request.
+     *
+     * @generated from field: taskmesh.queue.v1.NackResponse nacked = 3;
+     */
+    value: NackResponse;
+    case: "nacked";
+  } | {
+    /**
+     * The request was refused (bad input); nothing of it was applied.
+     *
+     * @generated from field: google.rpc.Status error = 4;
+     */
+    value: Status;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message taskmesh.queue.v1.SettleStreamResponse.
+ * Use `create(SettleStreamResponseSchema)` to create a new message.
+ */
+export const SettleStreamResponseSchema: GenMessage<SettleStreamResponse> = /*@__PURE__*/
+  messageDesc(file_taskmesh_queue_v1_queue, 25);
+
+/**
  * Request of QueueService.Heartbeat.
  *
  * @generated from message taskmesh.queue.v1.HeartbeatRequest
@@ -998,7 +1087,7 @@ export type HeartbeatRequest = Message<"taskmesh.queue.v1.HeartbeatRequest"> & {
  * Use `create(HeartbeatRequestSchema)` to create a new message.
  */
 export const HeartbeatRequestSchema: GenMessage<HeartbeatRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 24);
+  messageDesc(file_taskmesh_queue_v1_queue, 26);
 
 /**
  * Response of QueueService.Heartbeat (same failure rules as Acknowledge).
@@ -1026,7 +1115,7 @@ export type HeartbeatResponse = Message<"taskmesh.queue.v1.HeartbeatResponse"> &
  * Use `create(HeartbeatResponseSchema)` to create a new message.
  */
 export const HeartbeatResponseSchema: GenMessage<HeartbeatResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 25);
+  messageDesc(file_taskmesh_queue_v1_queue, 27);
 
 /**
  * Limits of a queue. Zero means no limit of that kind.
@@ -1069,7 +1158,7 @@ export type QueueLimits = Message<"taskmesh.queue.v1.QueueLimits"> & {
  * Use `create(QueueLimitsSchema)` to create a new message.
  */
 export const QueueLimitsSchema: GenMessage<QueueLimits> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 26);
+  messageDesc(file_taskmesh_queue_v1_queue, 28);
 
 /**
  * Acknowledgements of one reason.
@@ -1097,7 +1186,7 @@ export type AckReasonCount = Message<"taskmesh.queue.v1.AckReasonCount"> & {
  * Use `create(AckReasonCountSchema)` to create a new message.
  */
 export const AckReasonCountSchema: GenMessage<AckReasonCount> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 27);
+  messageDesc(file_taskmesh_queue_v1_queue, 29);
 
 /**
  * A queue's numbers at the time of the call.
@@ -1153,7 +1242,7 @@ export type QueueStats = Message<"taskmesh.queue.v1.QueueStats"> & {
  * Use `create(QueueStatsSchema)` to create a new message.
  */
 export const QueueStatsSchema: GenMessage<QueueStats> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 28);
+  messageDesc(file_taskmesh_queue_v1_queue, 30);
 
 /**
  * A queue, its settings and its statistics.
@@ -1202,7 +1291,7 @@ export type Queue = Message<"taskmesh.queue.v1.Queue"> & {
  * Use `create(QueueSchema)` to create a new message.
  */
 export const QueueSchema: GenMessage<Queue> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 29);
+  messageDesc(file_taskmesh_queue_v1_queue, 31);
 
 /**
  * Request of QueueService.GetQueue.
@@ -1230,7 +1319,7 @@ export type GetQueueRequest = Message<"taskmesh.queue.v1.GetQueueRequest"> & {
  * Use `create(GetQueueRequestSchema)` to create a new message.
  */
 export const GetQueueRequestSchema: GenMessage<GetQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 30);
+  messageDesc(file_taskmesh_queue_v1_queue, 32);
 
 /**
  * Response of QueueService.GetQueue.
@@ -1251,7 +1340,7 @@ export type GetQueueResponse = Message<"taskmesh.queue.v1.GetQueueResponse"> & {
  * Use `create(GetQueueResponseSchema)` to create a new message.
  */
 export const GetQueueResponseSchema: GenMessage<GetQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 31);
+  messageDesc(file_taskmesh_queue_v1_queue, 33);
 
 /**
  * Request of QueueService.ListQueues.
@@ -1286,7 +1375,7 @@ export type ListQueuesRequest = Message<"taskmesh.queue.v1.ListQueuesRequest"> &
  * Use `create(ListQueuesRequestSchema)` to create a new message.
  */
 export const ListQueuesRequestSchema: GenMessage<ListQueuesRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 32);
+  messageDesc(file_taskmesh_queue_v1_queue, 34);
 
 /**
  * Response of QueueService.ListQueues.
@@ -1328,7 +1417,7 @@ export type ListQueuesResponse = Message<"taskmesh.queue.v1.ListQueuesResponse">
  * Use `create(ListQueuesResponseSchema)` to create a new message.
  */
 export const ListQueuesResponseSchema: GenMessage<ListQueuesResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 33);
+  messageDesc(file_taskmesh_queue_v1_queue, 35);
 
 /**
  * Request of QueueService.UpdateQueue. Unset fields keep their value.
@@ -1391,7 +1480,7 @@ export type UpdateQueueRequest = Message<"taskmesh.queue.v1.UpdateQueueRequest">
  * Use `create(UpdateQueueRequestSchema)` to create a new message.
  */
 export const UpdateQueueRequestSchema: GenMessage<UpdateQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 34);
+  messageDesc(file_taskmesh_queue_v1_queue, 36);
 
 /**
  * Response of QueueService.UpdateQueue.
@@ -1412,7 +1501,7 @@ export type UpdateQueueResponse = Message<"taskmesh.queue.v1.UpdateQueueResponse
  * Use `create(UpdateQueueResponseSchema)` to create a new message.
  */
 export const UpdateQueueResponseSchema: GenMessage<UpdateQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 35);
+  messageDesc(file_taskmesh_queue_v1_queue, 37);
 
 /**
  * Request of QueueService.UpdateEnvironment.
@@ -1440,7 +1529,7 @@ export type UpdateEnvironmentRequest = Message<"taskmesh.queue.v1.UpdateEnvironm
  * Use `create(UpdateEnvironmentRequestSchema)` to create a new message.
  */
 export const UpdateEnvironmentRequestSchema: GenMessage<UpdateEnvironmentRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 36);
+  messageDesc(file_taskmesh_queue_v1_queue, 38);
 
 /**
  * Response of QueueService.UpdateEnvironment.
@@ -1461,7 +1550,7 @@ export type UpdateEnvironmentResponse = Message<"taskmesh.queue.v1.UpdateEnviron
  * Use `create(UpdateEnvironmentResponseSchema)` to create a new message.
  */
 export const UpdateEnvironmentResponseSchema: GenMessage<UpdateEnvironmentResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 37);
+  messageDesc(file_taskmesh_queue_v1_queue, 39);
 
 /**
  * A message in the dead-letter set.
@@ -1503,7 +1592,7 @@ export type DeadLetter = Message<"taskmesh.queue.v1.DeadLetter"> & {
  * Use `create(DeadLetterSchema)` to create a new message.
  */
 export const DeadLetterSchema: GenMessage<DeadLetter> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 38);
+  messageDesc(file_taskmesh_queue_v1_queue, 40);
 
 /**
  * Request of QueueService.ListDeadLetters.
@@ -1545,7 +1634,7 @@ export type ListDeadLettersRequest = Message<"taskmesh.queue.v1.ListDeadLettersR
  * Use `create(ListDeadLettersRequestSchema)` to create a new message.
  */
 export const ListDeadLettersRequestSchema: GenMessage<ListDeadLettersRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 39);
+  messageDesc(file_taskmesh_queue_v1_queue, 41);
 
 /**
  * Response of QueueService.ListDeadLetters.
@@ -1573,7 +1662,7 @@ export type ListDeadLettersResponse = Message<"taskmesh.queue.v1.ListDeadLetters
  * Use `create(ListDeadLettersResponseSchema)` to create a new message.
  */
 export const ListDeadLettersResponseSchema: GenMessage<ListDeadLettersResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 40);
+  messageDesc(file_taskmesh_queue_v1_queue, 42);
 
 /**
  * Request of QueueService.Redrive.
@@ -1615,7 +1704,7 @@ export type RedriveRequest = Message<"taskmesh.queue.v1.RedriveRequest"> & {
  * Use `create(RedriveRequestSchema)` to create a new message.
  */
 export const RedriveRequestSchema: GenMessage<RedriveRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 41);
+  messageDesc(file_taskmesh_queue_v1_queue, 43);
 
 /**
  * Response of QueueService.Redrive.
@@ -1636,7 +1725,7 @@ export type RedriveResponse = Message<"taskmesh.queue.v1.RedriveResponse"> & {
  * Use `create(RedriveResponseSchema)` to create a new message.
  */
 export const RedriveResponseSchema: GenMessage<RedriveResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 42);
+  messageDesc(file_taskmesh_queue_v1_queue, 44);
 
 /**
  * Why a delivered message was acknowledged. Counted per queue.
@@ -1802,6 +1891,23 @@ export const QueueService: GenService<{
     methodKind: "unary";
     input: typeof NackRequestSchema;
     output: typeof NackResponseSchema;
+  },
+  /**
+   * Acknowledges and nacks over one long-lived stream, for a service that settles
+   * deliveries on behalf of their consumers a few at a time (the scheduler does,
+   * as runs complete): each request is answered by one response, in the order
+   * sent. Items follow the batch rules of Acknowledge and Nack whatever their
+   * number: each failure is listed, the others apply. A refused request (bad
+   * input) is answered with its error and the stream goes on; a store failure
+   * ends the stream with its status. When the server begins to drain, the stream
+   * ends cleanly after answering what it read.
+   *
+   * @generated from rpc taskmesh.queue.v1.QueueService.SettleStream
+   */
+  settleStream: {
+    methodKind: "bidi_streaming";
+    input: typeof SettleStreamRequestSchema;
+    output: typeof SettleStreamResponseSchema;
   },
   /**
    * Extends the visibility timeout of delivered messages.

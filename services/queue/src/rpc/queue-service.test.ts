@@ -19,6 +19,7 @@ import {
 	EnqueueStreamRequestSchema,
 	type EnqueueStreamResponse,
 	QueueService,
+	SettleStreamRequestSchema,
 } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
 import { createRedisClient, type GrpcServiceHost, type RedisClient } from "../../../kit/src/index.js";
 import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
@@ -28,7 +29,7 @@ import { ManualClock } from "../core/testing-fixture.js";
 import { loadQueueConfig } from "../queue-config.js";
 import { queueCoreFrom } from "../queue-module.js";
 import { AsyncChannel } from "./async-channel.js";
-import { MAX_UNANSWERED } from "./enqueue-stream.js";
+import { MAX_UNANSWERED } from "./ordered-answers.js";
 import { queueServiceRegistration } from "./queue-service.js";
 
 /** Collects metrics on demand. */
@@ -333,6 +334,83 @@ describe("QueueService over gRPC", () => {
 		assert.deepEqual(
 			batch.failures.map((f) => [f.index, f.id, f.code]),
 			[[0, "a", Code.FailedPrecondition]],
+		);
+	});
+
+	test("a SettleStream applies acknowledgements and nacks in order, lists each item's failure, and answers bad input in-band", async () => {
+		const env = "settlestream";
+		await client.enqueue({ messages: [msg(env, "a"), msg(env, "b"), msg(env, "c")] });
+		const { deliveries } = await dequeue(env, 3, "w-settle");
+		const receipt = (id: string) => deliveries.find((d) => d.message?.id === id)?.receipt ?? "";
+		async function* requests() {
+			yield create(SettleStreamRequestSchema, {
+				kind: {
+					case: "acknowledge",
+					value: {
+						consumerId: "w-settle",
+						acknowledgements: [
+							{ receipt: receipt("a"), reason: AckReason.COMPLETED },
+							{ receipt: "bm90LWEtcmVjZWlwdA", reason: AckReason.COMPLETED },
+						],
+					},
+				},
+			});
+			yield create(SettleStreamRequestSchema, {
+				kind: { case: "nack", value: { consumerId: "w-settle", items: [{ receipt: receipt("b") }] } },
+			});
+			yield create(SettleStreamRequestSchema, {
+				kind: {
+					case: "acknowledge",
+					value: { consumerId: "w-settle", acknowledgements: [{ receipt: receipt("c") }] },
+				},
+			});
+			// One item, already acknowledged: listed as a failure, not a failed stream.
+			yield create(SettleStreamRequestSchema, {
+				kind: {
+					case: "acknowledge",
+					value: {
+						consumerId: "w-settle",
+						acknowledgements: [{ receipt: receipt("a"), reason: AckReason.COMPLETED }],
+					},
+				},
+			});
+		}
+		const answers = [];
+		for await (const answer of client.settleStream(requests())) answers.push(answer);
+		assert.deepEqual(
+			answers.map((a) => [a.sequence, a.result.case]),
+			[
+				[0n, "acknowledged"],
+				[1n, "nacked"],
+				[2n, "error"],
+				[3n, "acknowledged"],
+			],
+		);
+		const [first, second, third, fourth] = answers.map((a) => a.result);
+		assert.equal(first?.case === "acknowledged" && first.value.acknowledged, 1);
+		assert.deepEqual(
+			first?.case === "acknowledged" ? first.value.failures.map((f) => [f.index, f.code]) : [],
+			[[1, Code.NotFound]],
+		);
+		assert.equal(second?.case === "nacked" && second.value.requeued, 1);
+		assert.equal(third?.case === "error" && third.value.code, Code.InvalidArgument);
+		assert.match(
+			third?.case === "error" ? third.value.message : "",
+			/acknowledgements\[0\]\.reason: must not be ACK_REASON_UNSPECIFIED/,
+		);
+		assert.deepEqual(
+			fourth?.case === "acknowledged"
+				? [fourth.value.acknowledged, fourth.value.failures.map((f) => [f.index, f.code])]
+				: [],
+			[0, [[0, Code.FailedPrecondition]]],
+		);
+		const { queue } = await client.getQueue({ environmentId: env, queue: "q" });
+		// a acknowledged once; b back in the queue; c still in flight (its request was refused).
+		assert.equal(queue?.stats?.depth, 1n);
+		assert.equal(queue?.stats?.inFlight, 1n);
+		assert.deepEqual(
+			queue?.stats?.acknowledgements.map((a) => [a.reason, a.count]),
+			[[AckReason.COMPLETED, 1n]],
 		);
 	});
 

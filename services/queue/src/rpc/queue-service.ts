@@ -17,6 +17,7 @@ import { enqueueStream } from "./enqueue-stream.js";
 import { deadLetterToProto, deliveryToProto, failuresToProto, queueToProto } from "./proto-convert.js";
 import { enqueueResponse } from "./response-encoding.js";
 import { acknowledgeInput, heartbeatInput, nackInput } from "./settle-input.js";
+import { settleStream } from "./settle-stream.js";
 import { MAX_BATCH, MAX_VISIBILITY_MS, Violations } from "./violations.js";
 
 /** What the gRPC adapter is built from. */
@@ -115,6 +116,10 @@ export function queueServiceRegistration(options: QueueServiceOptions): ServiceR
 				deadLettered: result.deadLettered,
 				failures: failuresToProto(result.failures),
 			};
+		},
+
+		settleStream(requests, context) {
+			return settleStream(requests, context, { queue, clock });
 		},
 
 		async heartbeat(request) {

@@ -1,0 +1,55 @@
+import type { CallContext } from "../../../kit/src/index.js";
+import { AsyncChannel } from "./async-channel.js";
+
+/**
+ * Requests of one stream being handled at once. The stream is read no further
+ * while this many are unanswered, so a producer that outruns Redis is slowed
+ * by HTTP/2 flow control instead of growing the server's memory.
+ */
+export const MAX_UNANSWERED = 64;
+
+/**
+ * Serves a stream whose every request gets one answer, in the order sent
+ * (EnqueueStream, SettleStream): requests are handled several at once (their
+ * scripts go out back to back on the Redis connection) and answered in order.
+ * An answer that rejects ends the stream with its status. When the server
+ * begins to drain, the stream reads no further: what was read is answered and
+ * the stream ends cleanly, so the client sends the rest to a server that stays
+ * instead of waiting out the drain.
+ */
+export async function* orderedAnswers<I, O>(
+	requests: AsyncIterable<I>,
+	context: CallContext,
+	answerOf: (request: I, sequence: bigint) => Promise<O>,
+): AsyncGenerator<O> {
+	const answers = new AsyncChannel<Promise<O>>(MAX_UNANSWERED);
+	const drained = new Promise<{ done: true; value: undefined }>((resolve) => {
+		if (context.draining.aborted) resolve({ done: true, value: undefined });
+		context.draining.addEventListener("abort", () => resolve({ done: true, value: undefined }), {
+			once: true,
+		});
+	});
+	const input = requests[Symbol.asyncIterator]();
+	const reading = (async () => {
+		let sequence = 0n;
+		for (;;) {
+			const next = await Promise.race([input.next(), drained]);
+			if (next.done || context.signal.aborted) break;
+			const answer = answerOf(next.value, sequence);
+			// Awaited in order below; this keeps a failure that comes first from being unhandled.
+			answer.catch(() => {});
+			sequence += 1n;
+			await answers.push(answer);
+		}
+	})().then(
+		() => answers.close(),
+		(error: unknown) => answers.fail(error),
+	);
+	try {
+		for await (const answer of answers) yield await answer;
+	} finally {
+		answers.close();
+		// The reader may be parked on the next request; the transport ends it with the call.
+		void reading;
+	}
+}
