@@ -1,10 +1,12 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import { type Client, type Code, ConnectError } from "@connectrpc/connect";
 import {
 	AckReason,
 	type EnqueueStreamRequestSchema,
 	type EnqueueStreamResponse,
 	type QueueService,
+	type SettleStreamRequestSchema,
+	type SettleStreamResponse,
 } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
 import { OrderedStreamClient } from "../../../kit/src/index.js";
 import type { DeliveryOutcome, RunMessage, RunQueue, Settlement } from "../core/run-queue.js";
@@ -20,24 +22,30 @@ const REASONS: Record<DeliveryOutcome, AckReason> = {
 	REJECTED: AckReason.REJECTED,
 };
 
-/** The queue's Enqueue, Acknowledge and Nack take at most this many items per call. */
+/** The queue's enqueue and settle requests take at most this many items each. */
 const MAX_ENQUEUE = 1_000;
 
 /**
  * The run engine's queue, over the QueueService gRPC client. A message's payload
  * is only a small JSON pointer to the run: the run itself stays in PostgreSQL, so
  * the queue's payload limit never constrains run payloads. Messages go on one
- * long-lived EnqueueStream: runs are triggered a few at a time, and a request on
- * an open stream costs both services a fraction of a unary call.
+ * long-lived EnqueueStream and settlements on one SettleStream: runs are
+ * triggered and completed a few at a time, and a request on an open stream costs
+ * both services a fraction of a unary call.
  */
 export class QueueClientRunQueue implements RunQueue {
 	private readonly producer: OrderedStreamClient<
 		MessageInitShape<typeof EnqueueStreamRequestSchema>,
 		EnqueueStreamResponse
 	>;
+	private readonly settler: OrderedStreamClient<
+		MessageInitShape<typeof SettleStreamRequestSchema>,
+		SettleStreamResponse
+	>;
 
-	constructor(private readonly client: Client<typeof QueueService>) {
+	constructor(client: Client<typeof QueueService>) {
 		this.producer = new OrderedStreamClient((requests) => client.enqueueStream(requests));
+		this.settler = new OrderedStreamClient((requests) => client.settleStream(requests));
 	}
 
 	/** Enqueues in requests of up to 1,000 messages, side by side on the stream. */
@@ -64,9 +72,10 @@ export class QueueClientRunQueue implements RunQueue {
 		await Promise.all(calls);
 	}
 
-	/** Ends the enqueue stream. */
+	/** Ends the enqueue and settle streams. */
 	close(): void {
 		this.producer.close();
+		this.settler.close();
 	}
 
 	/** Acknowledges and nacks, grouped by consumer; stale receipts are ignored. */
@@ -83,14 +92,21 @@ export class QueueClientRunQueue implements RunQueue {
 			const nacks = items.flatMap((s) =>
 				s.kind === "nack" ? [{ receipt: s.receipt, detail: s.detail.slice(0, 1024) }] : [],
 			);
-			// A batch reports stale receipts per item instead of failing, which is what the scheduler wants.
+			// The stream lists stale receipts per item instead of failing, which is what the scheduler wants.
 			for (let i = 0; i < acks.length; i += MAX_ENQUEUE) {
 				const acknowledgements = acks.slice(i, i + MAX_ENQUEUE);
-				calls.push(this.client.acknowledge({ consumerId, acknowledgements }).catch(ignoreSingle));
+				calls.push(
+					this.settler
+						.send({ kind: { case: "acknowledge", value: { consumerId, acknowledgements } } })
+						.then(settleRefusalThrown),
+				);
 			}
 			for (let i = 0; i < nacks.length; i += MAX_ENQUEUE) {
+				const nackItems = nacks.slice(i, i + MAX_ENQUEUE);
 				calls.push(
-					this.client.nack({ consumerId, items: nacks.slice(i, i + MAX_ENQUEUE) }).catch(ignoreSingle),
+					this.settler
+						.send({ kind: { case: "nack", value: { consumerId, items: nackItems } } })
+						.then(settleRefusalThrown),
 				);
 			}
 		}
@@ -104,10 +120,8 @@ function refusalThrown(response: EnqueueStreamResponse): void {
 		throw new ConnectError(response.error.message, response.error.code as Code);
 }
 
-// A single stale receipt fails the whole call with NOT_FOUND or FAILED_PRECONDITION;
-// the delivery is already settled or redelivered, so there is nothing left to do.
-function ignoreSingle(error: unknown): void {
-	const code = ConnectError.from(error).code;
-	if (code === Code.NotFound || code === Code.FailedPrecondition) return;
-	throw error;
+/** A settle request the queue refused fails as a unary Acknowledge or Nack would. */
+function settleRefusalThrown(response: SettleStreamResponse): void {
+	if (response.result.case === "error")
+		throw new ConnectError(response.result.value.message, response.result.value.code as Code);
 }
