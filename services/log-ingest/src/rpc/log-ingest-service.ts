@@ -27,21 +27,25 @@ export function logIngestImplementation(options: {
 			let frame = 0;
 			// Frame N+1 is read, decoded and inflated while frame N's transaction runs, so
 			// the service's CPU work overlaps PostgreSQL's. Transactions still run one at a
-			// time in frame order, and at most two frames are in hand: the one being
-			// stored and the one queued behind it.
+			// time in frame order, and at most two frames are decoded: the one being stored
+			// and the one queued behind it. The frame after those is asked for at once:
+			// grpc-js reads a stream's next message only when asked, and with HTTP/2's
+			// 64 KiB windows its upload takes many turns, which then overlap the others.
 			const iterator = requests[Symbol.asyncIterator]();
 			let storing: Promise<void> = Promise.resolve();
 			let before: Promise<void> = Promise.resolve();
 			try {
 				for (;;) {
-					await before;
 					const next = iterator.next();
+					// Until awaited below, a failed read must not count as unhandled.
+					next.catch(() => {});
+					await before;
 					// A frame that fails ends the stream at once, not when the next one arrives.
 					const step = await Promise.race([next, storing.then(() => next)]);
 					if (step.done === true) break;
 					const request = step.value;
 					const decoded = request.chunks.map((bytes, position) => decodeChunk(bytes, frame, position));
-					// A frame is the unit a stream holds in memory (two at once); a larger one
+					// A frame is the unit a stream holds in memory (three at once); a larger one
 					// would break the bound the service promises, so the stream stops here.
 					const frameBytes = decoded.reduce((sum, chunk) => sum + chunk.data.byteLength, 0);
 					if (frameBytes > maxFrameBytes) {
