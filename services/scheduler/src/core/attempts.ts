@@ -58,6 +58,8 @@ interface CompleteCall {
 
 /** Most calls one batch statement carries. */
 const MAX_BATCH = 200;
+/** Batch statements of one kind running at once (more calls wait and join the next). */
+const IN_FLIGHT = 4;
 
 /** A refusal that also says how the scheduler settles the delivery. */
 class Refusal {
@@ -80,8 +82,8 @@ export class AttemptLifecycle {
 
 	constructor(private readonly ctx: SchedulerContext) {
 		this.waits = new RunWaits(ctx);
-		this.starts = new TurnBatcher((calls) => this.startBatch(calls), MAX_BATCH);
-		this.completions = new TurnBatcher((calls) => this.completeBatch(calls), MAX_BATCH);
+		this.starts = new TurnBatcher((calls) => this.startBatch(calls), MAX_BATCH, IN_FLIGHT);
+		this.completions = new TurnBatcher((calls) => this.completeBatch(calls), MAX_BATCH, IN_FLIGHT);
 	}
 
 	private async startBatch(calls: StartCall[]): Promise<StartRow[]> {

@@ -30,6 +30,8 @@ type TriggerOutcome = { run: RunRecord } | { error: ServiceError };
 
 /** Most triggers one turn's insert carries. */
 const MAX_TURN_BATCH = 500;
+/** Trigger batches running at once (more triggers wait and join the next). */
+const TURN_IN_FLIGHT = 4;
 
 /** Creates runs: one (TriggerRun, with triggerAndWait) or many in one statement (TriggerRuns, and the TriggerRun calls of a turn). */
 export class RunTrigger {
@@ -39,7 +41,7 @@ export class RunTrigger {
 
 	constructor(private readonly ctx: SchedulerContext) {
 		this.waits = new RunWaits(ctx);
-		this.turn = new TurnBatcher((inputs) => this.triggerBatch(inputs), MAX_TURN_BATCH);
+		this.turn = new TurnBatcher((inputs) => this.triggerBatch(inputs), MAX_TURN_BATCH, TURN_IN_FLIGHT);
 	}
 
 	/**

@@ -40,4 +40,32 @@ describe("turn batcher", () => {
 		);
 		assert.deepEqual(batches, [[1, 2, 3], [1], [2], [3]]);
 	});
+
+	test("with an in-flight limit, calls made while batches run wait and go together in the next batch", async () => {
+		const batches: number[][] = [];
+		const gates: (() => void)[] = [];
+		const batcher = new TurnBatcher(
+			async (inputs: number[]) => {
+				batches.push(inputs);
+				await new Promise<void>((resolve) => gates.push(resolve));
+				return inputs;
+			},
+			100,
+			1,
+		);
+		const first = batcher.call(1);
+		await new Promise((r) => setImmediate(r));
+		// The first batch is running: these three wait for it, over several turns.
+		const waiting = [batcher.call(2), batcher.call(3)];
+		await new Promise((r) => setImmediate(r));
+		waiting.push(batcher.call(4));
+		await new Promise((r) => setImmediate(r));
+		assert.deepEqual(batches, [[1]]);
+		gates.shift()?.();
+		assert.equal(await first, 1);
+		await new Promise((r) => setImmediate(r));
+		assert.deepEqual(batches, [[1], [2, 3, 4]]);
+		gates.shift()?.();
+		assert.deepEqual(await Promise.all(waiting), [2, 3, 4]);
+	});
 });

@@ -12,10 +12,18 @@
 export class TurnBatcher<I, O> {
 	private pending: { input: I; resolve(output: O): void; reject(error: unknown): void }[] = [];
 	private scheduled = false;
+	private inFlight = 0;
 
+	/**
+	 * With maxInFlight, calls that arrive while that many batches run wait for one
+	 * to end and then go together: under load the batches grow instead of
+	 * multiplying (each statement costs a round trip and a commit), and a call
+	 * that finds nothing running still goes at the end of its turn.
+	 */
 	constructor(
 		private readonly run: (inputs: I[]) => Promise<O[]>,
 		private readonly maxBatch: number,
+		private readonly maxInFlight = Number.POSITIVE_INFINITY,
 	) {}
 
 	/** Resolves with this input's output once its batch ran. */
@@ -30,9 +38,14 @@ export class TurnBatcher<I, O> {
 
 	private flush(): void {
 		this.scheduled = false;
-		const all = this.pending;
-		this.pending = [];
-		for (let i = 0; i < all.length; i += this.maxBatch) void this.runBatch(all.slice(i, i + this.maxBatch));
+		while (this.pending.length > 0 && this.inFlight < this.maxInFlight) {
+			const batch = this.pending.splice(0, this.maxBatch);
+			this.inFlight++;
+			void this.runBatch(batch).finally(() => {
+				this.inFlight--;
+				if (this.pending.length > 0 && !this.scheduled) this.flush();
+			});
+		}
 	}
 
 	private async runBatch(batch: TurnBatcher<I, O>["pending"]): Promise<void> {
