@@ -5,9 +5,11 @@ import { after, before, describe, test } from "node:test";
 import { Code } from "@connectrpc/connect";
 import {
 	RunStatus,
+	SchedulerService,
 	type StreamRunCompletionsResponse,
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { createRedisClient } from "../../../kit/src/index.js";
+import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
 import {
 	newEnvironment,
 	type SchedulerHarness,
@@ -16,6 +18,7 @@ import {
 	stopProcess,
 	TestWorker,
 } from "../testing/scheduler-fixture.js";
+import { schedulerServiceRegistration } from "./scheduler-service.js";
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
@@ -136,6 +139,27 @@ describe("batched triggers, completions feed, cron and the reconciler through gR
 			next?.completions.map((c) => [c.runId, c.status]),
 			[[s2.run?.id, RunStatus.FAILED]],
 		);
+	});
+
+	test("a draining scheduler ends StreamRunCompletions cleanly instead of holding the drain open", async () => {
+		const draining = await startTestServer(
+			[schedulerServiceRegistration({ engine: h.engine, streamPollMs: 50 })],
+			{
+				drainTimeoutMs: 20_000,
+			},
+		);
+		const client = testClient(SchedulerService, draining.url);
+		let pages = 0;
+		const reading = (async () => {
+			for await (const _ of client.streamRunCompletions({ batchId: `batch_${newEnvironment()}` })) pages += 1;
+		})();
+		// The stream is open once the server counts it.
+		while (draining.callsInFlight === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+		const started = Date.now();
+		await draining.drain();
+		await reading; // ends without an error
+		assert.equal(pages, 0);
+		assert.ok(Date.now() - started < 5_000, `the drain took ${Date.now() - started} ms`);
 	});
 
 	test("two scheduler replicas fire each cron tick once, and missed ticks after downtime fire once, not in a burst", async () => {

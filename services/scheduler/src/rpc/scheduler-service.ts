@@ -77,11 +77,13 @@ export function schedulerServiceRegistration(options: {
 		},
 
 		async *streamRunCompletions(request, context) {
+			// The feed ends cleanly when the server begins to drain: its reader resumes from
+			// its cursor on a server that stays, instead of holding this one's drain open.
 			for await (const page of engine.completions.follow(
 				request.afterCursor,
 				request.batchId,
 				streamPollMs,
-				context.signal,
+				AbortSignal.any([context.signal, context.draining]),
 			)) {
 				yield {
 					completions: page.map((c) => ({
