@@ -18,7 +18,17 @@ export const logIngestEnvSchema = z.object({
 	LOG_INGEST_INCOMPLETE_AFTER_MS: intVar(300_000, 1_000, 86_400_000),
 	LOG_INGEST_SWEEP_INTERVAL_MS: intVar(10_000, 100, 3_600_000),
 	LOG_INGEST_TAIL_POLL_MS: intVar(5_000, 100, 600_000),
+	LOG_INGEST_STREAM_WINDOW_BYTES: intVar(4 * MiB, 64 * KiB, 64 * MiB),
+	LOG_INGEST_CONNECTION_WINDOW_BYTES: intVar(16 * MiB, 64 * KiB, 1024 * MiB),
 });
+
+/** The HTTP/2 receive windows Ingest is served with (see ReceiveWindows in the kit). */
+export function receiveWindowsOf(config: LogIngestConfig) {
+	return {
+		streamBytes: config.LOG_INGEST_STREAM_WINDOW_BYTES,
+		connectionBytes: config.LOG_INGEST_CONNECTION_WINDOW_BYTES,
+	};
+}
 
 /** Parsed log-ingest configuration. */
 export type LogIngestConfig = z.infer<typeof logIngestEnvSchema>;

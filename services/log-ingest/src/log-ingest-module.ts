@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { createPostgresPool, migrate, registration, type ServiceModule } from "../../kit/src/index.js";
-import { loadLogIngestConfig } from "./config.js";
+import { loadLogIngestConfig, receiveWindowsOf } from "./config.js";
 import { LogStore } from "./core/log-store.js";
 import { logIngestImplementation } from "./rpc/log-ingest-service.js";
 import { servedLogIngestService } from "./rpc/served-service.js";
@@ -49,6 +49,7 @@ export const logIngestModule: ServiceModule = {
 						}),
 					),
 				],
+				receiveWindows: receiveWindowsOf(own),
 				close: async () => {
 					await store.close();
 					await pool.end();

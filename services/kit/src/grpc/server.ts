@@ -1,3 +1,4 @@
+import type { Http2Server, ServerHttp2Session } from "node:http2";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { type CallGate, grpcHandlers } from "./handlers.js";
@@ -19,6 +20,21 @@ export interface GrpcServerOptions {
 	keepaliveTimeoutMs?: number;
 	/** How long a drain waits for calls in flight before cancelling them. */
 	drainTimeoutMs?: number;
+	/** HTTP/2 receive windows larger than the protocol's 64 KiB (see ReceiveWindows). */
+	receiveWindows?: ReceiveWindows;
+}
+
+/**
+ * How much a client may send before the server has read it, per stream and per
+ * connection. HTTP/2 starts both at 64 KiB: a 1 MiB upload then moves in 64 KiB
+ * steps, each waiting for the server to read and grant more, which bounded log
+ * ingest far below what PostgreSQL could take. Larger windows let a stream's
+ * next frames arrive while the server stores the last; the memory a stream can
+ * hold ahead of its reader is at most its window.
+ */
+export interface ReceiveWindows {
+	streamBytes: number;
+	connectionBytes: number;
 }
 
 /**
@@ -72,12 +88,37 @@ export class GrpcServiceHost implements CallGate {
 				(error, port) => (error ? reject(error) : resolve(port)),
 			);
 		});
+		if (options.receiveWindows !== undefined) host.widenReceiveWindows(options.receiveWindows);
 		host.health.setAll("SERVING");
 		options.logger.info(
 			{ port: host.boundPort, services: options.services.map((s) => s.service.typeName) },
 			"gRPC server listening",
 		);
 		return host;
+	}
+
+	/**
+	 * grpc-js has no server option for HTTP/2 windows (its client has
+	 * grpc-node.flow_control_window), so each new session is given them through
+	 * Node's own API: SETTINGS for the stream window, setLocalWindowSize for the
+	 * connection. The HTTP/2 servers are reached through grpc-js's private map
+	 * (pinned version); if a later version moves it, the defaults stay and a
+	 * warning says so.
+	 */
+	private widenReceiveWindows(windows: ReceiveWindows): void {
+		const servers = (this.server as unknown as { http2Servers?: Map<Http2Server, unknown> }).http2Servers;
+		if (!(servers instanceof Map) || servers.size === 0) {
+			this.options.logger.warn(
+				"HTTP/2 receive windows left at their defaults: grpc-js's servers were not found",
+			);
+			return;
+		}
+		for (const http2Server of servers.keys()) {
+			http2Server.on("session", (session: ServerHttp2Session) => {
+				session.settings({ initialWindowSize: windows.streamBytes });
+				session.setLocalWindowSize(windows.connectionBytes);
+			});
+		}
 	}
 
 	/** The port actually bound. */

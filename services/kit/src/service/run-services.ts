@@ -76,6 +76,7 @@ export async function runServices(
 				keepaliveTimeMs: config.GRPC_KEEPALIVE_TIME_MS,
 				keepaliveTimeoutMs: config.GRPC_KEEPALIVE_TIMEOUT_MS,
 				drainTimeoutMs: config.GRPC_DRAIN_TIMEOUT_MS,
+				...(service.receiveWindows === undefined ? {} : { receiveWindows: service.receiveWindows }),
 			});
 			hosts.set(module.name, host);
 			// Services started later in this process reach this one where it

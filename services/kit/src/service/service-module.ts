@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { PlatformConfig, ServiceName } from "../config/platform-config.js";
 import type { ServiceRegistration } from "../grpc/implementation.js";
+import type { ReceiveWindows } from "../grpc/server.js";
 
 /** What a service needs from the process that hosts it. */
 export interface ServiceDependencies {
@@ -11,6 +12,8 @@ export interface ServiceDependencies {
 /** A started service: what to serve, and how to release its stores. */
 export interface StartedService {
 	services: ServiceRegistration[];
+	/** HTTP/2 receive windows for a service that takes bulk uploads; the defaults otherwise. */
+	receiveWindows?: ReceiveWindows;
 	close(): Promise<void>;
 }
 

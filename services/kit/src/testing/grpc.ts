@@ -4,12 +4,12 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { pino } from "pino";
 import { tracePropagation } from "../grpc/client.js";
 import type { ServiceRegistration } from "../grpc/implementation.js";
-import { GrpcServiceHost } from "../grpc/server.js";
+import { GrpcServiceHost, type ReceiveWindows } from "../grpc/server.js";
 
 /** A real gRPC server on a free loopback port, for tests. */
 export function startTestServer(
 	services: ServiceRegistration[],
-	options: { drainTimeoutMs?: number; logger?: import("pino").Logger } = {},
+	options: { drainTimeoutMs?: number; logger?: import("pino").Logger; receiveWindows?: ReceiveWindows } = {},
 ): Promise<GrpcServiceHost> {
 	return GrpcServiceHost.start({
 		host: "127.0.0.1",
@@ -17,6 +17,7 @@ export function startTestServer(
 		services,
 		logger: options.logger ?? pino({ level: "silent" }),
 		drainTimeoutMs: options.drainTimeoutMs ?? 5_000,
+		...(options.receiveWindows === undefined ? {} : { receiveWindows: options.receiveWindows }),
 	});
 }
 

@@ -5,6 +5,7 @@ import { DEFAULT_CHUNK_LIMITS } from "../../../../packages/log-chunking/src/inde
 import { type GrpcServiceHost, migrate, registration } from "../../../kit/src/index.js";
 import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
 import { createTestSchema, type TestSchema, testStores } from "../../../kit/src/testing/stores.js";
+import { loadLogIngestConfig, receiveWindowsOf } from "../config.js";
 import { LogStore } from "../core/log-store.js";
 import { MIGRATIONS_DIRECTORY } from "../log-ingest-module.js";
 import { logIngestImplementation } from "../rpc/log-ingest-service.js";
@@ -51,12 +52,16 @@ export async function startLogIngest(options: { maxMessageBytes?: number } = {})
 		sweepIntervalMs: 0,
 		tailPollMs: 60_000,
 	});
-	const host = await startTestServer([
-		registration(
-			servedLogIngestService,
-			logIngestImplementation({ store, inlineBodyBytes: 64 * 1024, maxFrameBytes: 4 * 1024 * 1024 }),
-		),
-	]);
+	// Served with the production receive windows, so memory bounds are tested as deployed.
+	const host = await startTestServer(
+		[
+			registration(
+				servedLogIngestService,
+				logIngestImplementation({ store, inlineBodyBytes: 64 * 1024, maxFrameBytes: 4 * 1024 * 1024 }),
+			),
+		],
+		{ receiveWindows: receiveWindowsOf(loadLogIngestConfig({})) },
+	);
 	const client = testClient(LogIngestService, host.url);
 	return {
 		schema,
