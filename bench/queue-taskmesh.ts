@@ -105,7 +105,8 @@ export async function startQueueService(telemetry: boolean, redisUrl: string): P
 			),
 		openEnqueueStream() {
 			const stream = grpcClient.enqueueStream();
-			const waiting: Array<{ resolve: (r: EnqueueStreamResponse) => void; reject: (e: unknown) => void }> = [];
+			const waiting: Array<{ resolve: (r: EnqueueStreamResponse) => void; reject: (e: unknown) => void }> =
+				[];
 			stream.on("data", (response: EnqueueStreamResponse) => {
 				const next = waiting.shift();
 				if (response.error !== undefined) next?.reject(new Error(response.error.message));
