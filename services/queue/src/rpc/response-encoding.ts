@@ -3,12 +3,18 @@ import type {
 	EnqueueResponse,
 	EnqueueStreamResponse,
 } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
+import {
+	boolField,
+	bytesField,
+	doubleField,
+	int32Field,
+	LENGTH_DELIMITED,
+	messageField,
+	ProtoWriter,
+	stringField,
+	timestampField,
+} from "../../../../packages/protobuf-wire/src/index.js";
 import type { Delivery, StoredMessage } from "../core/types.js";
-import { WireWriter } from "./wire-writer.js";
-
-/** Wire types used here. */
-const VARINT = 0;
-const LENGTH_DELIMITED = 2;
 
 /** ConsumeResponse.deliveries, the oneof case a delivery batch goes out as. */
 const CONSUME_RESPONSE_DELIVERIES = 2;
@@ -26,20 +32,15 @@ const CONSUME_RESPONSE_DELIVERIES = 2;
 export function deliveryBatchResponse(deliveries: Delivery[]): ConsumeResponse {
 	let estimate = 16;
 	for (const d of deliveries) estimate += 160 + d.message.payload.byteLength + d.receipt.length;
-	const w = new WireWriter(estimate);
+	const w = new ProtoWriter(estimate);
 	// The unknown field's data is what follows its tag: the length, then the batch.
-	const outer = w.beginLength();
-	for (const d of deliveries) {
-		w.tag(1, LENGTH_DELIMITED);
-		const start = w.beginLength();
-		writeDelivery(w, d);
-		w.endLength(start);
-	}
-	w.endLength(outer);
+	w.begin();
+	for (const d of deliveries) messageField(w, 1, () => writeDelivery(w, d));
+	w.end();
 	return {
 		$typeName: "taskmesh.queue.v1.ConsumeResponse",
 		kind: { case: undefined },
-		$unknown: [{ no: CONSUME_RESPONSE_DELIVERIES, wireType: LENGTH_DELIMITED, data: w.bytes() }],
+		$unknown: [{ no: CONSUME_RESPONSE_DELIVERIES, wireType: LENGTH_DELIMITED, data: w.finish() }],
 	};
 }
 
@@ -83,48 +84,41 @@ function enqueueResultsField(no: number, ids: string[], duplicates: boolean[]) {
 	if (ids.length === 0) return undefined;
 	let estimate = 0;
 	for (const id of ids) estimate += id.length * 3 + 8;
-	const w = new WireWriter(estimate);
+	const w = new ProtoWriter(estimate);
 	for (let i = 0; i < ids.length; i++) {
 		if (i > 0) w.tag(no, LENGTH_DELIMITED);
-		const start = w.beginLength();
-		w.string(1, ids[i] ?? "");
-		if (duplicates[i] === true) {
-			w.tag(2, VARINT);
-			w.varint(1);
-		}
-		w.endLength(start);
+		w.begin();
+		stringField(w, 1, ids[i]);
+		boolField(w, 2, duplicates[i] === true);
+		w.end();
 	}
-	return { no, wireType: LENGTH_DELIMITED, data: w.bytes() };
+	return { no, wireType: LENGTH_DELIMITED, data: w.finish() };
 }
 
 /** taskmesh.queue.v1.Delivery. */
-function writeDelivery(w: WireWriter, d: Delivery): void {
-	w.tag(1, LENGTH_DELIMITED);
-	const start = w.beginLength();
-	writeMessage(w, d.message);
-	w.endLength(start);
-	w.string(2, d.receipt);
-	w.int32(3, d.deliveryCount);
-	writeTimestamp(w, 4, d.visibleUntil);
+function writeDelivery(w: ProtoWriter, d: Delivery): void {
+	messageField(w, 1, () => writeMessage(w, d.message));
+	stringField(w, 2, d.receipt);
+	int32Field(w, 3, d.deliveryCount);
+	timestampField(w, 4, d.visibleUntil);
 }
 
 /** taskmesh.queue.v1.QueueMessage; empty resources and metadata are left out, as in proto-convert.ts. */
-function writeMessage(w: WireWriter, m: StoredMessage): void {
-	w.string(1, m.id);
-	w.string(2, m.environmentId);
-	w.string(3, m.queue);
-	w.string(4, m.concurrencyKey);
-	w.bytesField(5, m.payload);
-	w.int32(6, m.priority);
-	writeTimestamp(w, 7, m.enqueuedAt);
-	writeTimestamp(w, 8, m.availableAt);
+function writeMessage(w: ProtoWriter, m: StoredMessage): void {
+	stringField(w, 1, m.id);
+	stringField(w, 2, m.environmentId);
+	stringField(w, 3, m.queue);
+	stringField(w, 4, m.concurrencyKey);
+	bytesField(w, 5, m.payload);
+	int32Field(w, 6, m.priority);
+	timestampField(w, 7, m.enqueuedAt);
+	timestampField(w, 8, m.availableAt);
 	const { resources, metadata } = m;
 	if (resources.cpu !== 0 || resources.memoryGb !== 0) {
-		w.tag(9, LENGTH_DELIMITED);
-		const start = w.beginLength();
-		w.double(1, resources.cpu);
-		w.double(2, resources.memoryGb);
-		w.endLength(start);
+		messageField(w, 9, () => {
+			doubleField(w, 1, resources.cpu);
+			doubleField(w, 2, resources.memoryGb);
+		});
 	}
 	let labels = false;
 	for (const _ in metadata.labels) {
@@ -132,44 +126,18 @@ function writeMessage(w: WireWriter, m: StoredMessage): void {
 		break;
 	}
 	if (metadata.runId !== "" || metadata.taskId !== "" || metadata.attempt !== 0 || labels) {
-		w.tag(10, LENGTH_DELIMITED);
-		const start = w.beginLength();
-		w.string(1, metadata.runId);
-		w.string(2, metadata.taskId);
-		w.int32(3, metadata.attempt);
-		for (const key in metadata.labels) {
-			// A map entry always carries its key and value, even empty ones.
-			w.tag(4, LENGTH_DELIMITED);
-			const entry = w.beginLength();
-			writeAlways(w, 1, key);
-			writeAlways(w, 2, metadata.labels[key] ?? "");
-			w.endLength(entry);
-		}
-		w.endLength(start);
+		messageField(w, 10, () => {
+			stringField(w, 1, metadata.runId);
+			stringField(w, 2, metadata.taskId);
+			int32Field(w, 3, metadata.attempt);
+			for (const key in metadata.labels) {
+				// A map entry always carries its key and value, even empty ones.
+				messageField(w, 4, () => {
+					w.tag(1, LENGTH_DELIMITED).string(key);
+					w.tag(2, LENGTH_DELIMITED).string(metadata.labels[key] ?? "");
+				});
+			}
+		});
 	}
-	w.int32(11, m.nackCount);
-}
-
-/** A map entry's string: written even when empty. */
-function writeAlways(w: WireWriter, field: number, value: string): void {
-	if (value !== "") {
-		w.string(field, value);
-		return;
-	}
-	w.tag(field, LENGTH_DELIMITED);
-	w.varint(0);
-}
-
-/** google.protobuf.Timestamp from ms since the epoch (always present, as proto-convert.ts sets it). */
-function writeTimestamp(w: WireWriter, field: number, ms: number): void {
-	const seconds = Math.floor(ms / 1000);
-	const nanos = Math.round((ms - seconds * 1000) * 1_000_000);
-	w.tag(field, LENGTH_DELIMITED);
-	const start = w.beginLength();
-	if (seconds !== 0) {
-		w.tag(1, VARINT);
-		w.signedVarint(seconds);
-	}
-	w.int32(2, nanos);
-	w.endLength(start);
+	int32Field(w, 11, m.nackCount);
 }

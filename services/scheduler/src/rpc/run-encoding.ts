@@ -1,14 +1,20 @@
 import { fromJson, type JsonValue, type Message, toBinary } from "@bufbuild/protobuf";
 import { StructSchema } from "@bufbuild/protobuf/wkt";
 import { AttemptStatus, RunStatus } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import {
+	boolField,
+	bytesField,
+	doubleField,
+	int32Field,
+	LENGTH_DELIMITED,
+	messageField,
+	ProtoWriter,
+	secondsAndNanosField,
+	stringField,
+	VARINT,
+} from "../../../../packages/protobuf-wire/src/index.js";
 import type { RetrySettings } from "../core/retry-delay.js";
 import type { AttemptRecord, RunRecord, TaskErrorInfo } from "../core/run-types.js";
-import { ProtoWriter } from "./proto-writer.js";
-
-/** Wire types. */
-const VARINT = 0;
-const BIT64 = 1;
-const LENGTH_DELIMITED = 2;
 
 /**
  * taskmesh.scheduler.v1.Run written field by field, to the bytes toBinary writes for create(RunSchema, runToProto(run))
@@ -44,30 +50,30 @@ function writerFor(run: RunRecord): ProtoWriter {
 }
 
 function writeRun(w: ProtoWriter, run: RunRecord): void {
-	str(w, 1, run.id);
-	str(w, 2, run.environmentId);
-	str(w, 3, run.taskId);
-	enumField(w, 4, RunStatus[run.status]);
-	bytes(w, 5, run.payload);
-	str(w, 6, run.payloadType);
-	if (run.output !== null) bytes(w, 7, run.output);
-	str(w, 8, run.outputType);
-	if (run.error !== null) message(w, 9, () => writeTaskError(w, run.error as TaskErrorInfo));
-	message(w, 10, () => writeOptions(w, run.options));
-	message(w, 11, () => {
-		str(w, 1, run.machine.name);
-		double(w, 2, run.machine.cpu);
-		double(w, 3, run.machine.memoryGb);
+	stringField(w, 1, run.id);
+	stringField(w, 2, run.environmentId);
+	stringField(w, 3, run.taskId);
+	int32Field(w, 4, RunStatus[run.status]);
+	bytesField(w, 5, run.payload);
+	stringField(w, 6, run.payloadType);
+	if (run.output !== null) bytesField(w, 7, run.output);
+	stringField(w, 8, run.outputType);
+	if (run.error !== null) messageField(w, 9, () => writeTaskError(w, run.error as TaskErrorInfo));
+	messageField(w, 10, () => writeOptions(w, run.options));
+	messageField(w, 11, () => {
+		stringField(w, 1, run.machine.name);
+		doubleField(w, 2, run.machine.cpu);
+		doubleField(w, 3, run.machine.memoryGb);
 	});
-	for (const a of run.attempts ?? []) message(w, 12, () => writeAttempt(w, a));
-	int32(w, 13, run.attemptCount);
-	if (run.cached) w.tag(14, VARINT).uint(1);
-	str(w, 15, run.parentRunId);
-	str(w, 16, run.rootRunId);
-	str(w, 17, run.batchId);
-	str(w, 18, run.replayOfRunId);
-	str(w, 19, run.deploymentVersion);
-	str(w, 20, run.scheduleId);
+	for (const a of run.attempts ?? []) messageField(w, 12, () => writeAttempt(w, a));
+	int32Field(w, 13, run.attemptCount);
+	boolField(w, 14, run.cached);
+	stringField(w, 15, run.parentRunId);
+	stringField(w, 16, run.rootRunId);
+	stringField(w, 17, run.batchId);
+	stringField(w, 18, run.replayOfRunId);
+	stringField(w, 19, run.deploymentVersion);
+	stringField(w, 20, run.scheduleId);
 	timestamp(w, 21, run.createdAt);
 	timestamp(w, 22, run.updatedAt);
 	timestamp(w, 23, run.delayUntil);
@@ -79,15 +85,15 @@ function writeRun(w: ProtoWriter, run: RunRecord): void {
 
 /** TriggerOptions as runToProto fills it: the stored options, the machine as a preset. */
 function writeOptions(w: ProtoWriter, o: RunRecord["options"]): void {
-	str(w, 1, o.queue);
-	str(w, 2, o.concurrencyKey);
-	str(w, 3, o.idempotencyKey);
+	stringField(w, 1, o.queue);
+	stringField(w, 2, o.concurrencyKey);
+	stringField(w, 3, o.idempotencyKey);
 	positiveDuration(w, 4, o.idempotencyKeyTtlMs);
 	positiveDuration(w, 5, o.delayMs);
 	positiveDuration(w, 6, o.ttlMs);
 	for (const tag of o.tags ?? []) w.tag(7, LENGTH_DELIMITED).string(tag);
-	if (o.retry !== undefined) message(w, 8, () => writeRetry(w, o.retry));
-	int32(w, 9, o.priority);
+	if (o.retry !== undefined) messageField(w, 8, () => writeRetry(w, o.retry));
+	int32Field(w, 9, o.priority);
 	positiveDuration(w, 10, o.maxDurationMs);
 	if (o.metadata !== null && o.metadata !== undefined) {
 		w.tag(11, LENGTH_DELIMITED).bytes(
@@ -95,66 +101,35 @@ function writeOptions(w: ProtoWriter, o: RunRecord["options"]): void {
 		);
 	}
 	// A oneof member is written even when empty.
-	message(w, 12, () => w.tag(1, LENGTH_DELIMITED).string(o.machine));
-	str(w, 13, o.deploymentVersion);
+	messageField(w, 12, () => w.tag(1, LENGTH_DELIMITED).string(o.machine));
+	stringField(w, 13, o.deploymentVersion);
 }
 
 function writeRetry(w: ProtoWriter, r: Partial<RetrySettings>): void {
-	int32(w, 1, r.maxAttempts ?? 0);
-	double(w, 2, r.factor ?? 0);
+	int32Field(w, 1, r.maxAttempts ?? 0);
+	doubleField(w, 2, r.factor ?? 0);
 	if (r.minTimeoutMs !== undefined) duration(w, 3, r.minTimeoutMs);
 	if (r.maxTimeoutMs !== undefined) duration(w, 4, r.maxTimeoutMs);
-	if (r.randomize === true) w.tag(5, VARINT).uint(1);
+	boolField(w, 5, r.randomize === true);
 }
 
 function writeTaskError(w: ProtoWriter, e: TaskErrorInfo): void {
-	str(w, 1, e.name);
-	str(w, 2, e.message);
-	str(w, 3, e.stackTrace);
-	str(w, 4, e.code);
-	if (e.retryable) w.tag(5, VARINT).uint(1);
+	stringField(w, 1, e.name);
+	stringField(w, 2, e.message);
+	stringField(w, 3, e.stackTrace);
+	stringField(w, 4, e.code);
+	boolField(w, 5, e.retryable);
 }
 
 /** taskmesh.scheduler.v1.Attempt, as attemptToProto fills it. */
 function writeAttempt(w: ProtoWriter, a: AttemptRecord): void {
-	str(w, 1, a.id);
-	int32(w, 2, a.number);
-	enumField(w, 3, AttemptStatus[a.status]);
-	str(w, 4, a.workerId);
+	stringField(w, 1, a.id);
+	int32Field(w, 2, a.number);
+	int32Field(w, 3, AttemptStatus[a.status]);
+	stringField(w, 4, a.workerId);
 	timestamp(w, 5, a.startedAt);
 	timestamp(w, 6, a.completedAt);
-	if (a.error !== null) message(w, 7, () => writeTaskError(w, a.error as TaskErrorInfo));
-}
-
-/** A length-delimited submessage: always written once present, even when empty. */
-function message(w: ProtoWriter, field: number, body: () => void): void {
-	w.tag(field, LENGTH_DELIMITED).begin();
-	body();
-	w.end();
-}
-
-function str(w: ProtoWriter, field: number, value: string | undefined): void {
-	if (value === undefined || value === "") return;
-	w.tag(field, LENGTH_DELIMITED).string(value);
-}
-
-function bytes(w: ProtoWriter, field: number, value: Uint8Array): void {
-	if (value.byteLength === 0) return;
-	w.tag(field, LENGTH_DELIMITED).bytes(value);
-}
-
-function int32(w: ProtoWriter, field: number, value: number | undefined): void {
-	if (value !== undefined && value !== 0) w.tag(field, VARINT).int(value);
-}
-
-function enumField(w: ProtoWriter, field: number, value: number): void {
-	if (value !== 0) w.tag(field, VARINT).int(value);
-}
-
-function double(w: ProtoWriter, field: number, value: number): void {
-	// protobuf-es leaves out 0 but writes -0 (and NaN): both are "set" for a double.
-	if (value === 0 && !Object.is(value, -0)) return;
-	w.tag(field, BIT64).double(value);
+	if (a.error !== null) messageField(w, 7, () => writeTaskError(w, a.error as TaskErrorInfo));
 }
 
 /** google.protobuf.Timestamp, as timestampFromDate makes it. */
@@ -162,7 +137,7 @@ function timestamp(w: ProtoWriter, field: number, date: Date | null | undefined)
 	if (date === null || date === undefined) return;
 	const ms = date.getTime();
 	const seconds = Math.floor(ms / 1000);
-	secondsAndNanos(w, field, seconds, (ms - seconds * 1000) * 1_000_000);
+	secondsAndNanosField(w, field, seconds, (ms - seconds * 1000) * 1_000_000);
 }
 
 function positiveDuration(w: ProtoWriter, field: number, ms: number): void {
@@ -175,12 +150,5 @@ function duration(w: ProtoWriter, field: number, ms: number): void {
 	const abs = Math.abs(ms);
 	const seconds = Math.floor(abs / 1000);
 	const nanos = (abs - seconds * 1000) * 1_000_000;
-	secondsAndNanos(w, field, seconds * sign, nanos === 0 ? 0 : nanos * sign);
-}
-
-function secondsAndNanos(w: ProtoWriter, field: number, seconds: number, nanos: number): void {
-	w.tag(field, LENGTH_DELIMITED).begin();
-	if (seconds !== 0) w.tag(1, VARINT).int(seconds);
-	if (nanos !== 0) w.tag(2, VARINT).int(nanos);
-	w.end();
+	secondsAndNanosField(w, field, seconds * sign, nanos === 0 ? 0 : nanos * sign);
 }

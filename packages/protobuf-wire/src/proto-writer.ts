@@ -1,9 +1,10 @@
 /**
- * Protobuf wire-format output into one Buffer, for the hand-written Run encoding
- * (run-encoding.ts). protobuf-es's BinaryWriter encodes every string into its own
+ * Protobuf wire-format output into one Buffer, for the hand-written encodings of
+ * the services' hottest responses (the scheduler's Run, the queue's deliveries and
+ * enqueue results). protobuf-es's BinaryWriter encodes every string into its own
  * array and gathers chunks per submessage; here strings are written in place and a
  * submessage's length byte is reserved up front, its contents moved along only
- * when the length needs more than one byte (runs hold payloads; most parts are short).
+ * when the length needs more than one byte (most parts are short).
  */
 export class ProtoWriter {
 	private buf: Buffer;

@@ -1,0 +1,2 @@
+export * from "./fields.js";
+export { ProtoWriter } from "./proto-writer.js";
