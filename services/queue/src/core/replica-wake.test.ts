@@ -35,7 +35,9 @@ describe("wake-ups across replicas", () => {
 		// Subscriptions are confirmed once a round trip on each subscriber has completed.
 		await Promise.all([clients[1]?.ping(), clients[3]?.ping()]);
 		// A replica whose start-up publish reached only itself pauses until it hears the
-		// other start; wait until both have met, as replicas of a running deployment have.
+		// other start; wait until both have announced themselves and met, as replicas of a
+		// running deployment have.
+		await Promise.all(cores.map((core) => core.context.wake.ready));
 		const deadline = Date.now() + 5000;
 		while (cores.some((core) => core.context.wake.replicaMessage("probe") === undefined)) {
 			assert.ok(Date.now() < deadline, "the replicas did not hear each other within 5 s");

@@ -21,7 +21,9 @@ describe("wake bus", () => {
 		// Subscriptions are confirmed once a round trip on each subscriber has completed.
 		await Promise.all([b.ping(), d.ping()]);
 		// A bus whose start-up publish reached only itself pauses until it hears the other
-		// start; wait until both have met, as replicas of a running deployment have.
+		// start; wait until both have announced themselves and met, as replicas of a
+		// running deployment have.
+		await Promise.all([one.ready, two.ready]);
 		await until(() => one.replicaMessage("probe") !== undefined && two.replicaMessage("probe") !== undefined);
 	});
 
@@ -76,7 +78,8 @@ describe("wake bus", () => {
 		const [e, f, g, h] = more as [RedisClient, RedisClient, RedisClient, RedisClient];
 		const solo = new WakeBus({ redis: e, subscriber: f, channel: own, logger });
 		// Its start-up publish reached only itself: nothing more is published for scripts to send.
-		await until(() => solo.replicaMessage("env-s") === undefined);
+		await solo.ready;
+		assert.equal(solo.replicaMessage("env-s"), undefined);
 		const other = new WakeBus({ redis: g, subscriber: h, channel: own, logger });
 		// The newcomer says it has started; the first replica hears it and publishes again.
 		await until(() => solo.replicaMessage("env-s") !== undefined);

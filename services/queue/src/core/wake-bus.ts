@@ -49,14 +49,22 @@ export class WakeBus {
 				const environmentId = message.slice(cut + 1);
 				if (environmentId !== "") this.wakeLocal(environmentId);
 			});
-			this.subscriber
+			this.ready = this.subscriber
 				.subscribe(this.channel)
 				.then(() => this.publish(""))
 				.catch((error: unknown) => {
 					options.logger.warn({ err: error }, "queue wake-ups from other replicas are off");
 				});
+		} else {
+			this.ready = Promise.resolve();
 		}
 	}
+
+	/**
+	 * Settles once this bus is subscribed and has announced itself (and heard how
+	 * many subscribers got the announcement), or at once without a subscriber.
+	 */
+	readonly ready: Promise<void>;
 
 	/** The change count of an environment, to compare before waiting. */
 	version(environmentId: string): number {
@@ -102,17 +110,16 @@ export class WakeBus {
 
 	/** Tells other replicas (after a write is known to be applied). */
 	tellReplicas(environmentId: string): void {
-		if (!this.pausedAsAlone()) this.publish(environmentId);
+		if (!this.pausedAsAlone()) void this.publish(environmentId);
 	}
 
-	private publish(environmentId: string): void {
-		if (this.subscriber !== undefined && this.redis !== undefined) {
-			// A lost wake-up only costs a waiter its idle recheck, so failures are not fatal.
-			this.redis
-				.publish(this.channel, `${this.origin}|${environmentId}`)
-				.then((receivers) => this.heard(receivers))
-				.catch(() => {});
-		}
+	private async publish(environmentId: string): Promise<void> {
+		if (this.subscriber === undefined || this.redis === undefined) return;
+		// A lost wake-up only costs a waiter its idle recheck, so failures are not fatal.
+		await this.redis
+			.publish(this.channel, `${this.origin}|${environmentId}`)
+			.then((receivers) => this.heard(receivers))
+			.catch(() => {});
 	}
 
 	/**
