@@ -3,6 +3,7 @@ export * from "./config/env.js";
 export * from "./config/platform-config.js";
 export * from "./errors/grpc-status.js";
 export * from "./errors/service-error.js";
+export * from "./grpc/call-or-drain.js";
 export * from "./grpc/client.js";
 export * from "./grpc/implementation.js";
 export * from "./grpc/ordered-stream-client.js";

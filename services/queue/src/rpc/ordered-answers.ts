@@ -1,4 +1,4 @@
-import type { CallContext } from "../../../kit/src/index.js";
+import { type CallContext, callOrDrain } from "../../../kit/src/index.js";
 import { AsyncChannel } from "./async-channel.js";
 
 /**
@@ -23,18 +23,17 @@ export async function* orderedAnswers<I, O>(
 	answerOf: (request: I, sequence: bigint) => Promise<O>,
 ): AsyncGenerator<O> {
 	const answers = new AsyncChannel<Promise<O>>(MAX_UNANSWERED);
-	const drained = new Promise<{ done: true; value: undefined }>((resolve) => {
-		if (context.draining.aborted) resolve({ done: true, value: undefined });
-		context.draining.addEventListener("abort", () => resolve({ done: true, value: undefined }), {
-			once: true,
-		});
+	const stop = callOrDrain(context);
+	const stopped = new Promise<{ done: true; value: undefined }>((resolve) => {
+		if (stop.signal.aborted) resolve({ done: true, value: undefined });
+		stop.signal.addEventListener("abort", () => resolve({ done: true, value: undefined }), { once: true });
 	});
 	const input = requests[Symbol.asyncIterator]();
 	const reading = (async () => {
 		let sequence = 0n;
 		for (;;) {
-			const next = await Promise.race([input.next(), drained]);
-			if (next.done || context.signal.aborted) break;
+			const next = await Promise.race([input.next(), stopped]);
+			if (next.done || stop.signal.aborted) break;
 			const answer = answerOf(next.value, sequence);
 			// Awaited in order below; this keeps a failure that comes first from being unhandled.
 			answer.catch(() => {});
@@ -48,6 +47,7 @@ export async function* orderedAnswers<I, O>(
 	try {
 		for await (const answer of answers) yield await answer;
 	} finally {
+		stop.release();
 		answers.close();
 		// The reader may be parked on the next request; the transport ends it with the call.
 		void reading;

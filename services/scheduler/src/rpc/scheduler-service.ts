@@ -7,7 +7,13 @@ import {
 	StartAttemptResponseSchema,
 	TriggerRunResponseSchema,
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
-import { grpcCodeOf, registration, ServiceError, type ServiceRegistration } from "../../../kit/src/index.js";
+import {
+	callOrDrain,
+	grpcCodeOf,
+	registration,
+	ServiceError,
+	type ServiceRegistration,
+} from "../../../kit/src/index.js";
 import { DEFAULT_PRESET, MACHINE_PRESETS } from "../core/machine-presets.js";
 import type { SchedulerEngine } from "../core/scheduler-engine.js";
 import { catalogHandlers } from "./catalog-handlers.js";
@@ -79,23 +85,28 @@ export function schedulerServiceRegistration(options: {
 		async *streamRunCompletions(request, context) {
 			// The feed ends cleanly when the server begins to drain: its reader resumes from
 			// its cursor on a server that stays, instead of holding this one's drain open.
-			for await (const page of engine.completions.follow(
-				request.afterCursor,
-				request.batchId,
-				streamPollMs,
-				AbortSignal.any([context.signal, context.draining]),
-			)) {
-				yield {
-					completions: page.map((c) => ({
-						cursor: c.cursor,
-						runId: c.runId,
-						environmentId: c.environmentId,
-						batchId: c.batchId,
-						batchIndex: c.batchIndex,
-						status: runStatusToProto(c.status),
-						completedAt: ts(c.completedAt),
-					})),
-				};
+			const stop = callOrDrain(context);
+			try {
+				for await (const page of engine.completions.follow(
+					request.afterCursor,
+					request.batchId,
+					streamPollMs,
+					stop.signal,
+				)) {
+					yield {
+						completions: page.map((c) => ({
+							cursor: c.cursor,
+							runId: c.runId,
+							environmentId: c.environmentId,
+							batchId: c.batchId,
+							batchIndex: c.batchIndex,
+							status: runStatusToProto(c.status),
+							completedAt: ts(c.completedAt),
+						})),
+					};
+				}
+			} finally {
+				stop.release();
 			}
 		},
 
