@@ -1,46 +1,17 @@
 /** The BullMQ side of bench/queue.ts: producer here, a Worker in its own process. */
-import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Queue } from "bullmq";
-import { type LatencySplit, preciseNow, splitAtWarmup } from "./queue-pushable.js";
+import { forkConsumer, type LatencySplit, preciseNow, splitAtWarmup } from "./queue-pushable.js";
 
-interface WorkerReport {
-	done: number;
-	latencies: number[];
-}
-
-async function startWorker(name: string, prefix: string, n: number, mode: string, redisUrl: string) {
-	const child: ChildProcess = fork("./bench/queue-bullmq-worker.ts", [], {
-		execArgv: ["--import", "tsx"],
-		env: {
-			...process.env,
-			BENCH_QUEUE: name,
-			BENCH_PREFIX: prefix,
-			BENCH_N: String(n),
-			BENCH_MODE: mode,
-			REDIS_URL: redisUrl,
-		},
+function startWorker(name: string, prefix: string, n: number, mode: string, redisUrl: string) {
+	return forkConsumer("./bench/queue-bullmq-worker.ts", "BullMQ worker", {
+		BENCH_QUEUE: name,
+		BENCH_PREFIX: prefix,
+		BENCH_N: String(n),
+		BENCH_MODE: mode,
+		REDIS_URL: redisUrl,
 	});
-	let report: (r: WorkerReport) => void = () => {};
-	const done = new Promise<WorkerReport>((resolve) => {
-		report = resolve;
-	});
-	await new Promise<void>((resolve, reject) => {
-		child.on("message", (m: { ready?: boolean } & Partial<WorkerReport>) => {
-			if (m.ready) resolve();
-			if (m.done !== undefined) report({ done: m.done, latencies: m.latencies ?? [] });
-		});
-		child.once("exit", (code) => reject(new Error(`BullMQ worker exited with ${code}`)));
-	});
-	return {
-		done,
-		async stop() {
-			const exited = new Promise((resolve) => child.once("exit", resolve));
-			child.send({ stop: true });
-			await exited;
-		},
-	};
 }
 
 function connectionOf(redisUrl: string) {

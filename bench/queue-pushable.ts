@@ -1,3 +1,4 @@
+import { type ChildProcess, fork } from "node:child_process";
 /** An async iterable the benchmark pushes stream requests into. */
 export class Pushable<T> implements AsyncIterable<T> {
 	private readonly items: T[] = [];
@@ -65,4 +66,53 @@ export function splitAtWarmup(samples: number[], steadyFrom: number): LatencySpl
 		else split.steady.push(latency);
 	}
 	return split;
+}
+
+/** What a bench consumer process reports when it has handled the expected number. */
+export interface ConsumerReport {
+	/** preciseNow() when the last one was handled. */
+	done: number;
+	/** Latency mode: [sentAt, latency] pairs, flattened. */
+	latencies: number[];
+}
+
+/** A consumer (taskmesh's or BullMQ's) running in a process of its own. */
+export interface ConsumerProcess {
+	done: Promise<ConsumerReport>;
+	stop(): Promise<void>;
+}
+
+/**
+ * Forks a bench consumer script in its own process, as workers are deployed, and
+ * waits until it says it is ready. The script reports `{ ready }`, then
+ * `{ done, latencies }` over IPC, and exits when sent `{ stop }`.
+ */
+export async function forkConsumer(
+	script: string,
+	label: string,
+	env: Record<string, string>,
+): Promise<ConsumerProcess> {
+	const child: ChildProcess = fork(script, [], {
+		execArgv: ["--import", "tsx"],
+		env: { ...process.env, ...env },
+	});
+	let report: (r: ConsumerReport) => void = () => {};
+	const done = new Promise<ConsumerReport>((resolve) => {
+		report = resolve;
+	});
+	await new Promise<void>((resolve, reject) => {
+		child.on("message", (m: { ready?: boolean } & Partial<ConsumerReport>) => {
+			if (m.ready) resolve();
+			if (m.done !== undefined) report({ done: m.done, latencies: m.latencies ?? [] });
+		});
+		child.once("exit", (code) => reject(new Error(`${label} exited with ${code}`)));
+	});
+	return {
+		done,
+		async stop() {
+			const exited = new Promise((resolve) => child.once("exit", resolve));
+			child.send({ stop: true });
+			await exited;
+		},
+	};
 }

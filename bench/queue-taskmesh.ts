@@ -1,5 +1,5 @@
 /** The taskmesh side of bench/queue.ts: the queue service in its own process, driven over gRPC. */
-import { type ChildProcess, fork, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -19,8 +19,9 @@ import {
 	type EnqueueStreamResponse,
 	QueueService,
 } from "../gen/taskmesh/queue/v1/queue_pb.js";
+import { OrderedStreamClient } from "../services/kit/src/grpc/ordered-stream-client.js";
 import { grpcServiceDefinition } from "../services/kit/src/grpc/service-definition.js";
-import { type LatencySplit, preciseNow, splitAtWarmup } from "./queue-pushable.js";
+import { forkConsumer, type LatencySplit, preciseNow, splitAtWarmup } from "./queue-pushable.js";
 
 /** A queue service process. */
 export interface RunningQueueService {
@@ -104,24 +105,25 @@ export async function startQueueService(telemetry: boolean, redisUrl: string): P
 				grpcClient.enqueue(request, (error, response) => (error ? reject(error) : resolve(response))),
 			),
 		openEnqueueStream() {
-			const stream = grpcClient.enqueueStream();
-			const waiting: Array<{ resolve: (r: EnqueueStreamResponse) => void; reject: (e: unknown) => void }> =
-				[];
-			stream.on("data", (response: EnqueueStreamResponse) => {
-				const next = waiting.shift();
-				if (response.error !== undefined) next?.reject(new Error(response.error.message));
-				else next?.resolve(response);
-			});
-			stream.on("error", (error) => {
-				for (const w of waiting.splice(0)) w.reject(error);
+			// The kit's client for request-per-answer streams, over the grpc-js call.
+			const producer = new OrderedStreamClient<
+				MessageInitShape<typeof EnqueueStreamRequestSchema>,
+				EnqueueStreamResponse
+			>((requests) => {
+				const call = grpcClient.enqueueStream();
+				void (async () => {
+					for await (const request of requests) call.write(request);
+					call.end();
+				})();
+				return call;
 			});
 			return {
-				send: (request) =>
-					new Promise((resolve, reject) => {
-						waiting.push({ resolve, reject });
-						stream.write(request);
-					}),
-				end: () => stream.end(),
+				send: async (request) => {
+					const response = await producer.send(request);
+					if (response.error !== undefined) throw new Error(response.error.message);
+					return response;
+				},
+				end: () => producer.close(),
 			};
 		},
 		async stop() {
@@ -159,37 +161,14 @@ function messages(env: string, from: number, count: number, payload: (i: number)
  * Starts bench/queue-taskmesh-consumer.ts in its own process (as workers are
  * deployed, and as the BullMQ Worker runs) and waits until its stream is open.
  */
-async function startConsumer(url: string, env: string, n: number, window: number, mode: string) {
-	const child: ChildProcess = fork("./bench/queue-taskmesh-consumer.ts", [], {
-		execArgv: ["--import", "tsx"],
-		env: {
-			...process.env,
-			BENCH_URL: url,
-			BENCH_ENV: env,
-			BENCH_N: String(n),
-			BENCH_WINDOW: String(window),
-			BENCH_MODE: mode,
-		},
+function startConsumer(url: string, env: string, n: number, window: number, mode: string) {
+	return forkConsumer("./bench/queue-taskmesh-consumer.ts", "taskmesh consumer", {
+		BENCH_URL: url,
+		BENCH_ENV: env,
+		BENCH_N: String(n),
+		BENCH_WINDOW: String(window),
+		BENCH_MODE: mode,
 	});
-	let report: (r: { done: number; latencies: number[] }) => void = () => {};
-	const done = new Promise<{ done: number; latencies: number[] }>((resolve) => {
-		report = resolve;
-	});
-	await new Promise<void>((resolve, reject) => {
-		child.on("message", (m: { ready?: boolean; done?: number; latencies?: number[] }) => {
-			if (m.ready) resolve();
-			if (m.done !== undefined) report({ done: m.done, latencies: m.latencies ?? [] });
-		});
-		child.once("exit", (code) => reject(new Error(`taskmesh consumer exited with ${code}`)));
-	});
-	return {
-		done,
-		async stop() {
-			const exited = new Promise((resolve) => child.once("exit", resolve));
-			child.send({ stop: true });
-			await exited;
-		},
-	};
 }
 
 /** Ms from the first enqueue to the last acknowledgement of n messages (batched Enqueue, one Consume). */

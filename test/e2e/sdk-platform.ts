@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import type { DirectConfig } from "../../sdk/src/client/config.js";
 import { configure } from "../../sdk/src/index.js";
 import { createPostgresPool } from "../../services/kit/src/postgres/pool.js";
 import { type ServiceProcess, spawnServiceProcess } from "../../services/kit/src/testing/process.js";
@@ -23,10 +24,10 @@ export interface TestPlatform {
 	stop(): Promise<void>;
 }
 
-/** Points this process's SDK straight at the platform's services. */
-export function configureDirect(platform: TestPlatform): void {
+/** The SDK config that reaches the platform's services directly. */
+export function directConfigOf(platform: TestPlatform): DirectConfig {
 	const u = platform.urls;
-	configure({
+	return {
 		services: {
 			queue: u.queue as string,
 			scheduler: u.scheduler as string,
@@ -35,7 +36,12 @@ export function configureDirect(platform: TestPlatform): void {
 			telemetry: u.telemetry as string,
 		},
 		environmentId: platform.env.TASKMESH_ENVIRONMENT as string,
-	});
+	};
+}
+
+/** Points this process's SDK straight at the platform's services. */
+export function configureDirect(platform: TestPlatform): void {
+	configure(directConfigOf(platform));
 }
 
 /** Starts the platform for one test file (or a benchmark). */

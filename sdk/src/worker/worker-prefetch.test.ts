@@ -8,6 +8,7 @@ import { after, before, test } from "node:test";
 import { randomSuffix } from "../../../services/kit/src/testing/stores.js";
 import {
 	configureDirect,
+	directConfigOf,
 	startPlatform,
 	TASK_FILES,
 	type TestPlatform,
@@ -22,17 +23,7 @@ let config: DirectConfig;
 before(async () => {
 	platform = await startPlatform(`prefetch-${randomSuffix()}`);
 	configureDirect(platform);
-	const u = platform.urls;
-	config = {
-		services: {
-			queue: u.queue as string,
-			scheduler: u.scheduler as string,
-			batch: u.batch as string,
-			logs: u.logs as string,
-			telemetry: u.telemetry as string,
-		},
-		environmentId: platform.env.TASKMESH_ENVIRONMENT as string,
-	};
+	config = directConfigOf(platform);
 });
 
 after(async () => {
