@@ -1,42 +1,12 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { describe, test } from "node:test";
 import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
-import {
-	Compression,
-	IngestRequestSchema,
-	LogChunkSchema,
-	LogLevel,
-} from "../../../gen/taskmesh/logs/v1/logs_pb.js";
+import { IngestRequestSchema, LogChunkSchema, LogLevel } from "../../../gen/taskmesh/logs/v1/logs_pb.js";
 import { chunkLogMessage } from "./chunker.js";
 import { encodeLogChunkDelimited, ingestRequestOf } from "./frame-encoding.js";
+import { edgeCaseChunks } from "./testing/edge-chunks.js";
 
-const samples: MessageInitShape<typeof LogChunkSchema>[] = [
-	{},
-	{ messageId: "m", runId: "r", environmentId: "e", data: Buffer.from("hello") },
-	{
-		messageId: "žluťoučký kůň 🐎",
-		runId: "run_1",
-		environmentId: "env",
-		sequence: 4_294_967_295,
-		last: true,
-		compression: Compression.BROTLI,
-		data: randomBytes(70_000),
-		header: {
-			level: LogLevel.ERROR,
-			time: { seconds: -62_135_596_800n, nanos: 999_999_999 },
-			attributes: { "": "", a: "1", "10": "numeric keys first", ключ: "значение", long: "x".repeat(300) },
-			bodySize: 18_446_744_073_709_551_615n,
-			chunkCount: 16_384,
-			taskId: "task",
-			attemptId: "attempt",
-			traceId: "0af7651916cd43dd8448eb211c80319c",
-		},
-	},
-	{ messageId: "m", compression: -1 as Compression, header: { level: -7 as LogLevel, time: { nanos: -1 } } },
-	{ header: {} },
-	{ header: { time: {} } },
-];
+const samples = edgeCaseChunks();
 
 /** The bytes protobuf-es writes for one chunk as IngestRequest.chunks carries it (length first). */
 function delimited(sample: MessageInitShape<typeof LogChunkSchema>): Uint8Array {

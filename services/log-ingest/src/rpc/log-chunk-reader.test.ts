@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { describe, test } from "node:test";
-import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
-import {
-	Compression,
-	type LogChunk,
-	LogChunkSchema,
-	LogLevel,
-} from "../../../../gen/taskmesh/logs/v1/logs_pb.js";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { type LogChunk, LogChunkSchema, LogLevel } from "../../../../gen/taskmesh/logs/v1/logs_pb.js";
+import { edgeCaseChunks } from "../../../../packages/log-chunking/src/testing/edge-chunks.js";
 import { ChunkDecodeError, type ChunkFields, readLogChunk } from "./log-chunk-reader.js";
 
 /** What the service reads of a LogChunk decoded by protobuf-es. */
@@ -45,36 +40,7 @@ function assertSameAsProtobufEs(bytes: Uint8Array): void {
 	assert.deepEqual(plain(readLogChunk(bytes)), plain(fieldsOf(fromBinary(LogChunkSchema, bytes))));
 }
 
-const samples: MessageInitShape<typeof LogChunkSchema>[] = [
-	{},
-	{ messageId: "m", runId: "r", environmentId: "e", data: Buffer.from("hello") },
-	{
-		messageId: "žluťoučký kůň 🐎",
-		runId: "run_1",
-		environmentId: "env",
-		sequence: 4_294_967_295,
-		last: true,
-		compression: Compression.BROTLI,
-		data: randomBytes(70_000),
-		header: {
-			level: LogLevel.ERROR,
-			time: { seconds: -62_135_596_800n, nanos: 999_999_999 },
-			attributes: { "": "", a: "1", ключ: "значение", long: "x".repeat(300) },
-			bodySize: 18_446_744_073_709_551_615n,
-			chunkCount: 16_384,
-			taskId: "task",
-			attemptId: "attempt",
-			traceId: "0af7651916cd43dd8448eb211c80319c",
-		},
-	},
-	// Open enums keep values the contract does not name, negative ones included.
-	{
-		messageId: "m",
-		compression: -1 as Compression,
-		header: { level: -7 as LogLevel, time: { seconds: 1n } },
-	},
-	{ messageId: "a".repeat(64), runId: "b".repeat(65), header: { level: LogLevel.INFO } },
-];
+const samples = edgeCaseChunks();
 
 describe("readLogChunk", () => {
 	test("decodes every field as protobuf-es does", () => {
