@@ -1,8 +1,8 @@
-import { Code, ConnectError } from "@connectrpc/connect";
 import { BatchStatus } from "../../../gen/taskmesh/batch/v1/batch_pb.js";
 import { type Run, RunStatus } from "../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import type { Clients } from "../client/clients.js";
-import { call, fromConnectError, TaskmeshError } from "../client/errors.js";
+import { call, TaskmeshError } from "../client/errors.js";
+import { followUntilFinal } from "../client/follow-until-final.js";
 import { sdkClients } from "../client/sdk-config.js";
 import { type AwaitedRun, currentAttempt, type WaitOutcome } from "./attempt-runtime.js";
 import { isFinalStatus, type RunInfo, runInfoOf } from "./run-info.js";
@@ -175,35 +175,30 @@ export async function createBatch(
 	return { batchId, runCount: items.length, isCached: batch.cached };
 }
 
-/** Follows a run's status stream until it is final. */
+/** Follows a run's status stream until it is final (across drains and dropped streams). */
 export async function waitForRun(clients: Clients, runId: string): Promise<RunInfo> {
-	for (let tries = 0; ; tries++) {
-		try {
-			for await (const update of clients.scheduler.waitForRun({
-				environmentId: clients.environmentId,
-				runId,
-			})) {
-				if (update.run !== undefined && isFinalStatus(update.run.status)) return runInfoOf(update.run);
-			}
-		} catch (error) {
-			// A dropped stream is resumed; the run's state is read again from the start.
-			if (ConnectError.from(error).code !== Code.Unavailable || tries > 30) throw fromConnectError(error);
-			await new Promise((r) => setTimeout(r, 500));
-		}
-	}
+	const update = await followUntilFinal(
+		() => clients.scheduler.waitForRun({ environmentId: clients.environmentId, runId }),
+		(u) => u.run !== undefined && isFinalStatus(u.run.status),
+		`run ${runId}`,
+	);
+	return runInfoOf(update.run as Run);
 }
 
 /** Follows a batch until it is final and reads every item's outcome in index order. */
 export async function waitForBatchRuns(clients: Clients, batchId: string): Promise<AwaitedRun[]> {
 	const environmentId = clients.environmentId;
-	for await (const update of clients.batch.waitForBatch({ environmentId, batchId })) {
-		const status = update.batch?.status;
-		if (status === BatchStatus.FAILED) {
-			throw new TaskmeshError(`batch ${batchId} failed: ${update.batch?.failureReason}`, {
-				code: "BATCH_FAILED",
-			});
-		}
-		if (status === BatchStatus.COMPLETED) break;
+	// Only a final status ends the wait: a stream that ends early (a draining server) is
+	// followed again, never taken for completion.
+	const final = await followUntilFinal(
+		() => clients.batch.waitForBatch({ environmentId, batchId }),
+		(u) => u.batch?.status === BatchStatus.COMPLETED || u.batch?.status === BatchStatus.FAILED,
+		`batch ${batchId}`,
+	);
+	if (final.batch?.status === BatchStatus.FAILED) {
+		throw new TaskmeshError(`batch ${batchId} failed: ${final.batch.failureReason}`, {
+			code: "BATCH_FAILED",
+		});
 	}
 	const runs: AwaitedRun[] = [];
 	let pageToken = "";

@@ -809,7 +809,8 @@ export const BatchService: GenService<{
     output: typeof ListBatchItemsResponseSchema;
   },
   /**
-   * Streams a batch's progress at once and on every change; ends when it is final.
+   * Streams a batch's progress at once and on every change; ends when it is final,
+   * or earlier, cleanly, when the server begins to drain: call again to go on.
    *
    * @generated from rpc taskmesh.batch.v1.BatchService.WaitForBatch
    */

@@ -2832,7 +2832,8 @@ export const SchedulerService: GenService<{
   },
   /**
    * Streams a run's state at once and after every status change; ends after a
-   * final status.
+   * final status, or earlier, cleanly, when the server begins to drain: call
+   * again to go on (the first message is the run's current state).
    *
    * @generated from rpc taskmesh.scheduler.v1.SchedulerService.WaitForRun
    */

@@ -4,6 +4,7 @@ import type {
 } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
 import { BatchService } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
 import {
+	callOrDrain,
 	type FieldViolation,
 	registration,
 	ServiceError,
@@ -101,8 +102,16 @@ export function batchServiceRegistration(core: BatchCore, limits: BatchServiceLi
 		async *waitForBatch(request, context) {
 			const environmentId = requireId("environment_id", request.environmentId);
 			const batchId = requireId("batch_id", request.batchId);
-			for await (const batch of core.watchBatch(environmentId, batchId, context.signal, limits.watchPollMs)) {
-				yield { batch: batchMessage(batch) };
+			// Ends cleanly when the server begins to drain: the waiter calls again on a
+			// replica that stays (and reads the batch afresh) instead of holding this
+			// one's drain open until it times out.
+			const stop = callOrDrain(context);
+			try {
+				for await (const batch of core.watchBatch(environmentId, batchId, stop.signal, limits.watchPollMs)) {
+					yield { batch: batchMessage(batch) };
+				}
+			} finally {
+				stop.release();
 			}
 		},
 	});

@@ -181,4 +181,43 @@ describe("a parent waiting on a batch", () => {
 		assert.deepEqual(resume.results, []);
 		await assertResumedOnce(worker, parent.runId);
 	});
+
+	test("WaitForBatch ends cleanly when its replica drains; the waiter carries on with another", async () => {
+		const environmentId = newEnvironment();
+		const worker = await TestWorker.register(suite.engine, environmentId, ["child"]);
+		const { batch: created } = await suite.batch.client.createBatch({
+			environmentId,
+			items: [0, 1].map((i) => ({
+				taskId: "child",
+				payload: new TextEncoder().encode(JSON.stringify({ i })),
+			})),
+		});
+		const batchId = created?.id ?? "";
+		const replica = await startBatch(suite.engine, {}, suite.batch);
+		const seenOnReplica: BatchStatus[] = [];
+		const following = (async () => {
+			for await (const m of replica.client.waitForBatch({ environmentId, batchId })) {
+				seenOnReplica.push(m.batch?.status ?? BatchStatus.UNSPECIFIED);
+			}
+		})();
+		while (seenOnReplica.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+		const drainStarted = Date.now();
+		await replica.close();
+		await following; // ends without an error, before its batch is final
+		const drainMs = Date.now() - drainStarted;
+		// The replica's drain timeout is 5 s: a stream holding the drain would take all of it.
+		assert.ok(drainMs < 2_000, `the drain took ${drainMs} ms`);
+		assert.deepEqual(seenOnReplica, [BatchStatus.PROCESSING]);
+
+		const seen: BatchStatus[] = [];
+		const resumed = (async () => {
+			for await (const m of suite.batch.client.waitForBatch({ environmentId, batchId })) {
+				seen.push(m.batch?.status ?? BatchStatus.UNSPECIFIED);
+			}
+		})();
+		await worker.finish(2, "child");
+		await resumed;
+		assert.equal(seen[0], BatchStatus.PROCESSING);
+		assert.equal(seen.at(-1), BatchStatus.COMPLETED);
+	});
 });

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { AttemptStatus, RunStatus } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import {
+	AttemptStatus,
+	RunStatus,
+	SchedulerService,
+} from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
 import {
 	newEnvironment,
 	type SchedulerHarness,
@@ -11,6 +16,7 @@ import {
 	stopProcess,
 	TestWorker,
 } from "../testing/scheduler-fixture.js";
+import { schedulerServiceRegistration } from "./scheduler-service.js";
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
@@ -451,6 +457,30 @@ describe("run lifecycle through gRPC", () => {
 		await stream;
 		assert.equal(seen[0], RunStatus.QUEUED);
 		assert.equal(seen[seen.length - 1], RunStatus.COMPLETED);
+	});
+
+	test("WaitForRun ends cleanly when its server drains, before the run is final", async () => {
+		const { env } = await setup();
+		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
+		const draining = await startTestServer(
+			[schedulerServiceRegistration({ engine: h.engine, streamPollMs: 50 })],
+			{ drainTimeoutMs: 20_000 },
+		);
+		const seen: RunStatus[] = [];
+		const following = (async () => {
+			for await (const m of testClient(SchedulerService, draining.url).waitForRun({
+				environmentId: env,
+				runId: run?.id ?? "",
+			})) {
+				seen.push(m.run?.status ?? RunStatus.UNSPECIFIED);
+			}
+		})();
+		while (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+		const started = Date.now();
+		await draining.drain();
+		await following; // ends without an error
+		assert.ok(Date.now() - started < 5_000, `the drain took ${Date.now() - started} ms`);
+		assert.deepEqual(seen, [RunStatus.QUEUED]);
 	});
 
 	test("ListMachinePresets lists the seven presets, smallest first, with small-1x the default", async () => {

@@ -158,13 +158,20 @@ export function schedulerServiceRegistration(options: {
 		async *waitForRun(request, context) {
 			required(request.environmentId, "environment_id");
 			required(request.runId, "run_id");
-			for await (const run of engine.reader.follow(
-				request.environmentId,
-				request.runId,
-				streamPollMs,
-				context.signal,
-			)) {
-				yield { run: runToProto(run) };
+			// Ends cleanly at a drain, as the completion feed does: the waiter calls again
+			// on a replica that stays and gets the run's current state first.
+			const stop = callOrDrain(context);
+			try {
+				for await (const run of engine.reader.follow(
+					request.environmentId,
+					request.runId,
+					streamPollMs,
+					stop.signal,
+				)) {
+					yield { run: runToProto(run) };
+				}
+			} finally {
+				stop.release();
 			}
 		},
 
