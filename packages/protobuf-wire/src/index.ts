@@ -1,2 +1,3 @@
 export * from "./fields.js";
+export { ProtoReader } from "./proto-reader.js";
 export { ProtoWriter } from "./proto-writer.js";

@@ -79,6 +79,14 @@ export class ProtoWriter {
 		return this;
 	}
 
+	/** Bytes as they are, already encoded (an unknown field's data after its tag). */
+	raw(b: Uint8Array): this {
+		this.room(b.byteLength);
+		this.buf.set(b, this.at);
+		this.at += b.byteLength;
+		return this;
+	}
+
 	/** Opens a length-delimited part (after its tag). */
 	begin(): this {
 		this.room(1);

@@ -74,16 +74,33 @@ export type ServiceImplementation<S extends DescService> = {
 	[K in keyof S["method"]]?: MethodImplementation<S["method"][K]>;
 };
 
+/**
+ * Hand-written wire codecs for one method's hottest messages, in place of
+ * protobuf-es's reflection. Each must read and write the bytes protobuf-es
+ * would (its service tests it against protobuf-es).
+ */
+export interface MethodCodecs {
+	decodeRequest?: (bytes: Uint8Array) => unknown;
+	encodeResponse?: (response: unknown) => Uint8Array;
+}
+
 /** A service descriptor paired with its implementation, ready to serve. */
 export interface ServiceRegistration<S extends DescService = DescService> {
 	service: S;
 	implementation: ServiceImplementation<S>;
+	/** Codecs by method local name; methods left out use protobuf-es. */
+	codecs?: Partial<Record<keyof S["method"], MethodCodecs>>;
 }
 
 /** Pairs a descriptor with its implementation, checking the types. */
 export function registration<S extends DescService>(
 	service: S,
 	implementation: ServiceImplementation<S>,
+	codecs?: Partial<Record<keyof S["method"], MethodCodecs>>,
 ): ServiceRegistration {
-	return { service, implementation } as unknown as ServiceRegistration;
+	return {
+		service,
+		implementation,
+		...(codecs === undefined ? {} : { codecs }),
+	} as unknown as ServiceRegistration;
 }

@@ -72,7 +72,7 @@ export class GrpcServiceHost implements CallGate {
 		);
 		for (const registration of options.services) {
 			this.server.addService(
-				grpcServiceDefinition(registration.service),
+				grpcServiceDefinition(registration.service, registration.codecs),
 				grpcHandlers(registration, { logger: options.logger, gate: this }),
 			);
 		}

@@ -19,6 +19,7 @@ import { enqueueResponse } from "./response-encoding.js";
 import { acknowledgeInput, heartbeatInput, nackInput } from "./settle-input.js";
 import { settleStream } from "./settle-stream.js";
 import { MAX_BATCH, MAX_VISIBILITY_MS, Violations } from "./violations.js";
+import { queueWireCodecs } from "./wire-codecs.js";
 
 /** What the gRPC adapter is built from. */
 export interface QueueServiceOptions {
@@ -255,5 +256,5 @@ export function queueServiceRegistration(options: QueueServiceOptions): ServiceR
 		}
 	}
 
-	return registration(QueueService, implementation);
+	return registration(QueueService, implementation, queueWireCodecs);
 }
