@@ -1,6 +1,5 @@
 import { headerIds, num, text } from "./message-codec.js";
 import { commandsOf, environmentBase, type QueueContext } from "./queue-context.js";
-import { CountBatch } from "./queue-metrics.js";
 import { settleByEnvironment } from "./settlement.js";
 import { type AckReason, ackReasonName, MAX_NACKS_REACHED } from "./types.js";
 
@@ -23,7 +22,7 @@ export interface NackItem {
 
 /**
  * Acknowledge, nack and heartbeat: each a batch, one script per environment,
- * counted per batch and logged per message in development.
+ * counted in the queue's totals and logged per message in development.
  */
 export class DeliverySettler {
 	private readonly context: QueueContext;
@@ -36,7 +35,6 @@ export class DeliverySettler {
 	async acknowledge(consumerId: string, items: AckItem[], field = "acknowledgements") {
 		const { clock, namespace, defaults, metrics, lifecycle, wake } = this.context;
 		const now = clock.now();
-		const counts = new CountBatch();
 		let acknowledged = 0;
 		const failures = await settleByEnvironment({
 			items,
@@ -62,7 +60,7 @@ export class DeliverySettler {
 			codeOf: (reply, k) => num(reply[3 * k]),
 			applied: (environmentId, g, reply, k) => {
 				const queue = text(reply[3 * k + 1]);
-				if (metrics.enabled) counts.add(environmentId, queue, ackReasonName(g.item.reason));
+				if (metrics.enabled) metrics.acknowledgements.add(environmentId, queue, ackReasonName(g.item.reason));
 				if (lifecycle.enabled) {
 					// "<header>\x1f<delivered-at>": the delivery time is the last part.
 					const info = text(reply[3 * k + 2]);
@@ -89,7 +87,6 @@ export class DeliverySettler {
 				if (applied > 0 && limited) wake.notify(environmentId);
 			},
 		});
-		if (metrics.enabled) counts.flush(metrics.acknowledgements);
 		return { acknowledged, failures };
 	}
 
@@ -97,8 +94,6 @@ export class DeliverySettler {
 	async nack(consumerId: string, items: NackItem[], field = "items") {
 		const { clock, namespace, defaults, metrics, lifecycle, wake } = this.context;
 		const now = clock.now();
-		const nacks = new CountBatch();
-		const dead = new CountBatch();
 		let requeued = 0;
 		let deadLettered = 0;
 		const failures = await settleByEnvironment({
@@ -121,8 +116,8 @@ export class DeliverySettler {
 				if (wentDead) deadLettered += 1;
 				else requeued += 1;
 				if (metrics.enabled) {
-					nacks.add(environmentId, queue);
-					if (wentDead) dead.add(environmentId, queue, ackReasonName(MAX_NACKS_REACHED));
+					metrics.nacks.add(environmentId, queue);
+					if (wentDead) metrics.acknowledgements.add(environmentId, queue, ackReasonName(MAX_NACKS_REACHED));
 				}
 				if (lifecycle.enabled) {
 					const settled = { environmentId, messageId: g.messageId, queue, ...headerIds(text(r[4])) };
@@ -131,10 +126,6 @@ export class DeliverySettler {
 			},
 			done: (environmentId) => wake.notify(environmentId),
 		});
-		if (metrics.enabled) {
-			nacks.flush(metrics.nacks);
-			dead.flush(metrics.acknowledgements);
-		}
 		return { requeued, deadLettered, failures };
 	}
 

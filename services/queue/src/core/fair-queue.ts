@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { type AckItem, DeliverySettler, type NackItem } from "./delivery-settler.js";
 import { decodeDeliveries, enqueueArgs, headerIds, text } from "./message-codec.js";
 import { commandsOf, EnvironmentRegistry, environmentBase, type QueueContext } from "./queue-context.js";
-import { CountBatch } from "./queue-metrics.js";
 import { groupByEnvironment } from "./settlement.js";
 import type { DeliverRequest, DeliverResult, Delivery, NewMessage } from "./types.js";
 
@@ -75,11 +74,10 @@ export class FairQueue {
 			}),
 		);
 		if (metrics.enabled) {
-			const counts = new CountBatch();
-			messages.forEach((m, i) => {
-				if (!duplicates[i]) counts.add(m.environmentId, m.queue);
-			});
-			counts.flush(metrics.enqueued);
+			for (let i = 0; i < messages.length; i++) {
+				const m = messages[i] as NewMessage;
+				if (!duplicates[i]) metrics.enqueued.add(m.environmentId, m.queue);
+			}
 		}
 		if (lifecycle.enabled) lifecycle.enqueued(messages, duplicates, now);
 		return duplicates;
@@ -218,7 +216,7 @@ export class FairQueue {
 	/** Counts and logs deliveries given back; entries are "<id>\x1f<header>" from the scripts. */
 	private returned(environmentId: string, entries: string[], why: "visibility_timeout" | "consumer_gone") {
 		const { metrics, lifecycle } = this.context;
-		if (metrics.enabled) metrics.returned.add(entries.length, { environment_id: environmentId, why });
+		if (metrics.enabled) metrics.returned.add(environmentId, why, "", entries.length);
 		if (!lifecycle.enabled) return;
 		for (const entry of entries) {
 			const cut = entry.indexOf("\x1f");
@@ -231,9 +229,7 @@ export class FairQueue {
 		const { metrics, lifecycle } = this.context;
 		if (deliveries.length === 0) return;
 		if (metrics.enabled) {
-			const counts = new CountBatch();
-			for (const d of deliveries) counts.add(d.message.environmentId, d.message.queue);
-			counts.flush(metrics.delivered);
+			for (const d of deliveries) metrics.delivered.add(d.message.environmentId, d.message.queue);
 		}
 		if (lifecycle.enabled) lifecycle.delivered(consumerId, deliveries, now);
 	}
