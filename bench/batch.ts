@@ -7,7 +7,9 @@
  *
  *   npx tsx bench/batch.ts        (ITEMS=100000 CHUNK=1000 DIRECT_ITEMS=<ITEMS> to change the load)
  *
- * Prints items/s for each and ends with `ratio: <taskmesh/bullmq>`. A third line shows
+ * Prints items/s for each and ends with `ratio: <taskmesh/bullmq>`. Then every item is
+ * read back in pages of 1,000 (ListBatchItems, each item with its child run's status;
+ * BullMQ `getJobs`), printed beside each other. A last line shows
  * the scheduler's TriggerRuns called directly (same chunks, same parallelism as the
  * batch service uses), so what the batch service adds on top of run creation is visible.
  */
@@ -37,6 +39,7 @@ const ITEMS = Number(process.env.ITEMS ?? 100_000);
 process.env.TASKMESH_ENV ??= "production";
 const CHUNK = Number(process.env.CHUNK ?? 1_000);
 const DIRECT_ITEMS = Number(process.env.DIRECT_ITEMS ?? ITEMS);
+const READ_PAGE = 1_000;
 
 /** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
 function cpuSeconds(pid: number): number {
@@ -116,7 +119,13 @@ class CpuMeter {
 	}
 }
 
-async function taskmesh(engine: RunEngineProcesses): Promise<number> {
+/** Items per second of ingestion and of reading every item's state back. */
+interface Rates {
+	ingest: number;
+	readBack: number;
+}
+
+async function taskmesh(engine: RunEngineProcesses): Promise<Rates> {
 	const schema = `bench_batch_${randomSuffix()}`;
 	const env = { ...batchEnv(engine, schema), TASKMESH_BATCH_PORT: "0" };
 	loadBatchConfig(env);
@@ -139,11 +148,22 @@ async function taskmesh(engine: RunEngineProcesses): Promise<number> {
 		);
 		await meter.start();
 		const started = performance.now();
-		const sealed = await stream(client, environmentId, ITEMS);
+		const batchId = await stream(client, environmentId, ITEMS);
 		const seconds = (performance.now() - started) / 1_000;
-		if (!sealed) throw new Error("the batch was not sealed");
+		if (batchId === undefined) throw new Error("the batch was not sealed");
 		console.log(`cpu µs per item: ${await meter.report(ITEMS)}`);
-		return ITEMS / seconds;
+		// Every item's state read back in index order, as a waiting parent's resume and
+		// a client paging ListBatchItems do (each item carries its child run's real status).
+		const readStarted = performance.now();
+		let read = 0;
+		let pageToken = "";
+		do {
+			const page = await client.listBatchItems({ environmentId, batchId, pageSize: READ_PAGE, pageToken });
+			read += page.items.length;
+			pageToken = page.nextPageToken;
+		} while (pageToken !== "");
+		if (read !== ITEMS) throw new Error(`ListBatchItems returned ${read} of ${ITEMS} items`);
+		return { ingest: ITEMS / seconds, readBack: ITEMS / ((performance.now() - readStarted) / 1_000) };
 	} finally {
 		service.child.kill("SIGTERM");
 		await service.exited;
@@ -163,10 +183,11 @@ async function stream(
 		items.push(chunk("child", from, Math.min(count, from + CHUNK)));
 	items.end();
 	const answer = await client.streamBatchItems(items);
-	return answer.batch?.sealed === true && answer.batch.createdItemCount === count;
+	const sealed = answer.batch?.sealed === true && answer.batch.createdItemCount === count;
+	return sealed ? answer.batch?.id : undefined;
 }
 
-async function bullmq(redisUrl: string): Promise<number> {
+async function bullmq(redisUrl: string): Promise<Rates> {
 	const { hostname, port } = new URL(redisUrl);
 	const queue = new Queue(`bench-batch-${randomSuffix()}`, {
 		connection: { host: hostname, port: Number(port || 6379), maxRetriesPerRequest: null },
@@ -182,7 +203,14 @@ async function bullmq(redisUrl: string): Promise<number> {
 		const seconds = (performance.now() - started) / 1_000;
 		const waiting = await queue.getWaitingCount();
 		if (waiting !== ITEMS + 1) throw new Error(`BullMQ holds ${waiting} waiting jobs, expected ${ITEMS + 1}`);
-		return ITEMS / seconds;
+		// The baseline's read-back: every job with its data and state, in pages of the same size.
+		const readStarted = performance.now();
+		let read = 0;
+		for (let from = 0; from <= ITEMS; from += READ_PAGE) {
+			read += (await queue.getJobs(["waiting"], from, Math.min(ITEMS, from + READ_PAGE - 1), true)).length;
+		}
+		if (read !== ITEMS + 1) throw new Error(`BullMQ getJobs returned ${read} of ${ITEMS + 1} jobs`);
+		return { ingest: ITEMS / seconds, readBack: read / ((performance.now() - readStarted) / 1_000) };
 	} finally {
 		await queue.obliterate({ force: true });
 		await queue.close();
@@ -227,10 +255,15 @@ async function dropKeys(redisUrl: string, prefix: string): Promise<void> {
 const engine = await startRunEngine();
 try {
 	console.log(`${ITEMS} items in chunks of ${CHUNK}`);
-	const base = await bullmq(engine.redisUrl);
+	const baseRates = await bullmq(engine.redisUrl);
+	const base = baseRates.ingest;
 	console.log(`bullmq addBulk:              ${base.toFixed(0)} items/s`);
-	const ours = await taskmesh(engine);
+	const ourRates = await taskmesh(engine);
+	const ours = ourRates.ingest;
 	console.log(`taskmesh StreamBatchItems:   ${ours.toFixed(0)} items/s (created as runs and enqueued)`);
+	console.log(
+		`read back, pages of ${READ_PAGE}: taskmesh ListBatchItems ${ourRates.readBack.toFixed(0)} items/s, bullmq getJobs ${baseRates.readBack.toFixed(0)} jobs/s (ratio ${(ourRates.readBack / baseRates.readBack).toFixed(2)})`,
+	);
 	const direct = await triggerRunsAlone(engine, loadBatchConfig({}).BATCH_PARALLELISM);
 	console.log(
 		`scheduler TriggerRuns alone: ${direct.toFixed(0)} items/s (${DIRECT_ITEMS} runs, same chunks and parallelism, no batch service; for reference)`,

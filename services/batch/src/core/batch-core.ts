@@ -7,7 +7,7 @@ import { BatchSweeper } from "./batch-sweeper.js";
 import { BatchCompletionTracker } from "./completion-tracker.js";
 import { IngestionSession, refuseAll } from "./ingestion-session.js";
 import type { BatchRecord, ChildState, ItemRecord, ItemToCreate, RejectedItem } from "./types.js";
-import { readChildren, WaitResolver } from "./wait-resolver.js";
+import { WaitResolver } from "./wait-resolver.js";
 
 /** A batch as a call returns it, with whether a key returned an earlier one. */
 export interface BatchOutcome {
@@ -102,8 +102,7 @@ export class BatchCore {
 			[batchId, fromIndex, limit + 1],
 		);
 		const page = rows.slice(0, limit).map(itemFromRow);
-		const states = await readChildren(
-			this.#ctx,
+		const states = await this.#ctx.children.getChildren(
 			environmentId,
 			page.map((i) => i.runId),
 		);

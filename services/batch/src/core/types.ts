@@ -122,6 +122,8 @@ export interface ChildRuns {
 	completions(afterCursor: bigint, signal: AbortSignal): AsyncIterable<ChildOutcome[]>;
 	/** The child's state now. */
 	getChild(environmentId: string, runId: string): Promise<ChildState>;
+	/** The children's states now, in the order given (any number, read in bulk). */
+	getChildren(environmentId: string, runIds: string[]): Promise<ChildState[]>;
 	/** Starts the parent's wait for a batch; returns the wait id. */
 	beginWait(runId: string, attemptId: string, batchId: string): Promise<string>;
 	/** Resolves a wait with results in item order, or with an error; idempotent. */

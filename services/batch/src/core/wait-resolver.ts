@@ -3,7 +3,6 @@ import { BATCH_COLUMNS, type BatchRow, batchFromRow } from "./batch-rows.js";
 import type { BatchRecord, ChildResult } from "./types.js";
 
 const RESULT_PAGE = 1_000;
-const READ_CONCURRENCY = 32;
 
 /**
  * Resumes the parent waiting on a final batch: with every child's result in
@@ -86,8 +85,7 @@ export class WaitResolver {
 				[batch.id, from, from + RESULT_PAGE],
 			);
 			results.push(
-				...(await readChildren(
-					this.#ctx,
+				...(await this.#ctx.children.getChildren(
 					batch.environmentId,
 					rows.map((r) => r.run_id),
 				)),
@@ -95,18 +93,4 @@ export class WaitResolver {
 		}
 		return results;
 	}
-}
-
-/** Reads children's states from the scheduler, a few at a time, keeping their order. */
-export async function readChildren(ctx: BatchContext, environmentId: string, runIds: string[]) {
-	const out = new Array<Awaited<ReturnType<BatchContext["children"]["getChild"]>>>(runIds.length);
-	let next = 0;
-	const worker = async () => {
-		while (next < runIds.length) {
-			const i = next++;
-			out[i] = await ctx.children.getChild(environmentId, runIds[i] as string);
-		}
-	};
-	await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, runIds.length) }, worker));
-	return out;
 }

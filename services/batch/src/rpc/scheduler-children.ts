@@ -18,6 +18,9 @@ import {
 } from "../core/types.js";
 import type { ItemBody } from "./item-body.js";
 
+/** Most ids one GetRuns call takes (the scheduler's limit). */
+const GET_RUNS_MAX = 1_000;
+
 /** A run status without its RUN_STATUS_ prefix ("COMPLETED"). */
 export function statusName(status: RunStatus): string {
 	return RunStatus[status] ?? "UNSPECIFIED";
@@ -92,15 +95,23 @@ export class SchedulerChildren implements ChildRuns {
 		const { run } = await call("GetRun", () => this.#client.getRun({ environmentId, runId }));
 		if (run === undefined)
 			throw new ServiceError("UNAVAILABLE", `the scheduler returned no run for ${runId}`);
-		const status = statusName(run.status);
-		return {
-			runId: run.id,
-			status,
-			final: FINAL_RUN_STATUSES.has(status),
-			output: run.output,
-			outputType: run.outputType,
-			error: run.error === undefined ? undefined : childErrorOf(run.error),
-		};
+		return childStateOf(run);
+	}
+
+	async getChildren(environmentId: string, runIds: string[]): Promise<ChildState[]> {
+		const states: ChildState[] = [];
+		// GetRuns answers a prefix when outputs are large: ask again from the first left out.
+		while (states.length < runIds.length) {
+			const asked = runIds.slice(states.length, states.length + GET_RUNS_MAX);
+			const { runs } = await call("GetRuns", () => this.#client.getRuns({ environmentId, runIds: asked }));
+			if (runs.length === 0 || runs.length > asked.length)
+				throw new ServiceError(
+					"UNAVAILABLE",
+					`the scheduler answered ${runs.length} of ${asked.length} runs`,
+				);
+			for (const run of runs) states.push(childStateOf(run));
+		}
+		return states;
 	}
 
 	async beginWait(runId: string, attemptId: string, batchId: string): Promise<string> {
@@ -178,4 +189,16 @@ async function call<T>(method: string, fn: () => Promise<T>): Promise<T> {
 			cause: error,
 		});
 	}
+}
+
+function childStateOf(run: Run): ChildState {
+	const status = statusName(run.status);
+	return {
+		runId: run.id,
+		status,
+		final: FINAL_RUN_STATUSES.has(status),
+		output: run.output,
+		outputType: run.outputType,
+		error: run.error === undefined ? undefined : childErrorOf(run.error),
+	};
 }

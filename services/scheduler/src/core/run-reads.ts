@@ -20,6 +20,51 @@ export interface RunFilter {
 	afterId: string;
 }
 
+// Every column of runs but the payload (up to the payload limit per run), which a
+// read of many runs' outcomes has no use for: an empty payload stands in its place.
+const COLUMNS_WITHOUT_PAYLOAD = [
+	"id",
+	"environment_id",
+	"task_id",
+	"status",
+	"'\\x'::bytea AS payload",
+	"payload_type",
+	"output",
+	"output_type",
+	"error",
+	"options",
+	"queue",
+	"concurrency_key",
+	"priority",
+	"tags",
+	"machine_name",
+	"cpu",
+	"memory_gb",
+	"max_attempts",
+	"attempt_count",
+	"queue_seq",
+	"queue_receipt",
+	"queue_consumer_id",
+	"worker_id",
+	"current_attempt_id",
+	"resume_attempt_id",
+	"parent_run_id",
+	"parent_attempt_id",
+	"root_run_id",
+	"batch_id",
+	"batch_index",
+	"replay_of_run_id",
+	"deployment_version",
+	"schedule_id",
+	"created_at",
+	"updated_at",
+	"delay_until",
+	"expires_at",
+	"started_at",
+	"deadline_at",
+	"completed_at",
+].join(", ");
+
 /** Reading runs: one with attempts, pages of many, and following one until it is final. */
 export class RunReader {
 	constructor(private readonly ctx: SchedulerContext) {}
@@ -37,6 +82,29 @@ export class RunReader {
 			[runId],
 		);
 		return { ...runFromRow(row), attempts: attempts.rows.map(attemptFromRow) };
+	}
+
+	/**
+	 * Runs by id in the order given, without attempts or payload: the runs of the
+	 * longest prefix of `runIds` whose outputs and errors fit `budgetBytes` (never
+	 * fewer than one). NOT_FOUND names the first id not in the environment.
+	 */
+	async getMany(environmentId: string, runIds: string[], budgetBytes: number): Promise<RunRecord[]> {
+		const { rows } = await this.ctx.pool.query<RunRow>(
+			`SELECT ${COLUMNS_WITHOUT_PAYLOAD} FROM runs WHERE environment_id = $1 AND id = ANY($2::text[])`,
+			[environmentId, [...new Set(runIds)]],
+		);
+		const byId = new Map(rows.map((row) => [row.id, row]));
+		const runs: RunRecord[] = [];
+		let bytes = 0;
+		for (const id of runIds) {
+			const row = byId.get(id);
+			if (row === undefined) throw ServiceError.notFound("run", id);
+			bytes += (row.output?.byteLength ?? 0) + (row.error === null ? 0 : JSON.stringify(row.error).length);
+			if (bytes > budgetBytes && runs.length > 0) break;
+			runs.push(runFromRow(row));
+		}
+		return runs;
 	}
 
 	/** A page of runs, newest first (ids sort by creation time). */

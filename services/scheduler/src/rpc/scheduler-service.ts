@@ -36,12 +36,24 @@ import { triggerInputFrom } from "./trigger-input.js";
 /** Most runs one TriggerRuns call may carry. */
 export const MAX_TRIGGER_RUNS = 1_000;
 
+/** Most run ids one GetRuns call may ask for. */
+export const MAX_GET_RUNS = 1_000;
+
+/**
+ * Outputs and errors one GetRuns answer carries at most (it answers a prefix of
+ * the ids asked): well under the 16 MiB message limit with a few 3 MiB outputs.
+ */
+export const GET_RUNS_BUDGET_BYTES = 8 * 1024 * 1024;
+
 /** Serves taskmesh.scheduler.v1.SchedulerService over the run engine. */
 export function schedulerServiceRegistration(options: {
 	engine: SchedulerEngine;
 	streamPollMs: number;
+	/** GET_RUNS_BUDGET_BYTES unless a test makes it small. */
+	getRunsBudgetBytes?: number;
 }): ServiceRegistration {
 	const { engine, streamPollMs } = options;
+	const getRunsBudget = options.getRunsBudgetBytes ?? GET_RUNS_BUDGET_BYTES;
 	return registration(SchedulerService, {
 		...catalogHandlers(engine),
 		async triggerRun(request) {
@@ -116,6 +128,21 @@ export function schedulerServiceRegistration(options: {
 				required(request.runId, "run_id"),
 			);
 			return { run: runToProto(run) };
+		},
+
+		async getRuns(request) {
+			const environmentId = required(request.environmentId, "environment_id");
+			if (request.runIds.length === 0 || request.runIds.length > MAX_GET_RUNS) {
+				throw ServiceError.invalidField(
+					"run_ids",
+					`must hold 1 to ${MAX_GET_RUNS} ids, got ${request.runIds.length}`,
+				);
+			}
+			request.runIds.forEach((id, i) => {
+				if (id === "") throw ServiceError.invalidField(`run_ids[${i}]`, "is required");
+			});
+			const runs = await engine.reader.getMany(environmentId, request.runIds, getRunsBudget);
+			return { runs: runs.map(runToProto) };
 		},
 
 		async listRuns(request) {
