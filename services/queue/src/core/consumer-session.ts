@@ -1,6 +1,7 @@
+import { ConsumerWait } from "./consumer-wait.js";
 import type { FairQueue } from "./fair-queue.js";
 import { RotatingSpan } from "./rotating-span.js";
-import type { Delivery, Resources, Selector } from "./types.js";
+import type { DeliverRequest, Delivery, Resources, Selector } from "./types.js";
 
 /** What a streaming consumer is. */
 export interface ConsumerSessionOptions {
@@ -36,8 +37,8 @@ export class ConsumerSession {
 	/** Unsettled deliveries by receipt, with what each takes of the stated resources. */
 	private readonly unsettled = new Map<string, Resources | undefined>();
 	private taken: Resources = { cpu: 0, memoryGb: 0 };
-	/** Ends the current wait early: new credits, newly stated resources, or settled deliveries. */
-	private onPoke: (() => void) | undefined;
+	/** The current wait, which new credits, newly stated resources or settled deliveries end early. */
+	private waits: ConsumerWait | undefined;
 	private readonly span: RotatingSpan;
 
 	constructor(options: ConsumerSessionOptions) {
@@ -64,7 +65,7 @@ export class ConsumerSession {
 		// A session that still had credits is waiting for messages, not for credits:
 		// more credits change nothing it could deliver (each batch a consumer acks
 		// gives credits back, and asking Redis again for nothing cost a round trip).
-		if (hadNone || free !== undefined) this.onPoke?.();
+		if (hadNone || free !== undefined) this.waits?.finish();
 	}
 
 	/** Forgets settled deliveries (acknowledged, nacked) so close() does not return them. */
@@ -78,53 +79,57 @@ export class ConsumerSession {
 				this.unsettled.delete(receipt);
 			}
 			// Freed resources may let a message fit that did not.
-			if (this.stated !== undefined) this.onPoke?.();
+			if (this.stated !== undefined) this.waits?.finish();
 		}
 		this.span.count(what, receipts.length);
 	}
 
 	/** Delivers until the signal aborts; rejects when the store fails. */
 	async run(signal: AbortSignal): Promise<void> {
-		const { queue } = this.options;
-		const wake = queue.resources.wake;
+		const { queue, consumerId, selectors, visibilityMs, maxBatch, idleRecheckMs } = this.options;
 		const clock = queue.resources.clock;
-		const environments = [...new Set(this.options.selectors.map((s) => s.environmentId))];
-		while (!signal.aborted) {
-			if (this.credits <= 0) {
-				await this.creditOrAbort(signal);
-				continue;
-			}
-			const seen = new Map(environments.map((e) => [e, wake.version(e)]));
-			const max = Math.min(this.credits, this.options.maxBatch);
-			const result = await queue.deliver({
-				consumerId: this.options.consumerId,
-				selectors: this.options.selectors,
-				max,
-				...(this.freeNow() === undefined ? {} : { free: this.freeNow() }),
-				...(this.options.visibilityMs === undefined ? {} : { visibilityMs: this.options.visibilityMs }),
-			});
-			if (result.deliveries.length > 0) {
-				this.credits -= result.deliveries.length;
-				for (const d of result.deliveries) {
-					const need = this.stated === undefined ? undefined : d.message.resources;
-					this.unsettled.set(d.receipt, need);
-					if (need !== undefined) {
-						this.taken = { cpu: this.taken.cpu + need.cpu, memoryGb: this.taken.memoryGb + need.memoryGb };
-					}
+		const environments = [...new Set(selectors.map((s) => s.environmentId))];
+		const waits = new ConsumerWait(queue.resources.wake, environments, signal);
+		this.waits = waits;
+		try {
+			while (!signal.aborted) {
+				if (this.credits <= 0) {
+					await waits.forFinish();
+					continue;
 				}
-				this.span.count("deliveries", result.deliveries.length);
-				if (signal.aborted) break;
-				await this.options.push(result.deliveries);
-				// A full batch means more may be waiting; a short one means the queues were
-				// drained when looked at, so wait for a change (one made meanwhile ends the
-				// wait at once) instead of asking again for nothing.
-				if (result.deliveries.length === max) continue;
+				waits.snapshot();
+				const max = Math.min(this.credits, maxBatch);
+				const request: DeliverRequest = { consumerId, selectors, max };
+				const free = this.freeNow();
+				if (free !== undefined) request.free = free;
+				if (visibilityMs !== undefined) request.visibilityMs = visibilityMs;
+				const result = await queue.deliver(request);
+				if (result.deliveries.length > 0) {
+					this.credits -= result.deliveries.length;
+					for (const d of result.deliveries) {
+						const need = this.stated === undefined ? undefined : d.message.resources;
+						this.unsettled.set(d.receipt, need);
+						if (need !== undefined) {
+							this.taken = { cpu: this.taken.cpu + need.cpu, memoryGb: this.taken.memoryGb + need.memoryGb };
+						}
+					}
+					this.span.count("deliveries", result.deliveries.length);
+					if (signal.aborted) break;
+					await this.options.push(result.deliveries);
+					// A full batch means more may be waiting; a short one means the queues were
+					// drained when looked at, so wait for a change (one made meanwhile ends the
+					// wait at once) instead of asking again for nothing.
+					if (result.deliveries.length === max) continue;
+				}
+				let delayMs = idleRecheckMs;
+				if (result.nextDueAt !== undefined) {
+					delayMs = Math.min(delayMs, Math.max(0, result.nextDueAt - clock.now()));
+				}
+				await waits.forChange(delayMs);
 			}
-			let until = Date.now() + this.options.idleRecheckMs;
-			if (result.nextDueAt !== undefined) {
-				until = Math.min(until, Date.now() + Math.max(0, result.nextDueAt - clock.now()));
-			}
-			await this.pausable(signal, (pause) => wake.wait(seen, until, pause));
+		} finally {
+			this.waits = undefined;
+			waits.close();
 		}
 	}
 
@@ -143,27 +148,5 @@ export class ConsumerSession {
 			cpu: Math.max(0, this.stated.cpu - this.taken.cpu),
 			memoryGb: Math.max(0, this.stated.memoryGb - this.taken.memoryGb),
 		};
-	}
-
-	private creditOrAbort(signal: AbortSignal): Promise<void> {
-		return this.pausable(
-			signal,
-			(pause) =>
-				new Promise<void>((resolve) => pause.addEventListener("abort", () => resolve(), { once: true })),
-		);
-	}
-
-	/** Runs a wait that ends when the stream stops or the session is poked. */
-	private async pausable(signal: AbortSignal, wait: (pause: AbortSignal) => Promise<void>): Promise<void> {
-		const pause = new AbortController();
-		const stop = () => pause.abort();
-		signal.addEventListener("abort", stop, { once: true });
-		this.onPoke = stop;
-		try {
-			if (!signal.aborted) await wait(pause.signal);
-		} finally {
-			this.onPoke = undefined;
-			signal.removeEventListener("abort", stop);
-		}
 	}
 }

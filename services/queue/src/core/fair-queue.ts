@@ -3,11 +3,42 @@ import { type AckItem, DeliverySettler, type NackItem } from "./delivery-settler
 import { decodeDeliveries, enqueueArgs, headerIds, text } from "./message-codec.js";
 import { commandsOf, EnvironmentRegistry, environmentBase, type QueueContext } from "./queue-context.js";
 import { groupByEnvironment } from "./settlement.js";
-import type { DeliverRequest, DeliverResult, Delivery, NewMessage } from "./types.js";
+import type { DeliverRequest, DeliverResult, Delivery, NewMessage, Selector } from "./types.js";
 
 export type { AckItem, NackItem };
 
 type Raw = Buffer | number | string | null;
+
+/** What a consumer's selectors ask of each environment: queue names, or none for all of them. */
+interface SelectorPlan {
+	queuesByEnvironment: Map<string, readonly string[]>;
+	environmentIds: readonly string[];
+}
+
+const NO_NAMES: readonly string[] = [];
+
+/**
+ * Plans by selector list. A Consume stream passes the same list to every delivery
+ * script it runs (one per message at a steady rate), so its plan is worked out once.
+ */
+const plans = new WeakMap<readonly Selector[], SelectorPlan>();
+
+function selectorPlan(selectors: readonly Selector[]): SelectorPlan {
+	let plan = plans.get(selectors);
+	if (plan !== undefined) return plan;
+	const named = new Map<string, string[] | "all">();
+	for (const s of selectors) {
+		const known = named.get(s.environmentId);
+		if (s.queues.length === 0 || known === "all") named.set(s.environmentId, "all");
+		else named.set(s.environmentId, [...new Set([...(known ?? []), ...s.queues])]);
+	}
+	const queuesByEnvironment = new Map<string, readonly string[]>();
+	for (const [environmentId, queues] of named)
+		queuesByEnvironment.set(environmentId, queues === "all" ? NO_NAMES : queues);
+	plan = { queuesByEnvironment, environmentIds: [...named.keys()] };
+	plans.set(selectors, plan);
+	return plan;
+}
 
 /**
  * The fair, concurrency-limited queue on Redis. Every step is one Lua script
@@ -91,13 +122,8 @@ export class FairQueue {
 	async deliver(request: DeliverRequest): Promise<DeliverResult> {
 		const { clock, namespace, defaults } = this.context;
 		const now = clock.now();
-		const queuesByEnvironment = new Map<string, string[] | "all">();
-		for (const s of request.selectors) {
-			const known = queuesByEnvironment.get(s.environmentId);
-			if (s.queues.length === 0 || known === "all") queuesByEnvironment.set(s.environmentId, "all");
-			else queuesByEnvironment.set(s.environmentId, [...new Set([...(known ?? []), ...s.queues])]);
-		}
-		let order = this.weightedOrder([...queuesByEnvironment.keys()], now);
+		const { queuesByEnvironment, environmentIds } = selectorPlan(request.selectors);
+		let order = this.weightedOrder(environmentIds, now);
 		const commands = commandsOf(this.context);
 		const deliveries: Delivery[] = [];
 		let nextDueAt: number | undefined;
@@ -109,8 +135,7 @@ export class FairQueue {
 			for (let i = 0; i < order.length && deliveries.length < request.max; i++) {
 				const environmentId = order[i] as string;
 				const share = Math.ceil((request.max - deliveries.length) / (order.length - i));
-				const queues = queuesByEnvironment.get(environmentId);
-				const names = queues === "all" || queues === undefined ? [] : queues;
+				const names = queuesByEnvironment.get(environmentId) ?? NO_NAMES;
 				const reply = (await commands.tmDeliverBuffer(
 					environmentBase(namespace, environmentId),
 					now,
@@ -235,7 +260,7 @@ export class FairQueue {
 	}
 
 	/** A weighted random order (Efraimidis-Spirakis): older oldest messages come first more often. */
-	private weightedOrder(environmentIds: string[], now: number): string[] {
+	private weightedOrder(environmentIds: readonly string[], now: number): readonly string[] {
 		if (environmentIds.length < 2) return environmentIds;
 		return environmentIds
 			.map((id) => {

@@ -160,6 +160,26 @@ export class WakeBus {
 		});
 	}
 
+	/**
+	 * Calls `wake` at the next change of an environment, once, unless unlisten()
+	 * takes it back first. For a waiter that compares versions itself and keeps one
+	 * callback for all its waits (see ConsumerWait), where wait() would make a
+	 * promise, a closure, a timer and a signal listener for every wait.
+	 */
+	listen(environmentId: string, wake: () => void): void {
+		let set = this.waiters.get(environmentId);
+		if (set === undefined) {
+			set = new Set();
+			this.waiters.set(environmentId, set);
+		}
+		set.add(wake);
+	}
+
+	/** Takes back a listen() that has not been called. */
+	unlisten(environmentId: string, wake: () => void): void {
+		this.waiters.get(environmentId)?.delete(wake);
+	}
+
 	/** Stops listening to other replicas. */
 	async close(): Promise<void> {
 		if (this.subscriber !== undefined) await this.subscriber.unsubscribe(this.channel).catch(() => {});
