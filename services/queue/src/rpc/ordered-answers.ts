@@ -1,5 +1,6 @@
 import { type CallContext, callOrDrain } from "../../../kit/src/index.js";
 import { AsyncChannel } from "./async-channel.js";
+import { StoppableReads } from "./stoppable-reads.js";
 
 /**
  * Requests of one stream being handled at once. The stream is read no further
@@ -7,6 +8,9 @@ import { AsyncChannel } from "./async-channel.js";
  * by HTTP/2 flow control instead of growing the server's memory.
  */
 export const MAX_UNANSWERED = 64;
+
+/** Made once: marks an answer's rejection as handled (it is awaited in order later). */
+const ignore = () => {};
 
 /**
  * Serves a stream whose every request gets one answer, in the order sent
@@ -24,19 +28,15 @@ export async function* orderedAnswers<I, O>(
 ): AsyncGenerator<O> {
 	const answers = new AsyncChannel<Promise<O>>(MAX_UNANSWERED);
 	const stop = callOrDrain(context);
-	const stopped = new Promise<{ done: true; value: undefined }>((resolve) => {
-		if (stop.signal.aborted) resolve({ done: true, value: undefined });
-		stop.signal.addEventListener("abort", () => resolve({ done: true, value: undefined }), { once: true });
-	});
-	const input = requests[Symbol.asyncIterator]();
+	const reads = new StoppableReads(requests[Symbol.asyncIterator](), stop.signal);
 	const reading = (async () => {
 		let sequence = 0n;
 		for (;;) {
-			const next = await Promise.race([input.next(), stopped]);
-			if (next.done || stop.signal.aborted) break;
+			const next = await reads.next();
+			if (next === undefined || next.done || stop.signal.aborted) break;
 			const answer = answerOf(next.value, sequence);
 			// Awaited in order below; this keeps a failure that comes first from being unhandled.
-			answer.catch(() => {});
+			answer.catch(ignore);
 			sequence += 1n;
 			await answers.push(answer);
 		}
