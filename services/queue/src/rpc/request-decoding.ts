@@ -1,6 +1,5 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
-import type { Resources } from "../../../../gen/taskmesh/common/v1/common_pb.js";
 import {
 	type EnqueueMessage,
 	type EnqueueRequest,
@@ -10,6 +9,7 @@ import {
 	type MessageMetadata,
 } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
 import { ProtoReader } from "../../../../packages/protobuf-wire/src/index.js";
+import { enter, leave, NOT_HANDLED, resources, text } from "./wire-reading.js";
 
 /**
  * Enqueue and EnqueueStream requests decoded by hand. At 500 one-message
@@ -35,9 +35,6 @@ export function decodeEnqueueStreamRequest(bytes: Uint8Array): EnqueueStreamRequ
 	return { $typeName: "taskmesh.queue.v1.EnqueueStreamRequest", messages };
 }
 
-/** Thrown inside the decoder for what it leaves to protobuf-es; made once, it has no stack to build. */
-const NOT_HANDLED = Symbol("left to protobuf-es");
-
 // Tags: field number * 8 + wire type (0 varint, 1 64-bit, 2 length-delimited).
 const MESSAGES = 10;
 const ID = 10;
@@ -50,8 +47,6 @@ const DELAY = 58;
 const AVAILABLE_AT = 66;
 const RESOURCES = 74;
 const METADATA = 82;
-const CPU = 9;
-const MEMORY_GB = 17;
 const RUN_ID = 10;
 const TASK_ID = 18;
 const ATTEMPT = 24;
@@ -74,24 +69,6 @@ export function enqueueMessagesOf(bytes: Uint8Array): EnqueueMessage[] | undefin
 	} catch {
 		return undefined;
 	}
-}
-
-function text(r: ProtoReader): string {
-	const value = r.string();
-	if (value === undefined) throw NOT_HANDLED;
-	return value;
-}
-
-/** Enters a submessage: returns the end of the enclosing one, to give back to leave(). */
-function enter(r: ProtoReader): number {
-	const outer = r.end;
-	r.end = r.delimited();
-	return outer;
-}
-
-function leave(r: ProtoReader, outer: number): void {
-	r.pos = r.end;
-	r.end = outer;
 }
 
 function enqueueMessage(r: ProtoReader): EnqueueMessage {
@@ -167,19 +144,6 @@ function secondsAndNanos(r: ProtoReader, typeName: "google.protobuf.Duration" | 
 		const tag = r.uint32();
 		if (tag === SECONDS) value.seconds = r.int64();
 		else if (tag === NANOS) value.nanos = r.int32();
-		else throw NOT_HANDLED;
-	}
-	leave(r, outer);
-	return value;
-}
-
-function resources(r: ProtoReader): Resources {
-	const outer = enter(r);
-	const value: Resources = { $typeName: "taskmesh.common.v1.Resources", cpu: 0, memoryGb: 0 };
-	while (r.more()) {
-		const tag = r.uint32();
-		if (tag === CPU) value.cpu = r.double();
-		else if (tag === MEMORY_GB) value.memoryGb = r.double();
 		else throw NOT_HANDLED;
 	}
 	leave(r, outer);

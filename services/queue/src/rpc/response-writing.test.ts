@@ -86,5 +86,22 @@ describe("hot responses written without protobuf-es", () => {
 			kind: { case: "opened", value: { consumerId: "w1" } },
 		}) as ConsumeResponse;
 		assert.deepEqual(Buffer.from(writeConsumeResponse(opened)), reference(ConsumeResponseSchema, opened));
+		for (const acknowledged of [0, 3, 300, 4_294_967_295]) {
+			const answer = { kind: { case: "acknowledged" as const, value: { acknowledged, failures: [] } } };
+			assert.deepEqual(
+				Buffer.from(writeConsumeResponse(answer)),
+				reference(ConsumeResponseSchema, create(ConsumeResponseSchema, answer)),
+			);
+		}
+		const failed = {
+			kind: {
+				case: "acknowledged" as const,
+				value: { acknowledged: 1, failures: [{ index: 1, id: "m2", code: 5, message: "not found" }] },
+			},
+		};
+		assert.deepEqual(
+			Buffer.from(writeConsumeResponse(failed)),
+			reference(ConsumeResponseSchema, create(ConsumeResponseSchema, failed)),
+		);
 	});
 });

@@ -1,13 +1,19 @@
-import { create, type DescMessage, type MessageShape, toBinary, type UnknownField } from "@bufbuild/protobuf";
 import {
-	type ConsumeResponse,
+	create,
+	type DescMessage,
+	type MessageInitShape,
+	type MessageShape,
+	toBinary,
+	type UnknownField,
+} from "@bufbuild/protobuf";
+import {
 	ConsumeResponseSchema,
 	type EnqueueResponse,
 	EnqueueResponseSchema,
 	type EnqueueStreamResponse,
 	EnqueueStreamResponseSchema,
 } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
-import { ProtoWriter, VARINT } from "../../../../packages/protobuf-wire/src/index.js";
+import { LENGTH_DELIMITED, ProtoWriter, VARINT } from "../../../../packages/protobuf-wire/src/index.js";
 
 /**
  * Writes the hot responses to bytes without protobuf-es. Their contents are
@@ -33,11 +39,36 @@ export function writeEnqueueStreamResponse(response: EnqueueStreamResponse): Uin
 	return unknownFieldsAfter(sequence === 0n ? undefined : Number(sequence), response.$unknown);
 }
 
-/** A Consume response: a delivery batch by hand, any other kind through protobuf-es. */
-export function writeConsumeResponse(response: ConsumeResponse): Uint8Array {
-	if (response.kind.case !== undefined) return viaProtobufEs(ConsumeResponseSchema, response);
-	return unknownFieldsAfter(undefined, response.$unknown);
+/**
+ * A Consume response: a delivery batch, and the answer to an acknowledgement
+ * batch with no failures, by hand; any other kind through protobuf-es.
+ */
+export function writeConsumeResponse(response: ConsumeAnswer): Uint8Array {
+	const kind = response.kind;
+	if (kind === undefined || kind.case === undefined) return unknownFieldsAfter(undefined, response.$unknown);
+	if (kind.case === "acknowledged" && !hasUnknown(response)) {
+		const { acknowledged, failures } = kind.value;
+		if ((failures === undefined || failures.length === 0) && !hasUnknown(kind.value)) {
+			const w = new ProtoWriter(16);
+			w.tag(CONSUME_RESPONSE_ACKNOWLEDGED, LENGTH_DELIMITED).begin();
+			if (acknowledged !== undefined && acknowledged !== 0) w.tag(1, VARINT).uint(acknowledged);
+			w.end();
+			return w.finish();
+		}
+	}
+	return viaProtobufEs(ConsumeResponseSchema, create(ConsumeResponseSchema, response));
 }
+
+/** A Consume response as the stream makes it: an init shape, or a message with unknown fields. */
+type ConsumeAnswer = MessageInitShape<typeof ConsumeResponseSchema> & { $unknown?: UnknownField[] };
+
+function hasUnknown(message: object): boolean {
+	const unknown = (message as { $unknown?: UnknownField[] }).$unknown;
+	return unknown !== undefined && unknown.length > 0;
+}
+
+/** ConsumeResponse.acknowledged. */
+const CONSUME_RESPONSE_ACKNOWLEDGED = 3;
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 

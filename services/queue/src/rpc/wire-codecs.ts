@@ -1,10 +1,12 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import type {
-	ConsumeResponse,
+	ConsumeResponseSchema,
 	EnqueueResponse,
 	EnqueueStreamResponse,
 	QueueService,
 } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
 import type { MethodCodecs } from "../../../kit/src/index.js";
+import { decodeConsumeRequest } from "./consume-request-decoding.js";
 import { decodeEnqueueRequest, decodeEnqueueStreamRequest } from "./request-decoding.js";
 import {
 	writeConsumeResponse,
@@ -27,6 +29,8 @@ export const queueWireCodecs: Partial<Record<keyof (typeof QueueService)["method
 		encodeResponse: (response) => writeEnqueueStreamResponse(response as EnqueueStreamResponse),
 	},
 	consume: {
-		encodeResponse: (response) => writeConsumeResponse(response as ConsumeResponse),
+		decodeRequest: decodeConsumeRequest,
+		encodeResponse: (response) =>
+			writeConsumeResponse(response as MessageInitShape<typeof ConsumeResponseSchema>),
 	},
 };
