@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { type AckItem, DeliverySettler, type NackItem } from "./delivery-settler.js";
-import { decodeDeliveries, enqueueArgs, headerIds, text } from "./message-codec.js";
+import { appendEnqueueArgs, decodeDeliveries, headerIds, text } from "./message-codec.js";
 import { commandsOf, EnvironmentRegistry, environmentBase, type QueueContext } from "./queue-context.js";
 import { groupByEnvironment } from "./settlement.js";
 import type { DeliverRequest, DeliverResult, Delivery, NewMessage, Selector } from "./types.js";
@@ -16,6 +16,15 @@ interface SelectorPlan {
 }
 
 const NO_NAMES: readonly string[] = [];
+
+/** The environment of every message, or undefined when they are of several (or none). */
+function soleEnvironment(messages: NewMessage[]): string | undefined {
+	const first = messages[0]?.environmentId;
+	for (let i = 1; i < messages.length; i++) {
+		if ((messages[i] as NewMessage).environmentId !== first) return undefined;
+	}
+	return first;
+}
 
 /**
  * Plans by selector list. A Consume stream passes the same list to every delivery
@@ -71,39 +80,24 @@ export class FairQueue {
 
 	/** Stores messages; per message, true when its id was already stored. */
 	async enqueue(messages: NewMessage[]): Promise<boolean[]> {
-		const { clock, metrics, lifecycle, wake, namespace } = this.context;
+		const { clock, metrics, lifecycle } = this.context;
 		const now = clock.now();
 		const duplicates: boolean[] = new Array(messages.length).fill(false);
-		const byEnvironment = new Map<string, number[]>();
-		messages.forEach((m, i) => {
-			const list = byEnvironment.get(m.environmentId);
-			if (list === undefined) byEnvironment.set(m.environmentId, [i]);
-			else list.push(i);
-		});
-		const commands = commandsOf(this.context);
-		await Promise.all(
-			[...byEnvironment].map(async ([environmentId, indexes]) => {
-				await this.environments.register(environmentId);
-				// The script tells other replicas itself, once the messages are stored.
-				const [channel, note] = wake.replicaMessage(environmentId) ?? ["", ""];
-				const args: Array<string | number | Buffer> = [now, indexes.length, channel, note];
-				for (const i of indexes) args.push(...enqueueArgs(messages[i] as NewMessage, now));
-				const replied = commands.tmEnqueue(environmentBase(namespace, environmentId), ...args) as Promise<
-					number[]
-				>;
-				// Consumers of this process read through the same connection, so their next
-				// delivery script runs after this one: woken now, they get the messages in the
-				// same round trip instead of the next. (A script retried out of order, after
-				// Redis lost its script cache, leaves them to the idle recheck at worst.)
-				wake.notifyLocal(environmentId);
-				const reply = await replied;
-				indexes.forEach((i, k) => {
-					duplicates[i] = reply[k] === 1;
-				});
-				const receivers = reply[indexes.length] ?? -1;
-				if (receivers >= 0) wake.heard(receivers);
-			}),
-		);
+		const environmentId = soleEnvironment(messages);
+		if (environmentId !== undefined) {
+			// The usual request, all of one environment: no grouping, one script.
+			await this.enqueueIn(environmentId, messages, undefined, duplicates, now);
+		} else {
+			const byEnvironment = new Map<string, number[]>();
+			messages.forEach((m, i) => {
+				const list = byEnvironment.get(m.environmentId);
+				if (list === undefined) byEnvironment.set(m.environmentId, [i]);
+				else list.push(i);
+			});
+			await Promise.all(
+				[...byEnvironment].map(([id, indexes]) => this.enqueueIn(id, messages, indexes, duplicates, now)),
+			);
+		}
 		if (metrics.enabled) {
 			for (let i = 0; i < messages.length; i++) {
 				const m = messages[i] as NewMessage;
@@ -112,6 +106,46 @@ export class FairQueue {
 		}
 		if (lifecycle.enabled) lifecycle.enqueued(messages, duplicates, now);
 		return duplicates;
+	}
+
+	/**
+	 * One environment's script of an enqueue: the messages at `indexes`, or all of
+	 * them when undefined; marks their duplicates.
+	 */
+	private async enqueueIn(
+		environmentId: string,
+		messages: NewMessage[],
+		indexes: number[] | undefined,
+		duplicates: boolean[],
+		now: number,
+	): Promise<void> {
+		const { wake, namespace } = this.context;
+		await this.environments.register(environmentId);
+		const count = indexes === undefined ? messages.length : indexes.length;
+		// The script tells other replicas itself, once the messages are stored.
+		const replicas = wake.replicaMessage(environmentId);
+		const args: Array<string | number | Buffer> = [now, count, replicas?.[0] ?? "", replicas?.[1] ?? ""];
+		for (let k = 0; k < count; k++) {
+			appendEnqueueArgs(
+				args,
+				messages[indexes === undefined ? k : (indexes[k] as number)] as NewMessage,
+				now,
+			);
+		}
+		const replied = commandsOf(this.context).tmEnqueue(
+			environmentBase(namespace, environmentId),
+			...args,
+		) as Promise<number[]>;
+		// Consumers of this process read through the same connection, so their next
+		// delivery script runs after this one: woken now, they get the messages in the
+		// same round trip instead of the next. (A script retried out of order, after
+		// Redis lost its script cache, leaves them to the idle recheck at worst.)
+		wake.notifyLocal(environmentId);
+		const reply = await replied;
+		for (let k = 0; k < count; k++)
+			duplicates[indexes === undefined ? k : (indexes[k] as number)] = reply[k] === 1;
+		const receivers = reply[count] ?? -1;
+		if (receivers >= 0) wake.heard(receivers);
 	}
 
 	/**

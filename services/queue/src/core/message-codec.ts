@@ -41,14 +41,16 @@ export function headerIds(header: string): { runId: string; taskId: string; enqu
 	return { runId, taskId, enqueuedAt: Number(enqueuedAt) };
 }
 
-/** The script arguments of one message (3, as enqueue-1.lua reads them). */
-export function enqueueArgs(m: NewMessage, now: number): [string, Buffer, string] {
-	const fields = `${m.id}${SEP}${m.queue}${SEP}${m.concurrencyKey}${SEP}${m.priority}${SEP}${m.availableAt ?? now}${SEP}${m.resources?.cpu ?? 0}${SEP}${m.resources?.memoryGb ?? 0}`;
-	return [
-		fields,
-		Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength),
+/** Appends the script arguments of one message (3, as enqueue-1.lua reads them). */
+export function appendEnqueueArgs(args: Array<string | number | Buffer>, m: NewMessage, now: number): void {
+	args.push(
+		`${m.id}${SEP}${m.queue}${SEP}${m.concurrencyKey}${SEP}${m.priority}${SEP}${m.availableAt ?? now}${SEP}${m.resources?.cpu ?? 0}${SEP}${m.resources?.memoryGb ?? 0}`,
+		// The decoded payload is a Buffer view already; anything else is wrapped without a copy.
+		Buffer.isBuffer(m.payload)
+			? m.payload
+			: Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength),
 		encodeHeader(m, now),
-	];
+	);
 }
 
 function labelsOf(json: string): Record<string, string> {
