@@ -9,6 +9,9 @@ import { IngestionSession, refuseAll } from "./ingestion-session.js";
 import type { BatchRecord, ChildState, ItemRecord, ItemToCreate, RejectedItem } from "./types.js";
 import { WaitResolver } from "./wait-resolver.js";
 
+/** Outputs and errors one ListBatchItems page carries at most (8 MiB of a 16 MiB message). */
+const LIST_PAGE_BUDGET_BYTES = 8 * 1024 * 1024;
+
 /** A batch as a call returns it, with whether a key returned an earlier one. */
 export interface BatchOutcome {
 	batch: BatchRecord;
@@ -106,9 +109,23 @@ export class BatchCore {
 			environmentId,
 			page.map((i) => i.runId),
 		);
+		// A page stops early when its children's outputs pass the budget, so an answer
+		// stays well under the gRPC message limit whatever the outputs weigh; the next
+		// page starts at the first item left out.
+		let bytes = 0;
+		let kept = 0;
+		while (kept < page.length) {
+			const child = states[kept] as ChildState;
+			bytes +=
+				child.output.byteLength + (child.error?.message.length ?? 0) + (child.error?.stackTrace.length ?? 0);
+			if (bytes > LIST_PAGE_BUDGET_BYTES && kept > 0) break;
+			kept++;
+		}
+		const next =
+			kept < page.length ? page[kept]?.index : rows.length > limit ? rows[limit]?.item_index : undefined;
 		return {
-			items: page.map((item, i) => ({ item, child: states[i] as ChildState })),
-			nextIndex: rows.length > limit ? rows[limit]?.item_index : undefined,
+			items: page.slice(0, kept).map((item, i) => ({ item, child: states[i] as ChildState })),
+			nextIndex: next,
 		};
 	}
 

@@ -72,6 +72,37 @@ describe("BatchService over gRPC", () => {
 		);
 		assert.equal(items.filter((i) => i.status === RunStatus.FAILED).length, 1);
 	});
+	test("a ListBatchItems page stops before its children's outputs pass 8 MiB and the next page goes on from there", async () => {
+		const environmentId = newEnvironment();
+		const worker = await TestWorker.register(suite.engine, environmentId, ["child"]);
+		const { batch: created } = await suite.batch.client.createBatch({
+			environmentId,
+			items: [0, 1, 2, 3].map((i) => ({ taskId: "child", payload: json({ i }) })),
+		});
+		const batchId = created?.id ?? "";
+		// Outputs of 2.5 MiB: three fit in 8 MiB, four would not.
+		for (const run of await worker.start(4))
+			await worker.complete(run.attemptId, "o".repeat(2.5 * 1024 * 1024));
+		assert.equal((await finalBatch(environmentId, batchId)).status, BatchStatus.COMPLETED);
+		const first = await suite.batch.client.listBatchItems({ environmentId, batchId, pageSize: 10 });
+		assert.deepEqual(
+			first.items.map((i) => [i.index, i.status, i.output.byteLength]),
+			[0, 1, 2].map((index) => [index, RunStatus.COMPLETED, 2.5 * 1024 * 1024 + 2]),
+		);
+		assert.equal(first.nextPageToken, "3");
+		const rest = await suite.batch.client.listBatchItems({
+			environmentId,
+			batchId,
+			pageSize: 10,
+			pageToken: first.nextPageToken,
+		});
+		assert.deepEqual(
+			rest.items.map((i) => i.index),
+			[3],
+		);
+		assert.equal(rest.nextPageToken, "");
+	});
+
 	test("a retried CreateBatch with the same key returns the first batch and creates no second set of children", async () => {
 		const environmentId = newEnvironment();
 		await TestWorker.register(suite.engine, environmentId, ["child"]);
