@@ -1,9 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { type AckItem, DeliverySettler, type NackItem } from "./delivery-settler.js";
 import { appendEnqueueArgs, decodeDeliveries, headerIds, text } from "./message-codec.js";
-import { commandsOf, EnvironmentRegistry, environmentBase, type QueueContext } from "./queue-context.js";
+import {
+	commandsOf,
+	EnvironmentRegistry,
+	environmentBase,
+	type QueueContext,
+	type QueueDefaults,
+} from "./queue-context.js";
 import { groupByEnvironment } from "./settlement.js";
-import type { DeliverRequest, DeliverResult, Delivery, NewMessage, Selector } from "./types.js";
+import type { DeliverRequest, DeliverResult, Delivery, NewMessage, Resources, Selector } from "./types.js";
 
 export type { AckItem, NackItem };
 
@@ -16,6 +22,21 @@ interface SelectorPlan {
 }
 
 const NO_NAMES: readonly string[] = [];
+
+/**
+ * deliver-1.lua's limits argument: the consumer's free resources (-1: no limit),
+ * its visibility timeout (0: each queue's) and the defaults, in one string.
+ */
+function deliveryLimits(free: Resources | undefined, visibilityMs: number, defaults: QueueDefaults): string {
+	return [
+		free?.cpu ?? -1,
+		free?.memoryGb ?? -1,
+		visibilityMs,
+		defaults.visibilityTimeoutMs,
+		defaults.concurrencyLimit,
+		defaults.keySharePercent,
+	].join("\x1f");
+}
 
 /** The environment of every message, or undefined when they are of several (or none). */
 function soleEnvironment(messages: NewMessage[]): string | undefined {
@@ -66,11 +87,14 @@ export class FairQueue {
 	 */
 	private readonly noncePrefix = randomBytes(6).toString("base64url");
 	private nonceCount = 0;
+	/** deliver-1.lua's limits for a consumer that states no resources or visibility timeout. */
+	private readonly defaultLimits: string;
 
 	constructor(context: QueueContext) {
 		this.context = context;
 		this.environments = new EnvironmentRegistry(context);
 		this.settler = new DeliverySettler(context);
+		this.defaultLimits = deliveryLimits(undefined, 0, context.defaults);
 	}
 
 	/** The shared resources (clock, wake bus, ...). */
@@ -176,12 +200,9 @@ export class FairQueue {
 					request.consumerId,
 					`${this.noncePrefix}${(this.nonceCount++).toString(36)}`,
 					share,
-					free?.cpu ?? -1,
-					free?.memoryGb ?? -1,
-					request.visibilityMs ?? 0,
-					defaults.visibilityTimeoutMs,
-					defaults.concurrencyLimit,
-					defaults.keySharePercent,
+					free === undefined && request.visibilityMs === undefined
+						? this.defaultLimits
+						: deliveryLimits(free, request.visibilityMs ?? 0, defaults),
 					// The fair pick's seed needs no cryptographic randomness.
 					1 + Math.floor(Math.random() * 2147483645),
 					names.length,

@@ -6,15 +6,17 @@
   ARGV[2]  consumer id
   ARGV[3]  nonce of this call; receipts' tokens are "<nonce>.<n>"
   ARGV[4]  max messages
-  ARGV[5]  free cpu of the consumer, -1 for no limit
-  ARGV[6]  free memory GB of the consumer, -1 for no limit
-  ARGV[7]  visibility timeout ms for these deliveries, 0 takes the queue's
-  ARGV[8]  default visibility timeout ms of a queue without its own
-  ARGV[9]  default concurrency limit of a queue without its own (0: none)
-  ARGV[10] share of a queue's limit a concurrency key gets when it has no limit of its own, percent
-  ARGV[11] random seed, 1 to 2147483646
-  ARGV[12] number of queue names that follow; 0 means every queue of the environment
-  ARGV[13...] queue names
+  ARGV[5]  limits, joined by \31 (one argument: the same for most calls of a
+           process, so the service sends it as one prebuilt string):
+           free cpu of the consumer, -1 for no limit;
+           free memory GB of the consumer, -1 for no limit;
+           visibility timeout ms for these deliveries, 0 takes the queue's;
+           default visibility timeout ms of a queue without its own;
+           default concurrency limit of a queue without its own (0: none);
+           share of a queue's limit a concurrency key gets when it has no limit of its own, percent
+  ARGV[6]  random seed, 1 to 2147483646
+  ARGV[7]  number of queue names that follow; 0 means every queue of the environment
+  ARGV[8...] queue names
   Touches: env, active, delayed, vis, m|<id>, q|<queue>|{meta,kin,keys,k|<key>,all}.
   Returns: { flat deliveries (3 fields each: payload, header, and
   "id, queue, key, available-at, nacks, token, delivery count, visible-until" joined
@@ -28,14 +30,16 @@ local now = tonumber(ARGV[1])
 local consumer = ARGV[2]
 local nonce = ARGV[3]
 local max = tonumber(ARGV[4])
-local free_cpu = tonumber(ARGV[5])
-local free_mem = tonumber(ARGV[6])
-local vt_override = tonumber(ARGV[7])
-local default_vt = tonumber(ARGV[8])
-local default_limit = tonumber(ARGV[9])
-local key_share = tonumber(ARGV[10])
-local seed = tonumber(ARGV[11])
-local n_queues = tonumber(ARGV[12])
+local limits = {}
+for part in string.gmatch(ARGV[5], "[^\31]+") do limits[#limits + 1] = tonumber(part) end
+local free_cpu = limits[1]
+local free_mem = limits[2]
+local vt_override = limits[3]
+local default_vt = limits[4]
+local default_limit = limits[5]
+local key_share = limits[6]
+local seed = tonumber(ARGV[6])
+local n_queues = tonumber(ARGV[7])
 
 promote_due(base, now, 1000)
 local reclaimed = reclaim_expired(base, now, 1000)
@@ -54,7 +58,7 @@ if env_limit > 0 then env_spare = env_limit - (tonumber(env[2] or "0") or 0) end
 local names
 if n_queues > 0 then
   names = {}
-  for i = 1, n_queues do names[i] = ARGV[12 + i] end
+  for i = 1, n_queues do names[i] = ARGV[7 + i] end
 else
   names = redis.call("ZRANGE", base .. "active", 0, -1)
 end
