@@ -1,7 +1,7 @@
 /** The taskmesh side of bench/queue.ts: the queue service in its own process, driven over gRPC. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -85,7 +85,11 @@ export async function startQueueService(telemetry: boolean, redisUrl: string): P
 		});
 		child.once("exit", (code) => reject(new Error(`queue service exited with ${code} before listening`)));
 	});
-	child.stdout?.resume();
+	// BENCH_QUEUE_SERVICE_OUTPUT appends the service's stdout (where --trace-gc and
+	// --trace-deopt write) to a file; otherwise it is read and dropped.
+	const output = process.env.BENCH_QUEUE_SERVICE_OUTPUT;
+	if (output === undefined || output === "") child.stdout?.resume();
+	else child.stdout?.pipe(createWriteStream(output, { flags: "a" }));
 	const url = `http://127.0.0.1:${port}`;
 	const GrpcClient = makeGenericClientConstructor(grpcServiceDefinition(QueueService), "QueueService");
 	const grpcClient = new GrpcClient(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as {
