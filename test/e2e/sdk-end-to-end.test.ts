@@ -144,7 +144,24 @@ describe("SDK end to end through the services", () => {
 		assert.equal((await runs.retrieve(handle.id)).status, "COMPLETED");
 	});
 
-	test("batchTriggerAndWait of 1,000 items inside a task returns every result in item order", async () => {
+	test("batchTriggerAndWait of 20 items inside a task gets its results with the resume, in item order", async () => {
+		const result = await tasks.triggerAndWait<{ batchId: string; ids: string[]; words: number[] }>(
+			"test.fan-out",
+			{ count: 20 },
+		);
+		assert.equal(result.ok, true, String(result.error));
+		const output = result.unwrap();
+		assert.deepEqual(
+			output.ids,
+			Array.from({ length: 20 }, (_, i) => `item-${i}`),
+		);
+		assert.deepEqual(
+			output.words,
+			Array.from({ length: 20 }, (_, i) => (i % 3) + 1),
+		);
+	});
+
+	test("batchTriggerAndWait of 1,000 items inside a task (results past the resume budget, read from ListBatchItems) returns every result in item order", async () => {
 		const result = await tasks.triggerAndWait<{ batchId: string; ids: string[]; words: number[] }>(
 			"test.fan-out",
 			{

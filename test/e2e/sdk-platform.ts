@@ -65,6 +65,10 @@ export async function startPlatform(environmentId: string): Promise<TestPlatform
 			TASKMESH_TELEMETRY_PORT: "0",
 			SCHEDULER_HEARTBEAT_INTERVAL_MS: "500",
 			SCHEDULER_MAINTENANCE_INTERVAL_MS: "200",
+			// Small enough that a 1,000-item batch's results (~80 KB) resume its parent with
+			// BATCH_RESULTS_TOO_LARGE and are read from ListBatchItems, while small batches'
+			// results travel with the resume: the e2e tests cover both ways.
+			BATCH_RESUME_RESULTS_MAX_BYTES: "16384",
 			...schemas,
 		},
 		expectedServices: 5,

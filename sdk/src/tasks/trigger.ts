@@ -118,6 +118,12 @@ export async function triggerBatchAndWait<O>(
 	const attempt = currentAttempt();
 	if (attempt !== undefined) {
 		const outcome = await attempt.wait({ kind: "batch", items: wire });
+		if (outcome.error?.code === BATCH_RESULTS_TOO_LARGE) {
+			// The batch completed, but its results were too large to travel with the
+			// resume: they are read page by page instead, the same results in item order.
+			const runs = await readBatchRuns(sdkClients(), outcome.batchId);
+			return { batchId: outcome.batchId, runs: runs.map((r) => TaskRunResult.of<O>(r)) };
+		}
 		if (outcome.error !== undefined) {
 			throw new TaskmeshError(`batch ${outcome.batchId} failed: ${outcome.error.message}`, {
 				code: outcome.error.code,
@@ -185,6 +191,9 @@ export async function waitForRun(clients: Clients, runId: string): Promise<RunIn
 	return runInfoOf(update.run as Run);
 }
 
+/** The error code of a batch wait resumed without its results (too large to carry); see readBatchRuns. */
+const BATCH_RESULTS_TOO_LARGE = "BATCH_RESULTS_TOO_LARGE";
+
 /** Follows a batch until it is final and reads every item's outcome in index order. */
 export async function waitForBatchRuns(clients: Clients, batchId: string): Promise<AwaitedRun[]> {
 	const environmentId = clients.environmentId;
@@ -200,6 +209,12 @@ export async function waitForBatchRuns(clients: Clients, batchId: string): Promi
 			code: "BATCH_FAILED",
 		});
 	}
+	return readBatchRuns(clients, batchId);
+}
+
+/** Every item's outcome of a final batch, in index order, page by page. */
+async function readBatchRuns(clients: Clients, batchId: string): Promise<AwaitedRun[]> {
+	const environmentId = clients.environmentId;
 	const runs: AwaitedRun[] = [];
 	let pageToken = "";
 	do {

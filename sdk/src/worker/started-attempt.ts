@@ -7,7 +7,10 @@ import type { WaitOutcome } from "../tasks/attempt-runtime.js";
 import type { AttemptAssignment } from "./ipc-protocol.js";
 
 /** The SDK form of a resolved wait, as StartAttempt lists them. */
-export function waitOutcomeOf(resolved: WaitForResumeResponse, batchId = ""): WaitOutcome {
+export function waitOutcomeOf(
+	resolved: WaitForResumeResponse,
+	batchId = resolved.wait?.batchId ?? "",
+): WaitOutcome {
 	return {
 		batchId,
 		runs: resolved.results.map((r) => ({

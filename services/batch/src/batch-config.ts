@@ -20,6 +20,9 @@ export const batchEnvSchema = z.object({
 	BATCH_DEFAULT_IDEMPOTENCY_KEY_TTL_MS: intVar(30 * DAY_MS, 1_000, 365 * DAY_MS),
 	BATCH_SWEEP_INTERVAL_MS: intVar(1_000, 50, 60_000),
 	BATCH_WATCH_POLL_MS: intVar(1_000, 50, 60_000),
+	// The results a parent's resume carries at most; a batch whose outputs weigh more
+	// resumes it with BATCH_RESULTS_TOO_LARGE and the SDK reads them from ListBatchItems.
+	BATCH_RESUME_RESULTS_MAX_BYTES: intVar(4 * MiB, 1_024, 12 * MiB),
 });
 
 /** Parsed batch configuration. */

@@ -58,6 +58,7 @@ export async function startBatchService(options: {
 				parallelism: config.BATCH_PARALLELISM,
 				defaultSealTimeoutMs: config.BATCH_DEFAULT_SEAL_TIMEOUT_MS,
 				defaultIdempotencyKeyTtlMs: config.BATCH_DEFAULT_IDEMPOTENCY_KEY_TTL_MS,
+				resumeResultsMaxBytes: config.BATCH_RESUME_RESULTS_MAX_BYTES,
 			},
 		},
 		{ sweepIntervalMs: config.BATCH_SWEEP_INTERVAL_MS },

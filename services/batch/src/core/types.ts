@@ -150,4 +150,6 @@ export interface BatchLimits {
 	parallelism: number;
 	defaultSealTimeoutMs: number;
 	defaultIdempotencyKeyTtlMs: number;
+	/** Outputs and errors a parent's resume carries at most (see WaitResolver). */
+	resumeResultsMaxBytes: number;
 }

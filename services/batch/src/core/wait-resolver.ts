@@ -1,8 +1,11 @@
 import type { BatchContext } from "./batch-context.js";
 import { BATCH_COLUMNS, type BatchRow, batchFromRow } from "./batch-rows.js";
-import type { BatchRecord, ChildResult } from "./types.js";
+import type { BatchRecord, ChildError, ChildResult } from "./types.js";
 
 const RESULT_PAGE = 1_000;
+
+/** The error code of a completed batch whose results are read from ListBatchItems instead. */
+export const BATCH_RESULTS_TOO_LARGE = "BATCH_RESULTS_TOO_LARGE";
 
 /**
  * Resumes the parent waiting on a final batch: with every child's result in
@@ -51,7 +54,7 @@ export class WaitResolver {
 		try {
 			const { children, pool, clock, logger } = this.#ctx;
 			if (batch.status === "COMPLETED") {
-				await children.resolveWait(batch.waitId, { results: await this.#results(batch) });
+				await children.resolveWait(batch.waitId, await this.#completedOutcome(batch));
 			} else if (batch.status === "FAILED") {
 				await children.resolveWait(batch.waitId, {
 					error: {
@@ -73,6 +76,35 @@ export class WaitResolver {
 		} finally {
 			this.#busy.delete(batch.id);
 		}
+	}
+
+	/**
+	 * Every child's result in item order, or, when their outputs and errors pass
+	 * resumeResultsMaxBytes, an error saying so: the resume (ResolveWait, then the
+	 * parent's StartAttempt) is one gRPC message each, and a batch whose results
+	 * cannot fit must not leave its parent waiting forever on a resolve that always
+	 * fails. The SDK answers that error by reading the results page by page from
+	 * ListBatchItems, so batchTriggerAndWait still returns them all.
+	 */
+	async #completedOutcome(batch: BatchRecord): Promise<{ results: ChildResult[] } | { error: ChildError }> {
+		const results = await this.#results(batch);
+		const limit = this.#ctx.limits.resumeResultsMaxBytes;
+		let bytes = 0;
+		for (const r of results) {
+			bytes += r.runId.length + r.output.byteLength + r.outputType.length;
+			if (r.error !== undefined)
+				bytes += r.error.message.length + r.error.stackTrace.length + r.error.code.length;
+		}
+		if (bytes <= limit) return { results };
+		return {
+			error: {
+				name: "BatchResultsTooLargeError",
+				message: `the results of batch ${batch.id} (${results.length} items, ${bytes} bytes) are over the ${limit} bytes a resume carries (BATCH_RESUME_RESULTS_MAX_BYTES); read them with ListBatchItems`,
+				code: BATCH_RESULTS_TOO_LARGE,
+				stackTrace: "",
+				retryable: false,
+			},
+		};
 	}
 
 	/** Every child's result, in item order, read from the scheduler. */

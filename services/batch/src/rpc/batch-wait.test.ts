@@ -146,6 +146,43 @@ describe("a parent waiting on a batch", () => {
 		}
 	});
 
+	test("results over the resume budget resume the parent with BATCH_RESULTS_TOO_LARGE and the batch id, and ListBatchItems holds them all", async () => {
+		// Its own replica (its own schema) with a budget of 1 KiB: three 600-byte outputs pass it.
+		const small = await startBatch(suite.engine, { BATCH_RESUME_RESULTS_MAX_BYTES: "1024" });
+		try {
+			const environmentId = newEnvironment();
+			const worker = await TestWorker.register(suite.engine, environmentId, ["parent", "child"]);
+			const parent = await startParent(worker);
+			const { batch: created } = await small.client.createBatch({
+				environmentId,
+				items: [0, 1, 2].map((i) => ({
+					taskId: "child",
+					payload: new TextEncoder().encode(JSON.stringify({ i })),
+				})),
+				parent: { runId: parent.runId, attemptId: parent.attemptId, wait: true },
+			});
+			const batchId = created?.id ?? "";
+			const children = await worker.start(3);
+			for (const c of children) await worker.complete(c.attemptId, `${JSON.parse(c.payload).i}`.repeat(600));
+			const resume = await resumeOf(worker, created?.waitId ?? "");
+			assert.equal(resume.error?.code, "BATCH_RESULTS_TOO_LARGE");
+			assert.match(
+				resume.error?.message ?? "",
+				/3 items, \d+ bytes\) are over the 1024 bytes a resume carries/,
+			);
+			assert.deepEqual(resume.results, []);
+			assert.equal(resume.wait?.batchId, batchId);
+			await assertResumedOnce(worker, parent.runId);
+			const { items } = await small.client.listBatchItems({ environmentId, batchId });
+			assert.deepEqual(
+				items.map((item) => [item.index, item.status, decode(item.output)]),
+				[0, 1, 2].map((i) => [i, RunStatus.COMPLETED, `${i}`.repeat(600)]),
+			);
+		} finally {
+			await small.close();
+		}
+	});
+
 	test("a batch not sealed in time fails with its counts and resumes the parent with that error", async () => {
 		const environmentId = newEnvironment();
 		const worker = await TestWorker.register(suite.engine, environmentId, ["parent", "child"]);

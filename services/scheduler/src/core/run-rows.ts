@@ -172,6 +172,7 @@ export interface WaitRow {
 	resolved_at: Date | null;
 	results: StoredWaitResult[] | null;
 	error: TaskErrorInfo | null;
+	batch_id: string | null;
 }
 
 /** The core's view of a wait row. */
@@ -191,5 +192,6 @@ export function waitFromRow(row: WaitRow): WaitRecord {
 		resolvedAt: row.resolved_at,
 		results,
 		error: row.error,
+		batchId: row.batch_id ?? "",
 	};
 }

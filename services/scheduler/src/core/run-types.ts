@@ -161,4 +161,6 @@ export interface WaitRecord {
 	resolvedAt: Date | null;
 	results: WaitResultRecord[];
 	error: TaskErrorInfo | null;
+	/** The batch waited for; "" for a wait on a run or a time. */
+	batchId: string;
 }

@@ -192,7 +192,13 @@ export function attemptToProto(a: AttemptRecord): MessageInitShape<typeof Attemp
 /** Core wait -> the WaitForResume message. */
 export function resumeToProto(w: WaitRecord): MessageInitShape<typeof WaitForResumeResponseSchema> {
 	return {
-		wait: { id: w.id, runId: w.runId, attemptId: w.attemptId, resolvedAt: ts(w.resolvedAt) },
+		wait: {
+			id: w.id,
+			runId: w.runId,
+			attemptId: w.attemptId,
+			resolvedAt: ts(w.resolvedAt),
+			batchId: w.batchId,
+		},
 		results: w.results.map((r) => ({
 			runId: r.runId,
 			status: runStatusToProto(r.status),
