@@ -103,7 +103,9 @@ export class SchedulerChildren implements ChildRuns {
 		// GetRuns answers a prefix when outputs are large: ask again from the first left out.
 		while (states.length < runIds.length) {
 			const asked = runIds.slice(states.length, states.length + GET_RUNS_MAX);
-			const { runs } = await call("GetRuns", () => this.#client.getRuns({ environmentId, runIds: asked }));
+			const { runs } = await call("GetRuns", () =>
+				this.#client.getRuns({ environmentId, runIds: asked, outcomeOnly: true }),
+			);
 			if (runs.length === 0 || runs.length > asked.length)
 				throw new ServiceError(
 					"UNAVAILABLE",

@@ -1,6 +1,6 @@
 import { ServiceError } from "../../../kit/src/index.js";
 import { type AttemptRow, attemptFromRow, type RunRow, runFromRow } from "./run-rows.js";
-import type { RunRecord, RunStatus } from "./run-types.js";
+import type { RunRecord, RunStatus, TaskErrorInfo } from "./run-types.js";
 import { isFinal } from "./run-types.js";
 import { sleepOrWake } from "./run-watch.js";
 import type { SchedulerContext } from "./scheduler-context.js";
@@ -65,6 +65,32 @@ const COLUMNS_WITHOUT_PAYLOAD = [
 	"completed_at",
 ].join(", ");
 
+// What GetRuns outcome_only reads of each run.
+const OUTCOME_COLUMNS = "id, status, output, output_type, error, batch_id, batch_index";
+
+/** A run's outcome: what a caller reading many runs' results needs (GetRuns outcome_only). */
+export interface RunOutcome {
+	id: string;
+	status: RunStatus;
+	output: Buffer | null;
+	outputType: string;
+	error: TaskErrorInfo | null;
+	batchId: string;
+	batchIndex: number;
+}
+
+function outcomeFromRow(row: RunRow): RunOutcome {
+	return {
+		id: row.id,
+		status: row.status,
+		output: row.output,
+		outputType: row.output_type ?? "",
+		error: row.error,
+		batchId: row.batch_id ?? "",
+		batchIndex: row.batch_index ?? 0,
+	};
+}
+
 /** Reading runs: one with attempts, pages of many, and following one until it is final. */
 export class RunReader {
 	constructor(private readonly ctx: SchedulerContext) {}
@@ -89,20 +115,35 @@ export class RunReader {
 	 * longest prefix of `runIds` whose outputs and errors fit `budgetBytes` (never
 	 * fewer than one). NOT_FOUND names the first id not in the environment.
 	 */
-	async getMany(environmentId: string, runIds: string[], budgetBytes: number): Promise<RunRecord[]> {
+	getMany(environmentId: string, runIds: string[], budgetBytes: number): Promise<RunRecord[]> {
+		return this.#readMany(COLUMNS_WITHOUT_PAYLOAD, runFromRow, environmentId, runIds, budgetBytes);
+	}
+
+	/** getMany with only each run's outcome, read from only the columns that hold it. */
+	getOutcomes(environmentId: string, runIds: string[], budgetBytes: number): Promise<RunOutcome[]> {
+		return this.#readMany(OUTCOME_COLUMNS, outcomeFromRow, environmentId, runIds, budgetBytes);
+	}
+
+	async #readMany<T>(
+		columns: string,
+		fromRow: (row: RunRow) => T,
+		environmentId: string,
+		runIds: string[],
+		budgetBytes: number,
+	): Promise<T[]> {
 		const { rows } = await this.ctx.pool.query<RunRow>(
-			`SELECT ${COLUMNS_WITHOUT_PAYLOAD} FROM runs WHERE environment_id = $1 AND id = ANY($2::text[])`,
+			`SELECT ${columns} FROM runs WHERE environment_id = $1 AND id = ANY($2::text[])`,
 			[environmentId, [...new Set(runIds)]],
 		);
 		const byId = new Map(rows.map((row) => [row.id, row]));
-		const runs: RunRecord[] = [];
+		const runs: T[] = [];
 		let bytes = 0;
 		for (const id of runIds) {
 			const row = byId.get(id);
 			if (row === undefined) throw ServiceError.notFound("run", id);
 			bytes += (row.output?.byteLength ?? 0) + (row.error === null ? 0 : JSON.stringify(row.error).length);
 			if (bytes > budgetBytes && runs.length > 0) break;
-			runs.push(runFromRow(row));
+			runs.push(fromRow(row));
 		}
 		return runs;
 	}

@@ -76,6 +76,20 @@ describe("GetRuns through gRPC", () => {
 		assert.equal(run?.attempts.length, 1);
 	});
 
+	test("outcome_only answers each run with its id, status, output and error alone", async () => {
+		const asked = [ids[0], ids[2]] as string[];
+		const { runs } = await h.client.getRuns({ environmentId: env, runIds: asked, outcomeOnly: true });
+		assert.deepEqual(
+			runs.map((r) => [r.id, r.status, r.outputType, r.taskId, r.options, r.machine, r.createdAt]),
+			[
+				[ids[0], RunStatus.COMPLETED, "application/json", "", undefined, undefined, undefined],
+				[ids[2], RunStatus.QUEUED, "", "", undefined, undefined, undefined],
+			],
+		);
+		assert.equal(JSON.parse(text(runs[0]?.output)).out, 0);
+		assert.equal(runs[1]?.output.byteLength, 0);
+	});
+
 	test("answers a prefix when outputs pass the budget, and the rest when asked again", async () => {
 		// A budget of 1,500 bytes holds one ~1 KiB output, not two.
 		const small = await startTestServer([

@@ -22,6 +22,7 @@ import {
 import type { DeploymentRecord } from "../core/deployments.js";
 import type { MachineRequest } from "../core/machine-presets.js";
 import type { RetrySettings } from "../core/retry-delay.js";
+import type { RunOutcome } from "../core/run-reads.js";
 import type {
 	AttemptRecord,
 	RunStatus as CoreRunStatus,
@@ -117,7 +118,6 @@ function optionalDuration(ms: number) {
 	return ms > 0 ? durationFromMs(ms) : undefined;
 }
 
-/** Core run -> proto. */
 /** A run with only what a bulk caller that asked for summaries reads (TriggerRuns summary_only). */
 export function runSummaryToProto(run: RunRecord): MessageInitShape<typeof RunSchema> {
 	return {
@@ -129,6 +129,20 @@ export function runSummaryToProto(run: RunRecord): MessageInitShape<typeof RunSc
 	};
 }
 
+/** A run with only its outcome (GetRuns outcome_only). */
+export function runOutcomeToProto(run: RunOutcome): MessageInitShape<typeof RunSchema> {
+	return {
+		id: run.id,
+		status: runStatusToProto(run.status),
+		output: run.output ?? new Uint8Array(),
+		outputType: run.outputType,
+		error: taskErrorToProto(run.error),
+		batchId: run.batchId,
+		batchIndex: run.batchIndex,
+	};
+}
+
+/** Core run -> proto. */
 export function runToProto(run: RunRecord): MessageInitShape<typeof RunSchema> {
 	const o = run.options;
 	return {

@@ -21,6 +21,7 @@ import { decodePageToken, encodePageToken, pageSizeOf, required } from "./page-t
 import {
 	attemptToProto,
 	resumeToProto,
+	runOutcomeToProto,
 	runStatusFromProto,
 	runStatusToProto,
 	runSummaryToProto,
@@ -141,6 +142,10 @@ export function schedulerServiceRegistration(options: {
 			request.runIds.forEach((id, i) => {
 				if (id === "") throw ServiceError.invalidField(`run_ids[${i}]`, "is required");
 			});
+			if (request.outcomeOnly) {
+				const outcomes = await engine.reader.getOutcomes(environmentId, request.runIds, getRunsBudget);
+				return { runs: outcomes.map(runOutcomeToProto) };
+			}
 			const runs = await engine.reader.getMany(environmentId, request.runIds, getRunsBudget);
 			return { runs: runs.map(runToProto) };
 		},
