@@ -10,6 +10,7 @@ import {
 } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
 import { OrderedStreamClient } from "../../../kit/src/index.js";
 import type { DeliveryOutcome, RunMessage, RunQueue, Settlement } from "../core/run-queue.js";
+import { enqueueStreamRequestOf } from "./enqueue-encoding.js";
 
 const REASONS: Record<DeliveryOutcome, AckReason> = {
 	COMPLETED: AckReason.COMPLETED,
@@ -53,20 +54,7 @@ export class QueueClientRunQueue implements RunQueue {
 		const calls: Promise<unknown>[] = [];
 		for (let i = 0; i < messages.length; i += MAX_ENQUEUE) {
 			calls.push(
-				this.producer
-					.send({
-						messages: messages.slice(i, i + MAX_ENQUEUE).map((m) => ({
-							id: m.id,
-							environmentId: m.environmentId,
-							queue: m.queue,
-							concurrencyKey: m.concurrencyKey,
-							payload: new TextEncoder().encode(JSON.stringify({ runId: m.runId, attempt: m.attempt })),
-							priority: m.priority,
-							resources: { cpu: m.cpu, memoryGb: m.memoryGb },
-							metadata: { runId: m.runId, taskId: m.taskId, attempt: m.attempt },
-						})),
-					})
-					.then(refusalThrown),
+				this.producer.send(enqueueStreamRequestOf(messages.slice(i, i + MAX_ENQUEUE))).then(refusalThrown),
 			);
 		}
 		await Promise.all(calls);
