@@ -72,7 +72,7 @@ const OUTCOME_COLUMNS = "id, status, output, output_type, error, batch_id, batch
 export interface RunOutcome {
 	id: string;
 	status: RunStatus;
-	output: Buffer | null;
+	output: Uint8Array | null;
 	outputType: string;
 	error: TaskErrorInfo | null;
 	batchId: string;

@@ -2,14 +2,16 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
+	GetRunsResponseSchema,
 	RunSchema,
 	StartAttemptResponseSchema,
 	TriggerRunResponseSchema,
+	TriggerRunsResponseSchema,
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { DEFAULT_RETRY } from "../core/retry-delay.js";
 import type { RunRecord } from "../core/run-types.js";
-import { attemptToProto, runToProto } from "./proto-convert.js";
-import { encodeRun, withRun } from "./run-encoding.js";
+import { attemptToProto, runOutcomeToProto, runSummaryToProto, runToProto } from "./proto-convert.js";
+import { encodeRun, withRun, withRunOutcomes, withRunSummaries } from "./run-encoding.js";
 
 /** A queued run as TriggerRun answers it; variations below change one part each. */
 function queuedRun(): RunRecord {
@@ -190,6 +192,30 @@ describe("the hand-written Run encoding", () => {
 			Buffer.from(toBinary(TriggerRunResponseSchema, withRun(create(TriggerRunResponseSchema), run))),
 			Buffer.from(
 				toBinary(TriggerRunResponseSchema, create(TriggerRunResponseSchema, { run: runToProto(run) })),
+			),
+		);
+	});
+
+	test("runs summed up (TriggerRuns summary_only) and as outcomes (GetRuns outcome_only) decode as built from init shapes", () => {
+		const runs = variations.map(([, vary]) => vary(queuedRun()));
+		const failures = [{ index: 2, code: 3, message: "runs[2].task_id: unknown" }];
+		const summaries = toBinary(
+			TriggerRunsResponseSchema,
+			withRunSummaries(create(TriggerRunsResponseSchema, { failures }), runs),
+		);
+		assert.ok(
+			equals(
+				TriggerRunsResponseSchema,
+				fromBinary(TriggerRunsResponseSchema, summaries),
+				create(TriggerRunsResponseSchema, { runs: runs.map(runSummaryToProto), failures }),
+			),
+		);
+		// GetRunsResponse has no other field: the bytes are protobuf-es's own.
+		const outcomes = toBinary(GetRunsResponseSchema, withRunOutcomes(create(GetRunsResponseSchema), runs));
+		assert.deepEqual(
+			Buffer.from(outcomes),
+			Buffer.from(
+				toBinary(GetRunsResponseSchema, create(GetRunsResponseSchema, { runs: runs.map(runOutcomeToProto) })),
 			),
 		);
 	});

@@ -2,10 +2,12 @@ import { create } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
 import {
 	CompleteAttemptResponseSchema,
+	GetRunsResponseSchema,
 	RunStatus,
 	SchedulerService,
 	StartAttemptResponseSchema,
 	TriggerRunResponseSchema,
+	TriggerRunsResponseSchema,
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import {
 	callOrDrain,
@@ -21,17 +23,15 @@ import { decodePageToken, encodePageToken, pageSizeOf, required } from "./page-t
 import {
 	attemptToProto,
 	resumeToProto,
-	runOutcomeToProto,
 	runStatusFromProto,
 	runStatusToProto,
-	runSummaryToProto,
 	runToProto,
 	taskErrorFromProto,
 	taskFromProto,
 	ts,
 	workerToProto,
 } from "./proto-convert.js";
-import { withRun } from "./run-encoding.js";
+import { withRun, withRunOutcomes, withRunSummaries } from "./run-encoding.js";
 import { triggerInputFrom } from "./trigger-input.js";
 
 /** Most runs one TriggerRuns call may carry. */
@@ -85,14 +85,18 @@ export function schedulerServiceRegistration(options: {
 				request.batchId,
 				request.firstIndex,
 			);
-			return {
-				runs: result.runs.map((r) => (request.summaryOnly ? runSummaryToProto(r.run) : runToProto(r.run))),
-				failures: result.failures.map((f) => ({
-					index: f.index,
-					code: Number(grpcCodeOf(f.error.code)),
-					message: f.error.message,
-				})),
-			};
+			const failures = result.failures.map((f) => ({
+				index: f.index,
+				code: Number(grpcCodeOf(f.error.code)),
+				message: f.error.message,
+			}));
+			if (request.summaryOnly) {
+				return withRunSummaries(
+					create(TriggerRunsResponseSchema, { failures }),
+					result.runs.map((r) => r.run),
+				);
+			}
+			return { runs: result.runs.map((r) => runToProto(r.run)), failures };
 		},
 
 		async *streamRunCompletions(request, context) {
@@ -144,7 +148,7 @@ export function schedulerServiceRegistration(options: {
 			});
 			if (request.outcomeOnly) {
 				const outcomes = await engine.reader.getOutcomes(environmentId, request.runIds, getRunsBudget);
-				return { runs: outcomes.map(runOutcomeToProto) };
+				return withRunOutcomes(create(GetRunsResponseSchema), outcomes);
 			}
 			const runs = await engine.reader.getMany(environmentId, request.runIds, getRunsBudget);
 			return { runs: runs.map(runToProto) };
