@@ -10,6 +10,7 @@ import {
 } from "./queue-context.js";
 import { groupByEnvironment } from "./settlement.js";
 import type { DeliverRequest, DeliverResult, Delivery, NewMessage, Resources, Selector } from "./types.js";
+import { holdWritesForThisTick } from "./write-batch.js";
 
 export type { AckItem, NackItem };
 
@@ -156,14 +157,16 @@ export class FairQueue {
 				now,
 			);
 		}
+		holdWritesForThisTick(this.context.redis);
 		const replied = commandsOf(this.context).tmEnqueue(
 			environmentBase(namespace, environmentId),
 			...args,
 		) as Promise<number[]>;
 		// Consumers of this process read through the same connection, so their next
 		// delivery script runs after this one: woken now, they get the messages in the
-		// same round trip instead of the next. (A script retried out of order, after
-		// Redis lost its script cache, leaves them to the idle recheck at worst.)
+		// same round trip instead of the next, and held together, in the same write. (A
+		// script retried out of order, after Redis lost its script cache, leaves them to
+		// the idle recheck at worst.)
 		wake.notifyLocal(environmentId);
 		const reply = await replied;
 		for (let k = 0; k < count; k++)
