@@ -3,7 +3,7 @@ import { backOff } from "exponential-backoff";
 import { fromConnectError } from "./errors.js";
 
 /** How long a follower keeps trying while no server answers: about a minute in all. */
-const RESUME_BACKOFF = {
+export const RESUME_BACKOFF = {
 	numOfAttempts: 30,
 	startingDelay: 100,
 	timeMultiple: 2,
@@ -60,6 +60,7 @@ async function followOnce<T>(
 	throw new ConnectError(`${what}: the stream ended before any update`, Code.Unavailable);
 }
 
-function isResumable(error: unknown): boolean {
+/** True for an error after which a follower opens its stream again (UNAVAILABLE). */
+export function isResumable(error: unknown): boolean {
 	return error instanceof ConnectError && error.code === Code.Unavailable;
 }

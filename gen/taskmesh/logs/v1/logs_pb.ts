@@ -681,7 +681,8 @@ export const LogIngestService: GenService<{
     output: typeof IngestResponseSchema;
   },
   /**
-   * A run's log messages from a cursor, then live as they arrive.
+   * A run's log messages from a cursor, then live as they arrive. Ends cleanly
+   * when the server begins to drain: call again from the last record's cursor.
    *
    * @generated from rpc taskmesh.logs.v1.LogIngestService.Tail
    */

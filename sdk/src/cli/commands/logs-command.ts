@@ -1,5 +1,6 @@
 import { LogLevel } from "../../../../gen/taskmesh/logs/v1/logs_pb.js";
-import { call, fromConnectError } from "../../client/errors.js";
+import { call } from "../../client/errors.js";
+import { followTail } from "../../client/follow-tail.js";
 import { sdkClients } from "../../client/sdk-config.js";
 import { fromProtoTimestamp } from "../../tasks/duration.js";
 import { waitForRun } from "../../tasks/trigger.js";
@@ -27,21 +28,20 @@ export async function logsCommand(args: ParsedArgs): Promise<void> {
 		);
 	};
 	if (args.flags.get("follow") === true) {
-		// Follow until the run is final, then a moment more for its last messages.
+		// Follow until the run is final, then a moment more for its last messages. A run
+		// that has not logged yet is waited for; an unknown run fails through waitForRun.
 		const abort = new AbortController();
-		void waitForRun(clients, runId)
-			.then(() => setTimeout(() => abort.abort(), 1500))
-			.catch(() => undefined);
-		try {
-			for await (const frame of clients.logs.tail(
-				{ environmentId: clients.environmentId, runId },
-				{ signal: abort.signal },
-			)) {
-				for (const r of frame.records) print(r);
-			}
-		} catch (error) {
-			if (!abort.signal.aborted) throw fromConnectError(error);
-		}
+		let failed: unknown;
+		void waitForRun(clients, runId).then(
+			() => setTimeout(() => abort.abort(), 1500),
+			(error: unknown) => {
+				failed = error;
+				abort.abort();
+			},
+		);
+		// Across a draining log service or a dropped stream it goes on from the last cursor.
+		await followTail(clients, runId, print, abort.signal, { untilAborted: true });
+		if (failed !== undefined) throw failed;
 		return;
 	}
 	let pageToken = "";
