@@ -9,11 +9,16 @@ import {
 	type IngestRequest,
 	IngestRequestSchema,
 	type LogChunk,
+	LogIngestService,
 	LogLevel,
 	type LogRecord,
 } from "../../../../gen/taskmesh/logs/v1/logs_pb.js";
 import { chunkLogMessage, type OutgoingLogMessage } from "../../../../packages/log-chunking/src/index.js";
+import { registration } from "../../../kit/src/index.js";
+import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
 import { type LogIngestFixture, startLogIngest } from "../testing/log-ingest-fixture.js";
+import { logIngestImplementation } from "./log-ingest-service.js";
+import { servedLogIngestService } from "./served-service.js";
 
 let f: LogIngestFixture;
 const env = "env_test";
@@ -176,6 +181,35 @@ describe("LogIngestService", () => {
 		);
 	});
 
+	test("in a frame with hundreds of KiB compressed (inflated off the main thread), a corrupt chunk refuses only its message", async () => {
+		// Hex text compresses to about half: well past the size that sends a frame's
+		// compressed chunks to the inflate thread.
+		const bodies = [0, 1].map(() => Buffer.from(randomBytes(192 * 1024).toString("hex")));
+		const large = bodies.flatMap((body, i) => chunksOf(message("run_thread", `large${i}`, body), 64 * 1024));
+		assert.ok(large.every((c) => c.compression === Compression.BROTLI));
+		assert.ok(large.reduce((n, c) => n + c.data.byteLength, 0) > 256 * 1024);
+		const [corrupt] = chunksOf(message("run_thread", "corrupt", Buffer.from("x".repeat(8000))));
+		(corrupt as LogChunk).data = (corrupt as LogChunk).data.subarray(0, 10);
+		const summary = await f.client.ingest(
+			frames([...large.slice(0, 5), corrupt as LogChunk, ...large.slice(5)]),
+		);
+		assert.equal(summary.messagesAccepted, 2n);
+		assert.equal(summary.bytesAccepted, BigInt(bodies[0]?.byteLength ?? 0) * 2n);
+		assert.deepEqual(
+			summary.rejected.map((r) => [r.id, r.code]),
+			[["corrupt", Code.InvalidArgument]],
+		);
+		assert.match(summary.rejected[0]?.message ?? "", /not valid brotli data/);
+		for (const i of [0, 1]) {
+			assert.ok((await readBody("run_thread", `large${i}`)).equals(bodies[i] as Buffer));
+		}
+		const page = await f.client.query({ environmentId: env, runId: "run_thread", maxBodyBytes: 100 });
+		assert.deepEqual(
+			page.records.map((r) => [r.messageId, Buffer.from(r.body).toString()]),
+			[0, 1].map((i) => [`large${i}`, bodies[i]?.subarray(0, 100).toString()]),
+		);
+	});
+
 	test("a message over the cap is refused with RESOURCE_EXHAUSTED naming the cap, and its chunks are dropped", async () => {
 		const big = message("run_cap", "huge", randomBytes(5 * 1024 * 1024));
 		const chunks = [...chunkLogMessage(big, { chunkBytes: 256 * 1024, maxMessageBytes: 64 * 1024 * 1024 })];
@@ -276,6 +310,47 @@ describe("LogIngestService", () => {
 		}
 		stop.abort();
 		assert.deepEqual(seen, ["before", "t1", "t2"]);
+	});
+
+	test("a tail ends cleanly when its server drains, and another picks up from the last cursor", async () => {
+		await f.client.ingest(frames(chunksOf(message("run_drain", "d0", Buffer.from("first")))));
+		const draining = await startTestServer(
+			[
+				registration(
+					servedLogIngestService,
+					logIngestImplementation({
+						store: f.store,
+						inlineBodyBytes: 64 * 1024,
+						maxFrameBytes: 4 * 1024 * 1024,
+					}),
+				),
+			],
+			{ drainTimeoutMs: 20_000 },
+		);
+		const seen: string[] = [];
+		let cursor = "";
+		const following = (async () => {
+			for await (const frame of testClient(LogIngestService, draining.url).tail({
+				environmentId: env,
+				runId: "run_drain",
+			})) {
+				for (const r of frame.records) {
+					seen.push(r.messageId);
+					cursor = r.cursor;
+				}
+			}
+		})();
+		while (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+		const started = Date.now();
+		await draining.drain();
+		await following; // ends without an error
+		assert.ok(Date.now() - started < 5_000, `the drain took ${Date.now() - started} ms`);
+		await f.client.ingest(frames(chunksOf(message("run_drain", "d1", Buffer.from("second")))));
+		for await (const frame of f.client.tail({ environmentId: env, runId: "run_drain", cursor })) {
+			seen.push(...frame.records.map((r) => r.messageId));
+			break;
+		}
+		assert.deepEqual(seen, ["d0", "d1"]);
 	});
 
 	test("a live tail keeps receiving after its LISTEN connection is killed and comes back", async () => {

@@ -1,6 +1,7 @@
-import { ServiceError, type ServiceImplementation } from "../../../kit/src/index.js";
+import { callOrDrain, ServiceError, type ServiceImplementation } from "../../../kit/src/index.js";
 import { MessageNotFound, MessageNotWhole } from "../core/log-reader.js";
 import type { LogStore } from "../core/log-store.js";
+import type { StoredLogRecord } from "../core/types.js";
 import { incomingChunk, itemFailure, logRecord, requireId } from "./convert.js";
 import { ChunkDecodeError, type ChunkFields, readLogChunk } from "./log-chunk-reader.js";
 import { encodePageToken, logQueryOf, tailOf } from "./query-input.js";
@@ -90,20 +91,13 @@ export function logIngestImplementation(options: {
 					`run "${target.runId}" has no logs in environment "${target.environmentId}"`,
 				);
 			}
-			for await (const records of store.tail(target, cursor, context.signal)) {
-				// Frames stay under the send limit whatever the inline body size is set to.
-				let frame: typeof records = [];
-				let bytes = 0;
-				for (const record of records) {
-					if (frame.length > 0 && bytes + record.body.byteLength > FRAME_BODY_BUDGET) {
-						yield { records: frame.map(logRecord) };
-						frame = [];
-						bytes = 0;
-					}
-					frame.push(record);
-					bytes += record.body.byteLength;
-				}
-				if (frame.length > 0) yield { records: frame.map(logRecord) };
+			// Ends cleanly at a drain, like WaitForRun: the follower calls again from its
+			// last cursor on a replica that stays, and this one's drain is not held open.
+			const stop = callOrDrain(context);
+			try {
+				yield* tailFrames(store.tail(target, cursor, stop.signal));
+			} finally {
+				stop.release();
 			}
 		},
 
@@ -148,5 +142,23 @@ function decodeChunk(bytes: Uint8Array, frame: number, position: number): ChunkF
 			`frames[${frame}].chunks[${position}]`,
 			`is not a valid LogChunk (${error.message})`,
 		);
+	}
+}
+
+/** Tail's pages as frames that stay under the send limit whatever the inline body size is set to. */
+async function* tailFrames(pages: AsyncIterable<StoredLogRecord[]>) {
+	for await (const records of pages) {
+		let frame: StoredLogRecord[] = [];
+		let bytes = 0;
+		for (const record of records) {
+			if (frame.length > 0 && bytes + record.body.byteLength > FRAME_BODY_BUDGET) {
+				yield { records: frame.map(logRecord) };
+				frame = [];
+				bytes = 0;
+			}
+			frame.push(record);
+			bytes += record.body.byteLength;
+		}
+		if (frame.length > 0) yield { records: frame.map(logRecord) };
 	}
 }
