@@ -3,9 +3,9 @@ import { after, before, describe, test } from "node:test";
 import { LogIngestService, type LogRecord } from "../../../gen/taskmesh/logs/v1/logs_pb.js";
 import { type GrpcServiceHost, registration, ServiceError } from "../../../services/kit/src/index.js";
 import { startTestServer } from "../../../services/kit/src/testing/grpc.js";
-import { createClients } from "./clients.js";
 import { NotFoundError } from "./errors.js";
 import { followTail } from "./follow-tail.js";
+import { oneServerClients } from "./testing/one-server-clients.js";
 
 /** What one Tail call does: send these records (one frame each) then end, or wait, or fail. */
 type Script = { records: string[]; then: "end" | "wait" } | { fail: "unavailable" | "not-found" };
@@ -39,17 +39,7 @@ describe("following a run's logs across ended and dropped Tail streams", () => {
 	after(async () => {
 		await server.drain();
 	});
-	const clients = () =>
-		createClients({
-			services: {
-				queue: server.url,
-				scheduler: server.url,
-				batch: server.url,
-				logs: server.url,
-				telemetry: server.url,
-			},
-			environmentId: "env_tail",
-		});
+	const clients = () => oneServerClients(server.url, "env_tail");
 
 	test("each record arrives once, in order, the stream reopened from the last cursor", async () => {
 		scripts.push(

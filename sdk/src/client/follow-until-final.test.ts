@@ -10,8 +10,8 @@ import { RunStatus } from "../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { type GrpcServiceHost, registration, ServiceError } from "../../../services/kit/src/index.js";
 import { startTestServer } from "../../../services/kit/src/testing/grpc.js";
 import { waitForBatchRuns } from "../tasks/trigger.js";
-import { createClients } from "./clients.js";
 import { NotFoundError, TaskmeshError } from "./errors.js";
+import { oneServerClients } from "./testing/one-server-clients.js";
 
 /**
  * What one WaitForBatch call does, in order: yield these statuses, then end
@@ -56,17 +56,7 @@ describe("following a batch until it is final", () => {
 	const scripts: Script[] = [];
 	const calls = { count: 0 };
 	let server: GrpcServiceHost;
-	const clients = () =>
-		createClients({
-			services: {
-				queue: server.url,
-				scheduler: server.url,
-				batch: server.url,
-				logs: server.url,
-				telemetry: server.url,
-			},
-			environmentId: "env_follow",
-		});
+	const clients = () => oneServerClients(server.url, "env_follow");
 
 	before(async () => {
 		server = await startTestServer([scriptedBatchService(scripts, calls)]);
