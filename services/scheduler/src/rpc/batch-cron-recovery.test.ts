@@ -13,6 +13,7 @@ import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
 import {
 	newEnvironment,
 	type SchedulerHarness,
+	schedulerSuite,
 	startQueueProcess,
 	startScheduler,
 	stopProcess,
@@ -34,16 +35,10 @@ function freePort(): Promise<number> {
 }
 
 describe("batched triggers, completions feed, cron and the reconciler through gRPC", () => {
-	let queue: Awaited<ReturnType<typeof startQueueProcess>>;
 	let h: SchedulerHarness;
 
-	before(async () => {
-		queue = await startQueueProcess();
-		h = await startScheduler(queue.url, { SCHEDULER_HEARTBEAT_INTERVAL_MS: "600000" });
-	});
-	after(async () => {
-		await h.close();
-		await stopProcess(queue.process);
+	schedulerSuite({ SCHEDULER_HEARTBEAT_INTERVAL_MS: "600000" }, (started) => {
+		h = started;
 	});
 
 	test("TriggerRuns creates each batch index once, reports failures by index and returns cached items with their real status", async () => {

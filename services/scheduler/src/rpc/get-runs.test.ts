@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { RunStatus, SchedulerService } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
 import {
 	newEnvironment,
 	type SchedulerHarness,
-	startQueueProcess,
-	startScheduler,
-	stopProcess,
+	schedulerSuite,
 	TestWorker,
 } from "../testing/scheduler-fixture.js";
 import { MAX_GET_RUNS, schedulerServiceRegistration } from "./scheduler-service.js";
@@ -27,15 +25,15 @@ async function codeOf(promise: Promise<unknown>): Promise<[Code, string]> {
 }
 
 describe("GetRuns through gRPC", () => {
-	let queue: Awaited<ReturnType<typeof startQueueProcess>>;
 	let h: SchedulerHarness;
 	const env = newEnvironment();
 	/** Three runs: the first two completed with outputs, the last still queued. */
 	const ids: string[] = [];
 
+	schedulerSuite({ SCHEDULER_HEARTBEAT_INTERVAL_MS: "600000" }, (started) => {
+		h = started;
+	});
 	before(async () => {
-		queue = await startQueueProcess();
-		h = await startScheduler(queue.url, { SCHEDULER_HEARTBEAT_INTERVAL_MS: "600000" });
 		const worker = await TestWorker.register(h, env, [{ id: "t" }]);
 		for (const n of [0, 1]) {
 			const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({ n }) });
@@ -45,10 +43,6 @@ describe("GetRuns through gRPC", () => {
 		}
 		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({ n: 2 }) });
 		ids.push(run?.id ?? "");
-	});
-	after(async () => {
-		await h.close();
-		await stopProcess(queue.process);
 	});
 
 	test("answers runs in the order asked, repeats included, with outputs and without payloads or attempts", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
@@ -11,9 +11,7 @@ import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
 import {
 	newEnvironment,
 	type SchedulerHarness,
-	startQueueProcess,
-	startScheduler,
-	stopProcess,
+	schedulerSuite,
 	TestWorker,
 } from "../testing/scheduler-fixture.js";
 import { schedulerServiceRegistration } from "./scheduler-service.js";
@@ -21,20 +19,17 @@ import { schedulerServiceRegistration } from "./scheduler-service.js";
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 describe("run lifecycle through gRPC", () => {
-	let queue: Awaited<ReturnType<typeof startQueueProcess>>;
 	let h: SchedulerHarness;
 
-	before(async () => {
-		queue = await startQueueProcess();
-		h = await startScheduler(queue.url, {
+	schedulerSuite(
+		{
 			SCHEDULER_MAX_PAYLOAD_BYTES: "1024",
 			SCHEDULER_HEARTBEAT_INTERVAL_MS: "600000",
-		});
-	});
-	after(async () => {
-		await h.close();
-		await stopProcess(queue.process);
-	});
+		},
+		(started) => {
+			h = started;
+		},
+	);
 
 	async function setup(task = "t") {
 		const env = newEnvironment();

@@ -1,29 +1,21 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { RunStatus } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import {
 	newEnvironment,
 	type SchedulerHarness,
-	startQueueProcess,
-	startScheduler,
-	stopProcess,
+	schedulerSuite,
 	TestWorker,
 } from "../testing/scheduler-fixture.js";
 
 const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 describe("TriggerRuns' bulk insert", () => {
-	let queue: Awaited<ReturnType<typeof startQueueProcess>>;
 	let h: SchedulerHarness;
 
-	before(async () => {
-		queue = await startQueueProcess();
-		h = await startScheduler(queue.url, { SCHEDULER_HEARTBEAT_INTERVAL_MS: "600000" });
-	});
-	after(async () => {
-		await h.close();
-		await stopProcess(queue.process);
+	schedulerSuite({ SCHEDULER_HEARTBEAT_INTERVAL_MS: "600000" }, (started) => {
+		h = started;
 	});
 
 	test("each returned run is exactly the run GetRun reads back, whatever options it carries", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema, HelpSchema } from "../../../../gen/google/rpc/error_details_pb.js";
@@ -13,9 +13,7 @@ import { CURRENT_DEPLOYMENT_SQL } from "../core/task-catalog.js";
 import {
 	newEnvironment,
 	type SchedulerHarness,
-	startQueueProcess,
-	startScheduler,
-	stopProcess,
+	schedulerSuite,
 	TestWorker,
 } from "../testing/scheduler-fixture.js";
 
@@ -23,16 +21,10 @@ const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value))
 const text = (bytes: Uint8Array | undefined) => JSON.parse(new TextDecoder().decode(bytes));
 
 describe("waits, placement, workers and deployments through gRPC", () => {
-	let queue: Awaited<ReturnType<typeof startQueueProcess>>;
 	let h: SchedulerHarness;
 
-	before(async () => {
-		queue = await startQueueProcess();
-		h = await startScheduler(queue.url, { SCHEDULER_HEARTBEAT_INTERVAL_MS: "10000" });
-	});
-	after(async () => {
-		await h.close();
-		await stopProcess(queue.process);
+	schedulerSuite({ SCHEDULER_HEARTBEAT_INTERVAL_MS: "10000" }, (started) => {
+		h = started;
 	});
 
 	test("placement with mixed presets never puts more on a worker than its capacity", async () => {

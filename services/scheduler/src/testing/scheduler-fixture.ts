@@ -1,3 +1,4 @@
+import { after, before } from "node:test";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
 import { pino } from "pino";
@@ -35,6 +36,24 @@ export async function startQueueProcess(
 	const process = await spawnServiceProcess("services/queue/src/main.ts", { env, expectedServices: 1 });
 	const port = [...process.ports.values()][0] as number;
 	return { process, url: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * A suite's queue process and scheduler: started before its tests, handed to
+ * `started`, and stopped after them.
+ */
+export function schedulerSuite(env: Record<string, string>, started: (h: SchedulerHarness) => void): void {
+	let queue: Awaited<ReturnType<typeof startQueueProcess>> | undefined;
+	let h: SchedulerHarness | undefined;
+	before(async () => {
+		queue = await startQueueProcess();
+		h = await startScheduler(queue.url, env);
+		started(h);
+	});
+	after(async () => {
+		await h?.close();
+		if (queue !== undefined) await stopProcess(queue.process);
+	});
 }
 
 /** Stops a spawned service and waits for it to exit. */
