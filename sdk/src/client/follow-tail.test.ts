@@ -8,7 +8,7 @@ import { followTail } from "./follow-tail.js";
 import { oneServerClients } from "./testing/one-server-clients.js";
 
 /** What one Tail call does: send these records (one frame each) then end, or wait, or fail. */
-type Script = { records: string[]; then: "end" | "wait" } | { fail: "unavailable" | "not-found" };
+type Script = { records: string[]; afterwards: "end" | "wait" } | { fail: "unavailable" | "not-found" };
 
 describe("following a run's logs across ended and dropped Tail streams", () => {
 	const scripts: Script[] = [];
@@ -29,7 +29,7 @@ describe("following a run's logs across ended and dropped Tail streams", () => {
 							: ServiceError.notFound("run", request.runId);
 					}
 					for (const id of script.records) yield { records: [record(id)] } as never;
-					if (script.then === "wait") {
+					if (script.afterwards === "wait") {
 						await new Promise((resolve) => context.signal.addEventListener("abort", resolve, { once: true }));
 					}
 				},
@@ -43,10 +43,10 @@ describe("following a run's logs across ended and dropped Tail streams", () => {
 
 	test("each record arrives once, in order, the stream reopened from the last cursor", async () => {
 		scripts.push(
-			{ records: ["a", "b"], then: "end" },
+			{ records: ["a", "b"], afterwards: "end" },
 			{ fail: "unavailable" },
-			{ records: [], then: "end" },
-			{ records: ["c"], then: "wait" },
+			{ records: [], afterwards: "end" },
+			{ records: ["c"], afterwards: "wait" },
 		);
 		cursorsAsked.length = 0;
 		const seen: string[] = [];
@@ -66,7 +66,7 @@ describe("following a run's logs across ended and dropped Tail streams", () => {
 
 	test("until aborted, a run that has not logged yet (NOT_FOUND) is waited for", async () => {
 		scripts.length = 0;
-		scripts.push({ fail: "not-found" }, { fail: "not-found" }, { records: ["first"], then: "wait" });
+		scripts.push({ fail: "not-found" }, { fail: "not-found" }, { records: ["first"], afterwards: "wait" });
 		const seen: string[] = [];
 		const stop = new AbortController();
 		await followTail(
