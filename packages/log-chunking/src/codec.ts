@@ -121,7 +121,8 @@ export function decodeChunkInPlace(
 	return checked(out, field, maxBytes);
 }
 
-function isCompressed(compression: Compression): boolean {
+/** True for the compressions a chunk's data must be inflated from (gzip, brotli). */
+export function isCompressed(compression: Compression): boolean {
 	return compression === Compression.GZIP || compression === Compression.BROTLI;
 }
 

@@ -3,7 +3,9 @@ import {
 	decodeChunk,
 	decodeChunkInPlace,
 	IN_PLACE_BELOW_BYTES,
+	isCompressed,
 } from "../../../../packages/log-chunking/src/index.js";
+import type { InflateThread } from "./inflate-thread.js";
 import type { IncomingChunk, IncomingHeader, LogStoreSettings, Rejection } from "./types.js";
 
 /** A chunk whose data inflated cleanly, with its decompressed size. */
@@ -35,6 +37,10 @@ export interface MessageGroup {
 // allocate to two chunks' worth of decompressed bytes, however many it carries.
 const DECODE_CONCURRENCY = 2;
 
+// A frame with fewer compressed bytes than this is inflated in place: the thread's
+// round trip and copy would cost more than they free the main thread.
+const THREAD_MIN_COMPRESSED_BYTES = 64 * 1024;
+
 /**
  * Groups a frame's chunks by message, drops repeats inside the frame and inflates
  * every chunk to check it and learn its size. Only chunk 0's head is kept; the rest
@@ -45,7 +51,10 @@ const DECODE_CONCURRENCY = 2;
 export async function decodeFrame(
 	chunks: IncomingChunk[],
 	settings: LogStoreSettings,
+	inflateThread?: InflateThread,
 ): Promise<MessageGroup[]> {
+	const onThread: Array<{ group: MessageGroup; chunk: IncomingChunk }> | undefined =
+		inflateThread !== undefined && compressedBytesOf(chunks) >= THREAD_MIN_COMPRESSED_BYTES ? [] : undefined;
 	const groups = new Map<string, Seen>();
 	// One runKey string per run of the frame: the cursor maps hash it once, not per message.
 	const runKeys = new Map<string, Map<string, string>>();
@@ -83,8 +92,12 @@ export async function decodeFrame(
 			continue;
 		}
 		const group = seen.group;
-		if (chunk.data.byteLength >= IN_PLACE_BELOW_BYTES) offLoop.push({ group, chunk });
+		if (onThread !== undefined && isCompressed(chunk.compression)) onThread.push({ group, chunk });
+		else if (chunk.data.byteLength >= IN_PLACE_BELOW_BYTES) offLoop.push({ group, chunk });
 		else if (group.error === undefined) decodeInto(group, chunk, settings, decodeChunkInPlace);
+	}
+	if (onThread !== undefined && onThread.length > 0) {
+		await inflateOnThread(inflateThread as InflateThread, onThread, settings);
 	}
 	let next = 0;
 	const worker = async () => {
@@ -100,6 +113,40 @@ export async function decodeFrame(
 		if (group.chunks.length > 1) group.chunks.sort((a, b) => a.chunk.sequence - b.chunk.sequence);
 	}
 	return out;
+}
+
+function compressedBytesOf(chunks: IncomingChunk[]): number {
+	let bytes = 0;
+	for (const chunk of chunks) if (isCompressed(chunk.compression)) bytes += chunk.data.byteLength;
+	return bytes;
+}
+
+/** Inflates a frame's compressed chunks on the thread, then applies each outcome in frame order. */
+async function inflateOnThread(
+	thread: InflateThread,
+	items: Array<{ group: MessageGroup; chunk: IncomingChunk }>,
+	settings: LogStoreSettings,
+): Promise<void> {
+	const outcomes = await thread.inflate(
+		items.map(({ chunk }) => ({
+			compression: chunk.compression,
+			data: chunk.data,
+			wantsHead: chunk.sequence === 0,
+		})),
+		settings.limits.maxChunkBytes,
+		settings.inlineBodyBytes,
+	);
+	items.forEach(({ group, chunk }, i) => {
+		const outcome = outcomes[i];
+		if (group.error !== undefined || outcome === undefined) return;
+		if ("error" in outcome) {
+			group.error = rejectionOf(outcome.error, chunk);
+			return;
+		}
+		group.chunks.push({ chunk, rawSize: outcome.rawSize });
+		if (outcome.head !== undefined) group.head = outcome.head;
+		if (chunk.header !== undefined) group.header = chunk.header;
+	});
 }
 
 /** A message of the frame and the sequences it has had so far (a set only from its second chunk). */

@@ -10,6 +10,7 @@ import { type ChunkRow, deleteChunks, insertChunks, readChunkAt } from "./chunk-
 import { CopyBufferPool } from "./copy-in.js";
 import { decodeFrame, type MessageGroup, rejectionOf } from "./frame-decoder.js";
 import { checkHeader, searchTextOf } from "./header-rules.js";
+import type { InflateThread } from "./inflate-thread.js";
 import {
 	insertWholeMessages,
 	lockMessages,
@@ -63,9 +64,18 @@ export class FrameWriter {
 	private readonly clock: Clock;
 	private readonly logger: Logger;
 	private readonly copyBuffers = new CopyBufferPool();
+	private readonly inflateThread: InflateThread | undefined;
 
-	constructor(options: { pool: pg.Pool; settings: LogStoreSettings; clock: Clock; logger: Logger }) {
+	constructor(options: {
+		pool: pg.Pool;
+		settings: LogStoreSettings;
+		clock: Clock;
+		logger: Logger;
+		/** Where large frames' compressed chunks are inflated; in place without one. */
+		inflateThread?: InflateThread;
+	}) {
 		this.pool = options.pool;
+		this.inflateThread = options.inflateThread;
 		this.settings = options.settings;
 		this.clock = options.clock;
 		this.logger = options.logger;
@@ -82,7 +92,7 @@ export class FrameWriter {
 	 * one's transaction runs.
 	 */
 	async decode(chunks: IncomingChunk[]): Promise<MessageGroup[]> {
-		const groups = await decodeFrame(chunks, this.settings);
+		const groups = await decodeFrame(chunks, this.settings, this.inflateThread);
 		groups.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 		return groups;
 	}

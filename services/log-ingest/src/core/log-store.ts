@@ -2,6 +2,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import { type Clock, FrameWriter } from "./frame-writer.js";
 import { IncompleteSweeper } from "./incomplete-sweeper.js";
+import { InflateThread } from "./inflate-thread.js";
 import { IngestSession } from "./ingest-session.js";
 import { type LogPage, type LogQuery, LogReader } from "./log-reader.js";
 import { followRun, type TailTarget } from "./tail-follower.js";
@@ -35,16 +36,19 @@ export class LogStore {
 	private readonly pool: pg.Pool;
 	private readonly notifier: TailNotifier;
 	private readonly tailPollMs: number;
+	private readonly inflateThread: InflateThread;
 
 	private constructor(options: LogStoreOptions, notifier: TailNotifier, settings: LogStoreSettings) {
 		this.pool = options.pool;
 		this.notifier = notifier;
 		this.tailPollMs = options.tailPollMs;
+		this.inflateThread = new InflateThread(options.logger);
 		this.writer = new FrameWriter({
 			pool: options.pool,
 			settings,
 			clock: options.clock,
 			logger: options.logger,
+			inflateThread: this.inflateThread,
 		});
 		this.reader = new LogReader({ pool: options.pool, settings });
 		this.sweeper = new IncompleteSweeper({
@@ -96,9 +100,10 @@ export class LogStore {
 		});
 	}
 
-	/** Stops the sweeper and the LISTEN connection (the pool belongs to the caller). */
+	/** Stops the sweeper, the inflate thread and the LISTEN connection (the pool belongs to the caller). */
 	async close(): Promise<void> {
 		await this.sweeper.stop();
 		await this.notifier.close();
+		await this.inflateThread.close();
 	}
 }
