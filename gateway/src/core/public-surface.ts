@@ -36,6 +36,7 @@ export const PUBLIC_SERVICES: readonly PublicService[] = [
 		methods: [
 			"TriggerRun",
 			"GetRun",
+			"GetRuns",
 			"ListRuns",
 			"CancelRun",
 			"ReplayRun",

@@ -120,6 +120,7 @@ describe("tenant isolation: environment A's key on environment B's objects", () 
 
 	// Scheduler: runs, schedules, deployments.
 	refused("GetRun", () => a.scheduler.getRun({ runId: owned.runId }));
+	refused("GetRuns", () => a.scheduler.getRuns({ runIds: [owned.runId], outcomeOnly: true }));
 	refused("CancelRun", () => a.scheduler.cancelRun({ runId: owned.runId, cancelChildren: true }));
 	refused("ReplayRun", () => a.scheduler.replayRun({ runId: owned.runId }));
 	refused("WaitForRun", () => drain(a.scheduler.waitForRun({ runId: owned.runId })));
