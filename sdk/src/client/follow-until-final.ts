@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { backOff } from "exponential-backoff";
 import { fromConnectError } from "./errors.js";
 
-/** How long a follower keeps trying while no server answers: about a minute in all. */
+/** How long a follower keeps trying while no server answers: up to about a minute in all. */
 export const RESUME_BACKOFF = {
 	numOfAttempts: 30,
 	startingDelay: 100,
