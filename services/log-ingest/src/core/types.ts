@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { ChunkLimits } from "../../../../packages/log-chunking/src/index.js";
+import type { ChunkLimits, PlainLogChunk } from "../../../../packages/log-chunking/src/index.js";
 
 /** Fields of a message other than its body, as chunk 0 carries them. */
 export interface IncomingHeader {
@@ -14,16 +14,12 @@ export interface IncomingHeader {
 	traceId: string;
 }
 
-/** One chunk as the core receives it (no protobuf types). */
-export interface IncomingChunk {
-	messageId: string;
-	runId: string;
-	environmentId: string;
-	sequence: number;
-	last: boolean;
-	/** Compression enum value as sent; unknown values are refused per message. */
-	compression: number;
-	data: Uint8Array;
+/**
+ * One chunk as the core receives it (no protobuf types): the chunking package's
+ * plain LogChunk (its compression as sent; unknown values are refused per message)
+ * with the header's time in microseconds.
+ */
+export interface IncomingChunk extends Omit<PlainLogChunk, "header"> {
 	header: IncomingHeader | undefined;
 	/** Position of the chunk in its stream, reported back with a rejection. */
 	index: number;

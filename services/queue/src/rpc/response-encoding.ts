@@ -11,6 +11,7 @@ import {
 	LENGTH_DELIMITED,
 	messageField,
 	ProtoWriter,
+	repeatedMessageField,
 	stringField,
 	timestampField,
 } from "../../../../packages/protobuf-wire/src/index.js";
@@ -81,18 +82,12 @@ export function enqueueStreamResponse(
 
 /** A repeated EnqueueResult field as one unknown field (see enqueueResponse); none for no results. */
 function enqueueResultsField(no: number, ids: string[], duplicates: boolean[]) {
-	if (ids.length === 0) return undefined;
 	let estimate = 0;
 	for (const id of ids) estimate += id.length * 3 + 8;
-	const w = new ProtoWriter(estimate);
-	for (let i = 0; i < ids.length; i++) {
-		if (i > 0) w.tag(no, LENGTH_DELIMITED);
-		w.begin();
-		stringField(w, 1, ids[i]);
+	return repeatedMessageField(no, ids, estimate, (w, id, i) => {
+		stringField(w, 1, id);
 		boolField(w, 2, duplicates[i] === true);
-		w.end();
-	}
-	return { no, wireType: LENGTH_DELIMITED, data: w.finish() };
+	});
 }
 
 /** taskmesh.queue.v1.Delivery. */

@@ -2,33 +2,33 @@ import type { EnqueueStreamRequest } from "../../../../gen/taskmesh/queue/v1/que
 import {
 	doubleField,
 	int32Field,
-	LENGTH_DELIMITED,
 	messageField,
-	ProtoWriter,
+	type ProtoWriter,
+	repeatedMessageField,
 	stringField,
 } from "../../../../packages/protobuf-wire/src/index.js";
 import type { RunMessage } from "../core/run-queue.js";
 
 /**
- * An EnqueueStreamRequest whose messages are written field by field: each goes
- * as field 1's encoded bytes in $unknown, which toBinary writes through as they
- * are, so the wire carries exactly the repeated `messages` field the contract
- * defines (enqueue-encoding.test.ts compares the bytes with protobuf-es). Built
+ * An EnqueueStreamRequest whose messages are written field by field into its
+ * $unknown (repeatedMessageField), so the wire carries exactly the repeated
+ * `messages` field the contract defines (enqueue-encoding.test.ts compares the bytes with protobuf-es). Built
  * through create() and the reflection-based encoder, the run messages of a batch
  * were about a quarter of the scheduler's CPU per created run.
  */
 export function enqueueStreamRequestOf(messages: RunMessage[]): EnqueueStreamRequest {
+	let sizeHint = 0;
+	for (const m of messages) sizeHint += 192 + m.id.length + m.queue.length + m.concurrencyKey.length;
+	const field = repeatedMessageField(1, messages, sizeHint, writeEnqueueMessage);
 	return {
 		$typeName: "taskmesh.queue.v1.EnqueueStreamRequest",
 		messages: [],
-		$unknown: messages.map((m) => ({ no: 1, wireType: LENGTH_DELIMITED, data: delimitedEnqueueMessage(m) })),
+		...(field === undefined ? {} : { $unknown: [field] }),
 	};
 }
 
-/** One taskmesh.queue.v1.EnqueueMessage with its length in front. */
-function delimitedEnqueueMessage(m: RunMessage): Uint8Array {
-	const w = new ProtoWriter(192 + m.id.length + m.queue.length + m.concurrencyKey.length);
-	w.begin();
+/** One taskmesh.queue.v1.EnqueueMessage. */
+function writeEnqueueMessage(w: ProtoWriter, m: RunMessage): void {
 	stringField(w, 1, m.id);
 	stringField(w, 2, m.environmentId);
 	stringField(w, 3, m.queue);
@@ -45,6 +45,4 @@ function delimitedEnqueueMessage(m: RunMessage): Uint8Array {
 		stringField(w, 2, m.taskId);
 		int32Field(w, 3, m.attempt);
 	});
-	w.end();
-	return w.finish();
 }

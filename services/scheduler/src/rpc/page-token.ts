@@ -26,3 +26,10 @@ export function required(value: string, field: string): string {
 	if (value === "") throw ServiceError.invalidField(field, "is required");
 	return value;
 }
+
+/** A repeated field must hold 1 to `max` elements (`noun` names them in the message). */
+export function requireCount(field: string, count: number, max: number, noun: string): void {
+	if (count === 0 || count > max) {
+		throw ServiceError.invalidField(field, `must hold 1 to ${max} ${noun}, got ${count}`);
+	}
+}

@@ -9,8 +9,10 @@ import {
 	LENGTH_DELIMITED,
 	messageField,
 	ProtoWriter,
+	repeatedMessageField,
 	secondsAndNanosField,
 	stringField,
+	timestampField,
 	VARINT,
 } from "../../../../packages/protobuf-wire/src/index.js";
 import type { RetrySettings } from "../core/retry-delay.js";
@@ -26,7 +28,7 @@ import type { AttemptRecord, RunRecord, TaskErrorInfo } from "../core/run-types.
  * metadata Struct goes through toBinary here.
  */
 export function encodeRun(run: RunRecord): Uint8Array {
-	const w = writerFor(run);
+	const w = new ProtoWriter(sizeHintOf(run));
 	writeRun(w, run);
 	return w.finish();
 }
@@ -37,12 +39,7 @@ export function encodeRun(run: RunRecord): Uint8Array {
  * run), so the wire carries exactly the field the contract defines.
  */
 export function withRun<T extends Message>(response: T, run: RunRecord): T {
-	const w = writerFor(run);
-	w.begin();
-	writeRun(w, run);
-	w.end();
-	response.$unknown = [{ no: 1, wireType: LENGTH_DELIMITED, data: w.finish() }];
-	return response;
+	return withRunsField(response, [run], sizeHintOf(run), writeRun);
 }
 
 /**
@@ -54,29 +51,26 @@ export function withRun<T extends Message>(response: T, run: RunRecord): T {
  * each: most of the scheduler's remaining CPU per batch item.
  */
 export function withRunSummaries<T extends Message>(response: T, runs: readonly RunRecord[]): T {
-	response.$unknown = runs.map((run) =>
-		runField(64 + run.id.length + run.batchId.length, (w) => writeRunSummary(w, run)),
-	);
-	return response;
+	return withRunsField(response, runs, 64 * runs.length, writeRunSummary);
 }
 
 /** As withRunSummaries, each run as its outcome (GetRuns outcome_only). */
 export function withRunOutcomes<T extends Message>(response: T, runs: readonly RunOutcome[]): T {
-	response.$unknown = runs.map((run) =>
-		runField(96 + run.id.length + run.batchId.length + (run.output?.byteLength ?? 0), (w) =>
-			writeRunOutcome(w, run),
-		),
-	);
-	return response;
+	let sizeHint = 0;
+	for (const run of runs) sizeHint += 96 + (run.output?.byteLength ?? 0);
+	return withRunsField(response, runs, sizeHint, writeRunOutcome);
 }
 
-/** One element of a repeated Run field 1, as an unknown field's data (length first). */
-function runField(sizeHint: number, write: (w: ProtoWriter) => void) {
-	const w = new ProtoWriter(sizeHint);
-	w.begin();
-	write(w);
-	w.end();
-	return { no: 1, wireType: LENGTH_DELIMITED, data: w.finish() };
+/** Sets the response's field 1 to these runs, each written by `write`. */
+function withRunsField<T extends Message, R>(
+	response: T,
+	runs: readonly R[],
+	sizeHint: number,
+	write: (w: ProtoWriter, run: R) => void,
+): T {
+	const field = repeatedMessageField(1, runs, sizeHint, write);
+	if (field !== undefined) response.$unknown = [field];
+	return response;
 }
 
 function writeRunSummary(w: ProtoWriter, run: RunRecord): void {
@@ -99,9 +93,9 @@ function writeRunOutcome(w: ProtoWriter, run: RunOutcome): void {
 
 const EMPTY = new Uint8Array(0);
 
-/** A writer whose first buffer holds the whole run in the common case. */
-function writerFor(run: RunRecord): ProtoWriter {
-	return new ProtoWriter(256 + run.payload.byteLength + (run.output?.byteLength ?? 0));
+/** A buffer size that holds the whole run in the common case. */
+function sizeHintOf(run: RunRecord): number {
+	return 256 + run.payload.byteLength + (run.output?.byteLength ?? 0);
 }
 
 function writeRun(w: ProtoWriter, run: RunRecord): void {
@@ -187,12 +181,9 @@ function writeAttempt(w: ProtoWriter, a: AttemptRecord): void {
 	if (a.error !== null) messageField(w, 7, () => writeTaskError(w, a.error as TaskErrorInfo));
 }
 
-/** google.protobuf.Timestamp, as timestampFromDate makes it. */
+/** google.protobuf.Timestamp, as timestampFromDate makes it; nothing for no date. */
 function timestamp(w: ProtoWriter, field: number, date: Date | null | undefined): void {
-	if (date === null || date === undefined) return;
-	const ms = date.getTime();
-	const seconds = Math.floor(ms / 1000);
-	secondsAndNanosField(w, field, seconds, (ms - seconds * 1000) * 1_000_000);
+	if (date !== null && date !== undefined) timestampField(w, field, date.getTime());
 }
 
 function positiveDuration(w: ProtoWriter, field: number, ms: number): void {

@@ -19,7 +19,7 @@ import {
 import { DEFAULT_PRESET, MACHINE_PRESETS } from "../core/machine-presets.js";
 import type { SchedulerEngine } from "../core/scheduler-engine.js";
 import { catalogHandlers } from "./catalog-handlers.js";
-import { decodePageToken, encodePageToken, pageSizeOf, required } from "./page-token.js";
+import { decodePageToken, encodePageToken, pageSizeOf, requireCount, required } from "./page-token.js";
 import {
 	attemptToProto,
 	resumeToProto,
@@ -65,12 +65,7 @@ export function schedulerServiceRegistration(options: {
 
 		async triggerRuns(request) {
 			required(request.environmentId, "environment_id");
-			if (request.runs.length === 0 || request.runs.length > MAX_TRIGGER_RUNS) {
-				throw ServiceError.invalidField(
-					"runs",
-					`must hold 1 to ${MAX_TRIGGER_RUNS} runs, got ${request.runs.length}`,
-				);
-			}
+			requireCount("runs", request.runs.length, MAX_TRIGGER_RUNS, "runs");
 			request.runs.forEach((r, i) => {
 				if (r.environmentId !== "" && r.environmentId !== request.environmentId) {
 					throw ServiceError.invalidField(
@@ -137,12 +132,7 @@ export function schedulerServiceRegistration(options: {
 
 		async getRuns(request) {
 			const environmentId = required(request.environmentId, "environment_id");
-			if (request.runIds.length === 0 || request.runIds.length > MAX_GET_RUNS) {
-				throw ServiceError.invalidField(
-					"run_ids",
-					`must hold 1 to ${MAX_GET_RUNS} ids, got ${request.runIds.length}`,
-				);
-			}
+			requireCount("run_ids", request.runIds.length, MAX_GET_RUNS, "ids");
 			request.runIds.forEach((id, i) => {
 				if (id === "") throw ServiceError.invalidField(`run_ids[${i}]`, "is required");
 			});
