@@ -43,6 +43,8 @@ export function schedulerEngineFrom(options: {
 		...(options.clock === undefined ? {} : { clock: options.clock }),
 		limits: {
 			maxPayloadBytes: config.SCHEDULER_MAX_PAYLOAD_BYTES,
+			maxOutputBytes: config.SCHEDULER_MAX_OUTPUT_BYTES,
+			resolvedWaitsInlineBytes: config.SCHEDULER_RESOLVED_WAITS_INLINE_BYTES,
 			heartbeatIntervalMs: config.SCHEDULER_HEARTBEAT_INTERVAL_MS,
 			defaultIdempotencyKeyTtlMs: config.SCHEDULER_IDEMPOTENCY_KEY_TTL_MS,
 		},
@@ -64,7 +66,7 @@ export function schedulerEngineFrom(options: {
 export const schedulerModule: ServiceModule = {
 	name: "scheduler",
 	async start({ config: platform, logger }) {
-		const config = loadSchedulerConfig();
+		const config = loadSchedulerConfig(process.env, platform.GRPC_MAX_SEND_MESSAGE_BYTES);
 		const schema = config.SCHEDULER_DATABASE_SCHEMA;
 		const pool = createPostgresPool({ url: platform.DATABASE_URL, schema, max: platform.DATABASE_POOL_SIZE });
 		await migrate({ pool, schema, directory: SCHEDULER_MIGRATIONS, logger });

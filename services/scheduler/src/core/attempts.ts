@@ -1,5 +1,6 @@
 import { ServiceError } from "../../../kit/src/index.js";
 import { newId } from "./ids.js";
+import { readResolvedWaits } from "./resolved-waits.js";
 import { COMPLETIONS_TOPIC } from "./run-completions.js";
 import type { Settlement } from "./run-queue.js";
 import { type AttemptRow, attemptFromRow, messageFor, runFromRow } from "./run-rows.js";
@@ -15,7 +16,6 @@ import {
 } from "./scheduler-context.js";
 import { COMPLETE_SQL, type CompleteRow, START_SQL, type StartRow } from "./start-sql.js";
 import { TurnBatcher } from "./turn-batcher.js";
-import { RunWaits } from "./waits.js";
 
 /** A worker's claim on a delivered run. */
 export interface StartRequest {
@@ -76,12 +76,10 @@ class Refusal {
  * statement (TurnBatcher).
  */
 export class AttemptLifecycle {
-	private readonly waits: RunWaits;
 	private readonly starts: TurnBatcher<StartCall, StartRow>;
 	private readonly completions: TurnBatcher<CompleteCall, CompleteRow>;
 
 	constructor(private readonly ctx: SchedulerContext) {
-		this.waits = new RunWaits(ctx);
 		this.starts = new TurnBatcher((calls) => this.startBatch(calls), MAX_BATCH, IN_FLIGHT);
 		this.completions = new TurnBatcher((calls) => this.completeBatch(calls), MAX_BATCH, IN_FLIGHT);
 	}
@@ -149,7 +147,10 @@ export class AttemptLifecycle {
 			throw refusal.error;
 		}
 		// A continuation gets the waits its attempt resolved; they no longer change.
-		const resolvedWaits = row.resumed === true ? await this.waits.resolvedFor(this.ctx.pool, row.a_id) : [];
+		const resolvedWaits =
+			row.resumed === true
+				? await readResolvedWaits(this.ctx.pool, row.a_id, this.ctx.limits.resolvedWaitsInlineBytes)
+				: [];
 		this.ctx.watch.notify([row.id]);
 		const attempt: AttemptRow = {
 			id: row.a_id,
@@ -206,6 +207,7 @@ export class AttemptLifecycle {
 		attemptId: string,
 		result: AttemptResult,
 	): Promise<{ run: RunRecord; retryAt: Date | null }> {
+		if ("output" in result) checkOutputSize(result.output, this.ctx.limits.maxOutputBytes);
 		const now = new Date(this.ctx.clock.now());
 		const error = "output" in result ? null : result.error;
 		const retryable = error?.retryable === true;
@@ -238,6 +240,19 @@ export class AttemptLifecycle {
 		}
 		await applyEffects(this.ctx, completionEffects(row));
 		return { run: runFromRow(row), retryAt: row.retry_at };
+	}
+}
+
+/**
+ * Refuses an output over the limit before anything is written: every answer that
+ * carries the output (GetRun, WaitForRun, a parent's resume) must fit one gRPC message.
+ */
+function checkOutputSize(output: Uint8Array, maxOutputBytes: number): void {
+	if (output.byteLength > maxOutputBytes) {
+		throw ServiceError.invalidField(
+			"output.output",
+			`${output.byteLength} bytes is over the limit of ${maxOutputBytes} bytes (SCHEDULER_MAX_OUTPUT_BYTES)`,
+		);
 	}
 }
 

@@ -173,6 +173,7 @@ export interface WaitRow {
 	results: StoredWaitResult[] | null;
 	error: TaskErrorInfo | null;
 	batch_id: string | null;
+	child_run_id: string | null;
 }
 
 /** The core's view of a wait row. */
@@ -193,5 +194,7 @@ export function waitFromRow(row: WaitRow): WaitRecord {
 		results,
 		error: row.error,
 		batchId: row.batch_id ?? "",
+		childRunId: row.child_run_id ?? "",
+		resultsElided: false,
 	};
 }

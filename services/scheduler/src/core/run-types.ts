@@ -163,4 +163,8 @@ export interface WaitRecord {
 	error: TaskErrorInfo | null;
 	/** The batch waited for; "" for a wait on a run or a time. */
 	batchId: string;
+	/** The child run waited for; "" for a wait on a batch or a time. */
+	childRunId: string;
+	/** True when `results` were left out of this answer to keep it small; the reader fetches them. */
+	resultsElided: boolean;
 }

@@ -235,13 +235,4 @@ export class RunWaits {
 			await sleepOrWake(this.ctx.watch, waitId, pollMs, signal);
 		}
 	}
-
-	/** The resolved waits of an attempt, oldest first. */
-	async resolvedFor(client: pg.PoolClient | pg.Pool, attemptId: string): Promise<WaitRecord[]> {
-		const { rows } = await client.query<WaitRow>(
-			"SELECT * FROM waits WHERE attempt_id = $1 AND status = 'RESOLVED' ORDER BY created_at, id",
-			[attemptId],
-		);
-		return rows.map(waitFromRow);
-	}
 }

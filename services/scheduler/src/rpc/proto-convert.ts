@@ -212,6 +212,7 @@ export function resumeToProto(w: WaitRecord): MessageInitShape<typeof WaitForRes
 			attemptId: w.attemptId,
 			resolvedAt: ts(w.resolvedAt),
 			batchId: w.batchId,
+			childRunId: w.childRunId,
 		},
 		results: w.results.map((r) => ({
 			runId: r.runId,
@@ -221,6 +222,7 @@ export function resumeToProto(w: WaitRecord): MessageInitShape<typeof WaitForRes
 			error: taskErrorToProto(r.error),
 		})),
 		error: taskErrorToProto(w.error),
+		resultsElided: w.resultsElided,
 	};
 }
 

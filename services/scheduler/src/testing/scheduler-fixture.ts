@@ -187,13 +187,15 @@ export class TestWorker {
 
 	/** Completes an attempt with a JSON output. */
 	complete(attemptId: string, output: unknown) {
+		return this.completeBytes(attemptId, new TextEncoder().encode(JSON.stringify(output)));
+	}
+
+	/** Completes an attempt with output bytes already encoded as JSON. */
+	completeBytes(attemptId: string, output: Uint8Array) {
 		return this.h.client.completeAttempt({
 			workerId: this.id,
 			attemptId,
-			result: {
-				case: "output",
-				value: { output: new TextEncoder().encode(JSON.stringify(output)), outputType: "application/json" },
-			},
+			result: { case: "output", value: { output, outputType: "application/json" } },
 		});
 	}
 
