@@ -1,10 +1,9 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ConsumeRequest, ConsumeResponseSchema } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
-import { type CallContext, ServiceError } from "../../../kit/src/index.js";
+import { AsyncChannel, type CallContext, ServiceError } from "../../../kit/src/index.js";
 import { ConsumerSession } from "../core/consumer-session.js";
 import type { QueueCore } from "../core/queue-core.js";
 import type { QueueConfig } from "../queue-config.js";
-import { AsyncChannel } from "./async-channel.js";
 import { resourcesOf, selectorsOf } from "./consumer-input.js";
 import { failuresToProto } from "./proto-convert.js";
 import { deliveryBatchResponse } from "./response-encoding.js";

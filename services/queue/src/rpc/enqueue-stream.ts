@@ -2,11 +2,10 @@ import type {
 	EnqueueStreamRequest,
 	EnqueueStreamResponse,
 } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
-import { type CallContext, isServiceError, statusOf } from "../../../kit/src/index.js";
+import { type CallContext, isServiceError, orderedAnswers, statusOf } from "../../../kit/src/index.js";
 import type { Clock } from "../core/clock.js";
 import type { FairQueue } from "../core/fair-queue.js";
 import { enqueueInput } from "./enqueue-input.js";
-import { orderedAnswers } from "./ordered-answers.js";
 import { enqueueStreamResponse } from "./response-encoding.js";
 
 /** What an EnqueueStream needs. */

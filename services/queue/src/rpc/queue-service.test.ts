@@ -21,15 +21,19 @@ import {
 	QueueService,
 	SettleStreamRequestSchema,
 } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
-import { createRedisClient, type GrpcServiceHost, type RedisClient } from "../../../kit/src/index.js";
+import {
+	AsyncChannel,
+	createRedisClient,
+	type GrpcServiceHost,
+	MAX_UNANSWERED,
+	type RedisClient,
+} from "../../../kit/src/index.js";
 import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
 import { randomSuffix, testStores } from "../../../kit/src/testing/stores.js";
 import type { QueueCore } from "../core/queue-core.js";
 import { ManualClock } from "../core/testing-fixture.js";
 import { loadQueueConfig } from "../queue-config.js";
 import { queueCoreFrom } from "../queue-module.js";
-import { AsyncChannel } from "./async-channel.js";
-import { MAX_UNANSWERED } from "./ordered-answers.js";
 import { queueServiceRegistration } from "./queue-service.js";
 
 /** Collects metrics on demand. */

@@ -3,10 +3,15 @@ import type {
 	SettleStreamRequest,
 	SettleStreamResponseSchema,
 } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
-import { type CallContext, isServiceError, ServiceError, statusOf } from "../../../kit/src/index.js";
+import {
+	type CallContext,
+	isServiceError,
+	orderedAnswers,
+	ServiceError,
+	statusOf,
+} from "../../../kit/src/index.js";
 import type { Clock } from "../core/clock.js";
 import type { FairQueue } from "../core/fair-queue.js";
-import { orderedAnswers } from "./ordered-answers.js";
 import { failuresToProto } from "./proto-convert.js";
 import { acknowledgeInput, nackInput } from "./settle-input.js";
 

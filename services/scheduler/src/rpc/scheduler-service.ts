@@ -1,11 +1,9 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
 import {
-	CompleteAttemptResponseSchema,
 	GetRunsResponseSchema,
 	RunStatus,
 	SchedulerService,
-	StartAttemptResponseSchema,
 	TriggerRunResponseSchema,
 	TriggerRunsResponseSchema,
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
@@ -18,10 +16,11 @@ import {
 } from "../../../kit/src/index.js";
 import { DEFAULT_PRESET, MACHINE_PRESETS } from "../core/machine-presets.js";
 import type { SchedulerEngine } from "../core/scheduler-engine.js";
+import { attemptHandlers } from "./attempt-handlers.js";
+import { attemptStream } from "./attempt-stream.js";
 import { catalogHandlers } from "./catalog-handlers.js";
 import { decodePageToken, encodePageToken, pageSizeOf, requireCount, required } from "./page-token.js";
 import {
-	attemptToProto,
 	resumeToProto,
 	runStatusFromProto,
 	runStatusToProto,
@@ -55,6 +54,7 @@ export function schedulerServiceRegistration(options: {
 }): ServiceRegistration {
 	const { engine, streamPollMs } = options;
 	const getRunsBudget = options.getRunsBudgetBytes ?? GET_RUNS_BUDGET_BYTES;
+	const attempts = attemptHandlers(engine);
 	return registration(SchedulerService, {
 		...catalogHandlers(engine),
 		async triggerRun(request) {
@@ -228,35 +228,11 @@ export function schedulerServiceRegistration(options: {
 			return { stopAttemptIds: stop };
 		},
 
-		async startAttempt(request) {
-			const started = await engine.attempts.start({
-				workerId: required(request.workerId, "worker_id"),
-				runId: required(request.runId, "run_id"),
-				receipt: request.queueReceipt,
-				consumerId: request.queueConsumerId || request.workerId,
-			});
-			const response = create(StartAttemptResponseSchema, {
-				attempt: attemptToProto(started.attempt),
-				deadline: ts(started.deadline),
-				resolvedWaits: started.resolvedWaits.map(resumeToProto),
-				resumed: started.resumed,
-			});
-			return withRun(response, started.run);
-		},
+		startAttempt: (request) => attempts.start(request),
 
-		async completeAttempt(request) {
-			required(request.workerId, "worker_id");
-			required(request.attemptId, "attempt_id");
-			const r = request.result;
-			if (r.case === undefined)
-				throw ServiceError.invalidField("result", "exactly one of output or error is required");
-			const result =
-				r.case === "output"
-					? { output: r.value.output, outputType: r.value.outputType }
-					: { error: taskErrorFromProto(r.value) };
-			const done = await engine.attempts.complete(request.workerId, request.attemptId, result);
-			return withRun(create(CompleteAttemptResponseSchema, { retryAt: ts(done.retryAt) }), done.run);
-		},
+		completeAttempt: (request) => attempts.complete(request),
+
+		attemptStream: (requests, context) => attemptStream(requests, context, attempts),
 
 		async beginWait(request) {
 			required(request.runId, "run_id");

@@ -1,5 +1,6 @@
-import { type CallContext, callOrDrain } from "../../../kit/src/index.js";
 import { AsyncChannel } from "./async-channel.js";
+import { callOrDrain } from "./call-or-drain.js";
+import type { CallContext } from "./implementation.js";
 import { StoppableReads } from "./stoppable-reads.js";
 
 /**
