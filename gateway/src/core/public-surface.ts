@@ -35,6 +35,7 @@ export const PUBLIC_SERVICES: readonly PublicService[] = [
 		backend: "scheduler",
 		methods: [
 			"TriggerRun",
+			"TriggerStream",
 			"GetRun",
 			"GetRuns",
 			"ListRuns",

@@ -285,6 +285,32 @@ describe("tenant isolation: environment A's key on environment B's objects", () 
 		);
 	});
 
+	test("TriggerStream with A's key triggers in A, and a parent (of B or anyone) is refused", async () => {
+		covered.add("TriggerStream");
+		const answers = await drain(
+			a.scheduler.triggerStream(
+				(async function* () {
+					yield { run: { taskId: "hello", payload: Buffer.from("{}") } };
+					yield { run: { taskId: "hello", payload: Buffer.from("{}"), parent: { runId: owned.runId } } };
+				})(),
+			),
+		);
+		assert.deepEqual(
+			answers.map((r) => r.kind.case),
+			["triggered", "error"],
+		);
+		const made = answers[0]?.kind.case === "triggered" ? answers[0].kind.value.run : undefined;
+		assert.equal(made?.environmentId, a.key.environmentId);
+		assert.equal((await a.scheduler.getRun({ runId: made?.id ?? "" })).run?.id, made?.id);
+		assert.equal(await codeOf(() => b.scheduler.getRun({ runId: made?.id ?? "" })), Code.NotFound);
+		const refusal = answers[1]?.kind.case === "error" ? answers[1].kind.value : undefined;
+		assert.equal(refusal?.code, Code.InvalidArgument);
+		assert.match(refusal?.message ?? "", /run\.parent/);
+		// B's run gained no child.
+		const children = await b.scheduler.listRuns({});
+		assert.ok(children.runs.every((r) => r.parentRunId === ""));
+	});
+
 	test("a request naming B's environment is refused with PERMISSION_DENIED by every public method", async () => {
 		const named = b.key.environmentId;
 		const url = platform.gateway.url;
@@ -301,6 +327,8 @@ describe("tenant isolation: environment A's key on environment B's objects", () 
 				code = await codeOf(() => call(once(input)) as Promise<unknown>);
 			} else if (entry.method.methodKind === "server_streaming") {
 				code = await codeOf(() => drain(call(input) as AsyncIterable<unknown>));
+			} else if (entry.method.methodKind === "bidi_streaming") {
+				code = await codeOf(() => drain(call(once(input)) as AsyncIterable<unknown>));
 			} else {
 				code = await codeOf(() => call(input) as Promise<unknown>);
 			}

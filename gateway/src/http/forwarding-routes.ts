@@ -118,8 +118,29 @@ function implementationOf(method: DescMethod, transport: Transport, prepare: Pre
 				}
 			};
 		}
-		case "bidi_streaming":
-			throw new Error(`${method.parent.typeName}/${method.name}: bidirectional streams are not forwarded`);
+		case "bidi_streaming": {
+			// Each request is checked as it passes (as in a client stream); a parent
+			// run could only be looked up with a round trip per message, so no method
+			// whose requests name one is forwarded as a bidirectional stream.
+			if (parentRefField(method.input) !== undefined) {
+				throw new Error(
+					`${method.parent.typeName}/${method.name}: a bidirectional stream naming a parent run is not forwarded`,
+				);
+			}
+			const streaming = method as DescMethodStreaming;
+			return async function* (requests: AsyncIterable<AnyMessage>, ctx: HandlerContext) {
+				const refused: { error?: unknown } = {};
+				try {
+					const input = scoped(requests, (message) => prepare(message, ctx), refused);
+					const response = await withCallerTrace(ctx, () =>
+						transport.stream(streaming, ctx.signal, ctx.timeoutMs(), undefined, input),
+					);
+					yield* response.message;
+				} catch (error) {
+					throw toConnectError(refused.error ?? error);
+				}
+			};
+		}
 	}
 }
 

@@ -65,6 +65,8 @@ export function requestNaming(typeName: string, environmentId: string): unknown 
 			return { kind: { case: "header", value: { environmentId, batchId: "x" } } };
 		case "taskmesh.logs.v1.IngestRequest":
 			return { chunks: [{ environmentId, messageId: "x", runId: "x" }] };
+		case "taskmesh.scheduler.v1.TriggerStreamRequest":
+			return { run: { environmentId, taskId: "hello" } };
 		default:
 			return { environmentId };
 	}

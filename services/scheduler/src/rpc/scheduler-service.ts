@@ -4,6 +4,7 @@ import {
 	GetRunsResponseSchema,
 	RunStatus,
 	SchedulerService,
+	type TriggerRunRequest,
 	TriggerRunResponseSchema,
 	TriggerRunsResponseSchema,
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
@@ -32,6 +33,7 @@ import {
 } from "./proto-convert.js";
 import { withRun, withRunOutcomes, withRunSummaries } from "./run-encoding.js";
 import { triggerInputFrom } from "./trigger-input.js";
+import { triggerStream } from "./trigger-stream.js";
 
 /** Most runs one TriggerRuns call may carry. */
 export const MAX_TRIGGER_RUNS = 1_000;
@@ -55,13 +57,16 @@ export function schedulerServiceRegistration(options: {
 	const { engine, streamPollMs } = options;
 	const getRunsBudget = options.getRunsBudgetBytes ?? GET_RUNS_BUDGET_BYTES;
 	const attempts = attemptHandlers(engine);
+	const triggerRun = async (request: TriggerRunRequest) => {
+		required(request.environmentId, "environment_id");
+		const run = await engine.trigger.trigger(triggerInputFrom(request));
+		return withRun(create(TriggerRunResponseSchema), run);
+	};
 	return registration(SchedulerService, {
 		...catalogHandlers(engine),
-		async triggerRun(request) {
-			required(request.environmentId, "environment_id");
-			const run = await engine.trigger.trigger(triggerInputFrom(request));
-			return withRun(create(TriggerRunResponseSchema), run);
-		},
+		triggerRun,
+
+		triggerStream: (requests, context) => triggerStream(requests, context, triggerRun),
 
 		async triggerRuns(request) {
 			required(request.environmentId, "environment_id");
