@@ -26,6 +26,7 @@ import { CleartextServer } from "./http/cleartext-server.js";
 import { corsHeaders } from "./http/cors.js";
 import { forwardingRoutes } from "./http/forwarding-routes.js";
 import { InFlightCalls } from "./http/in-flight-calls.js";
+import { rateGate } from "./http/rate-gate.js";
 
 /** Where the gateway's migrations are. */
 export const GATEWAY_MIGRATIONS = fileURLToPath(new URL("../migrations", import.meta.url));
@@ -84,24 +85,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 		await revocations.start();
 		const transports = backendTransports(config);
 		const health = new ServiceHealth({ transports });
+		const gate = rateGate(new KeyRateLimiter({ redis, namespace: gateway.GATEWAY_REDIS_NAMESPACE }), {
+			perSecond: gateway.GATEWAY_RATE_LIMIT_PER_SECOND,
+			burst: gateway.GATEWAY_RATE_LIMIT_BURST,
+		});
 		const handler = connectNodeAdapter({
 			routes: forwardingRoutes({
 				methods: publicMethods(),
 				transports,
 				exporterKinds: gateway.GATEWAY_EXPORTER_KINDS,
 				runExists: runLookup(transports.scheduler),
+				rateGate: gate,
 			}),
-			interceptors: [
-				accessLog(logger),
-				authentication({
-					keys,
-					limiter: new KeyRateLimiter({ redis, namespace: gateway.GATEWAY_REDIS_NAMESPACE }),
-					defaultLimit: {
-						perSecond: gateway.GATEWAY_RATE_LIMIT_PER_SECOND,
-						burst: gateway.GATEWAY_RATE_LIMIT_BURST,
-					},
-				}),
-			],
+			interceptors: [accessLog(logger), authentication({ keys, rateGate: gate })],
 			readMaxBytes: gateway.GATEWAY_READ_MAX_BYTES,
 			maxTimeoutMs: gateway.GATEWAY_MAX_TIMEOUT_MS,
 			shutdownSignal: shutdown.signal,

@@ -2,16 +2,16 @@ import type { Interceptor } from "@connectrpc/connect";
 import { ServiceError } from "../../../services/kit/src/index.js";
 import { looksLikeKey } from "../core/api-key-format.js";
 import type { ApiKeyStore } from "../core/api-key-store.js";
-import type { KeyRateLimiter, RateLimit } from "../core/rate-limiter.js";
 import { grantKey } from "./call-context.js";
 import { toConnectError } from "./connect-errors.js";
+import type { RateGate } from "./rate-gate.js";
+import { storeCall } from "./store-call.js";
 
 /** What the authentication interceptor needs. */
 export interface AuthenticationOptions {
 	keys: ApiKeyStore;
-	limiter: KeyRateLimiter;
-	/** The limit of keys without their own. */
-	defaultLimit: RateLimit;
+	/** Takes the call's token from the key's rate-limit bucket. */
+	rateGate: RateGate;
 }
 
 /**
@@ -29,18 +29,7 @@ export function authentication(options: AuthenticationOptions): Interceptor {
 					reason: "API_KEY_INVALID",
 				});
 			}
-			const limit = {
-				perSecond: grant.ratePerSecond ?? options.defaultLimit.perSecond,
-				burst: grant.rateBurst ?? options.defaultLimit.burst,
-			};
-			const decision = await storeCall("rate limiter", () => options.limiter.take(grant.keyId, limit));
-			if (!decision.allowed) {
-				throw new ServiceError(
-					"RESOURCE_EXHAUSTED",
-					`rate limit of ${limit.perSecond} calls per second (burst ${limit.burst}) reached for this API key; retry in ${decision.retryAfterMs} ms`,
-					{ reason: "RATE_LIMITED", retryAfterMs: decision.retryAfterMs },
-				);
-			}
+			await options.rateGate(grant);
 			request.contextValues.set(grantKey, grant);
 		} catch (error) {
 			throw toConnectError(error);
@@ -73,17 +62,4 @@ function bearerKey(header: string | null): string {
 		});
 	}
 	return key;
-}
-
-// A store that fails says nothing about the caller: the call is refused as
-// UNAVAILABLE (retryable), never let through unchecked.
-async function storeCall<T>(what: string, call: () => Promise<T>): Promise<T> {
-	try {
-		return await call();
-	} catch (error) {
-		throw new ServiceError("UNAVAILABLE", `the gateway's ${what} cannot be reached; retry shortly`, {
-			cause: error,
-			retryAfterMs: 1_000,
-		});
-	}
 }

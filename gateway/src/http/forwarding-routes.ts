@@ -15,6 +15,7 @@ import type { Backend, PublicMethod } from "../core/public-surface.js";
 import type { ExporterKind } from "../gateway-config.js";
 import { grantKey } from "./call-context.js";
 import { toConnectError } from "./connect-errors.js";
+import type { RateGate } from "./rate-gate.js";
 
 /** What the forwarding routes need. */
 export interface ForwardingOptions {
@@ -24,6 +25,12 @@ export interface ForwardingOptions {
 	exporterKinds: readonly ExporterKind[];
 	/** Whether a run exists in an environment (for requests naming a parent run). */
 	runExists: RunExists;
+	/**
+	 * Takes a rate-limit token of the caller's key. The call took one already;
+	 * each request of a bidirectional stream after the first takes its own, since
+	 * each is a call's worth of work (a TriggerStream request is a trigger).
+	 */
+	rateGate: RateGate;
 }
 
 type AnyMessage = MessageShape<DescMessage>;
@@ -56,9 +63,13 @@ export function forwardingRoutes(options: ForwardingOptions): (router: ConnectRo
 					});
 				}
 			};
+			const meter = async (ctx: HandlerContext) => {
+				const grant = ctx.values.get(grantKey);
+				if (grant !== undefined) await options.rateGate(grant);
+			};
 			router.rpc(
 				entry.method as DescMethod,
-				implementationOf(entry.method, transport, prepare, verify) as never,
+				implementationOf(entry.method, transport, prepare, verify, meter) as never,
 			);
 		}
 	};
@@ -66,8 +77,15 @@ export function forwardingRoutes(options: ForwardingOptions): (router: ConnectRo
 
 type Prepare = (message: AnyMessage, ctx: HandlerContext) => AnyMessage;
 type Verify = (message: AnyMessage, ctx: HandlerContext) => Promise<void>;
+type Meter = (ctx: HandlerContext) => Promise<void>;
 
-function implementationOf(method: DescMethod, transport: Transport, prepare: Prepare, verify: Verify) {
+function implementationOf(
+	method: DescMethod,
+	transport: Transport,
+	prepare: Prepare,
+	verify: Verify,
+	meter: Meter,
+) {
 	switch (method.methodKind) {
 		case "unary": {
 			const unary = method as DescMethodUnary;
@@ -131,7 +149,16 @@ function implementationOf(method: DescMethod, transport: Transport, prepare: Pre
 			return async function* (requests: AsyncIterable<AnyMessage>, ctx: HandlerContext) {
 				const refused: { error?: unknown } = {};
 				try {
-					const input = scoped(requests, (message) => prepare(message, ctx), refused);
+					let first = true;
+					const input = scoped(
+						requests,
+						async (message) => {
+							if (!first) await meter(ctx);
+							first = false;
+							return prepare(message, ctx);
+						},
+						refused,
+					);
 					const response = await withCallerTrace(ctx, () =>
 						transport.stream(streaming, ctx.signal, ctx.timeoutMs(), undefined, input),
 					);
@@ -148,7 +175,7 @@ function implementationOf(method: DescMethod, transport: Transport, prepare: Pre
 // another environment ends the stream before the service sees it.
 async function* scoped(
 	requests: AsyncIterable<AnyMessage>,
-	check: (message: AnyMessage) => AnyMessage,
+	check: (message: AnyMessage) => AnyMessage | Promise<AnyMessage>,
 	refused: { error?: unknown },
 ) {
 	const iterator = requests[Symbol.asyncIterator]();
@@ -157,7 +184,7 @@ async function* scoped(
 		try {
 			const next = await iterator.next();
 			if (next.done === true) return;
-			checked = check(next.value);
+			checked = await check(next.value);
 		} catch (error) {
 			// Also a malformed or oversized message from the caller: its code must survive.
 			refused.error = error;

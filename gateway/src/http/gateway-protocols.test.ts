@@ -7,6 +7,7 @@ import { BadRequestSchema, RetryInfoSchema } from "../../../gen/google/rpc/error
 import { LogIngestService, LogLevel } from "../../../gen/taskmesh/logs/v1/logs_pb.js";
 import { QueueService } from "../../../gen/taskmesh/queue/v1/queue_pb.js";
 import { SchedulerService } from "../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import { testClient } from "../../../services/kit/src/testing/grpc.js";
 import { runToExit } from "../../../services/kit/src/testing/process.js";
 import { testStores } from "../../../services/kit/src/testing/stores.js";
 import { type GatewayPlatform, startGatewayPlatform, type TestKey } from "../testing/gateway-platform.js";
@@ -233,6 +234,37 @@ describe("the gateway over HTTP", () => {
 		});
 		const other = await curl(rpc("ListQueues"), connectJson(dev.key, {}));
 		assert.equal(other.status, 200, "another key keeps its own bucket");
+	});
+
+	test("each request of a TriggerStream after the first takes a token of the key's rate limit", async () => {
+		const limited = await platform.createKey("stream-limited", { ratePerSecond: 1, rateBurst: 6 });
+		const scheduler = gatewayClient(SchedulerService, base, limited.key);
+		await scheduler.createDeployment({ version: "v1", tasks: [{ id: "hello" }] });
+		await scheduler.promoteDeployment({ version: "v1" });
+		// Four tokens are left (a few more if seconds pass): the stream's call takes one,
+		// then each request after the first one more, so 20 requests cannot all pass.
+		const answers: string[] = [];
+		let failure: ConnectError | undefined;
+		try {
+			for await (const answer of scheduler.triggerStream(
+				(async function* () {
+					for (let i = 0; i < 20; i++) yield { run: { taskId: "hello", payload: Buffer.from("{}") } };
+				})(),
+			)) {
+				answers.push(answer.kind.case ?? "");
+			}
+		} catch (error) {
+			failure = ConnectError.from(error);
+		}
+		assert.equal(failure?.code, Code.ResourceExhausted, `the stream ended with ${failure?.code}`);
+		assert.match(failure?.rawMessage ?? "", /rate limit of 1 calls per second \(burst 6\)/);
+		assert.ok(answers.every((a) => a === "triggered"));
+		const direct = testClient(
+			SchedulerService,
+			`http://127.0.0.1:${platform.services.ports.get("scheduler")}`,
+		);
+		const { runs } = await direct.listRuns({ environmentId: limited.environmentId, pageSize: 100 });
+		assert.ok(runs.length >= 1 && runs.length <= 8, `${runs.length} runs were made`);
 	});
 
 	test("CORS answers a preflight from an allowed origin and says nothing to another", async () => {
