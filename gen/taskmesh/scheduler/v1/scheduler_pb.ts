@@ -3282,7 +3282,8 @@ export const SchedulerService: GenService<{
     output: typeof ResolveWaitResponseSchema;
   },
   /**
-   * Streams once when a wait is resolved, with its result, then ends.
+   * Streams once when a wait is resolved, with its result, then ends. It ends
+   * without a message when the server begins to drain: ask again.
    *
    * @generated from rpc taskmesh.scheduler.v1.SchedulerService.WaitForResume
    */

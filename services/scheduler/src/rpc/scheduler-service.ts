@@ -290,12 +290,18 @@ export function schedulerServiceRegistration(options: {
 		},
 
 		async *waitForResume(request, context) {
-			for await (const wait of engine.waits.follow(
-				required(request.waitId, "wait_id"),
-				streamPollMs,
-				context.signal,
-			)) {
-				yield resumeToProto(wait);
+			// Ends cleanly (without a message) at a drain: the caller asks again on a replica that stays.
+			const stop = callOrDrain(context);
+			try {
+				for await (const wait of engine.waits.follow(
+					required(request.waitId, "wait_id"),
+					streamPollMs,
+					stop.signal,
+				)) {
+					yield resumeToProto(wait);
+				}
+			} finally {
+				stop.release();
 			}
 		},
 	});

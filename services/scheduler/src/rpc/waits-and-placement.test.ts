@@ -6,8 +6,10 @@ import { ErrorInfoSchema, HelpSchema } from "../../../../gen/google/rpc/error_de
 import {
 	AttemptStatus,
 	RunStatus,
+	SchedulerService,
 	type WaitForResumeResponse,
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
 import { START_SQL } from "../core/start-sql.js";
 import { CURRENT_DEPLOYMENT_SQL } from "../core/task-catalog.js";
 import {
@@ -16,6 +18,7 @@ import {
 	schedulerSuite,
 	TestWorker,
 } from "../testing/scheduler-fixture.js";
+import { schedulerServiceRegistration } from "./scheduler-service.js";
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 const text = (bytes: Uint8Array | undefined) => JSON.parse(new TextDecoder().decode(bytes));
@@ -267,6 +270,36 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 		const s3 = await worker.startNext();
 		assert.equal(s3.resolvedWaits.length, 2);
 		assert.equal(s3.resolvedWaits[1]?.results[0]?.runId, "run_a");
+	});
+
+	test("a draining scheduler ends a pending WaitForResume cleanly instead of holding the drain open", async () => {
+		const env = newEnvironment();
+		const worker = await TestWorker.register(h, env, [{ id: "t" }]);
+		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
+		const started = await worker.startNext();
+		const begun = await h.client.beginWait({
+			runId: run?.id ?? "",
+			attemptId: started.attempt?.id ?? "",
+			target: { case: "batchId", value: "batch_never" },
+		});
+		const draining = await startTestServer(
+			[schedulerServiceRegistration({ engine: h.engine, streamPollMs: 50 })],
+			{ drainTimeoutMs: 20_000 },
+		);
+		const messages: unknown[] = [];
+		const following = (async () => {
+			for await (const m of testClient(SchedulerService, draining.url).waitForResume({
+				waitId: begun.wait?.id ?? "",
+			}))
+				messages.push(m);
+		})();
+		// The stream is open and waiting before the drain begins.
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		const began = Date.now();
+		await draining.drain();
+		await following;
+		assert.ok(Date.now() - began < 5_000, `the drain took ${Date.now() - began} ms`);
+		assert.deepEqual(messages, [], "nothing was resolved, so nothing was sent");
 	});
 
 	test("a worker that stops heartbeating has its run queued again: the attempt CRASHED, the next attempt follows", async () => {
