@@ -90,3 +90,29 @@ export const waitThenFinish = task({
 		return { child: child.unwrap().marker, replayed: ctx.run.isReplay };
 	},
 });
+
+const MiB = 1024 * 1024;
+
+/** Returns a string of `bytes` characters `fill`: outputs of megabytes. */
+export const bigOutput = task({
+	id: "test.big-output",
+	run: async (input: { bytes: number; fill: string }) => input.fill.repeat(input.bytes),
+});
+
+/**
+ * Waits on three children in turn, each returning a ~6 MiB string, and returns
+ * what it got: together more than one gRPC message carries, so a replay after the
+ * third wait reads the older results the scheduler left out of its resume.
+ */
+export const bigParent = task({
+	id: "test.big-parent",
+	run: async () => {
+		const got: { length: number; fill: string }[] = [];
+		for (const fill of ["a", "b", "c"]) {
+			const result = await bigOutput.triggerAndWait({ bytes: 6 * MiB, fill });
+			const text = result.unwrap();
+			got.push({ length: text.length, fill: text === fill.repeat(text.length) ? fill : "?" });
+		}
+		return got;
+	},
+});

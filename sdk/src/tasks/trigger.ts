@@ -213,7 +213,7 @@ export async function waitForBatchRuns(clients: Clients, batchId: string): Promi
 }
 
 /** Every item's outcome of a final batch, in index order, page by page. */
-async function readBatchRuns(clients: Clients, batchId: string): Promise<AwaitedRun[]> {
+export async function readBatchRuns(clients: Clients, batchId: string): Promise<AwaitedRun[]> {
 	const environmentId = clients.environmentId;
 	const runs: AwaitedRun[] = [];
 	let pageToken = "";

@@ -50,6 +50,13 @@ export const TASK_ERRORS = {
 		code: "MAX_DURATION_EXCEEDED",
 		retryable: false,
 	}),
+	waitsUnreadable: (error: { message: string }): WireError => ({
+		name: "ResolvedWaitsUnreadableError",
+		message: `the results of this attempt's earlier waits could not be read to replay it: ${error.message}`,
+		stackTrace: "",
+		code: "RESOLVED_WAITS_UNREADABLE",
+		retryable: true,
+	}),
 	shutdown: (): WireError => ({
 		name: "WorkerShutdownError",
 		message: "the worker shut down before the attempt finished; it is retried on another worker",

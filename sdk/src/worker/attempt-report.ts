@@ -3,6 +3,7 @@ import { call, fromConnectError } from "../client/errors.js";
 import { fromProtoTimestamp, protoDuration } from "../tasks/duration.js";
 import type { ActiveAttempt } from "./active-attempt.js";
 import type { WireError } from "./ipc-protocol.js";
+import type { OutputLimit } from "./output-limit.js";
 
 /**
  * Tells the scheduler how an attempt ended and returns what to add to its
@@ -10,7 +11,9 @@ import type { WireError } from "./ipc-protocol.js";
  * is reported as a second BeginWait, which makes the scheduler fail the run as a
  * concurrent wait (the run is WAITING, so CompleteAttempt would be refused);
  * otherwise CompleteAttempt carries the output or the error, never retryable
- * after a concurrent wait. A failed report is part of the line, not a throw.
+ * after a concurrent wait. An output the scheduler refuses for its size (or one
+ * `outputLimit` already knows is over) is reported as the error OUTPUT_TOO_LARGE.
+ * A failed report is part of the line, not a throw.
  */
 export async function reportOutcome(
 	clients: Clients,
@@ -18,6 +21,7 @@ export async function reportOutcome(
 	record: Pick<ActiveAttempt, "runId" | "attemptId" | "suspendedByWait">,
 	result: { output: Uint8Array; outputType: string } | { error: WireError },
 	concurrent: boolean,
+	outputLimit: OutputLimit,
 ): Promise<string> {
 	try {
 		if (concurrent && record.suspendedByWait) {
@@ -30,18 +34,38 @@ export async function reportOutcome(
 			).catch(() => undefined);
 			return "";
 		}
-		const response = await call(
-			clients.scheduler.completeAttempt({
-				workerId,
-				attemptId: record.attemptId,
-				result:
-					"error" in result
-						? { case: "error", value: { ...result.error, retryable: result.error.retryable && !concurrent } }
-						: { case: "output", value: result },
-			}),
-		);
+		const complete = (r: typeof result) =>
+			call(
+				clients.scheduler.completeAttempt({
+					workerId,
+					attemptId: record.attemptId,
+					result:
+						"error" in r
+							? { case: "error", value: { ...r.error, retryable: r.error.retryable && !concurrent } }
+							: { case: "output", value: r },
+				}),
+			);
+		let response: Awaited<ReturnType<typeof complete>>;
+		let note = "";
+		const known = "output" in result ? outputLimit.check(result.output.byteLength) : undefined;
+		if (known !== undefined) {
+			response = await complete({ error: known });
+			note = `; ${known.code}: ${known.message}`;
+		} else {
+			try {
+				response = await complete(result);
+			} catch (error) {
+				// A refused output would leave the run EXECUTING until its worker is presumed
+				// dead and then run it again to the same end: it fails instead, without retry.
+				const tooLarge =
+					"output" in result ? outputLimit.refusal(error, result.output.byteLength) : undefined;
+				if (tooLarge === undefined) throw error;
+				response = await complete({ error: tooLarge });
+				note = `; ${tooLarge.code}: ${tooLarge.message}`;
+			}
+		}
 		const retryAt = fromProtoTimestamp(response.retryAt);
-		return retryAt === undefined ? "" : `; retry at ${retryAt.toISOString()}`;
+		return retryAt === undefined ? note : `${note}; retry at ${retryAt.toISOString()}`;
 	} catch (error) {
 		return ` (not recorded: ${fromConnectError(error).message})`;
 	}

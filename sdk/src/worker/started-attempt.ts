@@ -3,41 +3,57 @@ import {
 	type StartAttemptResponse,
 	type WaitForResumeResponse,
 } from "../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
-import type { WaitOutcome } from "../tasks/attempt-runtime.js";
+import type { AwaitedRun, WaitOutcome } from "../tasks/attempt-runtime.js";
 import type { AttemptAssignment } from "./ipc-protocol.js";
 
-/** The SDK form of a resolved wait, as StartAttempt lists them. */
+/** One awaited run's outcome as a wait result or an outcome-only Run carries it. */
+interface RunOutcomeFields {
+	status: RunStatus;
+	output: Uint8Array;
+	outputType: string;
+	error?: { name: string; message: string; code: string; stackTrace: string } | undefined;
+}
+
+/** The SDK form of one awaited run's outcome. */
+export function awaitedRunOf(runId: string, r: RunOutcomeFields): AwaitedRun {
+	return {
+		runId,
+		ok: r.status === RunStatus.COMPLETED,
+		output: r.output,
+		outputType: r.outputType,
+		...(r.error === undefined
+			? r.status === RunStatus.COMPLETED
+				? {}
+				: {
+						error: {
+							name: RunStatus[r.status] ?? "Error",
+							message: `run ended ${RunStatus[r.status]}`,
+							code: RunStatus[r.status] ?? "",
+							stackTrace: "",
+						},
+					}
+			: {
+					error: {
+						name: r.error.name,
+						message: r.error.message,
+						code: r.error.code,
+						stackTrace: r.error.stackTrace,
+					},
+				}),
+	};
+}
+
+/**
+ * The SDK form of a resolved wait, as StartAttempt lists them. A wait whose results
+ * the scheduler elided has none here; see resolvedWaitOutcomes for reading them.
+ */
 export function waitOutcomeOf(
 	resolved: WaitForResumeResponse,
 	batchId = resolved.wait?.batchId ?? "",
 ): WaitOutcome {
 	return {
 		batchId,
-		runs: resolved.results.map((r) => ({
-			runId: r.runId,
-			ok: r.status === RunStatus.COMPLETED,
-			output: r.output,
-			outputType: r.outputType,
-			...(r.error === undefined
-				? r.status === RunStatus.COMPLETED
-					? {}
-					: {
-							error: {
-								name: RunStatus[r.status] ?? "Error",
-								message: `run ended ${RunStatus[r.status]}`,
-								code: RunStatus[r.status] ?? "",
-								stackTrace: "",
-							},
-						}
-				: {
-						error: {
-							name: r.error.name,
-							message: r.error.message,
-							code: r.error.code,
-							stackTrace: r.error.stackTrace,
-						},
-					}),
-		})),
+		runs: resolved.results.map((r) => awaitedRunOf(r.runId, r)),
 		...(resolved.error === undefined
 			? {}
 			: {
@@ -51,8 +67,14 @@ export function waitOutcomeOf(
 	};
 }
 
-/** What a child needs to run (or replay) a started attempt. */
-export function assignmentOf(started: StartAttemptResponse): AttemptAssignment {
+/**
+ * What a child needs to run (or replay) a started attempt; `resolvedWaits` are the
+ * outcomes of its resolved waits with any elided results already read back.
+ */
+export function assignmentOf(
+	started: StartAttemptResponse,
+	resolvedWaits: WaitOutcome[] = started.resolvedWaits.map((w) => waitOutcomeOf(w)),
+): AttemptAssignment {
 	const run = started.run;
 	const attempt = started.attempt;
 	if (run === undefined || attempt === undefined) throw new Error("StartAttempt returned no run or attempt");
@@ -76,6 +98,6 @@ export function assignmentOf(started: StartAttemptResponse): AttemptAssignment {
 		},
 		payload: run.payload,
 		payloadType: run.payloadType,
-		resolvedWaits: started.resolvedWaits.map((w) => waitOutcomeOf(w)),
+		resolvedWaits,
 	};
 }

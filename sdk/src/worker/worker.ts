@@ -6,14 +6,16 @@ import type { StartAttemptResponse } from "../../../gen/taskmesh/scheduler/v1/sc
 import { type Clients, createClients } from "../client/clients.js";
 import { type ClientConfig, isGateway } from "../client/config.js";
 import { ConfigurationError, call, fromConnectError } from "../client/errors.js";
-import type { WaitRequest } from "../tasks/attempt-runtime.js";
+import type { WaitOutcome, WaitRequest } from "../tasks/attempt-runtime.js";
 import { fromProtoDuration, fromProtoTimestamp } from "../tasks/duration.js";
 import { type ActiveAttempt, TASK_ERRORS } from "./active-attempt.js";
 import type { AttemptProcess, ChildExit } from "./attempt-process.js";
 import { reportOutcome } from "./attempt-report.js";
 import { ConsumerStream } from "./consumer-stream.js";
+import { resolvedWaitOutcomes } from "./elided-waits.js";
 import { type FromChild, type IndexedTask, type WireError, wireError } from "./ipc-protocol.js";
 import { type AttemptLog, LogShipper } from "./log-shipper.js";
+import { OutputLimit } from "./output-limit.js";
 import { ProcessPool } from "./process-pool.js";
 import { indexTasks, taskDefinition } from "./registration.js";
 import { ResourceLedger, type Resources } from "./resource-ledger.js";
@@ -45,8 +47,16 @@ export interface WorkerOptions {
 	prefetchDeliveries?: number;
 	/** Warm child processes kept between attempts; maxConcurrentAttempts (at most 8) by default. */
 	maxIdleProcesses?: number;
-	/** How long a child holding a waiting attempt is kept for a resume on this worker; 10 minutes by default. */
+	/**
+	 * How long a child holding a waiting attempt is kept for a resume on this worker;
+	 * 10 minutes by default; 0 keeps none (every resume replays the task).
+	 */
 	suspendedKeepMs?: number;
+	/**
+	 * The services' gRPC message limit (GRPC_MAX_RECEIVE_MESSAGE_BYTES); 16 MiB by default.
+	 * An output that could not fit one request fails its run with OUTPUT_TOO_LARGE unsent.
+	 */
+	maxMessageBytes?: number;
 	/** How often telemetry is exported; 5 s by default. */
 	telemetryPeriodMs?: number;
 	/** Where lifecycle lines and task output go; stdout by default. */
@@ -63,6 +73,8 @@ export class Worker {
 	readonly clients: Clients;
 	private readonly ledger: ResourceLedger;
 	private readonly active = new Map<string, ActiveAttempt>();
+	/** The scheduler's output limit, once a refusal has told it, and the message limit. */
+	private readonly outputLimit: OutputLimit;
 	private readonly pool: ProcessPool;
 	private readonly shipper: LogShipper;
 	private readonly telemetry: WorkerTelemetry;
@@ -78,6 +90,7 @@ export class Worker {
 	private tasks: IndexedTask[] = [];
 
 	private constructor(private readonly options: WorkerOptions) {
+		this.outputLimit = new OutputLimit(options.maxMessageBytes);
 		if (isGateway(options.config)) {
 			// The gateway keeps the worker protocol (Consume, StartAttempt, ...) inside the platform's network.
 			throw new ConfigurationError(
@@ -343,6 +356,14 @@ export class Worker {
 			run.taskId,
 			`${replay ? "replaying" : "started"} attempt ${attempt.number} on ${machine.name} (${machine.cpu} vCPU, ${machine.memoryGb} GB)`,
 		);
+		let resolvedWaits: WaitOutcome[];
+		try {
+			resolvedWaits = await resolvedWaitOutcomes(this.clients, started);
+		} catch (error) {
+			await this.finish(record, { error: TASK_ERRORS.waitsUnreadable(fromConnectError(error)) }, false);
+			return;
+		}
+		if (record.finished) return;
 		let proc: AttemptProcess;
 		try {
 			proc = await this.pool.acquire(memoryMiB(machine.memoryGb));
@@ -358,7 +379,7 @@ export class Worker {
 		record.proc = proc;
 		this.attach(record, proc);
 		this.arm(record, deadline);
-		proc.send({ type: "run", assignment: assignmentOf(started) });
+		proc.send({ type: "run", assignment: assignmentOf(started, resolvedWaits) });
 	}
 
 	private attach(record: ActiveAttempt, proc: AttemptProcess): void {
@@ -434,6 +455,8 @@ export class Worker {
 			clearTimeout(record.deadline);
 			this.releaseSlot(record);
 			this.out.lifecycle(record.runId, record.taskId, `waiting for ${what}; concurrency released`);
+			// Keeping no suspended children: the run is replayed wherever it resumes.
+			if (this.options.suspendedKeepMs === 0) this.dropSuspended(record);
 		} catch (error) {
 			record.state = "running";
 			const typed = fromConnectError(error);
@@ -466,7 +489,14 @@ export class Worker {
 		const reportStart = Date.now();
 		this.reportsInFlight++;
 		try {
-			outcome += await reportOutcome(this.clients, this.workerId, record, result, concurrent);
+			outcome += await reportOutcome(
+				this.clients,
+				this.workerId,
+				record,
+				result,
+				concurrent,
+				this.outputLimit,
+			);
 		} finally {
 			this.reportsInFlight--;
 		}
@@ -537,12 +567,15 @@ export class Worker {
 		}
 		const keep = this.options.suspendedKeepMs ?? 600_000;
 		for (const record of this.active.values()) {
-			if (record.state === "suspended" && Date.now() - record.suspendedAt > keep) {
-				this.active.delete(record.runId);
-				record.detach();
-				void record.proc?.kill();
-			}
+			if (record.state === "suspended" && Date.now() - record.suspendedAt > keep) this.dropSuspended(record);
 		}
+	}
+
+	/** Lets go of a suspended attempt's child; its run is replayed when it resumes. */
+	private dropSuspended(record: ActiveAttempt): void {
+		this.active.delete(record.runId);
+		record.detach();
+		void record.proc?.kill();
 	}
 
 	/**

@@ -24,6 +24,12 @@ export function workerOptionsOf(
 	const memoryGb = positive("memory-gb", "TASKMESH_WORKER_MEMORY_GB");
 	const maxAttempts = positive("max-attempts", "TASKMESH_WORKER_MAX_ATTEMPTS");
 	const telemetryMs = numberOf(env.TASKMESH_WORKER_TELEMETRY_MS, "TASKMESH_WORKER_TELEMETRY_MS", false);
+	// 0 keeps no suspended child: every resume replays the task.
+	const suspendedKeepMs = numberOf(
+		env.TASKMESH_WORKER_SUSPENDED_KEEP_MS,
+		"TASKMESH_WORKER_SUSPENDED_KEEP_MS",
+		true,
+	);
 	// 0 is a valid prefetch: one delivery per free slot.
 	const prefetch =
 		numberOf(flag(args, "prefetch"), "--prefetch", true) ??
@@ -37,6 +43,7 @@ export function workerOptionsOf(
 		config,
 		development: development || env.TASKMESH_ENV !== "production",
 		...(telemetryMs === undefined ? {} : { telemetryPeriodMs: telemetryMs }),
+		...(suspendedKeepMs === undefined ? {} : { suspendedKeepMs }),
 		...(id === undefined ? {} : { workerId: id }),
 		...(cpu === undefined || memoryGb === undefined ? {} : { capacity: { cpu, memoryGb } }),
 		...(maxAttempts === undefined ? {} : { maxConcurrentAttempts: maxAttempts }),
