@@ -116,3 +116,20 @@ export const bigParent = task({
 		return got;
 	},
 });
+
+/**
+ * Awaits a small batch, then a ~6 MiB child: the child's results fill the resume, so
+ * the batch's are elided and a replay reads them from ListBatchItems.
+ */
+export const batchThenBig = task({
+	id: "test.batch-then-big",
+	run: async () => {
+		const { batch } = await import("../../sdk/src/index.js");
+		const parsed = await batch.triggerAndWait<{ id: string; words: number }>([
+			{ task: "doc.parse", payload: { id: "p0", text: "one" } },
+			{ task: "doc.parse", payload: { id: "p1", text: "one two" } },
+		]);
+		const big = await bigOutput.triggerAndWait({ bytes: 6 * MiB, fill: "z" });
+		return { words: parsed.runs.map((r) => r.output?.words ?? -1), bigLength: big.unwrap().length };
+	},
+});

@@ -52,6 +52,20 @@ describe("large outputs through the SDK and the services", () => {
 	);
 
 	test(
+		"a batch wait whose results were elided is read back from ListBatchItems on replay",
+		{ timeout: 60_000 },
+		async () => {
+			const result = await tasks.triggerAndWait<{ words: number[]; bigLength: number }>(
+				"test.batch-then-big",
+				{},
+			);
+			assert.equal(result.ok, true, String(result.error?.message));
+			assert.deepEqual(result.unwrap(), { words: [1, 2], bigLength: 6 * MiB });
+			await worker.waitFor(new RegExp(`${result.id} test\\.batch-then-big +replaying attempt 1`));
+		},
+	);
+
+	test(
 		"an output over the scheduler's limit fails the run with OUTPUT_TOO_LARGE, without retry, and the worker learns the limit",
 		{ timeout: 60_000 },
 		async () => {
