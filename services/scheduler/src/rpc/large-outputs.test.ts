@@ -110,3 +110,63 @@ describe("large outputs through gRPC", () => {
 		assert.equal(done.run?.status, RunStatus.COMPLETED);
 	});
 });
+
+describe("the resolved waits' inline budget through gRPC", () => {
+	let h: SchedulerHarness;
+
+	// A budget of a few hundred bytes, so small outputs show how it is spent.
+	schedulerSuite(
+		{ SCHEDULER_HEARTBEAT_INTERVAL_MS: "600000", SCHEDULER_RESOLVED_WAITS_INLINE_BYTES: "400" },
+		(started) => {
+			h = started;
+		},
+	);
+
+	test("results travel newest first until one does not fit; older ones are elided from there, and a time wait has nothing to elide", async () => {
+		const env = newEnvironment();
+		const worker = await TestWorker.register(h, env, [{ id: "parent" }, { id: "child" }]);
+		const parent = await h.client.triggerRun({ environmentId: env, taskId: "parent", payload: json({}) });
+		let p = await worker.startNext();
+		const waitOn = async (bytes: number) => {
+			h.clock.advance(1_000);
+			const child = await h.client.triggerRun({
+				environmentId: env,
+				taskId: "child",
+				payload: json({}),
+				parent: { runId: parent.run?.id ?? "", attemptId: p.attempt?.id ?? "", wait: true },
+			});
+			const c = await worker.startNext();
+			await worker.completeBytes(c.attempt?.id ?? "", bigOutput(bytes, "o"));
+			p = await worker.startNext();
+			return child.run?.id ?? "";
+		};
+		// Oldest to newest: a tiny output, a time wait, 100 bytes, 200 bytes.
+		const tiny = await waitOn(3);
+		h.clock.advance(1_000);
+		await h.client.beginWait({
+			runId: parent.run?.id ?? "",
+			attemptId: p.attempt?.id ?? "",
+			target: { case: "duration", value: { seconds: 0n } },
+		});
+		await h.engine.waits.resolveDueTimeWaits(10);
+		p = await worker.startNext();
+		const hundred = await waitOn(100);
+		const twoHundred = await waitOn(200);
+		const waits = p.resolvedWaits;
+		assert.deepEqual(
+			waits.map((w) => w.wait?.childRunId),
+			[tiny, "", hundred, twoHundred],
+		);
+		// The newest (about 280 bytes counted) fits; the next (about 180) would pass 400, so it
+		// and every older wait with results are elided, though the tiny one alone would fit.
+		assert.deepEqual(
+			waits.map((w) => w.resultsElided),
+			[true, false, true, false],
+		);
+		assert.deepEqual(
+			waits.map((w) => w.results.length),
+			[0, 0, 0, 1],
+		);
+		assert.equal(waits[3]?.results[0]?.output.byteLength, 200);
+	});
+});
