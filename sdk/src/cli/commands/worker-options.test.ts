@@ -48,6 +48,12 @@ describe("taskmesh worker options", () => {
 		assert.equal(optionsOf(["t.ts"]).gracePeriodMs, 30_000);
 	});
 
+	test("TASKMESH_WORKER_SUSPENDED_KEEP_MS sets how long suspended children are kept, 0 for none", () => {
+		assert.equal(optionsOf(["t.ts"], { TASKMESH_WORKER_SUSPENDED_KEEP_MS: "0" }).suspendedKeepMs, 0);
+		assert.equal(optionsOf(["t.ts"], { TASKMESH_WORKER_SUSPENDED_KEEP_MS: "5000" }).suspendedKeepMs, 5000);
+		assert.equal("suspendedKeepMs" in optionsOf(["t.ts"]), false);
+	});
+
 	test("bad values are usage errors naming the flag or variable", () => {
 		const refused = (argv: string[], env: Record<string, string>, message: RegExp) =>
 			assert.throws(
@@ -59,6 +65,7 @@ describe("taskmesh worker options", () => {
 		refused(["t.ts"], { TASKMESH_WORKER_PREFETCH: "many" }, /TASKMESH_WORKER_PREFETCH: "many"/);
 		refused(["t.ts", "--cpu", "0"], {}, /--cpu: "0" is not a positive number/);
 		refused(["t.ts"], { TASKMESH_WORKER_MAX_ATTEMPTS: "x" }, /TASKMESH_WORKER_MAX_ATTEMPTS/);
+		refused(["t.ts"], { TASKMESH_WORKER_SUSPENDED_KEEP_MS: "-5" }, /TASKMESH_WORKER_SUSPENDED_KEEP_MS: "-5"/);
 		refused([], {}, /name the task file/);
 	});
 });
