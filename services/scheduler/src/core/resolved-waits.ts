@@ -35,7 +35,12 @@ export async function readResolvedWaits(
 	attemptId: string,
 	inlineBudgetBytes: number,
 ): Promise<WaitRecord[]> {
-	const { rows: heads } = await client.query<HeadRow>(HEADS_SQL, [attemptId]);
+	// Named, so each pooled connection prepares it once: every resumed start runs it.
+	const { rows: heads } = await client.query<HeadRow>({
+		name: "scheduler-resolved-wait-heads",
+		text: HEADS_SQL,
+		values: [attemptId],
+	});
 	const inline = new Set<string>();
 	const elided = new Set<string>();
 	let total = 0;
@@ -54,10 +59,11 @@ export async function readResolvedWaits(
 	}
 	const results = new Map<string, WaitRow["results"]>();
 	if (inline.size > 0) {
-		const { rows } = await client.query<Pick<WaitRow, "id" | "results">>(
-			"SELECT id, results FROM waits WHERE id = ANY($1)",
-			[[...inline]],
-		);
+		const { rows } = await client.query<Pick<WaitRow, "id" | "results">>({
+			name: "scheduler-resolved-wait-results",
+			text: "SELECT id, results FROM waits WHERE id = ANY($1)",
+			values: [[...inline]],
+		});
 		for (const row of rows) results.set(row.id, row.results);
 	}
 	return heads.map((head) => ({
