@@ -15,8 +15,20 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Queue, Worker } from "bullmq";
 import pg from "pg";
 import { type ConsumeRequestSchema, type Delivery, QueueService } from "../gen/taskmesh/queue/v1/queue_pb.js";
-import { SchedulerService } from "../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import {
+	type AttemptStreamRequestSchema,
+	type AttemptStreamResponse,
+	type CompleteAttemptRequestSchema,
+	type CompleteAttemptResponse,
+	SchedulerService,
+	type StartAttemptRequestSchema,
+	type StartAttemptResponse,
+	type TriggerRunRequestSchema,
+	type TriggerStreamRequestSchema,
+	type TriggerStreamResponse,
+} from "../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { AsyncChannel } from "../sdk/src/worker/async-channel.js";
+import { OrderedStreamClient } from "../services/kit/src/grpc/ordered-stream-client.js";
 import { testClient } from "../services/kit/src/testing/grpc.js";
 import { spawnServiceProcess } from "../services/kit/src/testing/process.js";
 
@@ -25,11 +37,17 @@ const { values } = parseArgs({
 		rate: { type: "string", default: "500" },
 		seconds: { type: "string", default: "10" },
 		sustained: { type: "string", default: "3000" },
+		worker: { type: "string", default: "stream" },
+		producer: { type: "string", default: "stream" },
 	},
 });
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const SUSTAINED = Number(values.sustained);
+/** How the worker starts and completes attempts: "stream" (one AttemptStream, as the SDK worker) or "unary". */
+const WORKER_CALLS = values.worker === "unary" ? "unary" : "stream";
+/** How the steady producer triggers, one run per request: "stream" (one TriggerStream) or "unary" (TriggerRun calls). */
+const PRODUCER_CALLS = values.producer === "unary" ? "unary" : "stream";
 /** Attempts the worker runs at once, as BullMQ's Worker concurrency. */
 const CONCURRENCY = 100;
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -183,11 +201,12 @@ async function main() {
 	});
 	requests.push({ kind: { case: "credit", value: { credits: CONCURRENCY } } });
 	const creditBack = () => requests.push({ kind: { case: "credit", value: { credits: 1 } } });
+	const calls = attemptCalls(scheduler);
 	const onDelivery = async (d: Delivery) => {
 		const arrived = Date.now();
 		// A redelivered message of a run already started is refused (and settled) by the scheduler.
-		const started = await scheduler
-			.startAttempt({ workerId, runId: d.message?.metadata?.runId ?? "", queueReceipt: d.receipt })
+		const started = await calls
+			.start({ workerId, runId: d.message?.metadata?.runId ?? "", queueReceipt: d.receipt })
 			.catch(() => undefined);
 		if (started === undefined) {
 			refused++;
@@ -197,7 +216,7 @@ async function main() {
 		const sentAt = (JSON.parse(decoder.decode(started.run?.payload)) as { t: number }).t;
 		latencies.push(Date.now() - sentAt);
 		delivered.push(arrived - sentAt);
-		await scheduler.completeAttempt({
+		await calls.complete({
 			workerId,
 			attemptId: started.attempt?.id ?? "",
 			result: { case: "output", value: { output: encoder.encode("1") } },
@@ -220,8 +239,9 @@ async function main() {
 		while (completed < n) await new Promise((r) => setTimeout(r, 20));
 	};
 	// Warm-up: connections, prepared plans, JIT.
+	const trigger = triggerCall(scheduler);
 	for (let i = 0; i < 200; i++)
-		await scheduler.triggerRun({
+		await trigger({
 			environmentId: env,
 			taskId: "noop",
 			payload: encoder.encode(JSON.stringify({ t: Date.now() })),
@@ -234,9 +254,9 @@ async function main() {
 	const base = completed;
 	await steady(() => {
 		const t = Date.now();
-		void scheduler
-			.triggerRun({ environmentId: env, taskId: "noop", payload: encoder.encode(JSON.stringify({ t })) })
-			.then(() => triggered.push(Date.now() - t));
+		void trigger({ environmentId: env, taskId: "noop", payload: encoder.encode(JSON.stringify({ t })) }).then(
+			() => triggered.push(Date.now() - t),
+		);
 	});
 	await waitFor(base + RATE * SECONDS);
 	const tm = summary(latencies);
@@ -251,7 +271,7 @@ async function main() {
 		Array.from({ length: 64 }, async () => {
 			while (next < SUSTAINED) {
 				next++;
-				await scheduler.triggerRun({
+				await trigger({
 					environmentId: env,
 					taskId: "noop",
 					payload: encoder.encode(JSON.stringify({ t: Date.now() })),
@@ -267,6 +287,8 @@ async function main() {
 	const perRun = (n: number) => ((n * 1000) / SUSTAINED).toFixed(0);
 
 	requests.end();
+	calls.close();
+	trigger.close();
 	const ended = setTimeout(() => stop.abort(), 5_000);
 	await consuming;
 	clearTimeout(ended);
@@ -275,7 +297,9 @@ async function main() {
 	schedProc.child.kill("SIGTERM");
 	queueProc.child.kill("SIGTERM");
 	await Promise.all([schedProc.exited, queueProc.exited]);
-	console.log(`steady ${RATE} runs/s for ${SECONDS} s`);
+	console.log(
+		`steady ${RATE} runs/s for ${SECONDS} s; triggers: ${PRODUCER_CALLS}; the worker's starts and completions: ${WORKER_CALLS}`,
+	);
 	console.log(`bullmq   add -> worker start      n=${bull.n} p50=${bull.p50} ms p99=${bull.p99} ms`);
 	console.log(`taskmesh trigger -> StartAttempt  n=${tm.n} p50=${tm.p50} ms p99=${tm.p99} ms`);
 	console.log(
@@ -292,6 +316,64 @@ async function main() {
 		console.error(`could not drop schema ${schema}: ${String(error)}`),
 	);
 	console.log(ratio);
+}
+
+type Scheduler = ReturnType<typeof testClient<typeof SchedulerService>>;
+
+/**
+ * The worker's StartAttempt and CompleteAttempt: over one AttemptStream (what the
+ * SDK worker does) or as unary calls (--worker unary).
+ */
+function attemptCalls(scheduler: Scheduler) {
+	if (WORKER_CALLS === "unary") {
+		return {
+			start: (request: MessageInitShape<typeof StartAttemptRequestSchema>) => scheduler.startAttempt(request),
+			complete: (request: MessageInitShape<typeof CompleteAttemptRequestSchema>) =>
+				scheduler.completeAttempt(request),
+			close: () => {},
+		};
+	}
+	const stream = new OrderedStreamClient<
+		MessageInitShape<typeof AttemptStreamRequestSchema>,
+		AttemptStreamResponse
+	>((requests) => scheduler.attemptStream(requests));
+	const answerOf = async (request: MessageInitShape<typeof AttemptStreamRequestSchema>) => {
+		const answer = await stream.send(request);
+		if (answer.kind.case === "error") throw new Error(answer.kind.value.message);
+		return answer.kind.value;
+	};
+	return {
+		start: async (request: MessageInitShape<typeof StartAttemptRequestSchema>) =>
+			(await answerOf({ kind: { case: "start", value: request } })) as StartAttemptResponse,
+		complete: async (request: MessageInitShape<typeof CompleteAttemptRequestSchema>) =>
+			(await answerOf({ kind: { case: "complete", value: request } })) as CompleteAttemptResponse,
+		close: () => stream.close(),
+	};
+}
+
+/** One TriggerRun, on a TriggerStream (what a producer sending one run at a time uses) or unary (--producer unary). */
+function triggerCall(scheduler: Scheduler) {
+	if (PRODUCER_CALLS === "unary") {
+		return Object.assign(
+			(request: MessageInitShape<typeof TriggerRunRequestSchema>) => scheduler.triggerRun(request),
+			{
+				close: () => {},
+			},
+		);
+	}
+	const stream = new OrderedStreamClient<
+		MessageInitShape<typeof TriggerStreamRequestSchema>,
+		TriggerStreamResponse
+	>((requests) => scheduler.triggerStream(requests));
+	return Object.assign(
+		async (request: MessageInitShape<typeof TriggerRunRequestSchema>) => {
+			const answer = await stream.send({ run: request });
+			if (answer.kind.case !== "triggered")
+				throw new Error(answer.kind.case === "error" ? answer.kind.value.message : "no answer");
+			return answer.kind.value;
+		},
+		{ close: () => stream.close() },
+	);
 }
 
 async function adminClient(): Promise<pg.Client> {
