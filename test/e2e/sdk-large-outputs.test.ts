@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { runs, tasks } from "../../sdk/src/index.js";
+import { Code } from "@connectrpc/connect";
+import { RateLimitedError, runs, tasks } from "../../sdk/src/index.js";
 import { randomSuffix } from "../../services/kit/src/testing/stores.js";
 import {
 	configureDirect,
@@ -101,6 +102,25 @@ describe("large outputs through the SDK and the services", () => {
 			// The worker's connection is intact: it goes on taking runs.
 			const after = await tasks.triggerAndWait("doc.parse", { id: "after-big", text: "still here" });
 			assert.deepEqual(after.unwrap(), { id: "after-big", words: 2, topWord: "still" });
+		},
+	);
+
+	test(
+		"a trigger over the 16 MiB message limit fails alone, unsent, with RESOURCE_EXHAUSTED naming the limit; the client's next call succeeds",
+		{ timeout: 60_000 },
+		async () => {
+			await assert.rejects(
+				tasks.trigger("doc.parse", { id: "huge", text: "z".repeat(17 * MiB) }),
+				(error) => {
+					assert.ok(error instanceof RateLimitedError, String(error));
+					assert.equal(error.grpcCode, Code.ResourceExhausted);
+					assert.match(error.message, /larger than configured writeMaxBytes 16777216/);
+					return true;
+				},
+			);
+			// Sent, the request made the server reset the connection and every later call on it failed.
+			const next = await tasks.triggerAndWait("doc.parse", { id: "after-huge", text: "still here" });
+			assert.deepEqual(next.unwrap(), { id: "after-huge", words: 2, topWord: "still" });
 		},
 	);
 });

@@ -12,6 +12,15 @@ import {
 import { type ClientConfig, environmentOf, isGateway, type ServiceUrls } from "./config.js";
 import { ConfigurationError } from "./errors.js";
 
+/**
+ * The services' gRPC message limit (the kit's GRPC_MAX_RECEIVE_MESSAGE_BYTES). A
+ * request over it is refused here, before it is sent, with RESOURCE_EXHAUSTED naming
+ * the limit: sent, the server resets the HTTP/2 connection and every later call on
+ * it fails, heartbeats included.
+ */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+const limits = { writeMaxBytes: MAX_MESSAGE_BYTES, readMaxBytes: MAX_MESSAGE_BYTES };
+
 /** One generated client per service the SDK talks to, and the environment to name. */
 export interface Clients {
 	environmentId: string;
@@ -40,7 +49,12 @@ export function createClients(config: ClientConfig): Clients {
 			request.header.set("authorization", `Bearer ${config.apiKey}`);
 			return next(request);
 		};
-		const transport = createConnectTransport({ baseUrl: config.url, httpVersion: "2", interceptors: [auth] });
+		const transport = createConnectTransport({
+			baseUrl: config.url,
+			httpVersion: "2",
+			interceptors: [auth],
+			...limits,
+		});
 		return bag(environmentOf(config), () => transport);
 	}
 	const urls = config.services;
@@ -49,7 +63,7 @@ export function createClients(config: ClientConfig): Clients {
 	const transportFor = (name: keyof ServiceUrls): Transport => {
 		let transport = transports.get(name);
 		if (transport === undefined) {
-			transport = createGrpcTransport({ baseUrl: urls[name] });
+			transport = createGrpcTransport({ baseUrl: urls[name], ...limits });
 			transports.set(name, transport);
 		}
 		return transport;

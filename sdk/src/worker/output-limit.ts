@@ -41,7 +41,8 @@ export class OutputLimit {
 	 * When a completion was refused for the output's size, learns the limit and
 	 * returns the error to complete the attempt with instead; else undefined. An
 	 * output past the gRPC message limit is refused by the transport
-	 * (RESOURCE_EXHAUSTED, "larger than max") before the scheduler sees it.
+	 * (RESOURCE_EXHAUSTED, "larger than max", or "larger than configured writeMaxBytes"
+	 * when this client refused to send it) before the scheduler sees it.
 	 */
 	refusal(error: unknown, outputBytes: number): WireError | undefined {
 		const typed = fromConnectError(error);
@@ -52,7 +53,10 @@ export class OutputLimit {
 			if (limit !== undefined) this.bytes = Number(limit);
 			return outputTooLarge(outputBytes, this.bytes, violation.description);
 		}
-		if (typed.grpcCode === Code.ResourceExhausted && /larger than max/i.test(typed.message))
+		if (
+			typed.grpcCode === Code.ResourceExhausted &&
+			/larger than (max|configured writeMaxBytes)/i.test(typed.message)
+		)
 			return outputTooLarge(outputBytes, undefined, typed.message);
 		return undefined;
 	}
