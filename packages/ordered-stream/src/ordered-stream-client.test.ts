@@ -5,12 +5,12 @@ import {
 	type EnqueueStreamRequest,
 	type EnqueueStreamResponse,
 	QueueService,
-} from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
-import { ServiceError } from "../errors/service-error.js";
-import { startTestServer, testClient } from "../testing/grpc.js";
-import { registration } from "./implementation.js";
+} from "../../../gen/taskmesh/queue/v1/queue_pb.js";
+import { ServiceError } from "../../../services/kit/src/errors/service-error.js";
+import { registration } from "../../../services/kit/src/grpc/implementation.js";
+import type { GrpcServiceHost } from "../../../services/kit/src/grpc/server.js";
+import { startTestServer, testClient } from "../../../services/kit/src/testing/grpc.js";
 import { OrderedStreamClient } from "./ordered-stream-client.js";
-import type { GrpcServiceHost } from "./server.js";
 
 // A real server whose EnqueueStream answers each request with its message ids, in
 // order, after a delay that varies, fails the stream at a message id "boom" and

@@ -1,0 +1,1 @@
+export * from "./ordered-stream-client.js";
