@@ -15,6 +15,7 @@ import {
 	withClient,
 } from "./scheduler-context.js";
 import { COMPLETE_SQL, type CompleteRow, START_SQL, type StartRow } from "./start-sql.js";
+import { boundedTaskError } from "./task-error-bounds.js";
 import { TurnBatcher } from "./turn-batcher.js";
 
 /** A worker's claim on a delivered run. */
@@ -209,7 +210,7 @@ export class AttemptLifecycle {
 	): Promise<{ run: RunRecord; retryAt: Date | null }> {
 		if ("output" in result) checkOutputSize(result.output, this.ctx.limits.maxOutputBytes);
 		const now = new Date(this.ctx.clock.now());
-		const error = "output" in result ? null : result.error;
+		const error = "output" in result ? null : boundedTaskError(result.error);
 		const retryable = error?.retryable === true;
 		const row = await this.completions.call({
 			workerId,

@@ -122,6 +122,36 @@ describe("the resolved waits' inline budget through gRPC", () => {
 		},
 	);
 
+	test("a task error's message and stack are kept up to their bounds, saying how much was cut, and the retry still follows", async () => {
+		const env = newEnvironment();
+		const worker = await TestWorker.register(h, env, [{ id: "t" }]);
+		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
+		const started = await worker.startNext();
+		const message = "m".repeat(1024 * 1024);
+		const stackTrace = `Error: boom\n${"    at frame (file.ts:1:1)\n".repeat(100_000)}`;
+		const done = await h.client.completeAttempt({
+			workerId: worker.id,
+			attemptId: started.attempt?.id ?? "",
+			result: {
+				case: "error",
+				value: { name: "Error", code: "E_BIG", message, stackTrace, retryable: true },
+			},
+		});
+		assert.equal(done.run?.status, RunStatus.REATTEMPTING, "a retryable failure is retried whatever its size");
+		const { run: read } = await h.client.getRun({ environmentId: env, runId: run?.id ?? "" });
+		const error = read?.attempts[0]?.error;
+		assert.equal(error?.code, "E_BIG");
+		assert.equal(
+			error?.message,
+			`${"m".repeat(16 * 1024)}… [${1024 * 1024 - 16 * 1024} more characters cut]`,
+		);
+		assert.ok(stackTrace.startsWith((error?.stackTrace ?? "").slice(0, 64 * 1024)));
+		assert.match(
+			error?.stackTrace ?? "",
+			new RegExp(`… \\[${stackTrace.length - 64 * 1024} more characters cut\\]$`),
+		);
+	});
+
 	test("results travel newest first until one does not fit; older ones are elided from there, and a time wait has nothing to elide", async () => {
 		const env = newEnvironment();
 		const worker = await TestWorker.register(h, env, [{ id: "parent" }, { id: "child" }]);
