@@ -1,3 +1,4 @@
+import { boundedTaskError } from "../../../packages/task-error/src/index.js";
 import type { LogLevelName, TaskContext, WaitOutcome, WaitRequest } from "../tasks/attempt-runtime.js";
 
 /** A task as a project declares it, sent from the indexing child to the worker. */
@@ -52,17 +53,21 @@ export type FromChild =
 	| { type: "done"; output: Uint8Array; outputType: string }
 	| { type: "failed"; error: WireError };
 
-/** An error in wire form, keeping a code and retryability when the error carries them. */
+/**
+ * An error in wire form, keeping a code and retryability when the error carries
+ * them, each part cut to the scheduler's bounds (a thrown multi-megabyte message
+ * would otherwise cross the IPC channel and the report whole).
+ */
 export function wireError(error: unknown, retryable = true): WireError {
 	if (error instanceof Error) {
 		const code = (error as { code?: unknown }).code;
-		return {
+		return boundedTaskError({
 			name: error.name,
 			message: error.message,
 			stackTrace: error.stack ?? "",
 			code: typeof code === "string" ? code : "",
 			retryable,
-		};
+		});
 	}
-	return { name: "Error", message: String(error), stackTrace: "", code: "", retryable };
+	return boundedTaskError({ name: "Error", message: String(error), stackTrace: "", code: "", retryable });
 }

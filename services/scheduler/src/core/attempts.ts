@@ -1,3 +1,4 @@
+import { boundedTaskError } from "../../../../packages/task-error/src/index.js";
 import { ServiceError } from "../../../kit/src/index.js";
 import { newId } from "./ids.js";
 import { readResolvedWaits } from "./resolved-waits.js";
@@ -15,7 +16,6 @@ import {
 	withClient,
 } from "./scheduler-context.js";
 import { COMPLETE_SQL, type CompleteRow, START_SQL, type StartRow } from "./start-sql.js";
-import { boundedTaskError } from "./task-error-bounds.js";
 import { TurnBatcher } from "./turn-batcher.js";
 
 /** A worker's claim on a delivered run. */

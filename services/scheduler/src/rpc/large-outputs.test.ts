@@ -137,7 +137,11 @@ describe("the resolved waits' inline budget through gRPC", () => {
 				value: { name: "Error", code: "E_BIG", message, stackTrace, retryable: true },
 			},
 		});
-		assert.equal(done.run?.status, RunStatus.REATTEMPTING, "a retryable failure is retried whatever its size");
+		assert.equal(
+			done.run?.status,
+			RunStatus.REATTEMPTING,
+			"a retryable failure is retried whatever its size",
+		);
 		const { run: read } = await h.client.getRun({ environmentId: env, runId: run?.id ?? "" });
 		const error = read?.attempts[0]?.error;
 		assert.equal(error?.code, "E_BIG");

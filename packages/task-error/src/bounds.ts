@@ -1,11 +1,10 @@
-import type { TaskErrorInfo } from "./run-types.js";
-
 /**
  * Most characters of each part of a task's error that a run keeps. An error is
  * read back with its run by every GetRun, ListRuns page and waiting parent; a
  * task that throws a multi-megabyte message (a whole document, a huge stack)
  * would otherwise make each of those answers that large, and a page of them
- * larger than a gRPC message may be.
+ * larger than a gRPC message may be. The scheduler cuts what it stores; the
+ * SDK's worker cuts what it sends, so the report itself stays small.
  */
 export const TASK_ERROR_BOUNDS = {
 	name: 256,
@@ -14,14 +13,22 @@ export const TASK_ERROR_BOUNDS = {
 	stackTrace: 64 * 1024,
 } as const;
 
-/** The error with each part cut to its bound, saying how much was cut. */
-export function boundedTaskError(error: TaskErrorInfo): TaskErrorInfo {
+/** The parts of a task's error that the bounds apply to. */
+export interface TaskErrorText {
+	name: string;
+	code: string;
+	message: string;
+	stackTrace: string;
+}
+
+/** The error with each part cut to its bound, saying how much was cut; other fields as they are. */
+export function boundedTaskError<E extends TaskErrorText>(error: E): E {
 	return {
+		...error,
 		name: bounded(error.name, TASK_ERROR_BOUNDS.name),
 		code: bounded(error.code, TASK_ERROR_BOUNDS.code),
 		message: bounded(error.message, TASK_ERROR_BOUNDS.message),
 		stackTrace: bounded(error.stackTrace, TASK_ERROR_BOUNDS.stackTrace),
-		retryable: error.retryable,
 	};
 }
 
