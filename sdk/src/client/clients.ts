@@ -11,6 +11,7 @@ import {
 } from "../../../gen/taskmesh/telemetry/v1/telemetry_pb.js";
 import { type ClientConfig, environmentOf, isGateway, type ServiceUrls } from "./config.js";
 import { ConfigurationError } from "./errors.js";
+import { RunTriggers } from "./run-triggers.js";
 
 /**
  * The services' gRPC message limit (the kit's GRPC_MAX_RECEIVE_MESSAGE_BYTES). A
@@ -30,6 +31,8 @@ export interface Clients {
 	telemetry: Client<typeof TelemetryService>;
 	exporters: Client<typeof ExporterRegistryService>;
 	queue: Client<typeof QueueService>;
+	/** TriggerRun for this client: over one TriggerStream for a run without a parent. */
+	triggers: RunTriggers;
 }
 
 /**
@@ -74,14 +77,16 @@ export function createClients(config: ClientConfig): Clients {
 function bag(environmentId: string, transportFor: (name: keyof ServiceUrls) => Transport): Clients {
 	const make = <S extends DescService>(service: S, name: keyof ServiceUrls) =>
 		createClient(service, transportFor(name));
+	const scheduler = make(SchedulerService, "scheduler");
 	return {
 		environmentId,
-		scheduler: make(SchedulerService, "scheduler"),
+		scheduler,
 		batch: make(BatchService, "batch"),
 		logs: make(LogIngestService, "logs"),
 		telemetry: make(TelemetryService, "telemetry"),
 		exporters: make(ExporterRegistryService, "telemetry"),
 		queue: make(QueueService, "queue"),
+		triggers: new RunTriggers({ scheduler, maxMessageBytes: MAX_MESSAGE_BYTES }),
 	};
 }
 

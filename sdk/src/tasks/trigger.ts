@@ -60,7 +60,7 @@ export async function triggerTask(
 		item.options.idempotencyKey = `${attempt.ctx.attempt.id}:trigger:${triggerSequence++}`;
 	}
 	const response = await call(
-		clients.scheduler.triggerRun({
+		clients.triggers.trigger({
 			environmentId: clients.environmentId,
 			taskId: item.taskId,
 			payload: item.payload,
