@@ -2,6 +2,7 @@ import type { Clients } from "../client/clients.js";
 import { call, fromConnectError } from "../client/errors.js";
 import { fromProtoTimestamp, protoDuration } from "../tasks/duration.js";
 import type { ActiveAttempt } from "./active-attempt.js";
+import type { AttemptCalls } from "./attempt-calls.js";
 import type { WireError } from "./ipc-protocol.js";
 import type { OutputLimit } from "./output-limit.js";
 
@@ -17,6 +18,7 @@ import type { OutputLimit } from "./output-limit.js";
  */
 export async function reportOutcome(
 	clients: Clients,
+	attempts: AttemptCalls,
 	workerId: string,
 	record: Pick<ActiveAttempt, "runId" | "attemptId" | "suspendedByWait">,
 	result: { output: Uint8Array; outputType: string } | { error: WireError },
@@ -36,7 +38,7 @@ export async function reportOutcome(
 		}
 		const complete = (r: typeof result) =>
 			call(
-				clients.scheduler.completeAttempt({
+				attempts.complete({
 					workerId,
 					attemptId: record.attemptId,
 					result:

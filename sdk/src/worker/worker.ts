@@ -9,6 +9,7 @@ import { ConfigurationError, call, fromConnectError } from "../client/errors.js"
 import type { WaitOutcome, WaitRequest } from "../tasks/attempt-runtime.js";
 import { fromProtoDuration, fromProtoTimestamp } from "../tasks/duration.js";
 import { type ActiveAttempt, TASK_ERRORS } from "./active-attempt.js";
+import { AttemptCalls } from "./attempt-calls.js";
 import type { AttemptProcess, ChildExit } from "./attempt-process.js";
 import { reportOutcome } from "./attempt-report.js";
 import { ConsumerStream } from "./consumer-stream.js";
@@ -71,6 +72,8 @@ export interface WorkerOptions {
 export class Worker {
 	readonly workerId: string;
 	readonly clients: Clients;
+	/** StartAttempt and CompleteAttempt, over one AttemptStream. */
+	private readonly attempts: AttemptCalls;
 	private readonly ledger: ResourceLedger;
 	private readonly active = new Map<string, ActiveAttempt>();
 	/** The scheduler's output limit, once a refusal has told it, and the message limit. */
@@ -99,6 +102,7 @@ export class Worker {
 		}
 		this.workerId = options.workerId ?? `worker-${os.hostname()}-${randomUUID().slice(0, 8)}`;
 		this.clients = createClients(options.config);
+		this.attempts = new AttemptCalls(this.clients.scheduler);
 		this.ledger = new ResourceLedger(options.capacity ?? hostCapacity());
 		this.out = new WorkerConsole(
 			options.write ?? ((line) => process.stdout.write(`${line}\n`)),
@@ -251,7 +255,7 @@ export class Worker {
 		let started: StartAttemptResponse;
 		try {
 			started = await call(
-				this.clients.scheduler.startAttempt({
+				this.attempts.start({
 					workerId: this.workerId,
 					runId,
 					queueReceipt: delivery.receipt,
@@ -491,6 +495,7 @@ export class Worker {
 		try {
 			outcome += await reportOutcome(
 				this.clients,
+				this.attempts,
 				this.workerId,
 				record,
 				result,
@@ -609,6 +614,8 @@ export class Worker {
 		);
 		// Outcomes still being reported are part of the work; wait for them too.
 		while (this.reportsInFlight > 0) await new Promise((r) => setTimeout(r, 20));
+		// Every CompleteAttempt has been answered: nothing is left for the stream to carry.
+		this.attempts.close();
 		for (const record of this.active.values()) void record.proc?.kill();
 		this.active.clear();
 		clearInterval(this.heartbeat);
