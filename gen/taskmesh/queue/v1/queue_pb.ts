@@ -1862,7 +1862,11 @@ export const QueueService: GenService<{
    * A long-lived consumer: the client sends credits, acknowledgements, nacks and
    * heartbeats; the server pushes messages as soon as they are deliverable and
    * credits allow. Messages still in flight when the stream ends go back to
-   * their queue at once.
+   * their queue at once — except when the server ends it because it begins to
+   * drain: it sends what it had taken and ends the stream cleanly, and the
+   * deliveries in flight stay the consumer's (until their visibility timeout)
+   * to heartbeat and settle on a stream it opens again, with the same
+   * consumer id, to a server that stays.
    *
    * @generated from rpc taskmesh.queue.v1.QueueService.Consume
    */

@@ -133,6 +133,18 @@ export class ConsumerSession {
 		}
 	}
 
+	/**
+	 * Ends the session keeping its unsettled deliveries in flight (the server is
+	 * draining and the consumer will settle them on a stream elsewhere); returns
+	 * how many. They go back at their visibility timeout if it never does.
+	 */
+	detach(): number {
+		this.span.end();
+		const kept = this.unsettled.size;
+		this.unsettled.clear();
+		return kept;
+	}
+
 	/** Gives every unsettled delivery back to its queue and ends the span. */
 	async close(): Promise<number> {
 		this.span.end();

@@ -18,8 +18,13 @@ const MAX_CREDITS = 100_000;
 /**
  * One Consume stream: the first message opens it; then credits, acknowledgements,
  * nacks and heartbeats come in while deliveries go out as soon as they are
- * deliverable. When the stream ends, for whatever reason, unsettled deliveries go
- * back to their queues at once.
+ * deliverable. When the stream ends (the consumer closed it, or it was cut),
+ * unsettled deliveries go back to their queues at once. When the server begins
+ * to drain, it stops delivering, sends what it had taken, and ends the stream
+ * cleanly with the deliveries still in flight: they stay the consumer's, to be
+ * heartbeated and settled on a stream it opens elsewhere (or back at their
+ * visibility timeout), so a rolling restart neither waits out the drain nor
+ * returns messages whose work is still running.
  */
 export async function* consumeStream(
 	requests: AsyncIterable<ConsumeRequest>,
@@ -53,6 +58,12 @@ export async function* consumeStream(
 	const stop = new AbortController();
 	const onAbort = () => stop.abort();
 	context.signal.addEventListener("abort", onAbort, { once: true });
+	let drained = false;
+	const onDrain = () => {
+		drained = true;
+		stop.abort();
+	};
+	context.draining.addEventListener("abort", onDrain, { once: true });
 	const session = new ConsumerSession({
 		queue: core.queue,
 		consumerId,
@@ -160,11 +171,23 @@ export async function* consumeStream(
 		stop.abort();
 		out.close();
 		context.signal.removeEventListener("abort", onAbort);
+		context.draining.removeEventListener("abort", onDrain);
 		await delivering;
 		try {
-			const released = await session.close();
-			if (released > 0)
-				context.logger.info({ consumer_id: consumerId, released }, "consumer gone; deliveries returned");
+			// Drained with every delivery taken sent (the loop above emptied the channel)
+			// and the call not cut: what is in flight stays the consumer's.
+			if (drained && !context.signal.aborted) {
+				const kept = session.detach();
+				if (kept > 0)
+					context.logger.info(
+						{ consumer_id: consumerId, kept },
+						"server draining; deliveries stay in flight",
+					);
+			} else {
+				const released = await session.close();
+				if (released > 0)
+					context.logger.info({ consumer_id: consumerId, released }, "consumer gone; deliveries returned");
+			}
 		} finally {
 			liveConsumers.delete(consumerId);
 			// The reader may be parked on the next request; the transport ends it with the call.

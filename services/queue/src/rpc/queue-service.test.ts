@@ -477,14 +477,14 @@ describe("QueueService over gRPC", () => {
 	});
 
 	/** A Consume stream the test drives by hand. */
-	function openStream(env: string, consumerId: string) {
+	function openStream(env: string, consumerId: string, on = client) {
 		const requests = new AsyncChannel<ConsumeRequest>(1000);
 		const abort = new AbortController();
 		const open = create(ConsumeRequestSchema, {
 			kind: { case: "open", value: { consumerId, selectors: [{ environmentId: env }] } },
 		});
 		void requests.push(open);
-		const responses = client.consume(requests, { signal: abort.signal })[Symbol.asyncIterator]();
+		const responses = on.consume(requests, { signal: abort.signal })[Symbol.asyncIterator]();
 		const send = (kind: MessageInitShape<typeof ConsumeRequestSchema>["kind"]) =>
 			requests.push(create(ConsumeRequestSchema, { kind }));
 		const next = async (): Promise<ConsumeResponse> => {
@@ -492,8 +492,56 @@ describe("QueueService over gRPC", () => {
 			assert.ok(!r.done, "the stream ended");
 			return r.value;
 		};
-		return { send, next, abort, requests };
+		return { send, next, abort, requests, responses };
 	}
+
+	test("a draining server ends a Consume stream cleanly and its deliveries stay the consumer's, to settle on a new stream", async () => {
+		const env = "consume-drain";
+		await client.enqueue({ messages: [msg(env, "a"), msg(env, "b")] });
+		const draining = await startTestServer(
+			[queueServiceRegistration({ core, config: loadQueueConfig({}) })],
+			{ drainTimeoutMs: 20_000 },
+		);
+		const s = openStream(env, "drained-worker", testClient(QueueService, draining.url));
+		assert.equal((await s.next()).kind.case, "opened");
+		await s.send({ case: "credit", value: { credits: 2 } });
+		const got: Delivery[] = [];
+		while (got.length < 2) {
+			const r = await s.next();
+			if (r.kind.case === "deliveries") got.push(...r.kind.value.deliveries);
+		}
+		const began = Date.now();
+		const drain = draining.drain();
+		// The stream ends with OK, long before the drain's 20 s timeout.
+		assert.equal((await s.responses.next()).done, true);
+		await drain;
+		assert.ok(Date.now() - began < 5_000, `the drain took ${Date.now() - began} ms`);
+		s.requests.close();
+		// Not given back: another consumer finds nothing.
+		const other = await client.dequeue({
+			consumerId: "someone-else",
+			selectors: [{ environmentId: env }],
+			maxMessages: 2,
+			waitTime: durationFromMs(300),
+		});
+		assert.deepEqual(other.deliveries, []);
+		// The same consumer, on a stream elsewhere, heartbeats and acknowledges them.
+		const again = openStream(env, "drained-worker");
+		assert.equal((await again.next()).kind.case, "opened");
+		const receipts = got.map((d) => d.receipt);
+		await again.send({ case: "heartbeat", value: { consumerId: "drained-worker", receipts } });
+		let r = await again.next();
+		assert.equal(r.kind.case === "heartbeated" && r.kind.value.extended, 2);
+		await again.send({
+			case: "acknowledge",
+			value: { acknowledgements: receipts.map((receipt) => ({ receipt, reason: AckReason.COMPLETED })) },
+		});
+		r = await again.next();
+		assert.equal(r.kind.case === "acknowledged" && r.kind.value.acknowledged, 2);
+		again.abort.abort();
+		const { queue } = await client.getQueue({ environmentId: env, queue: "q" });
+		assert.deepEqual([queue?.stats?.depth, queue?.stats?.inFlight], [0n, 0n]);
+	});
 
 	test("a Consume stream pushes messages enqueued after it waits, within its credits, and takes acks", async () => {
 		const env = "stream";
