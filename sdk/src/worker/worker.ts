@@ -190,18 +190,40 @@ export class Worker {
 					for (const d of deliveries) this.onDelivery(d);
 				},
 				closed: (error) => {
-					// The queue took back what this stream held, the prefetched deliveries too.
+					if (this.stream !== stream) return;
+					if (error === undefined && !this.stopping) {
+						// Ended cleanly by the queue (it is draining): what this stream held stays
+						// this worker's. Carry it to a new stream at once and heartbeat it there.
+						this.out.info("consume stream ended by the queue (draining); reopening with what it held");
+						this.openStream();
+						this.stream?.heartbeat(this.heldReceipts());
+						return;
+					}
+					// Cut: the queue took back what this stream held, the prefetched deliveries too.
 					for (const d of this.prefetched.splice(0)) this.ledger.release(`delivery:${d.receipt}`);
 					if (this.stopping) return;
 					this.out.warn("consume stream ended; reopening", error);
 					setTimeout(() => {
-						if (!this.stopping) this.openStream();
+						if (!this.stopping && this.stream === stream) this.openStream();
 					}, 1000).unref();
 				},
 			},
 		});
 		this.stream = stream;
-		stream.open(this.slots() + this.prefetch(), this.ledger.free());
+		// Credits for what the worker can still take: running and prefetched deliveries hold theirs.
+		stream.open(
+			Math.max(0, this.slots() + this.prefetch() - this.slotsInUse - this.prefetched.length),
+			this.ledger.free(),
+		);
+	}
+
+	/** Receipts of the deliveries this worker holds: running attempts' and prefetched ones. */
+	private heldReceipts(): string[] {
+		const running = [...this.active.values()].filter((a) => a.state !== "suspended");
+		return [
+			...running.map((a) => a.receipt).filter((r) => r !== ""),
+			...this.prefetched.map((d) => d.receipt),
+		];
 	}
 
 	/** Attempts run at once at most. */
@@ -538,10 +560,7 @@ export class Worker {
 
 	private async beat(): Promise<void> {
 		const running = [...this.active.values()].filter((a) => a.state !== "suspended");
-		this.stream?.heartbeat([
-			...running.map((a) => a.receipt).filter((r) => r !== ""),
-			...this.prefetched.map((d) => d.receipt),
-		]);
+		this.stream?.heartbeat(this.heldReceipts());
 		try {
 			const response = await call(
 				this.clients.scheduler.heartbeatWorker({
