@@ -17,7 +17,7 @@ SELECT id, run_id, attempt_id, status, resolved_at, error, batch_id, child_run_i
 			+ octet_length(coalesce(r->'error', 'null'::jsonb)::text) + 32)
 		FROM jsonb_array_elements(coalesce(results, '[]'::jsonb)) r
 	), 0)::bigint AS results_bytes
-FROM waits WHERE attempt_id = $1 AND status = 'RESOLVED' ORDER BY created_at, id`;
+FROM waits WHERE attempt_id = $1 AND status = 'RESOLVED' ORDER BY ordinal`;
 
 type HeadRow = Omit<WaitRow, "results"> & { results_bytes: string };
 

@@ -272,6 +272,35 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 		assert.equal(s3.resolvedWaits[1]?.results[0]?.runId, "run_a");
 	});
 
+	test("resolved waits come back in the order they were begun, even when the clock says otherwise", async () => {
+		const env = newEnvironment();
+		const worker = await TestWorker.register(h, env, [{ id: "t" }]);
+		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
+		let parent = await worker.startNext();
+		const children: string[] = [];
+		const begunAt = h.clock.now();
+		for (const [i, at] of [begunAt, begunAt - 60_000].entries()) {
+			// The second wait is begun on a replica whose clock is a minute behind.
+			h.clock.set(at);
+			const child = await h.client.triggerRun({
+				environmentId: env,
+				taskId: "t",
+				payload: json({ child: i }),
+				parent: { runId: run?.id ?? "", attemptId: parent.attempt?.id ?? "", wait: true },
+			});
+			children.push(child.run?.id ?? "");
+			const c = await worker.startNext();
+			await worker.complete(c.attempt?.id ?? "", { child: i });
+			parent = await worker.startNext();
+			assert.equal(parent.run?.id, run?.id);
+		}
+		assert.deepEqual(
+			parent.resolvedWaits.map((w) => w.results[0]?.runId),
+			children,
+		);
+		h.clock.set(begunAt);
+	});
+
 	test("a draining scheduler ends a pending WaitForResume cleanly instead of holding the drain open", async () => {
 		const env = newEnvironment();
 		const worker = await TestWorker.register(h, env, [{ id: "t" }]);
