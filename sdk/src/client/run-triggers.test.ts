@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ConnectError } from "@connectrpc/connect";
 import {
 	SchedulerService,
 	type TriggerStreamRequest,
@@ -15,6 +14,7 @@ import {
 import { startTestServer } from "../../../services/kit/src/testing/grpc.js";
 import { fromConnectError } from "./errors.js";
 import { RunTriggers } from "./run-triggers.js";
+import { connectFailure } from "./testing/connect-failure.js";
 import { oneServerClients } from "./testing/one-server-clients.js";
 
 const REFUSED = new ServiceError("INVALID_ARGUMENT", "unknown task", {
@@ -49,16 +49,6 @@ function scriptedScheduler(counts: { streams: number; unary: number }) {
 	});
 }
 
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-	try {
-		await call;
-	} catch (error) {
-		assert.ok(error instanceof ConnectError, String(error));
-		return error;
-	}
-	assert.fail("the call succeeded");
-}
-
 describe("triggers over TriggerStream", () => {
 	const counts = { streams: 0, unary: 0 };
 	let server: GrpcServiceHost;
@@ -81,9 +71,9 @@ describe("triggers over TriggerStream", () => {
 			handles.map((h) => h.run?.id),
 			["run_a", "run_b", "run_c"],
 		);
-		const streamed = await failure(triggers.trigger({ taskId: "refused" }));
+		const streamed = await connectFailure(triggers.trigger({ taskId: "refused" }));
 		assert.deepEqual(counts, { streams: 1, unary: 0 });
-		const unary = await failure(scheduler.triggerRun({ taskId: "refused" }));
+		const unary = await connectFailure(scheduler.triggerRun({ taskId: "refused" }));
 		assert.equal(streamed.code, unary.code);
 		assert.equal(streamed.message, unary.message);
 		assert.deepEqual(fromConnectError(streamed).fieldViolations, fromConnectError(unary).fieldViolations);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import {
 	type AttemptStreamRequest,
 	type AttemptStreamResponse,
@@ -14,6 +14,7 @@ import {
 } from "../../../services/kit/src/index.js";
 import { startTestServer } from "../../../services/kit/src/testing/grpc.js";
 import { fromConnectError } from "../client/errors.js";
+import { connectFailure } from "../client/testing/connect-failure.js";
 import { oneServerClients } from "../client/testing/one-server-clients.js";
 import { AttemptCalls } from "./attempt-calls.js";
 import { OutputLimit } from "./output-limit.js";
@@ -78,16 +79,6 @@ function scriptedScheduler(opened: { count: number }) {
 	});
 }
 
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-	try {
-		await call;
-	} catch (error) {
-		assert.ok(error instanceof ConnectError, String(error));
-		return error;
-	}
-	assert.fail("the call succeeded");
-}
-
 describe("a worker's starts and completions over AttemptStream", () => {
 	const opened = { count: 0 };
 	let server: GrpcServiceHost;
@@ -120,7 +111,7 @@ describe("a worker's starts and completions over AttemptStream", () => {
 			[() => complete("too-big"), () => scheduler.completeAttempt({ attemptId: "too-big" })],
 		];
 		for (const [streamed, unary] of pairs) {
-			const [s, u] = [await failure(streamed()), await failure(unary())];
+			const [s, u] = [await connectFailure(streamed()), await connectFailure(unary())];
 			assert.equal(s.code, u.code);
 			assert.equal(s.rawMessage, u.rawMessage);
 			assert.equal(s.message, u.message);
@@ -130,13 +121,13 @@ describe("a worker's starts and completions over AttemptStream", () => {
 			assert.deepEqual(typedS.fieldViolations, typedU.fieldViolations);
 			assert.deepEqual(typedS.metadata, typedU.metadata);
 		}
-		assert.equal(fromConnectError(await failure(start("duplicate"))).code, "ATTEMPT_ALREADY_STARTED");
-		assert.equal((await failure(start("missing"))).code, Code.NotFound);
+		assert.equal(fromConnectError(await connectFailure(start("duplicate"))).code, "ATTEMPT_ALREADY_STARTED");
+		assert.equal((await connectFailure(start("missing"))).code, Code.NotFound);
 	});
 
 	test("an output refused in-band for its size becomes OUTPUT_TOO_LARGE and teaches the limit, as a unary refusal did", async () => {
 		const limit = new OutputLimit();
-		const error = limit.refusal(await failure(complete("too-big")), 200);
+		const error = limit.refusal(await connectFailure(complete("too-big")), 200);
 		assert.equal(error?.code, "OUTPUT_TOO_LARGE");
 		assert.equal(limit.check(150)?.code, "OUTPUT_TOO_LARGE", "the limit of 100 bytes was learnt");
 	});
@@ -147,7 +138,7 @@ describe("a worker's starts and completions over AttemptStream", () => {
 		const held = start("hold");
 		const failed = start("boom");
 		for (const call of [held, failed]) {
-			const error = await failure(call);
+			const error = await connectFailure(call);
 			assert.equal(error.code, Code.Unavailable);
 			assert.equal(error.rawMessage, "the store went away");
 		}

@@ -5,12 +5,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import {
 	type AttemptStreamRequest,
 	AttemptStreamRequestSchema,
-	type AttemptStreamResponse,
 	RunStatus,
 	SchedulerService,
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
-import { AsyncChannel } from "../../../kit/src/index.js";
 import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
+import { answeredStream } from "../testing/answered-stream.js";
 import {
 	newEnvironment,
 	type SchedulerHarness,
@@ -21,20 +20,15 @@ import { schedulerServiceRegistration } from "./scheduler-service.js";
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
-/** An open AttemptStream: send a request, read its answer. */
+/** An open AttemptStream: send a request by its kind, read its answer. */
 function openStream(client: SchedulerHarness["client"]) {
-	const requests = new AsyncChannel<AttemptStreamRequest>(64);
-	const answers = client.attemptStream(requests)[Symbol.asyncIterator]();
+	const stream = answeredStream((requests: AsyncIterable<AttemptStreamRequest>) =>
+		client.attemptStream(requests),
+	);
 	return {
+		...stream,
 		send: (kind: MessageInitShape<typeof AttemptStreamRequestSchema>["kind"]) =>
-			requests.push(create(AttemptStreamRequestSchema, { kind })),
-		next: async (): Promise<AttemptStreamResponse> => {
-			const { value, done } = await answers.next();
-			assert.equal(done, false, "the stream ended before an answer");
-			return value as AttemptStreamResponse;
-		},
-		answers,
-		end: () => requests.close(),
+			stream.send(create(AttemptStreamRequestSchema, { kind })),
 	};
 }
 
@@ -99,7 +93,7 @@ describe("AttemptStream through gRPC", () => {
 			assert.equal(answer.kind.case === "completed" && answer.kind.value.run?.status, RunStatus.COMPLETED);
 		}
 		stream.end();
-		assert.equal((await stream.answers.next()).done, true);
+		assert.equal(await stream.ended(), true);
 		for (const t of triggered) {
 			const { run } = await h.client.getRun({ environmentId: env, runId: t.run?.id ?? "" });
 			assert.equal(run?.status, RunStatus.COMPLETED);
@@ -178,7 +172,7 @@ describe("AttemptStream through gRPC", () => {
 		assert.equal((await stream.next()).kind.case, "started");
 		const began = Date.now();
 		const drain = draining.drain();
-		assert.equal((await stream.answers.next()).done, true);
+		assert.equal(await stream.ended(), true);
 		await drain;
 		assert.ok(Date.now() - began < 5_000, `the drain took ${Date.now() - began} ms`);
 		stream.end();

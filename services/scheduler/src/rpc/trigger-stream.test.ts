@@ -9,8 +9,8 @@ import {
 	TriggerStreamRequestSchema,
 	type TriggerStreamResponse,
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
-import { AsyncChannel } from "../../../kit/src/index.js";
 import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
+import { answeredStream } from "../testing/answered-stream.js";
 import {
 	newEnvironment,
 	type SchedulerHarness,
@@ -21,20 +21,15 @@ import { schedulerServiceRegistration } from "./scheduler-service.js";
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
-/** An open TriggerStream: send a request, read its answer. */
+/** An open TriggerStream: send a run to trigger, read its answer. */
 function openStream(client: SchedulerHarness["client"]) {
-	const requests = new AsyncChannel<TriggerStreamRequest>(64);
-	const answers = client.triggerStream(requests)[Symbol.asyncIterator]();
+	const stream = answeredStream((requests: AsyncIterable<TriggerStreamRequest>) =>
+		client.triggerStream(requests),
+	);
 	return {
+		...stream,
 		send: (run: MessageInitShape<typeof TriggerStreamRequestSchema>["run"]) =>
-			requests.push(create(TriggerStreamRequestSchema, { run })),
-		next: async (): Promise<TriggerStreamResponse> => {
-			const { value, done } = await answers.next();
-			assert.equal(done, false, "the stream ended before an answer");
-			return value as TriggerStreamResponse;
-		},
-		answers,
-		end: () => requests.close(),
+			stream.send(create(TriggerStreamRequestSchema, { run })),
 	};
 }
 
@@ -74,7 +69,7 @@ describe("TriggerStream through gRPC", () => {
 			ids.push(run?.id ?? "");
 		}
 		stream.end();
-		assert.equal((await stream.answers.next()).done, true);
+		assert.equal(await stream.ended(), true);
 		const { runs } = await h.client.getRuns({ environmentId: env, runIds: ids });
 		assert.deepEqual(
 			runs.map((r) => r.id),
@@ -171,7 +166,7 @@ describe("TriggerStream through gRPC", () => {
 		assert.equal((await stream.next()).kind.case, "triggered");
 		const began = Date.now();
 		const drain = draining.drain();
-		assert.equal((await stream.answers.next()).done, true);
+		assert.equal(await stream.ended(), true);
 		await drain;
 		assert.ok(Date.now() - began < 5_000, `the drain took ${Date.now() - began} ms`);
 		stream.end();
