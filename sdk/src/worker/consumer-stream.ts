@@ -85,6 +85,12 @@ export class ConsumerStream {
 		});
 	}
 
+	/** Keeps deliveries in flight when this stream ends (their attempts started; the scheduler settles them). */
+	hold(receipts: string[]): void {
+		if (receipts.length === 0) return;
+		this.requests.push({ kind: { case: "hold", value: { receipts } } });
+	}
+
 	/** Ends the stream; the queue returns anything still in flight. */
 	async close(): Promise<void> {
 		this.requests.end();

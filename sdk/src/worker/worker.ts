@@ -199,7 +199,7 @@ export class Worker {
 						this.stream?.heartbeat(this.heldReceipts());
 						return;
 					}
-					// Cut: the queue took back what this stream held, the prefetched deliveries too.
+					// Cut: the queue took back what this stream had not held: the prefetched deliveries.
 					for (const d of this.prefetched.splice(0)) this.ledger.release(`delivery:${d.receipt}`);
 					if (this.stopping) return;
 					this.out.warn("consume stream ended; reopening", error);
@@ -302,6 +302,10 @@ export class Worker {
 			}
 			return;
 		}
+		// Started: the scheduler settles this delivery when the attempt ends (or this
+		// worker is found dead), so a cut of the Consume stream must not give it back
+		// to be delivered again while the attempt runs (and free its concurrency slot).
+		this.stream?.hold([delivery.receipt]);
 		this.ledger.release(key);
 		await this.beginAttempt(delivery.receipt, started, held);
 	}

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskmesh/queue/v1/queue.proto.
  */
 export const file_taskmesh_queue_v1_queue: GenFile = /*@__PURE__*/
-  fileDesc("Ch10YXNrbWVzaC9xdWV1ZS92MS9xdWV1ZS5wcm90bxIRdGFza21lc2gucXVldWUudjEisgEKD01lc3NhZ2VNZXRhZGF0YRIOCgZydW5faWQYASABKAkSDwoHdGFza19pZBgCIAEoCRIPCgdhdHRlbXB0GAMgASgFEj4KBmxhYmVscxgEIAMoCzIuLnRhc2ttZXNoLnF1ZXVlLnYxLk1lc3NhZ2VNZXRhZGF0YS5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItcCCg5FbnF1ZXVlTWVzc2FnZRIKCgJpZBgBIAEoCRIWCg5lbnZpcm9ubWVudF9pZBgCIAEoCRINCgVxdWV1ZRgDIAEoCRIXCg9jb25jdXJyZW5jeV9rZXkYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIQCghwcmlvcml0eRgGIAEoBRIqCgVkZWxheRgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkgAEjIKDGF2YWlsYWJsZV9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIABIwCglyZXNvdXJjZXMYCSABKAsyHS50YXNrbWVzaC5jb21tb24udjEuUmVzb3VyY2VzEjQKCG1ldGFkYXRhGAogASgLMiIudGFza21lc2gucXVldWUudjEuTWVzc2FnZU1ldGFkYXRhQg4KDGF2YWlsYWJpbGl0eSLcAgoMUXVldWVNZXNzYWdlEgoKAmlkGAEgASgJEhYKDmVudmlyb25tZW50X2lkGAIgASgJEg0KBXF1ZXVlGAMgASgJEhcKD2NvbmN1cnJlbmN5X2tleRgEIAEoCRIPCgdwYXlsb2FkGAUgASgMEhAKCHByaW9yaXR5GAYgASgFEi8KC2VucXVldWVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxhdmFpbGFibGVfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKCXJlc291cmNlcxgJIAEoCzIdLnRhc2ttZXNoLmNvbW1vbi52MS5SZXNvdXJjZXMSNAoIbWV0YWRhdGEYCiABKAsyIi50YXNrbWVzaC5xdWV1ZS52MS5NZXNzYWdlTWV0YWRhdGESEgoKbmFja19jb3VudBgLIAEoBSKYAQoIRGVsaXZlcnkSMAoHbWVzc2FnZRgBIAEoCzIfLnRhc2ttZXNoLnF1ZXVlLnYxLlF1ZXVlTWVzc2FnZRIPCgdyZWNlaXB0GAIgASgJEhYKDmRlbGl2ZXJ5X2NvdW50GAMgASgFEjEKDXZpc2libGVfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjoKEENvbnN1bWVyU2VsZWN0b3ISFgoOZW52aXJvbm1lbnRfaWQYASABKAkSDgoGcXVldWVzGAIgAygJIkUKDkVucXVldWVSZXF1ZXN0EjMKCG1lc3NhZ2VzGAEgAygLMiEudGFza21lc2gucXVldWUudjEuRW5xdWV1ZU1lc3NhZ2UiLgoNRW5xdWV1ZVJlc3VsdBIKCgJpZBgBIAEoCRIRCglkdXBsaWNhdGUYAiABKAgiRAoPRW5xdWV1ZVJlc3BvbnNlEjEKB3Jlc3VsdHMYASADKAsyIC50YXNrbWVzaC5xdWV1ZS52MS5FbnF1ZXVlUmVzdWx0IksKFEVucXVldWVTdHJlYW1SZXF1ZXN0EjMKCG1lc3NhZ2VzGAEgAygLMiEudGFza21lc2gucXVldWUudjEuRW5xdWV1ZU1lc3NhZ2UifwoVRW5xdWV1ZVN0cmVhbVJlc3BvbnNlEhAKCHNlcXVlbmNlGAEgASgEEjEKB3Jlc3VsdHMYAiADKAsyIC50YXNrbWVzaC5xdWV1ZS52MS5FbnF1ZXVlUmVzdWx0EiEKBWVycm9yGAMgASgLMhIuZ29vZ2xlLnJwYy5TdGF0dXMijwIKDkRlcXVldWVSZXF1ZXN0EhMKC2NvbnN1bWVyX2lkGAEgASgJEjYKCXNlbGVjdG9ycxgCIAMoCzIjLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVyU2VsZWN0b3ISFAoMbWF4X21lc3NhZ2VzGAMgASgFEjUKDmZyZWVfcmVzb3VyY2VzGAQgASgLMh0udGFza21lc2guY29tbW9uLnYxLlJlc291cmNlcxI1ChJ2aXNpYmlsaXR5X3RpbWVvdXQYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLAoJd2FpdF90aW1lGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIkIKD0RlcXVldWVSZXNwb25zZRIvCgpkZWxpdmVyaWVzGAEgAygLMhsudGFza21lc2gucXVldWUudjEuRGVsaXZlcnkiyAEKC0NvbnN1bWVPcGVuEhMKC2NvbnN1bWVyX2lkGAEgASgJEjYKCXNlbGVjdG9ycxgCIAMoCzIjLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVyU2VsZWN0b3ISNQoSdmlzaWJpbGl0eV90aW1lb3V0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjUKDmZyZWVfcmVzb3VyY2VzGAQgASgLMh0udGFza21lc2guY29tbW9uLnYxLlJlc291cmNlcyJXCg1Db25zdW1lQ3JlZGl0Eg8KB2NyZWRpdHMYASABKAUSNQoOZnJlZV9yZXNvdXJjZXMYAiABKAsyHS50YXNrbWVzaC5jb21tb24udjEuUmVzb3VyY2VzImAKD0Fja25vd2xlZGdlbWVudBIPCgdyZWNlaXB0GAEgASgJEiwKBnJlYXNvbhgCIAEoDjIcLnRhc2ttZXNoLnF1ZXVlLnYxLkFja1JlYXNvbhIOCgZkZXRhaWwYAyABKAkilgEKCE5hY2tJdGVtEg8KB3JlY2VpcHQYASABKAkSMAoLcmV0cnlfZGVsYXkYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25IABIuCghyZXRyeV9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIABIOCgZkZXRhaWwYBCABKAlCBwoFcmV0cnkipAIKDkNvbnN1bWVSZXF1ZXN0Ei4KBG9wZW4YASABKAsyHi50YXNrbWVzaC5xdWV1ZS52MS5Db25zdW1lT3BlbkgAEjIKBmNyZWRpdBgCIAEoCzIgLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVDcmVkaXRIABI8CgthY2tub3dsZWRnZRgDIAEoCzIlLnRhc2ttZXNoLnF1ZXVlLnYxLkFja25vd2xlZGdlUmVxdWVzdEgAEi4KBG5hY2sYBCABKAsyHi50YXNrbWVzaC5xdWV1ZS52MS5OYWNrUmVxdWVzdEgAEjgKCWhlYXJ0YmVhdBgFIAEoCzIjLnRhc2ttZXNoLnF1ZXVlLnYxLkhlYXJ0YmVhdFJlcXVlc3RIAEIGCgRraW5kIiQKDUNvbnN1bWVPcGVuZWQSEwoLY29uc3VtZXJfaWQYASABKAkiQAoNRGVsaXZlcnlCYXRjaBIvCgpkZWxpdmVyaWVzGAEgAygLMhsudGFza21lc2gucXVldWUudjEuRGVsaXZlcnkitQIKD0NvbnN1bWVSZXNwb25zZRIyCgZvcGVuZWQYASABKAsyIC50YXNrbWVzaC5xdWV1ZS52MS5Db25zdW1lT3BlbmVkSAASNgoKZGVsaXZlcmllcxgCIAEoCzIgLnRhc2ttZXNoLnF1ZXVlLnYxLkRlbGl2ZXJ5QmF0Y2hIABI+CgxhY2tub3dsZWRnZWQYAyABKAsyJi50YXNrbWVzaC5xdWV1ZS52MS5BY2tub3dsZWRnZVJlc3BvbnNlSAASMQoGbmFja2VkGAQgASgLMh8udGFza21lc2gucXVldWUudjEuTmFja1Jlc3BvbnNlSAASOwoLaGVhcnRiZWF0ZWQYBSABKAsyJC50YXNrbWVzaC5xdWV1ZS52MS5IZWFydGJlYXRSZXNwb25zZUgAQgYKBGtpbmQiZwoSQWNrbm93bGVkZ2VSZXF1ZXN0EhMKC2NvbnN1bWVyX2lkGAEgASgJEjwKEGFja25vd2xlZGdlbWVudHMYAiADKAsyIi50YXNrbWVzaC5xdWV1ZS52MS5BY2tub3dsZWRnZW1lbnQiXgoTQWNrbm93bGVkZ2VSZXNwb25zZRIUCgxhY2tub3dsZWRnZWQYASABKA0SMQoIZmFpbHVyZXMYAiADKAsyHy50YXNrbWVzaC5jb21tb24udjEuSXRlbUZhaWx1cmUiTgoLTmFja1JlcXVlc3QSEwoLY29uc3VtZXJfaWQYASABKAkSKgoFaXRlbXMYAiADKAsyGy50YXNrbWVzaC5xdWV1ZS52MS5OYWNrSXRlbSJqCgxOYWNrUmVzcG9uc2USEAoIcmVxdWV1ZWQYASABKA0SFQoNZGVhZF9sZXR0ZXJlZBgCIAEoDRIxCghmYWlsdXJlcxgDIAMoCzIfLnRhc2ttZXNoLmNvbW1vbi52MS5JdGVtRmFpbHVyZSKLAQoTU2V0dGxlU3RyZWFtUmVxdWVzdBI8CgthY2tub3dsZWRnZRgBIAEoCzIlLnRhc2ttZXNoLnF1ZXVlLnYxLkFja25vd2xlZGdlUmVxdWVzdEgAEi4KBG5hY2sYAiABKAsyHi50YXNrbWVzaC5xdWV1ZS52MS5OYWNrUmVxdWVzdEgAQgYKBGtpbmQiygEKFFNldHRsZVN0cmVhbVJlc3BvbnNlEhAKCHNlcXVlbmNlGAEgASgEEj4KDGFja25vd2xlZGdlZBgCIAEoCzImLnRhc2ttZXNoLnF1ZXVlLnYxLkFja25vd2xlZGdlUmVzcG9uc2VIABIxCgZuYWNrZWQYAyABKAsyHy50YXNrbWVzaC5xdWV1ZS52MS5OYWNrUmVzcG9uc2VIABIjCgVlcnJvchgEIAEoCzISLmdvb2dsZS5ycGMuU3RhdHVzSABCCAoGcmVzdWx0ImcKEEhlYXJ0YmVhdFJlcXVlc3QSEwoLY29uc3VtZXJfaWQYASABKAkSEAoIcmVjZWlwdHMYAiADKAkSLAoJZXh0ZW5kX2J5GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIlgKEUhlYXJ0YmVhdFJlc3BvbnNlEhAKCGV4dGVuZGVkGAEgASgNEjEKCGZhaWx1cmVzGAIgAygLMh8udGFza21lc2guY29tbW9uLnYxLkl0ZW1GYWlsdXJlIpEBCgtRdWV1ZUxpbWl0cxIZChFjb25jdXJyZW5jeV9saW1pdBgBIAEoBRIdChVjb25jdXJyZW5jeV9rZXlfbGltaXQYAiABKAUSEQoJbWF4X25hY2tzGAMgASgFEjUKEnZpc2liaWxpdHlfdGltZW91dBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJNCg5BY2tSZWFzb25Db3VudBIsCgZyZWFzb24YASABKA4yHC50YXNrbWVzaC5xdWV1ZS52MS5BY2tSZWFzb24SDQoFY291bnQYAiABKAQiwgEKClF1ZXVlU3RhdHMSDQoFZGVwdGgYASABKAQSEQoJaW5fZmxpZ2h0GAIgASgEEg8KB2RlbGF5ZWQYAyABKAQSFQoNZGVhZF9sZXR0ZXJlZBgEIAEoBBItCgpvbGRlc3RfYWdlGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjsKEGFja25vd2xlZGdlbWVudHMYBiADKAsyIS50YXNrbWVzaC5xdWV1ZS52MS5BY2tSZWFzb25Db3VudCKbAQoFUXVldWUSFgoOZW52aXJvbm1lbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIOCgZwYXVzZWQYAyABKAgSLgoGbGltaXRzGAQgASgLMh4udGFza21lc2gucXVldWUudjEuUXVldWVMaW1pdHMSLAoFc3RhdHMYBSABKAsyHS50YXNrbWVzaC5xdWV1ZS52MS5RdWV1ZVN0YXRzIjgKD0dldFF1ZXVlUmVxdWVzdBIWCg5lbnZpcm9ubWVudF9pZBgBIAEoCRINCgVxdWV1ZRgCIAEoCSI7ChBHZXRRdWV1ZVJlc3BvbnNlEicKBXF1ZXVlGAEgASgLMhgudGFza21lc2gucXVldWUudjEuUXVldWUiUgoRTGlzdFF1ZXVlc1JlcXVlc3QSFgoOZW52aXJvbm1lbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkinQEKEkxpc3RRdWV1ZXNSZXNwb25zZRIoCgZxdWV1ZXMYASADKAsyGC50YXNrbWVzaC5xdWV1ZS52MS5RdWV1ZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSJQodZW52aXJvbm1lbnRfY29uY3VycmVuY3lfbGltaXQYAyABKAUSHQoVZW52aXJvbm1lbnRfaW5fZmxpZ2h0GAQgASgEIqwCChJVcGRhdGVRdWV1ZVJlcXVlc3QSFgoOZW52aXJvbm1lbnRfaWQYASABKAkSDQoFcXVldWUYAiABKAkSEwoGcGF1c2VkGAMgASgISACIAQESHgoRY29uY3VycmVuY3lfbGltaXQYBCABKAVIAYgBARIiChVjb25jdXJyZW5jeV9rZXlfbGltaXQYBSABKAVIAogBARIWCgltYXhfbmFja3MYBiABKAVIA4gBARI1ChJ2aXNpYmlsaXR5X3RpbWVvdXQYByABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CCQoHX3BhdXNlZEIUChJfY29uY3VycmVuY3lfbGltaXRCGAoWX2NvbmN1cnJlbmN5X2tleV9saW1pdEIMCgpfbWF4X25hY2tzIj4KE1VwZGF0ZVF1ZXVlUmVzcG9uc2USJwoFcXVldWUYASABKAsyGC50YXNrbWVzaC5xdWV1ZS52MS5RdWV1ZSJNChhVcGRhdGVFbnZpcm9ubWVudFJlcXVlc3QSFgoOZW52aXJvbm1lbnRfaWQYASABKAkSGQoRY29uY3VycmVuY3lfbGltaXQYAiABKAUiNgoZVXBkYXRlRW52aXJvbm1lbnRSZXNwb25zZRIZChFjb25jdXJyZW5jeV9saW1pdBgBIAEoBSKyAQoKRGVhZExldHRlchIwCgdtZXNzYWdlGAEgASgLMh8udGFza21lc2gucXVldWUudjEuUXVldWVNZXNzYWdlEiwKBnJlYXNvbhgCIAEoDjIcLnRhc2ttZXNoLnF1ZXVlLnYxLkFja1JlYXNvbhIOCgZkZXRhaWwYAyABKAkSNAoQZGVhZF9sZXR0ZXJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiZgoWTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBIWCg5lbnZpcm9ubWVudF9pZBgBIAEoCRINCgVxdWV1ZRgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJnChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRIzCgxkZWFkX2xldHRlcnMYASADKAsyHS50YXNrbWVzaC5xdWV1ZS52MS5EZWFkTGV0dGVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJbCg5SZWRyaXZlUmVxdWVzdBIWCg5lbnZpcm9ubWVudF9pZBgBIAEoCRINCgVxdWV1ZRgCIAEoCRITCgttZXNzYWdlX2lkcxgDIAMoCRINCgVsaW1pdBgEIAEoBSIjCg9SZWRyaXZlUmVzcG9uc2USEAoIcmVkcml2ZW4YASABKA0qogIKCUFja1JlYXNvbhIaChZBQ0tfUkVBU09OX1VOU1BFQ0lGSUVEEAASGAoUQUNLX1JFQVNPTl9DT01QTEVURUQQARIgChxBQ0tfUkVBU09OX0ZBSUxFRF9XSUxMX1JFVFJZEAISHwobQUNLX1JFQVNPTl9GQUlMRURfUEVSTUFORU5UEAMSFwoTQUNLX1JFQVNPTl9DQU5DRUxFRBAEEhYKEkFDS19SRUFTT05fRVhQSVJFRBAFEiAKHEFDS19SRUFTT05fTUFYX05BQ0tTX1JFQUNIRUQQBhIYChRBQ0tfUkVBU09OX1RJTUVEX09VVBAHEhYKEkFDS19SRUFTT05fQ1JBU0hFRBAIEhcKE0FDS19SRUFTT05fUkVKRUNURUQQCTKdCgoMUXVldWVTZXJ2aWNlElAKB0VucXVldWUSIS50YXNrbWVzaC5xdWV1ZS52MS5FbnF1ZXVlUmVxdWVzdBoiLnRhc2ttZXNoLnF1ZXVlLnYxLkVucXVldWVSZXNwb25zZRJmCg1FbnF1ZXVlU3RyZWFtEicudGFza21lc2gucXVldWUudjEuRW5xdWV1ZVN0cmVhbVJlcXVlc3QaKC50YXNrbWVzaC5xdWV1ZS52MS5FbnF1ZXVlU3RyZWFtUmVzcG9uc2UoATABElAKB0RlcXVldWUSIS50YXNrbWVzaC5xdWV1ZS52MS5EZXF1ZXVlUmVxdWVzdBoiLnRhc2ttZXNoLnF1ZXVlLnYxLkRlcXVldWVSZXNwb25zZRJUCgdDb25zdW1lEiEudGFza21lc2gucXVldWUudjEuQ29uc3VtZVJlcXVlc3QaIi50YXNrbWVzaC5xdWV1ZS52MS5Db25zdW1lUmVzcG9uc2UoATABElwKC0Fja25vd2xlZGdlEiUudGFza21lc2gucXVldWUudjEuQWNrbm93bGVkZ2VSZXF1ZXN0GiYudGFza21lc2gucXVldWUudjEuQWNrbm93bGVkZ2VSZXNwb25zZRJHCgROYWNrEh4udGFza21lc2gucXVldWUudjEuTmFja1JlcXVlc3QaHy50YXNrbWVzaC5xdWV1ZS52MS5OYWNrUmVzcG9uc2USYwoMU2V0dGxlU3RyZWFtEiYudGFza21lc2gucXVldWUudjEuU2V0dGxlU3RyZWFtUmVxdWVzdBonLnRhc2ttZXNoLnF1ZXVlLnYxLlNldHRsZVN0cmVhbVJlc3BvbnNlKAEwARJWCglIZWFydGJlYXQSIy50YXNrbWVzaC5xdWV1ZS52MS5IZWFydGJlYXRSZXF1ZXN0GiQudGFza21lc2gucXVldWUudjEuSGVhcnRiZWF0UmVzcG9uc2USWAoIR2V0UXVldWUSIi50YXNrbWVzaC5xdWV1ZS52MS5HZXRRdWV1ZVJlcXVlc3QaIy50YXNrbWVzaC5xdWV1ZS52MS5HZXRRdWV1ZVJlc3BvbnNlIgOQAgESXgoKTGlzdFF1ZXVlcxIkLnRhc2ttZXNoLnF1ZXVlLnYxLkxpc3RRdWV1ZXNSZXF1ZXN0GiUudGFza21lc2gucXVldWUudjEuTGlzdFF1ZXVlc1Jlc3BvbnNlIgOQAgESXAoLVXBkYXRlUXVldWUSJS50YXNrbWVzaC5xdWV1ZS52MS5VcGRhdGVRdWV1ZVJlcXVlc3QaJi50YXNrbWVzaC5xdWV1ZS52MS5VcGRhdGVRdWV1ZVJlc3BvbnNlEm4KEVVwZGF0ZUVudmlyb25tZW50EisudGFza21lc2gucXVldWUudjEuVXBkYXRlRW52aXJvbm1lbnRSZXF1ZXN0GiwudGFza21lc2gucXVldWUudjEuVXBkYXRlRW52aXJvbm1lbnRSZXNwb25zZRJtCg9MaXN0RGVhZExldHRlcnMSKS50YXNrbWVzaC5xdWV1ZS52MS5MaXN0RGVhZExldHRlcnNSZXF1ZXN0GioudGFza21lc2gucXVldWUudjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2UiA5ACARJQCgdSZWRyaXZlEiEudGFza21lc2gucXVldWUudjEuUmVkcml2ZVJlcXVlc3QaIi50YXNrbWVzaC5xdWV1ZS52MS5SZWRyaXZlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_rpc_status, file_taskmesh_common_v1_common]);
+  fileDesc("Ch10YXNrbWVzaC9xdWV1ZS92MS9xdWV1ZS5wcm90bxIRdGFza21lc2gucXVldWUudjEisgEKD01lc3NhZ2VNZXRhZGF0YRIOCgZydW5faWQYASABKAkSDwoHdGFza19pZBgCIAEoCRIPCgdhdHRlbXB0GAMgASgFEj4KBmxhYmVscxgEIAMoCzIuLnRhc2ttZXNoLnF1ZXVlLnYxLk1lc3NhZ2VNZXRhZGF0YS5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItcCCg5FbnF1ZXVlTWVzc2FnZRIKCgJpZBgBIAEoCRIWCg5lbnZpcm9ubWVudF9pZBgCIAEoCRINCgVxdWV1ZRgDIAEoCRIXCg9jb25jdXJyZW5jeV9rZXkYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBIQCghwcmlvcml0eRgGIAEoBRIqCgVkZWxheRgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkgAEjIKDGF2YWlsYWJsZV9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIABIwCglyZXNvdXJjZXMYCSABKAsyHS50YXNrbWVzaC5jb21tb24udjEuUmVzb3VyY2VzEjQKCG1ldGFkYXRhGAogASgLMiIudGFza21lc2gucXVldWUudjEuTWVzc2FnZU1ldGFkYXRhQg4KDGF2YWlsYWJpbGl0eSLcAgoMUXVldWVNZXNzYWdlEgoKAmlkGAEgASgJEhYKDmVudmlyb25tZW50X2lkGAIgASgJEg0KBXF1ZXVlGAMgASgJEhcKD2NvbmN1cnJlbmN5X2tleRgEIAEoCRIPCgdwYXlsb2FkGAUgASgMEhAKCHByaW9yaXR5GAYgASgFEi8KC2VucXVldWVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxhdmFpbGFibGVfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKCXJlc291cmNlcxgJIAEoCzIdLnRhc2ttZXNoLmNvbW1vbi52MS5SZXNvdXJjZXMSNAoIbWV0YWRhdGEYCiABKAsyIi50YXNrbWVzaC5xdWV1ZS52MS5NZXNzYWdlTWV0YWRhdGESEgoKbmFja19jb3VudBgLIAEoBSKYAQoIRGVsaXZlcnkSMAoHbWVzc2FnZRgBIAEoCzIfLnRhc2ttZXNoLnF1ZXVlLnYxLlF1ZXVlTWVzc2FnZRIPCgdyZWNlaXB0GAIgASgJEhYKDmRlbGl2ZXJ5X2NvdW50GAMgASgFEjEKDXZpc2libGVfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjoKEENvbnN1bWVyU2VsZWN0b3ISFgoOZW52aXJvbm1lbnRfaWQYASABKAkSDgoGcXVldWVzGAIgAygJIkUKDkVucXVldWVSZXF1ZXN0EjMKCG1lc3NhZ2VzGAEgAygLMiEudGFza21lc2gucXVldWUudjEuRW5xdWV1ZU1lc3NhZ2UiLgoNRW5xdWV1ZVJlc3VsdBIKCgJpZBgBIAEoCRIRCglkdXBsaWNhdGUYAiABKAgiRAoPRW5xdWV1ZVJlc3BvbnNlEjEKB3Jlc3VsdHMYASADKAsyIC50YXNrbWVzaC5xdWV1ZS52MS5FbnF1ZXVlUmVzdWx0IksKFEVucXVldWVTdHJlYW1SZXF1ZXN0EjMKCG1lc3NhZ2VzGAEgAygLMiEudGFza21lc2gucXVldWUudjEuRW5xdWV1ZU1lc3NhZ2UifwoVRW5xdWV1ZVN0cmVhbVJlc3BvbnNlEhAKCHNlcXVlbmNlGAEgASgEEjEKB3Jlc3VsdHMYAiADKAsyIC50YXNrbWVzaC5xdWV1ZS52MS5FbnF1ZXVlUmVzdWx0EiEKBWVycm9yGAMgASgLMhIuZ29vZ2xlLnJwYy5TdGF0dXMijwIKDkRlcXVldWVSZXF1ZXN0EhMKC2NvbnN1bWVyX2lkGAEgASgJEjYKCXNlbGVjdG9ycxgCIAMoCzIjLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVyU2VsZWN0b3ISFAoMbWF4X21lc3NhZ2VzGAMgASgFEjUKDmZyZWVfcmVzb3VyY2VzGAQgASgLMh0udGFza21lc2guY29tbW9uLnYxLlJlc291cmNlcxI1ChJ2aXNpYmlsaXR5X3RpbWVvdXQYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLAoJd2FpdF90aW1lGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIkIKD0RlcXVldWVSZXNwb25zZRIvCgpkZWxpdmVyaWVzGAEgAygLMhsudGFza21lc2gucXVldWUudjEuRGVsaXZlcnkiyAEKC0NvbnN1bWVPcGVuEhMKC2NvbnN1bWVyX2lkGAEgASgJEjYKCXNlbGVjdG9ycxgCIAMoCzIjLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVyU2VsZWN0b3ISNQoSdmlzaWJpbGl0eV90aW1lb3V0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjUKDmZyZWVfcmVzb3VyY2VzGAQgASgLMh0udGFza21lc2guY29tbW9uLnYxLlJlc291cmNlcyJXCg1Db25zdW1lQ3JlZGl0Eg8KB2NyZWRpdHMYASABKAUSNQoOZnJlZV9yZXNvdXJjZXMYAiABKAsyHS50YXNrbWVzaC5jb21tb24udjEuUmVzb3VyY2VzImAKD0Fja25vd2xlZGdlbWVudBIPCgdyZWNlaXB0GAEgASgJEiwKBnJlYXNvbhgCIAEoDjIcLnRhc2ttZXNoLnF1ZXVlLnYxLkFja1JlYXNvbhIOCgZkZXRhaWwYAyABKAkilgEKCE5hY2tJdGVtEg8KB3JlY2VpcHQYASABKAkSMAoLcmV0cnlfZGVsYXkYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25IABIuCghyZXRyeV9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIABIOCgZkZXRhaWwYBCABKAlCBwoFcmV0cnki1AIKDkNvbnN1bWVSZXF1ZXN0Ei4KBG9wZW4YASABKAsyHi50YXNrbWVzaC5xdWV1ZS52MS5Db25zdW1lT3BlbkgAEjIKBmNyZWRpdBgCIAEoCzIgLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVDcmVkaXRIABI8CgthY2tub3dsZWRnZRgDIAEoCzIlLnRhc2ttZXNoLnF1ZXVlLnYxLkFja25vd2xlZGdlUmVxdWVzdEgAEi4KBG5hY2sYBCABKAsyHi50YXNrbWVzaC5xdWV1ZS52MS5OYWNrUmVxdWVzdEgAEjgKCWhlYXJ0YmVhdBgFIAEoCzIjLnRhc2ttZXNoLnF1ZXVlLnYxLkhlYXJ0YmVhdFJlcXVlc3RIABIuCgRob2xkGAYgASgLMh4udGFza21lc2gucXVldWUudjEuQ29uc3VtZUhvbGRIAEIGCgRraW5kIh8KC0NvbnN1bWVIb2xkEhAKCHJlY2VpcHRzGAEgAygJIhsKC0NvbnN1bWVIZWxkEgwKBGhlbGQYASABKA0iJAoNQ29uc3VtZU9wZW5lZBITCgtjb25zdW1lcl9pZBgBIAEoCSJACg1EZWxpdmVyeUJhdGNoEi8KCmRlbGl2ZXJpZXMYASADKAsyGy50YXNrbWVzaC5xdWV1ZS52MS5EZWxpdmVyeSLlAgoPQ29uc3VtZVJlc3BvbnNlEjIKBm9wZW5lZBgBIAEoCzIgLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVPcGVuZWRIABI2CgpkZWxpdmVyaWVzGAIgASgLMiAudGFza21lc2gucXVldWUudjEuRGVsaXZlcnlCYXRjaEgAEj4KDGFja25vd2xlZGdlZBgDIAEoCzImLnRhc2ttZXNoLnF1ZXVlLnYxLkFja25vd2xlZGdlUmVzcG9uc2VIABIxCgZuYWNrZWQYBCABKAsyHy50YXNrbWVzaC5xdWV1ZS52MS5OYWNrUmVzcG9uc2VIABI7CgtoZWFydGJlYXRlZBgFIAEoCzIkLnRhc2ttZXNoLnF1ZXVlLnYxLkhlYXJ0YmVhdFJlc3BvbnNlSAASLgoEaGVsZBgGIAEoCzIeLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVIZWxkSABCBgoEa2luZCJnChJBY2tub3dsZWRnZVJlcXVlc3QSEwoLY29uc3VtZXJfaWQYASABKAkSPAoQYWNrbm93bGVkZ2VtZW50cxgCIAMoCzIiLnRhc2ttZXNoLnF1ZXVlLnYxLkFja25vd2xlZGdlbWVudCJeChNBY2tub3dsZWRnZVJlc3BvbnNlEhQKDGFja25vd2xlZGdlZBgBIAEoDRIxCghmYWlsdXJlcxgCIAMoCzIfLnRhc2ttZXNoLmNvbW1vbi52MS5JdGVtRmFpbHVyZSJOCgtOYWNrUmVxdWVzdBITCgtjb25zdW1lcl9pZBgBIAEoCRIqCgVpdGVtcxgCIAMoCzIbLnRhc2ttZXNoLnF1ZXVlLnYxLk5hY2tJdGVtImoKDE5hY2tSZXNwb25zZRIQCghyZXF1ZXVlZBgBIAEoDRIVCg1kZWFkX2xldHRlcmVkGAIgASgNEjEKCGZhaWx1cmVzGAMgAygLMh8udGFza21lc2guY29tbW9uLnYxLkl0ZW1GYWlsdXJlIosBChNTZXR0bGVTdHJlYW1SZXF1ZXN0EjwKC2Fja25vd2xlZGdlGAEgASgLMiUudGFza21lc2gucXVldWUudjEuQWNrbm93bGVkZ2VSZXF1ZXN0SAASLgoEbmFjaxgCIAEoCzIeLnRhc2ttZXNoLnF1ZXVlLnYxLk5hY2tSZXF1ZXN0SABCBgoEa2luZCLKAQoUU2V0dGxlU3RyZWFtUmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQSPgoMYWNrbm93bGVkZ2VkGAIgASgLMiYudGFza21lc2gucXVldWUudjEuQWNrbm93bGVkZ2VSZXNwb25zZUgAEjEKBm5hY2tlZBgDIAEoCzIfLnRhc2ttZXNoLnF1ZXVlLnYxLk5hY2tSZXNwb25zZUgAEiMKBWVycm9yGAQgASgLMhIuZ29vZ2xlLnJwYy5TdGF0dXNIAEIICgZyZXN1bHQiZwoQSGVhcnRiZWF0UmVxdWVzdBITCgtjb25zdW1lcl9pZBgBIAEoCRIQCghyZWNlaXB0cxgCIAMoCRIsCglleHRlbmRfYnkYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iWAoRSGVhcnRiZWF0UmVzcG9uc2USEAoIZXh0ZW5kZWQYASABKA0SMQoIZmFpbHVyZXMYAiADKAsyHy50YXNrbWVzaC5jb21tb24udjEuSXRlbUZhaWx1cmUikQEKC1F1ZXVlTGltaXRzEhkKEWNvbmN1cnJlbmN5X2xpbWl0GAEgASgFEh0KFWNvbmN1cnJlbmN5X2tleV9saW1pdBgCIAEoBRIRCgltYXhfbmFja3MYAyABKAUSNQoSdmlzaWJpbGl0eV90aW1lb3V0GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIk0KDkFja1JlYXNvbkNvdW50EiwKBnJlYXNvbhgBIAEoDjIcLnRhc2ttZXNoLnF1ZXVlLnYxLkFja1JlYXNvbhINCgVjb3VudBgCIAEoBCLCAQoKUXVldWVTdGF0cxINCgVkZXB0aBgBIAEoBBIRCglpbl9mbGlnaHQYAiABKAQSDwoHZGVsYXllZBgDIAEoBBIVCg1kZWFkX2xldHRlcmVkGAQgASgEEi0KCm9sZGVzdF9hZ2UYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SOwoQYWNrbm93bGVkZ2VtZW50cxgGIAMoCzIhLnRhc2ttZXNoLnF1ZXVlLnYxLkFja1JlYXNvbkNvdW50IpsBCgVRdWV1ZRIWCg5lbnZpcm9ubWVudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnBhdXNlZBgDIAEoCBIuCgZsaW1pdHMYBCABKAsyHi50YXNrbWVzaC5xdWV1ZS52MS5RdWV1ZUxpbWl0cxIsCgVzdGF0cxgFIAEoCzIdLnRhc2ttZXNoLnF1ZXVlLnYxLlF1ZXVlU3RhdHMiOAoPR2V0UXVldWVSZXF1ZXN0EhYKDmVudmlyb25tZW50X2lkGAEgASgJEg0KBXF1ZXVlGAIgASgJIjsKEEdldFF1ZXVlUmVzcG9uc2USJwoFcXVldWUYASABKAsyGC50YXNrbWVzaC5xdWV1ZS52MS5RdWV1ZSJSChFMaXN0UXVldWVzUmVxdWVzdBIWCg5lbnZpcm9ubWVudF9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSKdAQoSTGlzdFF1ZXVlc1Jlc3BvbnNlEigKBnF1ZXVlcxgBIAMoCzIYLnRhc2ttZXNoLnF1ZXVlLnYxLlF1ZXVlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRIlCh1lbnZpcm9ubWVudF9jb25jdXJyZW5jeV9saW1pdBgDIAEoBRIdChVlbnZpcm9ubWVudF9pbl9mbGlnaHQYBCABKAQirAIKElVwZGF0ZVF1ZXVlUmVxdWVzdBIWCg5lbnZpcm9ubWVudF9pZBgBIAEoCRINCgVxdWV1ZRgCIAEoCRITCgZwYXVzZWQYAyABKAhIAIgBARIeChFjb25jdXJyZW5jeV9saW1pdBgEIAEoBUgBiAEBEiIKFWNvbmN1cnJlbmN5X2tleV9saW1pdBgFIAEoBUgCiAEBEhYKCW1heF9uYWNrcxgGIAEoBUgDiAEBEjUKEnZpc2liaWxpdHlfdGltZW91dBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIJCgdfcGF1c2VkQhQKEl9jb25jdXJyZW5jeV9saW1pdEIYChZfY29uY3VycmVuY3lfa2V5X2xpbWl0QgwKCl9tYXhfbmFja3MiPgoTVXBkYXRlUXVldWVSZXNwb25zZRInCgVxdWV1ZRgBIAEoCzIYLnRhc2ttZXNoLnF1ZXVlLnYxLlF1ZXVlIk0KGFVwZGF0ZUVudmlyb25tZW50UmVxdWVzdBIWCg5lbnZpcm9ubWVudF9pZBgBIAEoCRIZChFjb25jdXJyZW5jeV9saW1pdBgCIAEoBSI2ChlVcGRhdGVFbnZpcm9ubWVudFJlc3BvbnNlEhkKEWNvbmN1cnJlbmN5X2xpbWl0GAEgASgFIrIBCgpEZWFkTGV0dGVyEjAKB21lc3NhZ2UYASABKAsyHy50YXNrbWVzaC5xdWV1ZS52MS5RdWV1ZU1lc3NhZ2USLAoGcmVhc29uGAIgASgOMhwudGFza21lc2gucXVldWUudjEuQWNrUmVhc29uEg4KBmRldGFpbBgDIAEoCRI0ChBkZWFkX2xldHRlcmVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJmChZMaXN0RGVhZExldHRlcnNSZXF1ZXN0EhYKDmVudmlyb25tZW50X2lkGAEgASgJEg0KBXF1ZXVlGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJImcKF0xpc3REZWFkTGV0dGVyc1Jlc3BvbnNlEjMKDGRlYWRfbGV0dGVycxgBIAMoCzIdLnRhc2ttZXNoLnF1ZXVlLnYxLkRlYWRMZXR0ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlsKDlJlZHJpdmVSZXF1ZXN0EhYKDmVudmlyb25tZW50X2lkGAEgASgJEg0KBXF1ZXVlGAIgASgJEhMKC21lc3NhZ2VfaWRzGAMgAygJEg0KBWxpbWl0GAQgASgFIiMKD1JlZHJpdmVSZXNwb25zZRIQCghyZWRyaXZlbhgBIAEoDSqiAgoJQWNrUmVhc29uEhoKFkFDS19SRUFTT05fVU5TUEVDSUZJRUQQABIYChRBQ0tfUkVBU09OX0NPTVBMRVRFRBABEiAKHEFDS19SRUFTT05fRkFJTEVEX1dJTExfUkVUUlkQAhIfChtBQ0tfUkVBU09OX0ZBSUxFRF9QRVJNQU5FTlQQAxIXChNBQ0tfUkVBU09OX0NBTkNFTEVEEAQSFgoSQUNLX1JFQVNPTl9FWFBJUkVEEAUSIAocQUNLX1JFQVNPTl9NQVhfTkFDS1NfUkVBQ0hFRBAGEhgKFEFDS19SRUFTT05fVElNRURfT1VUEAcSFgoSQUNLX1JFQVNPTl9DUkFTSEVEEAgSFwoTQUNLX1JFQVNPTl9SRUpFQ1RFRBAJMp0KCgxRdWV1ZVNlcnZpY2USUAoHRW5xdWV1ZRIhLnRhc2ttZXNoLnF1ZXVlLnYxLkVucXVldWVSZXF1ZXN0GiIudGFza21lc2gucXVldWUudjEuRW5xdWV1ZVJlc3BvbnNlEmYKDUVucXVldWVTdHJlYW0SJy50YXNrbWVzaC5xdWV1ZS52MS5FbnF1ZXVlU3RyZWFtUmVxdWVzdBooLnRhc2ttZXNoLnF1ZXVlLnYxLkVucXVldWVTdHJlYW1SZXNwb25zZSgBMAESUAoHRGVxdWV1ZRIhLnRhc2ttZXNoLnF1ZXVlLnYxLkRlcXVldWVSZXF1ZXN0GiIudGFza21lc2gucXVldWUudjEuRGVxdWV1ZVJlc3BvbnNlElQKB0NvbnN1bWUSIS50YXNrbWVzaC5xdWV1ZS52MS5Db25zdW1lUmVxdWVzdBoiLnRhc2ttZXNoLnF1ZXVlLnYxLkNvbnN1bWVSZXNwb25zZSgBMAESXAoLQWNrbm93bGVkZ2USJS50YXNrbWVzaC5xdWV1ZS52MS5BY2tub3dsZWRnZVJlcXVlc3QaJi50YXNrbWVzaC5xdWV1ZS52MS5BY2tub3dsZWRnZVJlc3BvbnNlEkcKBE5hY2sSHi50YXNrbWVzaC5xdWV1ZS52MS5OYWNrUmVxdWVzdBofLnRhc2ttZXNoLnF1ZXVlLnYxLk5hY2tSZXNwb25zZRJjCgxTZXR0bGVTdHJlYW0SJi50YXNrbWVzaC5xdWV1ZS52MS5TZXR0bGVTdHJlYW1SZXF1ZXN0GicudGFza21lc2gucXVldWUudjEuU2V0dGxlU3RyZWFtUmVzcG9uc2UoATABElYKCUhlYXJ0YmVhdBIjLnRhc2ttZXNoLnF1ZXVlLnYxLkhlYXJ0YmVhdFJlcXVlc3QaJC50YXNrbWVzaC5xdWV1ZS52MS5IZWFydGJlYXRSZXNwb25zZRJYCghHZXRRdWV1ZRIiLnRhc2ttZXNoLnF1ZXVlLnYxLkdldFF1ZXVlUmVxdWVzdBojLnRhc2ttZXNoLnF1ZXVlLnYxLkdldFF1ZXVlUmVzcG9uc2UiA5ACARJeCgpMaXN0UXVldWVzEiQudGFza21lc2gucXVldWUudjEuTGlzdFF1ZXVlc1JlcXVlc3QaJS50YXNrbWVzaC5xdWV1ZS52MS5MaXN0UXVldWVzUmVzcG9uc2UiA5ACARJcCgtVcGRhdGVRdWV1ZRIlLnRhc2ttZXNoLnF1ZXVlLnYxLlVwZGF0ZVF1ZXVlUmVxdWVzdBomLnRhc2ttZXNoLnF1ZXVlLnYxLlVwZGF0ZVF1ZXVlUmVzcG9uc2USbgoRVXBkYXRlRW52aXJvbm1lbnQSKy50YXNrbWVzaC5xdWV1ZS52MS5VcGRhdGVFbnZpcm9ubWVudFJlcXVlc3QaLC50YXNrbWVzaC5xdWV1ZS52MS5VcGRhdGVFbnZpcm9ubWVudFJlc3BvbnNlEm0KD0xpc3REZWFkTGV0dGVycxIpLnRhc2ttZXNoLnF1ZXVlLnYxLkxpc3REZWFkTGV0dGVyc1JlcXVlc3QaKi50YXNrbWVzaC5xdWV1ZS52MS5MaXN0RGVhZExldHRlcnNSZXNwb25zZSIDkAIBElAKB1JlZHJpdmUSIS50YXNrbWVzaC5xdWV1ZS52MS5SZWRyaXZlUmVxdWVzdBoiLnRhc2ttZXNoLnF1ZXVlLnYxLlJlZHJpdmVSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_rpc_status, file_taskmesh_common_v1_common]);
 
 /**
  * What a run's message carries besides its payload, for placement and logs.
@@ -730,6 +730,14 @@ export type ConsumeRequest = Message<"taskmesh.queue.v1.ConsumeRequest"> & {
      */
     value: HeartbeatRequest;
     case: "heartbeat";
+  } | {
+    /**
+     * Keeps deliveries in flight when the stream ends.
+     *
+     * @generated from field: taskmesh.queue.v1.ConsumeHold hold = 6;
+     */
+    value: ConsumeHold;
+    case: "hold";
   } | { case: undefined; value?: undefined };
 };
 
@@ -739,6 +747,55 @@ export type ConsumeRequest = Message<"taskmesh.queue.v1.ConsumeRequest"> & {
  */
 export const ConsumeRequestSchema: GenMessage<ConsumeRequest> = /*@__PURE__*/
   messageDesc(file_taskmesh_queue_v1_queue, 16);
+
+/**
+ * Deliveries a Consume stream keeps in flight when it ends. A consumer holds a
+ * delivery once its work has started and someone will settle it whatever
+ * happens to the stream (the SDK's worker holds a run's delivery when its
+ * attempt starts; the scheduler settles it when the attempt ends, or when the
+ * worker is found dead). A held delivery is not given back when the stream
+ * ends; its visibility timeout and heartbeats apply as before, so one that
+ * nobody extends or settles still goes back then.
+ *
+ * @generated from message taskmesh.queue.v1.ConsumeHold
+ */
+export type ConsumeHold = Message<"taskmesh.queue.v1.ConsumeHold"> & {
+  /**
+   * Receipts of deliveries made on this stream, 1 to 1,000.
+   *
+   * @generated from field: repeated string receipts = 1;
+   */
+  receipts: string[];
+};
+
+/**
+ * Describes the message taskmesh.queue.v1.ConsumeHold.
+ * Use `create(ConsumeHoldSchema)` to create a new message.
+ */
+export const ConsumeHoldSchema: GenMessage<ConsumeHold> = /*@__PURE__*/
+  messageDesc(file_taskmesh_queue_v1_queue, 17);
+
+/**
+ * Result of a hold message.
+ *
+ * @generated from message taskmesh.queue.v1.ConsumeHeld
+ */
+export type ConsumeHeld = Message<"taskmesh.queue.v1.ConsumeHeld"> & {
+  /**
+   * How many of the receipts were unsettled deliveries of this stream (the
+   * others are ignored: settled already, or not this stream's).
+   *
+   * @generated from field: uint32 held = 1;
+   */
+  held: number;
+};
+
+/**
+ * Describes the message taskmesh.queue.v1.ConsumeHeld.
+ * Use `create(ConsumeHeldSchema)` to create a new message.
+ */
+export const ConsumeHeldSchema: GenMessage<ConsumeHeld> = /*@__PURE__*/
+  messageDesc(file_taskmesh_queue_v1_queue, 18);
 
 /**
  * Confirms the stream is open.
@@ -759,7 +816,7 @@ export type ConsumeOpened = Message<"taskmesh.queue.v1.ConsumeOpened"> & {
  * Use `create(ConsumeOpenedSchema)` to create a new message.
  */
 export const ConsumeOpenedSchema: GenMessage<ConsumeOpened> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 17);
+  messageDesc(file_taskmesh_queue_v1_queue, 19);
 
 /**
  * Messages the server pushes together.
@@ -780,7 +837,7 @@ export type DeliveryBatch = Message<"taskmesh.queue.v1.DeliveryBatch"> & {
  * Use `create(DeliveryBatchSchema)` to create a new message.
  */
 export const DeliveryBatchSchema: GenMessage<DeliveryBatch> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 18);
+  messageDesc(file_taskmesh_queue_v1_queue, 20);
 
 /**
  * A message the server sends on the Consume stream.
@@ -833,6 +890,14 @@ export type ConsumeResponse = Message<"taskmesh.queue.v1.ConsumeResponse"> & {
      */
     value: HeartbeatResponse;
     case: "heartbeated";
+  } | {
+    /**
+     * Result of a hold message.
+     *
+     * @generated from field: taskmesh.queue.v1.ConsumeHeld held = 6;
+     */
+    value: ConsumeHeld;
+    case: "held";
   } | { case: undefined; value?: undefined };
 };
 
@@ -841,7 +906,7 @@ export type ConsumeResponse = Message<"taskmesh.queue.v1.ConsumeResponse"> & {
  * Use `create(ConsumeResponseSchema)` to create a new message.
  */
 export const ConsumeResponseSchema: GenMessage<ConsumeResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 19);
+  messageDesc(file_taskmesh_queue_v1_queue, 21);
 
 /**
  * Request of QueueService.Acknowledge.
@@ -869,7 +934,7 @@ export type AcknowledgeRequest = Message<"taskmesh.queue.v1.AcknowledgeRequest">
  * Use `create(AcknowledgeRequestSchema)` to create a new message.
  */
 export const AcknowledgeRequestSchema: GenMessage<AcknowledgeRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 20);
+  messageDesc(file_taskmesh_queue_v1_queue, 22);
 
 /**
  * Response of QueueService.Acknowledge. A single acknowledgement that fails makes
@@ -900,7 +965,7 @@ export type AcknowledgeResponse = Message<"taskmesh.queue.v1.AcknowledgeResponse
  * Use `create(AcknowledgeResponseSchema)` to create a new message.
  */
 export const AcknowledgeResponseSchema: GenMessage<AcknowledgeResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 21);
+  messageDesc(file_taskmesh_queue_v1_queue, 23);
 
 /**
  * Request of QueueService.Nack.
@@ -928,7 +993,7 @@ export type NackRequest = Message<"taskmesh.queue.v1.NackRequest"> & {
  * Use `create(NackRequestSchema)` to create a new message.
  */
 export const NackRequestSchema: GenMessage<NackRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 22);
+  messageDesc(file_taskmesh_queue_v1_queue, 24);
 
 /**
  * Response of QueueService.Nack (same failure rules as Acknowledge).
@@ -963,7 +1028,7 @@ export type NackResponse = Message<"taskmesh.queue.v1.NackResponse"> & {
  * Use `create(NackResponseSchema)` to create a new message.
  */
 export const NackResponseSchema: GenMessage<NackResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 23);
+  messageDesc(file_taskmesh_queue_v1_queue, 25);
 
 /**
  * One request on a QueueService.SettleStream stream.
@@ -1000,7 +1065,7 @@ export type SettleStreamRequest = Message<"taskmesh.queue.v1.SettleStreamRequest
  * Use `create(SettleStreamRequestSchema)` to create a new message.
  */
 export const SettleStreamRequestSchema: GenMessage<SettleStreamRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 24);
+  messageDesc(file_taskmesh_queue_v1_queue, 26);
 
 /**
  * The answer to one SettleStreamRequest.
@@ -1052,7 +1117,7 @@ export type SettleStreamResponse = Message<"taskmesh.queue.v1.SettleStreamRespon
  * Use `create(SettleStreamResponseSchema)` to create a new message.
  */
 export const SettleStreamResponseSchema: GenMessage<SettleStreamResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 25);
+  messageDesc(file_taskmesh_queue_v1_queue, 27);
 
 /**
  * Request of QueueService.Heartbeat.
@@ -1087,7 +1152,7 @@ export type HeartbeatRequest = Message<"taskmesh.queue.v1.HeartbeatRequest"> & {
  * Use `create(HeartbeatRequestSchema)` to create a new message.
  */
 export const HeartbeatRequestSchema: GenMessage<HeartbeatRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 26);
+  messageDesc(file_taskmesh_queue_v1_queue, 28);
 
 /**
  * Response of QueueService.Heartbeat (same failure rules as Acknowledge).
@@ -1115,7 +1180,7 @@ export type HeartbeatResponse = Message<"taskmesh.queue.v1.HeartbeatResponse"> &
  * Use `create(HeartbeatResponseSchema)` to create a new message.
  */
 export const HeartbeatResponseSchema: GenMessage<HeartbeatResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 27);
+  messageDesc(file_taskmesh_queue_v1_queue, 29);
 
 /**
  * Limits of a queue. Zero means no limit of that kind.
@@ -1158,7 +1223,7 @@ export type QueueLimits = Message<"taskmesh.queue.v1.QueueLimits"> & {
  * Use `create(QueueLimitsSchema)` to create a new message.
  */
 export const QueueLimitsSchema: GenMessage<QueueLimits> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 28);
+  messageDesc(file_taskmesh_queue_v1_queue, 30);
 
 /**
  * Acknowledgements of one reason.
@@ -1186,7 +1251,7 @@ export type AckReasonCount = Message<"taskmesh.queue.v1.AckReasonCount"> & {
  * Use `create(AckReasonCountSchema)` to create a new message.
  */
 export const AckReasonCountSchema: GenMessage<AckReasonCount> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 29);
+  messageDesc(file_taskmesh_queue_v1_queue, 31);
 
 /**
  * A queue's numbers at the time of the call.
@@ -1242,7 +1307,7 @@ export type QueueStats = Message<"taskmesh.queue.v1.QueueStats"> & {
  * Use `create(QueueStatsSchema)` to create a new message.
  */
 export const QueueStatsSchema: GenMessage<QueueStats> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 30);
+  messageDesc(file_taskmesh_queue_v1_queue, 32);
 
 /**
  * A queue, its settings and its statistics.
@@ -1291,7 +1356,7 @@ export type Queue = Message<"taskmesh.queue.v1.Queue"> & {
  * Use `create(QueueSchema)` to create a new message.
  */
 export const QueueSchema: GenMessage<Queue> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 31);
+  messageDesc(file_taskmesh_queue_v1_queue, 33);
 
 /**
  * Request of QueueService.GetQueue.
@@ -1319,7 +1384,7 @@ export type GetQueueRequest = Message<"taskmesh.queue.v1.GetQueueRequest"> & {
  * Use `create(GetQueueRequestSchema)` to create a new message.
  */
 export const GetQueueRequestSchema: GenMessage<GetQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 32);
+  messageDesc(file_taskmesh_queue_v1_queue, 34);
 
 /**
  * Response of QueueService.GetQueue.
@@ -1340,7 +1405,7 @@ export type GetQueueResponse = Message<"taskmesh.queue.v1.GetQueueResponse"> & {
  * Use `create(GetQueueResponseSchema)` to create a new message.
  */
 export const GetQueueResponseSchema: GenMessage<GetQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 33);
+  messageDesc(file_taskmesh_queue_v1_queue, 35);
 
 /**
  * Request of QueueService.ListQueues.
@@ -1375,7 +1440,7 @@ export type ListQueuesRequest = Message<"taskmesh.queue.v1.ListQueuesRequest"> &
  * Use `create(ListQueuesRequestSchema)` to create a new message.
  */
 export const ListQueuesRequestSchema: GenMessage<ListQueuesRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 34);
+  messageDesc(file_taskmesh_queue_v1_queue, 36);
 
 /**
  * Response of QueueService.ListQueues.
@@ -1417,7 +1482,7 @@ export type ListQueuesResponse = Message<"taskmesh.queue.v1.ListQueuesResponse">
  * Use `create(ListQueuesResponseSchema)` to create a new message.
  */
 export const ListQueuesResponseSchema: GenMessage<ListQueuesResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 35);
+  messageDesc(file_taskmesh_queue_v1_queue, 37);
 
 /**
  * Request of QueueService.UpdateQueue. Unset fields keep their value.
@@ -1480,7 +1545,7 @@ export type UpdateQueueRequest = Message<"taskmesh.queue.v1.UpdateQueueRequest">
  * Use `create(UpdateQueueRequestSchema)` to create a new message.
  */
 export const UpdateQueueRequestSchema: GenMessage<UpdateQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 36);
+  messageDesc(file_taskmesh_queue_v1_queue, 38);
 
 /**
  * Response of QueueService.UpdateQueue.
@@ -1501,7 +1566,7 @@ export type UpdateQueueResponse = Message<"taskmesh.queue.v1.UpdateQueueResponse
  * Use `create(UpdateQueueResponseSchema)` to create a new message.
  */
 export const UpdateQueueResponseSchema: GenMessage<UpdateQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 37);
+  messageDesc(file_taskmesh_queue_v1_queue, 39);
 
 /**
  * Request of QueueService.UpdateEnvironment.
@@ -1529,7 +1594,7 @@ export type UpdateEnvironmentRequest = Message<"taskmesh.queue.v1.UpdateEnvironm
  * Use `create(UpdateEnvironmentRequestSchema)` to create a new message.
  */
 export const UpdateEnvironmentRequestSchema: GenMessage<UpdateEnvironmentRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 38);
+  messageDesc(file_taskmesh_queue_v1_queue, 40);
 
 /**
  * Response of QueueService.UpdateEnvironment.
@@ -1550,7 +1615,7 @@ export type UpdateEnvironmentResponse = Message<"taskmesh.queue.v1.UpdateEnviron
  * Use `create(UpdateEnvironmentResponseSchema)` to create a new message.
  */
 export const UpdateEnvironmentResponseSchema: GenMessage<UpdateEnvironmentResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 39);
+  messageDesc(file_taskmesh_queue_v1_queue, 41);
 
 /**
  * A message in the dead-letter set.
@@ -1592,7 +1657,7 @@ export type DeadLetter = Message<"taskmesh.queue.v1.DeadLetter"> & {
  * Use `create(DeadLetterSchema)` to create a new message.
  */
 export const DeadLetterSchema: GenMessage<DeadLetter> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 40);
+  messageDesc(file_taskmesh_queue_v1_queue, 42);
 
 /**
  * Request of QueueService.ListDeadLetters.
@@ -1634,7 +1699,7 @@ export type ListDeadLettersRequest = Message<"taskmesh.queue.v1.ListDeadLettersR
  * Use `create(ListDeadLettersRequestSchema)` to create a new message.
  */
 export const ListDeadLettersRequestSchema: GenMessage<ListDeadLettersRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 41);
+  messageDesc(file_taskmesh_queue_v1_queue, 43);
 
 /**
  * Response of QueueService.ListDeadLetters.
@@ -1662,7 +1727,7 @@ export type ListDeadLettersResponse = Message<"taskmesh.queue.v1.ListDeadLetters
  * Use `create(ListDeadLettersResponseSchema)` to create a new message.
  */
 export const ListDeadLettersResponseSchema: GenMessage<ListDeadLettersResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 42);
+  messageDesc(file_taskmesh_queue_v1_queue, 44);
 
 /**
  * Request of QueueService.Redrive.
@@ -1704,7 +1769,7 @@ export type RedriveRequest = Message<"taskmesh.queue.v1.RedriveRequest"> & {
  * Use `create(RedriveRequestSchema)` to create a new message.
  */
 export const RedriveRequestSchema: GenMessage<RedriveRequest> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 43);
+  messageDesc(file_taskmesh_queue_v1_queue, 45);
 
 /**
  * Response of QueueService.Redrive.
@@ -1725,7 +1790,7 @@ export type RedriveResponse = Message<"taskmesh.queue.v1.RedriveResponse"> & {
  * Use `create(RedriveResponseSchema)` to create a new message.
  */
 export const RedriveResponseSchema: GenMessage<RedriveResponse> = /*@__PURE__*/
-  messageDesc(file_taskmesh_queue_v1_queue, 44);
+  messageDesc(file_taskmesh_queue_v1_queue, 46);
 
 /**
  * Why a delivered message was acknowledged. Counted per queue.
@@ -1862,11 +1927,11 @@ export const QueueService: GenService<{
    * A long-lived consumer: the client sends credits, acknowledgements, nacks and
    * heartbeats; the server pushes messages as soon as they are deliverable and
    * credits allow. Messages still in flight when the stream ends go back to
-   * their queue at once — except when the server ends it because it begins to
-   * drain: it sends what it had taken and ends the stream cleanly, and the
-   * deliveries in flight stay the consumer's (until their visibility timeout)
-   * to heartbeat and settle on a stream it opens again, with the same
-   * consumer id, to a server that stays.
+   * their queue at once, except those the consumer held (see ConsumeHold), and
+   * except when the server ends it because it begins to drain: it sends what
+   * it had taken and ends the stream cleanly, and the deliveries in flight stay
+   * the consumer's (until their visibility timeout) to heartbeat and settle on
+   * a stream it opens again, with the same consumer id, to a server that stays.
    *
    * @generated from rpc taskmesh.queue.v1.QueueService.Consume
    */

@@ -68,6 +68,18 @@ export class ConsumerSession {
 		if (hadNone || free !== undefined) this.waits?.finish();
 	}
 
+	/**
+	 * Forgets held deliveries so close() does not return them: their work runs on and
+	 * someone else settles them. Their resources stay taken until the consumer states
+	 * its free resources again. Returns how many were this session's unsettled ones.
+	 */
+	held(receipts: string[]): number {
+		let held = 0;
+		for (const receipt of receipts) if (this.unsettled.delete(receipt)) held++;
+		this.span.count("held", held);
+		return held;
+	}
+
 	/** Forgets settled deliveries (acknowledged, nacked) so close() does not return them. */
 	settled(receipts: string[], what: "acknowledged" | "nacked" | "heartbeated"): void {
 		if (what !== "heartbeated") {

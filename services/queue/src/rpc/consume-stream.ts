@@ -15,11 +15,15 @@ type Response = MessageInitShape<typeof ConsumeResponseSchema>;
 /** Most credits one message may grant. */
 const MAX_CREDITS = 100_000;
 
+/** Most receipts one hold message may name. */
+const MAX_HOLD = 1_000;
+
 /**
  * One Consume stream: the first message opens it; then credits, acknowledgements,
  * nacks and heartbeats come in while deliveries go out as soon as they are
  * deliverable. When the stream ends (the consumer closed it, or it was cut),
- * unsettled deliveries go back to their queues at once. When the server begins
+ * unsettled deliveries go back to their queues at once, except those the consumer
+ * held (their work runs on and someone else settles them). When the server begins
  * to drain, it stops delivering, sends what it had taken, and ends the stream
  * cleanly with the deliveries still in flight: they stay the consumer's, to be
  * heartbeated and settled on a stream it opens elsewhere (or back at their
@@ -143,10 +147,23 @@ export async function* consumeStream(
 					},
 				};
 			}
+			case "hold": {
+				const receipts = kind.value.receipts;
+				if (receipts.length === 0 || receipts.length > MAX_HOLD) {
+					throw ServiceError.invalidField(
+						"hold.receipts",
+						`${receipts.length} receipts; send 1 to ${MAX_HOLD}`,
+					);
+				}
+				return { kind: { case: "held", value: { held: session.held(receipts) } } };
+			}
 			case "open":
 				throw ServiceError.invalidField("open", "a Consume stream is opened once, by its first message");
 			default:
-				throw ServiceError.invalidField("kind", "must be one of open, credit, acknowledge, nack, heartbeat");
+				throw ServiceError.invalidField(
+					"kind",
+					"must be one of open, credit, acknowledge, nack, heartbeat, hold",
+				);
 		}
 	};
 

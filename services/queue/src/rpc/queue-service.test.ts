@@ -593,6 +593,78 @@ describe("QueueService over gRPC", () => {
 		assert.deepEqual(ids.sort(), ["a", "b"]);
 	});
 
+	test("a held delivery is not given back when its stream is cut; it goes back at its visibility timeout unless settled", async () => {
+		const env = "hold";
+		await client.enqueue({ messages: [msg(env, "held"), msg(env, "loose")] });
+		const s = openStream(env, "holder");
+		await s.next();
+		await s.send({ case: "credit", value: { credits: 2 } });
+		const got: Delivery[] = [];
+		while (got.length < 2) {
+			const r = await s.next();
+			if (r.kind.case === "deliveries") got.push(...r.kind.value.deliveries);
+		}
+		const held = got.find((d) => d.message?.id === "held") as Delivery;
+		await s.send({ case: "hold", value: { receipts: [held.receipt, "bm90LWEtcmVjZWlwdA"] } });
+		const answer = await s.next();
+		assert.equal(
+			answer.kind.case === "held" && answer.kind.value.held,
+			1,
+			"only this stream's delivery counts",
+		);
+		s.abort.abort();
+		// The loose one comes back at once; the held one stays in flight.
+		const back = await client.dequeue({
+			consumerId: "other",
+			selectors: [{ environmentId: env }],
+			maxMessages: 2,
+			waitTime: durationFromMs(1_000),
+		});
+		assert.deepEqual(
+			back.deliveries.map((d) => d.message?.id),
+			["loose"],
+		);
+		// Its holder (on any stream, or a settler on its behalf) still settles it by receipt.
+		const acked = await client.acknowledge({
+			consumerId: "holder",
+			acknowledgements: [{ receipt: held.receipt, reason: AckReason.COMPLETED }],
+		});
+		assert.equal(acked.acknowledged, 1);
+		await rejects(
+			(async () => {
+				const bad = openStream(env, "holder2");
+				await bad.next();
+				await bad.send({ case: "hold", value: { receipts: [] } });
+				await bad.next();
+			})(),
+			Code.InvalidArgument,
+			/hold\.receipts: 0 receipts; send 1 to 1000/,
+		);
+	});
+
+	test("a held delivery nobody extends or settles goes back at its visibility timeout", async () => {
+		const env = "hold-timeout";
+		await client.enqueue({ messages: [msg(env, "held")] });
+		const s = openStream(env, "brief");
+		await s.next();
+		await s.send({ case: "credit", value: { credits: 1 } });
+		let delivery: Delivery | undefined;
+		while (delivery === undefined) {
+			const r = await s.next();
+			if (r.kind.case === "deliveries") delivery = r.kind.value.deliveries[0];
+		}
+		await s.send({ case: "hold", value: { receipts: [delivery.receipt] } });
+		await s.next();
+		s.abort.abort();
+		// Give the server the moment it needs to see the stream end (a release would happen then).
+		await new Promise((resolve) => setTimeout(resolve, 300));
+		assert.equal((await dequeue(env, 1, "later")).deliveries.length, 0, "still in flight");
+		clock.advance(30_001);
+		const again = (await dequeue(env, 1, "later")).deliveries[0];
+		assert.equal(again?.message?.id, "held");
+		assert.equal(again?.deliveryCount, 2);
+	});
+
 	test("credits of zero or less end the stream with INVALID_ARGUMENT", async () => {
 		const s = openStream("credits", "s3");
 		await s.next();
