@@ -274,6 +274,12 @@ export class Worker {
 		const key = `delivery:${delivery.receipt}`;
 		const held = this.active.get(runId);
 		if (held?.state === "suspending") await held.waitCall;
+		// From here the scheduler settles this delivery: when the attempt ends, when it
+		// refuses the start, or when this worker is found dead. So a cut of the Consume
+		// stream must not give it back to be delivered again while the attempt runs
+		// (which would free its concurrency slot); held before the start, no cut can
+		// fall between the two.
+		this.stream?.hold([delivery.receipt]);
 		let started: StartAttemptResponse;
 		try {
 			started = await call(
@@ -302,10 +308,6 @@ export class Worker {
 			}
 			return;
 		}
-		// Started: the scheduler settles this delivery when the attempt ends (or this
-		// worker is found dead), so a cut of the Consume stream must not give it back
-		// to be delivered again while the attempt runs (and free its concurrency slot).
-		this.stream?.hold([delivery.receipt]);
 		this.ledger.release(key);
 		await this.beginAttempt(delivery.receipt, started, held);
 	}
