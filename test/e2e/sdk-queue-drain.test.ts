@@ -50,6 +50,20 @@ after(async () => {
 	await platform?.stop();
 });
 
+/** A development worker of the platform that consumes from the queue at this port, its lines kept. */
+function workerConsumingFrom(queuePort: number, lines: string[]): Promise<Worker> {
+	const base = directConfigOf(platform);
+	return Worker.start({
+		entries: TASK_FILES,
+		config: { ...base, services: { ...base.services, queue: `http://127.0.0.1:${queuePort}` } },
+		capacity: { cpu: 4, memoryGb: 8 },
+		development: true,
+		gracePeriodMs: 10_000,
+		telemetryPeriodMs: 500,
+		write: (line) => lines.push(line),
+	});
+}
+
 async function until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
 	const end = Date.now() + ms;
 	while (!check()) {
@@ -60,17 +74,8 @@ async function until(check: () => boolean, what: string, ms = 20_000): Promise<v
 
 test("a draining queue replica lets the worker go at once and keeps its running attempt's delivery", async () => {
 	const a = await queueReplica();
-	const base = directConfigOf(platform);
 	const lines: string[] = [];
-	const worker = await Worker.start({
-		entries: TASK_FILES,
-		config: { ...base, services: { ...base.services, queue: `http://127.0.0.1:${a.port}` } },
-		capacity: { cpu: 4, memoryGb: 8 },
-		development: true,
-		gracePeriodMs: 10_000,
-		telemetryPeriodMs: 500,
-		write: (line) => lines.push(line),
-	});
+	const worker = await workerConsumingFrom(a.port, lines);
 	try {
 		const long = await tasks.trigger("test.slow", { ms: 4000, marker: "long" });
 		await until(() => lines.some((l) => /started attempt 1/.test(l)), "the attempt started");
@@ -130,15 +135,7 @@ test("a cut Consume stream does not give back a started attempt's delivery: no s
 	const proxy = await cuttableProxy(queuePort);
 	const base = directConfigOf(platform);
 	const lines: string[] = [];
-	const worker = await Worker.start({
-		entries: TASK_FILES,
-		config: { ...base, services: { ...base.services, queue: `http://127.0.0.1:${proxy.port}` } },
-		capacity: { cpu: 4, memoryGb: 8 },
-		development: true,
-		gracePeriodMs: 10_000,
-		telemetryPeriodMs: 500,
-		write: (line) => lines.push(line),
-	});
+	const worker = await workerConsumingFrom(proxy.port, lines);
 	const queue = testClient(QueueService, platform.urls.queue as string);
 	const inFlight = async () =>
 		(await queue.listQueues({ environmentId: base.environmentId })).queues.reduce(

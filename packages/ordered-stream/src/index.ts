@@ -1,1 +1,2 @@
 export * from "./ordered-stream-client.js";
+export * from "./refusal-error.js";

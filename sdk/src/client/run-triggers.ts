@@ -7,8 +7,11 @@ import type {
 	TriggerStreamRequestSchema,
 	TriggerStreamResponse,
 } from "../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
-import { OrderedStreamClient } from "../../../packages/ordered-stream/src/index.js";
-import { connectErrorOfStatus, emptyAnswer } from "./status-error.js";
+import {
+	connectErrorOfStatus,
+	emptyAnswer,
+	OrderedStreamClient,
+} from "../../../packages/ordered-stream/src/index.js";
 
 /** A TriggerRun request as the generated client takes it. */
 export type TriggerRunInit = MessageInitShape<typeof TriggerRunRequestSchema>;

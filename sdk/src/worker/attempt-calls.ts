@@ -9,8 +9,11 @@ import type {
 	StartAttemptRequestSchema,
 	StartAttemptResponse,
 } from "../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
-import { OrderedStreamClient } from "../../../packages/ordered-stream/src/index.js";
-import { connectErrorOfStatus, emptyAnswer } from "../client/status-error.js";
+import {
+	connectErrorOfStatus,
+	emptyAnswer,
+	OrderedStreamClient,
+} from "../../../packages/ordered-stream/src/index.js";
 
 /**
  * A worker's StartAttempt and CompleteAttempt, over one AttemptStream (opened on

@@ -4,11 +4,11 @@ import type {
 } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
 import { BatchService } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
 import {
-	callOrDrain,
 	type FieldViolation,
 	registration,
 	ServiceError,
 	type ServiceRegistration,
+	untilDrained,
 } from "../../../kit/src/index.js";
 import type { BatchCore } from "../core/batch-core.js";
 import { IngestionSession } from "../core/ingestion-session.js";
@@ -105,13 +105,10 @@ export function batchServiceRegistration(core: BatchCore, limits: BatchServiceLi
 			// Ends cleanly when the server begins to drain: the waiter calls again on a
 			// replica that stays (and reads the batch afresh) instead of holding this
 			// one's drain open until it times out.
-			const stop = callOrDrain(context);
-			try {
-				for await (const batch of core.watchBatch(environmentId, batchId, stop.signal, limits.watchPollMs)) {
-					yield { batch: batchMessage(batch) };
-				}
-			} finally {
-				stop.release();
+			for await (const batch of untilDrained(context, (signal) =>
+				core.watchBatch(environmentId, batchId, signal, limits.watchPollMs),
+			)) {
+				yield { batch: batchMessage(batch) };
 			}
 		},
 	});

@@ -28,3 +28,21 @@ export function callOrDrain(context: CallContext): StopSignal {
 		},
 	};
 }
+
+/**
+ * What `follow` yields, until the call ends or the server begins to drain; then
+ * the stream ends cleanly. For long-lived server streams (a wait, a tail, a feed)
+ * whose caller asks again on a server that stays, so a drain is not held open
+ * until it times out. The drain listener goes with the stream.
+ */
+export async function* untilDrained<T>(
+	context: CallContext,
+	follow: (signal: AbortSignal) => AsyncIterable<T>,
+): AsyncGenerator<T> {
+	const stop = callOrDrain(context);
+	try {
+		yield* follow(stop.signal);
+	} finally {
+		stop.release();
+	}
+}

@@ -1,3 +1,6 @@
+import type { Status } from "../../../../gen/google/rpc/status_pb.js";
+import { statusOf } from "../errors/grpc-status.js";
+import { isServiceError } from "../errors/service-error.js";
 import { AsyncChannel } from "./async-channel.js";
 import { callOrDrain } from "./call-or-drain.js";
 import type { CallContext } from "./implementation.js";
@@ -15,9 +18,12 @@ const ignore = () => {};
 
 /**
  * Serves a stream whose every request gets one answer, in the order sent
- * (EnqueueStream, SettleStream): requests are handled several at once (their
- * scripts go out back to back on the Redis connection) and answered in order.
- * An answer that rejects ends the stream with its status. When the server
+ * (EnqueueStream, SettleStream, AttemptStream, TriggerStream): requests are
+ * handled several at once (their scripts or statements go out back to back) and
+ * answered in order. A request refused with a ServiceError (bad input, a run not
+ * found, ...) is answered in-band by `refused` with that status — the same code,
+ * message and details the unary call fails with — and the stream goes on; any
+ * other failure (a store's) ends the stream with its status. When the server
  * begins to drain, the stream reads no further: what was read is answered and
  * the stream ends cleanly, so the client sends the rest to a server that stays
  * instead of waiting out the drain.
@@ -26,6 +32,7 @@ export async function* orderedAnswers<I, O>(
 	requests: AsyncIterable<I>,
 	context: CallContext,
 	answerOf: (request: I, sequence: bigint) => Promise<O>,
+	refused: (sequence: bigint, status: Status) => O,
 ): AsyncGenerator<O> {
 	const answers = new AsyncChannel<Promise<O>>(MAX_UNANSWERED);
 	const stop = callOrDrain(context);
@@ -35,7 +42,11 @@ export async function* orderedAnswers<I, O>(
 		for (;;) {
 			const next = await reads.next();
 			if (next === undefined || next.done || stop.signal.aborted) break;
-			const answer = answerOf(next.value, sequence);
+			const answered = sequence;
+			const answer = answerOf(next.value, sequence).then(undefined, (error: unknown) => {
+				if (!isServiceError(error)) throw error;
+				return refused(answered, statusOf(error));
+			});
 			// Awaited in order below; this keeps a failure that comes first from being unhandled.
 			answer.catch(ignore);
 			sequence += 1n;

@@ -4,7 +4,10 @@ import {
 	OrderedStreamClient as PlainOrderedStreamClient,
 } from "../../../../packages/ordered-stream/src/index.js";
 
-export type { OpenOrderedStream } from "../../../../packages/ordered-stream/src/index.js";
+export {
+	connectErrorOfStatus,
+	type OpenOrderedStream,
+} from "../../../../packages/ordered-stream/src/index.js";
 
 /**
  * packages/ordered-stream's client as services use it: each stream is opened

@@ -1,4 +1,4 @@
-import { callOrDrain, ServiceError, type ServiceImplementation } from "../../../kit/src/index.js";
+import { ServiceError, type ServiceImplementation, untilDrained } from "../../../kit/src/index.js";
 import { MessageNotFound, MessageNotWhole } from "../core/log-reader.js";
 import type { LogStore } from "../core/log-store.js";
 import type { StoredLogRecord } from "../core/types.js";
@@ -93,12 +93,7 @@ export function logIngestImplementation(options: {
 			}
 			// Ends cleanly at a drain, like WaitForRun: the follower calls again from its
 			// last cursor on a replica that stays, and this one's drain is not held open.
-			const stop = callOrDrain(context);
-			try {
-				yield* tailFrames(store.tail(target, cursor, stop.signal));
-			} finally {
-				stop.release();
-			}
+			yield* tailFrames(untilDrained(context, (signal) => store.tail(target, cursor, signal)));
 		},
 
 		async query(request) {

@@ -2,7 +2,7 @@ import type {
 	EnqueueStreamRequest,
 	EnqueueStreamResponse,
 } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
-import { type CallContext, isServiceError, orderedAnswers, statusOf } from "../../../kit/src/index.js";
+import { type CallContext, orderedAnswers } from "../../../kit/src/index.js";
 import type { Clock } from "../core/clock.js";
 import type { FairQueue } from "../core/fair-queue.js";
 import { enqueueInput } from "./enqueue-input.js";
@@ -26,7 +26,17 @@ export function enqueueStream(
 	context: CallContext,
 	deps: EnqueueStreamDeps,
 ): AsyncGenerator<EnqueueStreamResponse> {
-	return orderedAnswers(requests, context, (request, sequence) => answerOf(request, sequence, deps));
+	return orderedAnswers(
+		requests,
+		context,
+		(request, sequence) => answerOf(request, sequence, deps),
+		(sequence, error) => ({
+			$typeName: "taskmesh.queue.v1.EnqueueStreamResponse",
+			sequence,
+			results: [],
+			error,
+		}),
+	);
 }
 
 async function answerOf(
@@ -34,18 +44,7 @@ async function answerOf(
 	sequence: bigint,
 	deps: EnqueueStreamDeps,
 ): Promise<EnqueueStreamResponse> {
-	let messages: ReturnType<typeof enqueueInput>;
-	try {
-		messages = enqueueInput(request, deps.maxPayloadBytes, deps.clock.now());
-	} catch (error) {
-		if (!isServiceError(error)) throw error;
-		return {
-			$typeName: "taskmesh.queue.v1.EnqueueStreamResponse",
-			sequence,
-			results: [],
-			error: statusOf(error),
-		};
-	}
+	const messages = enqueueInput(request, deps.maxPayloadBytes, deps.clock.now());
 	const duplicates = await deps.queue.enqueue(messages);
 	return enqueueStreamResponse(
 		sequence,

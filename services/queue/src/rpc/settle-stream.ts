@@ -3,13 +3,7 @@ import type {
 	SettleStreamRequest,
 	SettleStreamResponseSchema,
 } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
-import {
-	type CallContext,
-	isServiceError,
-	orderedAnswers,
-	ServiceError,
-	statusOf,
-} from "../../../kit/src/index.js";
+import { type CallContext, orderedAnswers, ServiceError } from "../../../kit/src/index.js";
 import type { Clock } from "../core/clock.js";
 import type { FairQueue } from "../core/fair-queue.js";
 import { failuresToProto } from "./proto-convert.js";
@@ -34,23 +28,12 @@ export function settleStream(
 	context: CallContext,
 	deps: SettleStreamDeps,
 ): AsyncGenerator<Answer> {
-	return orderedAnswers(requests, context, (request, sequence) => answerOf(request, sequence, deps));
-}
-
-async function answerOf(
-	request: SettleStreamRequest,
-	sequence: bigint,
-	deps: SettleStreamDeps,
-): Promise<Answer> {
-	let settle: () => Promise<Answer["result"]>;
-	try {
-		settle = settlementOf(request, deps);
-	} catch (error) {
-		// Only a refusal of the request is answered in-band; a store failure ends the stream.
-		if (!isServiceError(error)) throw error;
-		return { sequence, result: { case: "error", value: statusOf(error) } };
-	}
-	return { sequence, result: await settle() };
+	return orderedAnswers(
+		requests,
+		context,
+		async (request, sequence) => ({ sequence, result: await settlementOf(request, deps)() }),
+		(sequence, error) => ({ sequence, result: { case: "error", value: error } }),
+	);
 }
 
 /** Validates a request whole (throwing INVALID_ARGUMENT) and returns what applies it. */

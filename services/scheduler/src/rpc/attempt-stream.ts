@@ -4,13 +4,7 @@ import {
 	type AttemptStreamResponse,
 	AttemptStreamResponseSchema,
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
-import {
-	type CallContext,
-	isServiceError,
-	orderedAnswers,
-	ServiceError,
-	statusOf,
-} from "../../../kit/src/index.js";
+import { type CallContext, orderedAnswers, ServiceError } from "../../../kit/src/index.js";
 import type { AttemptHandlers } from "./attempt-handlers.js";
 
 /**
@@ -25,7 +19,13 @@ export function attemptStream(
 	context: CallContext,
 	handlers: AttemptHandlers,
 ): AsyncGenerator<AttemptStreamResponse> {
-	return orderedAnswers(requests, context, (request, sequence) => answerOf(request, sequence, handlers));
+	return orderedAnswers(
+		requests,
+		context,
+		(request, sequence) => answerOf(request, sequence, handlers),
+		(sequence, error) =>
+			create(AttemptStreamResponseSchema, { sequence, kind: { case: "error", value: error } }),
+	);
 }
 
 async function answerOf(
@@ -33,24 +33,19 @@ async function answerOf(
 	sequence: bigint,
 	handlers: AttemptHandlers,
 ): Promise<AttemptStreamResponse> {
-	try {
-		const kind = request.kind;
-		switch (kind.case) {
-			case "start":
-				return create(AttemptStreamResponseSchema, {
-					sequence,
-					kind: { case: "started", value: await handlers.start(kind.value) },
-				});
-			case "complete":
-				return create(AttemptStreamResponseSchema, {
-					sequence,
-					kind: { case: "completed", value: await handlers.complete(kind.value) },
-				});
-			default:
-				throw ServiceError.invalidField("kind", "exactly one of start or complete is required");
-		}
-	} catch (error) {
-		if (!isServiceError(error)) throw error;
-		return create(AttemptStreamResponseSchema, { sequence, kind: { case: "error", value: statusOf(error) } });
+	const kind = request.kind;
+	switch (kind.case) {
+		case "start":
+			return create(AttemptStreamResponseSchema, {
+				sequence,
+				kind: { case: "started", value: await handlers.start(kind.value) },
+			});
+		case "complete":
+			return create(AttemptStreamResponseSchema, {
+				sequence,
+				kind: { case: "completed", value: await handlers.complete(kind.value) },
+			});
+		default:
+			throw ServiceError.invalidField("kind", "exactly one of start or complete is required");
 	}
 }

@@ -1,5 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { type Client, type Code, ConnectError } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
 import {
 	AckReason,
 	type EnqueueStreamRequestSchema,
@@ -8,7 +8,7 @@ import {
 	type SettleStreamRequestSchema,
 	type SettleStreamResponse,
 } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
-import { OrderedStreamClient } from "../../../kit/src/index.js";
+import { connectErrorOfStatus, OrderedStreamClient } from "../../../kit/src/index.js";
 import type { DeliveryOutcome, RunMessage, RunQueue, Settlement } from "../core/run-queue.js";
 import { enqueueStreamRequestOf } from "./enqueue-encoding.js";
 
@@ -104,12 +104,10 @@ export class QueueClientRunQueue implements RunQueue {
 
 /** A request the queue refused is answered with its status; it fails as a unary Enqueue would. */
 function refusalThrown(response: EnqueueStreamResponse): void {
-	if (response.error !== undefined)
-		throw new ConnectError(response.error.message, response.error.code as Code);
+	if (response.error !== undefined) throw connectErrorOfStatus(response.error);
 }
 
 /** A settle request the queue refused fails as a unary Acknowledge or Nack would. */
 function settleRefusalThrown(response: SettleStreamResponse): void {
-	if (response.result.case === "error")
-		throw new ConnectError(response.result.value.message, response.result.value.code as Code);
+	if (response.result.case === "error") throw connectErrorOfStatus(response.result.value);
 }

@@ -9,11 +9,11 @@ import {
 	TriggerRunsResponseSchema,
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import {
-	callOrDrain,
 	grpcCodeOf,
 	registration,
 	ServiceError,
 	type ServiceRegistration,
+	untilDrained,
 } from "../../../kit/src/index.js";
 import { DEFAULT_PRESET, MACHINE_PRESETS } from "../core/machine-presets.js";
 import type { SchedulerEngine } from "../core/scheduler-engine.js";
@@ -102,28 +102,20 @@ export function schedulerServiceRegistration(options: {
 		async *streamRunCompletions(request, context) {
 			// The feed ends cleanly when the server begins to drain: its reader resumes from
 			// its cursor on a server that stays, instead of holding this one's drain open.
-			const stop = callOrDrain(context);
-			try {
-				for await (const page of engine.completions.follow(
-					request.afterCursor,
-					request.batchId,
-					streamPollMs,
-					stop.signal,
-				)) {
-					yield {
-						completions: page.map((c) => ({
-							cursor: c.cursor,
-							runId: c.runId,
-							environmentId: c.environmentId,
-							batchId: c.batchId,
-							batchIndex: c.batchIndex,
-							status: runStatusToProto(c.status),
-							completedAt: ts(c.completedAt),
-						})),
-					};
-				}
-			} finally {
-				stop.release();
+			for await (const page of untilDrained(context, (signal) =>
+				engine.completions.follow(request.afterCursor, request.batchId, streamPollMs, signal),
+			)) {
+				yield {
+					completions: page.map((c) => ({
+						cursor: c.cursor,
+						runId: c.runId,
+						environmentId: c.environmentId,
+						batchId: c.batchId,
+						batchIndex: c.batchIndex,
+						status: runStatusToProto(c.status),
+						completedAt: ts(c.completedAt),
+					})),
+				};
 			}
 		},
 
@@ -191,18 +183,10 @@ export function schedulerServiceRegistration(options: {
 			required(request.runId, "run_id");
 			// Ends cleanly at a drain, as the completion feed does: the waiter calls again
 			// on a replica that stays and gets the run's current state first.
-			const stop = callOrDrain(context);
-			try {
-				for await (const run of engine.reader.follow(
-					request.environmentId,
-					request.runId,
-					streamPollMs,
-					stop.signal,
-				)) {
-					yield { run: runToProto(run) };
-				}
-			} finally {
-				stop.release();
+			for await (const run of untilDrained(context, (signal) =>
+				engine.reader.follow(request.environmentId, request.runId, streamPollMs, signal),
+			)) {
+				yield { run: runToProto(run) };
 			}
 		},
 
@@ -290,18 +274,12 @@ export function schedulerServiceRegistration(options: {
 		},
 
 		async *waitForResume(request, context) {
+			const waitId = required(request.waitId, "wait_id");
 			// Ends cleanly (without a message) at a drain: the caller asks again on a replica that stays.
-			const stop = callOrDrain(context);
-			try {
-				for await (const wait of engine.waits.follow(
-					required(request.waitId, "wait_id"),
-					streamPollMs,
-					stop.signal,
-				)) {
-					yield resumeToProto(wait);
-				}
-			} finally {
-				stop.release();
+			for await (const wait of untilDrained(context, (signal) =>
+				engine.waits.follow(waitId, streamPollMs, signal),
+			)) {
+				yield resumeToProto(wait);
 			}
 		},
 	});

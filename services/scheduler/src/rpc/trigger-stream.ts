@@ -6,13 +6,7 @@ import {
 	type TriggerStreamResponse,
 	TriggerStreamResponseSchema,
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
-import {
-	type CallContext,
-	isServiceError,
-	orderedAnswers,
-	ServiceError,
-	statusOf,
-} from "../../../kit/src/index.js";
+import { type CallContext, orderedAnswers, ServiceError } from "../../../kit/src/index.js";
 
 /** TriggerRun's handler, which each request of the stream goes through. */
 export type TriggerRunHandler = (request: TriggerRunRequest) => Promise<TriggerRunResponse>;
@@ -28,7 +22,13 @@ export function triggerStream(
 	context: CallContext,
 	triggerRun: TriggerRunHandler,
 ): AsyncGenerator<TriggerStreamResponse> {
-	return orderedAnswers(requests, context, (request, sequence) => answerOf(request, sequence, triggerRun));
+	return orderedAnswers(
+		requests,
+		context,
+		(request, sequence) => answerOf(request, sequence, triggerRun),
+		(sequence, error) =>
+			create(TriggerStreamResponseSchema, { sequence, kind: { case: "error", value: error } }),
+	);
 }
 
 async function answerOf(
@@ -36,19 +36,14 @@ async function answerOf(
 	sequence: bigint,
 	triggerRun: TriggerRunHandler,
 ): Promise<TriggerStreamResponse> {
-	try {
-		const run = request.run;
-		if (run === undefined) throw ServiceError.invalidField("run", "is required");
-		// A parent's attempt and wait are checked (and locked) by TriggerRun alone.
-		if (run.parent !== undefined) {
-			throw ServiceError.invalidField("run.parent", "is not accepted on TriggerStream; use TriggerRun");
-		}
-		return create(TriggerStreamResponseSchema, {
-			sequence,
-			kind: { case: "triggered", value: await triggerRun(run) },
-		});
-	} catch (error) {
-		if (!isServiceError(error)) throw error;
-		return create(TriggerStreamResponseSchema, { sequence, kind: { case: "error", value: statusOf(error) } });
+	const run = request.run;
+	if (run === undefined) throw ServiceError.invalidField("run", "is required");
+	// A parent's attempt and wait are checked (and locked) by TriggerRun alone.
+	if (run.parent !== undefined) {
+		throw ServiceError.invalidField("run.parent", "is not accepted on TriggerStream; use TriggerRun");
 	}
+	return create(TriggerStreamResponseSchema, {
+		sequence,
+		kind: { case: "triggered", value: await triggerRun(run) },
+	});
 }

@@ -2,10 +2,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Status } from "../../../gen/google/rpc/status_pb.js";
 
 /**
- * The ConnectError a unary call fails with, from the google.rpc.Status a stream
- * answered the same request with in-band: same code, message and details (as
- * incoming details, the way the transport reads them from the trailers), so every
- * `catch` that reads codes or field violations behaves the same either way.
+ * The ConnectError a unary call fails with, from the google.rpc.Status an
+ * answered stream refused the same request with in-band: same code, message and
+ * details (as incoming details, the way the transport reads them from the
+ * trailers), so every `catch` that reads codes or field violations behaves the
+ * same either way.
  */
 export function connectErrorOfStatus(status: Status): ConnectError {
 	const code = status.code in Code && status.code !== 0 ? (status.code as Code) : Code.Unknown;
