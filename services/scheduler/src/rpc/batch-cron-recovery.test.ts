@@ -136,6 +136,65 @@ describe("batched triggers, completions feed, cron and the reconciler through gR
 		);
 	});
 
+	test("StreamRunCompletions yields an outcome committed late with a smaller cursor, once, and never repeats one", async () => {
+		const server = await startTestServer([
+			schedulerServiceRegistration({ engine: h.engine, streamPollMs: 20 }),
+		]);
+		const client = testClient(SchedulerService, server.url);
+		const env = newEnvironment();
+		const batchId = `batch_${env}`;
+		const insert = (
+			db: { query: (text: string, values: unknown[]) => Promise<unknown> },
+			runId: string,
+			index: number,
+		) =>
+			db.query(
+				`INSERT INTO run_completions (run_id, environment_id, batch_id, batch_index, status, completed_at)
+				 VALUES ($1, $2, $3, $4, 'COMPLETED', now())`,
+				[runId, env, batchId, index],
+			);
+		const seen: string[] = [];
+		const controller = new AbortController();
+		const arrived = async (count: number) => {
+			const deadline = Date.now() + 5_000;
+			while (seen.length < count) {
+				assert.ok(Date.now() < deadline, `only ${JSON.stringify(seen)} arrived of ${count} outcomes`);
+				await new Promise((resolve) => setTimeout(resolve, 10));
+			}
+		};
+		const reading = (async () => {
+			try {
+				for await (const m of client.streamRunCompletions({ batchId }, { signal: controller.signal }))
+					seen.push(...m.completions.map((c) => c.runId));
+			} catch {
+				// Aborted at the end of the test.
+			}
+		})();
+		try {
+			// "late" takes its cursor first but commits after "early" is read.
+			const late = await h.schema.pool.connect();
+			try {
+				await late.query("BEGIN");
+				await insert(late, "run_late", 0);
+				await insert(h.schema.pool, "run_early", 1);
+				await arrived(1);
+				await late.query("COMMIT");
+			} finally {
+				late.release();
+			}
+			await arrived(2);
+			await insert(h.schema.pool, "run_after", 2);
+			await arrived(3);
+			// Several more polls: nothing read before may come again.
+			await new Promise((resolve) => setTimeout(resolve, 200));
+			assert.deepEqual(seen, ["run_early", "run_late", "run_after"]);
+		} finally {
+			controller.abort();
+			await reading;
+			await server.drain();
+		}
+	});
+
 	test("a draining scheduler ends StreamRunCompletions cleanly instead of holding the drain open", async () => {
 		const draining = await startTestServer(
 			[schedulerServiceRegistration({ engine: h.engine, streamPollMs: 50 })],
