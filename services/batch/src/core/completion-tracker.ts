@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { inTransaction } from "../../../kit/src/postgres/transaction.js";
 import type { BatchContext } from "./batch-context.js";
+import { coalesced } from "./coalesced-groups.js";
 import { recordOutcomes } from "./outcome-recorder.js";
 import type { ChildOutcome } from "./types.js";
 import type { WaitResolver } from "./wait-resolver.js";
@@ -18,6 +19,13 @@ const FEED_LEASE = "hashtext('taskmesh.batch.feed:' || current_schema())";
  * a smaller cursor than outcomes already read; re-reading a window catches it.
  */
 export const FEED_REPLAY_WINDOW = 1_000n;
+
+/**
+ * Outcomes counted in one transaction at most. Outcomes that arrive while one is
+ * being counted are counted together in the next, so under load a transaction
+ * takes many instead of the feed's pages one by one.
+ */
+const APPLY_MAX_OUTCOMES = 2_000;
 
 /**
  * Reads the scheduler's completions feed and counts each child's final outcome
@@ -101,8 +109,16 @@ export class BatchCompletionTracker {
 		);
 		const stored = BigInt(rows[0]?.after_cursor ?? "0");
 		const after = stored > FEED_REPLAY_WINDOW ? stored - FEED_REPLAY_WINDOW : 0n;
-		for await (const group of this.#ctx.children.completions(after, signal)) {
-			await this.apply(group);
+		// Its own signal: a failed apply ends this read of the feed, not only the loop over it.
+		const reading = new AbortController();
+		const stop = () => reading.abort();
+		signal.addEventListener("abort", stop, { once: true });
+		try {
+			const groups = coalesced(this.#ctx.children.completions(after, reading.signal), APPLY_MAX_OUTCOMES);
+			for await (const group of groups) await this.apply(group);
+		} finally {
+			signal.removeEventListener("abort", stop);
+			reading.abort();
 		}
 	}
 }

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { coalesced } from "./coalesced-groups.js";
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+/** A source that yields these groups with a short pause before each. */
+async function* paced<T>(groups: T[][], stopped?: { value: boolean }): AsyncGenerator<T[]> {
+	try {
+		for (const group of groups) {
+			await tick();
+			yield group;
+		}
+	} finally {
+		if (stopped !== undefined) stopped.value = true;
+	}
+}
+
+describe("coalesced", () => {
+	test("joins the groups that arrived while the consumer was busy, in order", async () => {
+		const seen: number[][] = [];
+		for await (const group of coalesced(paced([[1], [2], [3], [4, 5]]), 100)) {
+			seen.push(group);
+			// Busy long enough for every later group to arrive.
+			if (seen.length === 1) await new Promise((resolve) => setTimeout(resolve, 60));
+		}
+		assert.deepEqual(seen, [[1], [2, 3, 4, 5]]);
+	});
+
+	test("hands over at most maxItems at a time and loses nothing", async () => {
+		const groups = Array.from({ length: 6 }, (_, i) => [i * 2, i * 2 + 1]);
+		const seen: number[][] = [];
+		for await (const group of coalesced(paced(groups), 3)) {
+			seen.push(group);
+			await new Promise((resolve) => setTimeout(resolve, 30));
+		}
+		assert.ok(
+			seen.every((g) => g.length <= 3),
+			JSON.stringify(seen),
+		);
+		assert.deepEqual(seen.flat(), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+	});
+
+	test("throws the source's failure after what was read before it", async () => {
+		async function* failing(): AsyncGenerator<number[]> {
+			yield [1];
+			throw new Error("feed broke");
+		}
+		const seen: number[][] = [];
+		await assert.rejects(async () => {
+			for await (const group of coalesced(failing(), 10)) seen.push(group);
+		}, /feed broke/);
+		assert.deepEqual(seen, [[1]]);
+	});
+
+	test("a consumer that stops early stops the reading", async () => {
+		const stopped = { value: false };
+		const groups = Array.from({ length: 50 }, (_, i) => [i]);
+		for await (const group of coalesced(paced(groups, stopped), 10)) {
+			assert.deepEqual(group, [0]);
+			break;
+		}
+		for (let i = 0; i < 20 && !stopped.value; i++) await tick();
+		assert.equal(stopped.value, true);
+	});
+});
