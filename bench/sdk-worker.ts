@@ -19,7 +19,8 @@ const CONCURRENCY = Number(process.argv[3] ?? 4);
 const texts = Array.from({ length: N }, (_, i) => `the quick brown fox ${i} jumps over the lazy dog`);
 
 async function taskmesh(): Promise<number> {
-	const platform = await startPlatform(`bench-sdk-${randomSuffix()}`);
+	// As deployed: no development lifecycle lines per message.
+	const platform = await startPlatform(`bench-sdk-${randomSuffix()}`, { TASKMESH_ENV: "production" });
 	configureDirect(platform);
 	const worker = await startWorker(platform.env, {
 		TASKMESH_ENV: "production",

@@ -45,7 +45,11 @@ export function configureDirect(platform: TestPlatform): void {
 }
 
 /** Starts the platform for one test file (or a benchmark). */
-export async function startPlatform(environmentId: string): Promise<TestPlatform> {
+export async function startPlatform(
+	environmentId: string,
+	/** Variables over the test settings below (a benchmark runs the platform as deployed). */
+	overrides: Record<string, string> = {},
+): Promise<TestPlatform> {
 	const stores = await testStores();
 	const suffix = randomSuffix();
 	const schemas = {
@@ -70,6 +74,7 @@ export async function startPlatform(environmentId: string): Promise<TestPlatform
 			// results travel with the resume: the e2e tests cover both ways.
 			BATCH_RESUME_RESULTS_MAX_BYTES: "16384",
 			...schemas,
+			...overrides,
 		},
 		expectedServices: 5,
 		timeoutMs: 90_000,
