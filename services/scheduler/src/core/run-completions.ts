@@ -1,3 +1,4 @@
+import { setTimeout as delay } from "node:timers/promises";
 import type { RunStatus } from "./run-types.js";
 import { sleepOrWake } from "./run-watch.js";
 import type { SchedulerContext } from "./scheduler-context.js";
@@ -25,6 +26,13 @@ export const LATE_WINDOW = 1000n;
 
 /** Outcomes read per query at most. */
 const PAGE_ROWS = 2000;
+
+/**
+ * A follower that has just yielded reads again after this pause at the soonest: a
+ * busy feed is then read every few milliseconds in pages, where each outcome's
+ * notification cost its own query, and the reader downstream its own transaction.
+ */
+export const FOLLOW_GAP_MS = 10;
 
 /**
  * The outbox of final outcomes of batch runs. Rows are written in the transaction
@@ -68,6 +76,7 @@ export class RunCompletionFeed {
 			}
 			for (const value of skipped) if (value <= newest - LATE_WINDOW) skipped.delete(value);
 			yield rows;
+			if (rows.length < PAGE_ROWS) await delay(FOLLOW_GAP_MS, undefined, { signal }).catch(() => {});
 		}
 	}
 
