@@ -22,7 +22,7 @@ export const COMPLETIONS_TOPIC = "run-completions";
  * cursor is assigned at insert, so a transaction that commits late shows a smaller
  * cursor than outcomes already read.
  */
-export const LATE_WINDOW = 1000n;
+const LATE_WINDOW = 1000n;
 
 /** Outcomes read per query at most. */
 const PAGE_ROWS = 2000;
@@ -32,7 +32,7 @@ const PAGE_ROWS = 2000;
  * busy feed is then read every few milliseconds in pages, where each outcome's
  * notification cost its own query, and the reader downstream its own transaction.
  */
-export const FOLLOW_GAP_MS = 10;
+const FOLLOW_GAP_MS = 10;
 
 /**
  * The outbox of final outcomes of batch runs. Rows are written in the transaction
