@@ -32,6 +32,11 @@ export class AsyncChannel<T> {
 		for (const wake of this.writers.splice(0)) wake();
 	}
 
+	/** True once closed or failed: pushes are ignored from then on. */
+	get isClosed(): boolean {
+		return this.closed;
+	}
+
 	/** Ends the channel with an error the reader throws after what is left. */
 	fail(error: unknown): void {
 		this.failure ??= { error };
@@ -46,11 +51,34 @@ export class AsyncChannel<T> {
 				yield item;
 				continue;
 			}
-			if (this.closed) {
-				if (this.failure !== undefined) throw this.failure.error;
-				return;
-			}
-			await new Promise<void>((resolve) => this.readers.push(resolve));
+			if (await this.ended()) return;
 		}
+	}
+
+	/**
+	 * Reads the channel in groups: each time the reader asks, every item waiting
+	 * (up to maxItems) at once, so a reader that spends a round trip per group
+	 * takes what arrived during the last one together.
+	 */
+	async *drain(maxItems: number): AsyncGenerator<T[]> {
+		for (;;) {
+			if (this.items.length > 0) {
+				const group = this.items.splice(0, maxItems);
+				for (const wake of this.writers.splice(0)) wake();
+				yield group;
+				continue;
+			}
+			if (await this.ended()) return;
+		}
+	}
+
+	/** With nothing to read: true once closed (throwing a failure), else waits for a push. */
+	private async ended(): Promise<boolean> {
+		if (this.closed) {
+			if (this.failure !== undefined) throw this.failure.error;
+			return true;
+		}
+		await new Promise<void>((resolve) => this.readers.push(resolve));
+		return false;
 	}
 }
