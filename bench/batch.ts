@@ -9,7 +9,10 @@
  *
  * Prints items/s for each and ends with `ratio: <taskmesh/bullmq>`. Then every item is
  * read back in pages of 1,000 (ListBatchItems, each item with its child run's status;
- * BullMQ `getJobs`), printed beside each other. A last line shows
+ * BullMQ `getJobs`), printed beside each other. Then the durable floor (batch-floor.ts):
+ * the rows the batch wrote, loaded again by PostgreSQL's own binary COPY with nothing
+ * in front of it — what no design that keeps runs and items in PostgreSQL can beat.
+ * A last line shows
  * the scheduler's TriggerRuns called directly (same chunks, same parallelism as the
  * batch service uses), so what the batch service adds on top of run creation is visible.
  */
@@ -32,6 +35,7 @@ import { chunk, header, ItemStream } from "../services/batch/src/testing/item-st
 import { testClient } from "../services/kit/src/testing/grpc.js";
 import { spawnServiceProcess } from "../services/kit/src/testing/process.js";
 import { randomSuffix } from "../services/kit/src/testing/stores.js";
+import { copyFloor, type FloorTiming } from "./batch-floor.js";
 
 const ITEMS = Number(process.env.ITEMS ?? 100_000);
 // The services run as in production (like bench:queue): in development the queue
@@ -125,7 +129,12 @@ interface Rates {
 	readBack: number;
 }
 
-async function taskmesh(engine: RunEngineProcesses): Promise<Rates> {
+/** taskmesh's rates, and the durable floor measured over the rows its batch wrote. */
+interface OurRates extends Rates {
+	floor: FloorTiming;
+}
+
+async function taskmesh(engine: RunEngineProcesses): Promise<OurRates> {
 	const schema = `bench_batch_${randomSuffix()}`;
 	const env = { ...batchEnv(engine, schema), TASKMESH_BATCH_PORT: "0" };
 	loadBatchConfig(env);
@@ -163,7 +172,14 @@ async function taskmesh(engine: RunEngineProcesses): Promise<Rates> {
 			pageToken = page.nextPageToken;
 		} while (pageToken !== "");
 		if (read !== ITEMS) throw new Error(`ListBatchItems returned ${read} of ${ITEMS} items`);
-		return { ingest: ITEMS / seconds, readBack: ITEMS / ((performance.now() - readStarted) / 1_000) };
+		const readBack = ITEMS / ((performance.now() - readStarted) / 1_000);
+		const floor = await copyFloor(engine.databaseUrl, batchId, [
+			{ schema: engine.schedulerSchema, table: "runs" },
+			{ schema, table: "batch_items" },
+		]);
+		for (const [table, rows] of floor.rows)
+			if (rows !== ITEMS) throw new Error(`the batch wrote ${rows} rows of ${table}, expected ${ITEMS}`);
+		return { ingest: ITEMS / seconds, readBack, floor };
 	} finally {
 		service.child.kill("SIGTERM");
 		await service.exited;
@@ -263,6 +279,11 @@ try {
 	console.log(`taskmesh StreamBatchItems:   ${ours.toFixed(0)} items/s (created as runs and enqueued)`);
 	console.log(
 		`read back, pages of ${READ_PAGE}: taskmesh ListBatchItems ${ourRates.readBack.toFixed(0)} items/s, bullmq getJobs ${baseRates.readBack.toFixed(0)} jobs/s (ratio ${(ourRates.readBack / baseRates.readBack).toFixed(2)})`,
+	);
+	const { floor } = ourRates;
+	const loads = [...floor.perTable].map(([table, s]) => `${table} ${s.toFixed(2)} s`).join(", ");
+	console.log(
+		`durable floor: ${(ITEMS / floor.seconds).toFixed(0)} items/s — the same rows loaded by PostgreSQL's binary COPY alone, tables at once (${loads}); floor/bullmq ${(ITEMS / floor.seconds / base).toFixed(2)}`,
 	);
 	const direct = await triggerRunsAlone(engine, loadBatchConfig({}).BATCH_PARALLELISM);
 	console.log(
