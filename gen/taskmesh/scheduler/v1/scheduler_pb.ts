@@ -3272,7 +3272,10 @@ export const SchedulerService: GenService<{
   },
   /**
    * Resolves a pending wait from outside the scheduler (the batch service does
-   * this when a batch completes). Resolving twice has no further effect.
+   * this when a batch completes). Resolving twice has no further effect. Results
+   * over what the run's next StartAttempt can carry (SCHEDULER_MAX_OUTPUT_BYTES +
+   * SCHEDULER_RESOLVED_WAITS_INLINE_BYTES) are refused with RESOURCE_EXHAUSTED and
+   * the wait stays pending, to be resolved with an error instead.
    *
    * @generated from rpc taskmesh.scheduler.v1.SchedulerService.ResolveWait
    */

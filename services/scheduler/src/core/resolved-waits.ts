@@ -1,6 +1,7 @@
 import type pg from "pg";
-import { type WaitRow, waitFromRow } from "./run-rows.js";
+import { type StoredWaitResult, type WaitRow, waitFromRow } from "./run-rows.js";
 import type { WaitRecord } from "./run-types.js";
+import type { SchedulerLimits } from "./scheduler-context.js";
 
 /**
  * The resolved waits of an attempt with an upper bound of their results' encoded
@@ -22,11 +23,36 @@ FROM waits WHERE attempt_id = $1 AND status = 'RESOLVED' ORDER BY ordinal`;
 type HeadRow = Omit<WaitRow, "results"> & { results_bytes: string };
 
 /**
+ * Results, measured as HEADS_SQL measures them once stored, so that what ResolveWait
+ * lets in is exactly what a StartAttempt answer can carry.
+ */
+export function storedResultsBytes(results: StoredWaitResult[]): number {
+	let bytes = 0;
+	for (const r of results) {
+		bytes += Math.floor(((r.output?.length ?? 0) * 3 + 3) / 4);
+		bytes += Buffer.byteLength(r.runId) + Buffer.byteLength(r.outputType);
+		bytes += Buffer.byteLength(JSON.stringify(r.error)) + 32;
+	}
+	return bytes;
+}
+
+/**
+ * Most bytes of results one wait may hold. The newest resolved wait always travels
+ * inline and older ones only while all fit in resolvedWaitsInlineBytes, so an answer
+ * carries at most the payload plus this; the configuration already keeps payload,
+ * output and inline budget together within one gRPC message.
+ */
+export function resolvedWaitMaxBytes(limits: SchedulerLimits): number {
+	return limits.maxOutputBytes + limits.resolvedWaitsInlineBytes;
+}
+
+/**
  * The resolved waits of an attempt, oldest first, for a resumed StartAttempt. The
  * answer is one gRPC message, and task outputs can each be megabytes: results are
  * carried inline newest-first while their total stays within `inlineBudgetBytes`;
- * the newest wait always carries its own (it is what the task resumes with, and
- * one output is capped by SCHEDULER_MAX_OUTPUT_BYTES). From the first wait that
+ * the newest wait always carries its own (it is what the task resumes with; one
+ * output is capped by SCHEDULER_MAX_OUTPUT_BYTES, and a ResolveWait's results by
+ * resolvedWaitMaxBytes). From the first wait that
  * does not fit, older waits with results come with none and `resultsElided`, and
  * the worker reads them from GetRuns or ListBatchItems.
  */

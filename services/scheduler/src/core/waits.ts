@@ -1,7 +1,8 @@
 import type pg from "pg";
 import { ServiceError } from "../../../kit/src/index.js";
 import { newId } from "./ids.js";
-import { type RunRow, type WaitRow, waitFromRow, waitResultOf } from "./run-rows.js";
+import { resolvedWaitMaxBytes, storedResultsBytes } from "./resolved-waits.js";
+import { type RunRow, type StoredWaitResult, type WaitRow, waitFromRow, waitResultOf } from "./run-rows.js";
 import { finishRuns, resolveWait } from "./run-transitions.js";
 import type { TaskErrorInfo, WaitRecord } from "./run-types.js";
 import { isFinal } from "./run-types.js";
@@ -192,11 +193,24 @@ export class RunWaits {
 		});
 	}
 
-	/** Resolves a wait from outside (a batch); false when it was not pending. */
-	async resolve(waitId: string, results: unknown[], error: TaskErrorInfo | null): Promise<boolean> {
+	/**
+	 * Resolves a wait from outside (a batch); false when it was not pending. Results
+	 * its run's next StartAttempt could not carry are refused, and the wait stays
+	 * pending: the caller resolves it with an error instead, never leaving a run
+	 * whose resume can never be delivered.
+	 */
+	async resolve(waitId: string, results: StoredWaitResult[], error: TaskErrorInfo | null): Promise<boolean> {
 		const now = new Date(this.ctx.clock.now());
 		const exists = await this.ctx.pool.query("SELECT 1 FROM waits WHERE id = $1", [waitId]);
 		if (exists.rowCount === 0) throw ServiceError.notFound("wait", waitId);
+		const limit = resolvedWaitMaxBytes(this.ctx.limits);
+		const bytes = storedResultsBytes(results);
+		if (bytes > limit) {
+			throw new ServiceError(
+				"RESOURCE_EXHAUSTED",
+				`results: ${results.length} results of ${bytes} bytes are over the ${limit} bytes one wait carries into its run's next StartAttempt (SCHEDULER_MAX_OUTPUT_BYTES + SCHEDULER_RESOLVED_WAITS_INLINE_BYTES); resolve the wait with an error and let the run read the results itself`,
+			);
+		}
 		const effects = await inTransaction(this.ctx.pool, (client) =>
 			resolveWait(client, waitId, results, error, now),
 		);

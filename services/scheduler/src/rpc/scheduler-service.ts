@@ -263,7 +263,7 @@ export function schedulerServiceRegistration(options: {
 				required(request.waitId, "wait_id"),
 				request.results.map((r) => ({
 					runId: r.runId,
-					status: RunStatus[r.status],
+					status: runStatusFromProto(r.status),
 					output: r.output.byteLength === 0 ? null : Buffer.from(r.output).toString("base64"),
 					outputType: r.outputType,
 					error: r.error === undefined ? null : taskErrorFromProto(r.error),

@@ -434,3 +434,58 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 		assert.notEqual(list.nextPageToken, "");
 	});
 });
+
+describe("ResolveWait with results a run's resume could not carry", () => {
+	let h: SchedulerHarness;
+
+	// One wait may carry SCHEDULER_MAX_OUTPUT_BYTES + SCHEDULER_RESOLVED_WAITS_INLINE_BYTES = 2,048 bytes.
+	schedulerSuite(
+		{ SCHEDULER_MAX_OUTPUT_BYTES: "1024", SCHEDULER_RESOLVED_WAITS_INLINE_BYTES: "1024" },
+		(started) => {
+			h = started;
+		},
+	);
+
+	test("is refused with RESOURCE_EXHAUSTED naming results and the limit; the wait stays pending and resolves later", async () => {
+		const env = newEnvironment();
+		const worker = await TestWorker.register(h, env, [{ id: "t" }]);
+		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
+		const s1 = await worker.startNext();
+		const { wait } = await h.client.beginWait({
+			runId: run?.id ?? "",
+			attemptId: s1.attempt?.id ?? "",
+			target: { case: "batchId", value: "batch_large" },
+		});
+		// Each result: a 702-byte output, a 5-byte run id, "null" for the error and 32 of framing = 743 bytes.
+		const results = [0, 1, 2].map((i) => ({
+			runId: `run_${i}`,
+			status: RunStatus.COMPLETED,
+			output: json("x".repeat(700)),
+		}));
+		const refused = await h.client.resolveWait({ waitId: wait?.id ?? "", results }).then(
+			() => undefined,
+			(error: unknown) => ConnectError.from(error),
+		);
+		assert.equal(refused?.code, Code.ResourceExhausted);
+		assert.match(
+			refused?.rawMessage ?? "",
+			/^results: 3 results of 2229 bytes are over the 2048 bytes one wait carries .*\(SCHEDULER_MAX_OUTPUT_BYTES \+ SCHEDULER_RESOLVED_WAITS_INLINE_BYTES\)/,
+		);
+		const { run: still } = await h.client.getRun({ environmentId: env, runId: run?.id ?? "" });
+		assert.equal(still?.status, RunStatus.WAITING);
+
+		const fitting = results.slice(0, 2);
+		assert.equal((await h.client.resolveWait({ waitId: wait?.id ?? "", results: fitting })).resolved, true);
+		const s2 = await worker.startNext();
+		assert.equal(s2.resumed, true);
+		assert.deepEqual(
+			s2.resolvedWaits.map((w) => w.results.map((r) => [r.runId, text(r.output)])),
+			[
+				[
+					["run_0", "x".repeat(700)],
+					["run_1", "x".repeat(700)],
+				],
+			],
+		);
+	});
+});
