@@ -1,3 +1,4 @@
+import { ServiceError } from "../../../kit/src/index.js";
 import type { BatchContext } from "./batch-context.js";
 import { BATCH_COLUMNS, type BatchRow, batchFromRow } from "./batch-rows.js";
 import type { BatchRecord, ChildError, ChildResult } from "./types.js";
@@ -54,7 +55,7 @@ export class WaitResolver {
 		try {
 			const { children, pool, clock, logger } = this.#ctx;
 			if (batch.status === "COMPLETED") {
-				await children.resolveWait(batch.waitId, await this.#completedOutcome(batch));
+				await this.#resolveCompleted(batch);
 			} else if (batch.status === "FAILED") {
 				await children.resolveWait(batch.waitId, {
 					error: {
@@ -79,6 +80,33 @@ export class WaitResolver {
 	}
 
 	/**
+	 * Resumes the parent of a COMPLETED batch. The scheduler refuses results its
+	 * resume could not carry (its own output and inline limits, which this service's
+	 * configuration cannot see); the parent then gets the same error as results over
+	 * resumeResultsMaxBytes, so a mismatch of the two services' settings can never
+	 * leave it waiting on a resolve that always fails.
+	 */
+	async #resolveCompleted(batch: BatchRecord): Promise<void> {
+		const outcome = await this.#completedOutcome(batch);
+		try {
+			await this.#ctx.children.resolveWait(batch.waitId, outcome);
+		} catch (error) {
+			if (!("results" in outcome) || !(error instanceof ServiceError) || error.code !== "RESOURCE_EXHAUSTED")
+				throw error;
+			this.#ctx.logger.warn(
+				{ batchId: batch.id, reason: error.message },
+				"the scheduler refused the batch's results; the parent reads them from ListBatchItems",
+			);
+			const { results } = outcome;
+			await this.#ctx.children.resolveWait(batch.waitId, {
+				error: resultsTooLarge(
+					`the results of batch ${batch.id} (${results.length} items) are more than the scheduler lets one resume carry (${error.message}); read them with ListBatchItems`,
+				),
+			});
+		}
+	}
+
+	/**
 	 * Every child's result in item order, or, when their outputs and errors pass
 	 * resumeResultsMaxBytes, an error saying so: the resume (ResolveWait, then the
 	 * parent's StartAttempt) is one gRPC message each, and a batch whose results
@@ -97,13 +125,9 @@ export class WaitResolver {
 		}
 		if (bytes <= limit) return { results };
 		return {
-			error: {
-				name: "BatchResultsTooLargeError",
-				message: `the results of batch ${batch.id} (${results.length} items, ${bytes} bytes) are over the ${limit} bytes a resume carries (BATCH_RESUME_RESULTS_MAX_BYTES); read them with ListBatchItems`,
-				code: BATCH_RESULTS_TOO_LARGE,
-				stackTrace: "",
-				retryable: false,
-			},
+			error: resultsTooLarge(
+				`the results of batch ${batch.id} (${results.length} items, ${bytes} bytes) are over the ${limit} bytes a resume carries (BATCH_RESUME_RESULTS_MAX_BYTES); read them with ListBatchItems`,
+			),
 		};
 	}
 
@@ -125,4 +149,15 @@ export class WaitResolver {
 		}
 		return results;
 	}
+}
+
+/** The error a parent resumes with when its batch's results travel through ListBatchItems instead. */
+function resultsTooLarge(message: string): ChildError {
+	return {
+		name: "BatchResultsTooLargeError",
+		message,
+		code: BATCH_RESULTS_TOO_LARGE,
+		stackTrace: "",
+		retryable: false,
+	};
 }

@@ -4,7 +4,15 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BatchStatus, ProcessingStrategy } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
 import { RunStatus } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
-import { batchSuite, newEnvironment, startBatch, TestWorker } from "../testing/batch-stack.js";
+import {
+	type BatchUnderTest,
+	batchSuite,
+	newEnvironment,
+	type RunEngineProcesses,
+	startBatch,
+	startRunEngine,
+	TestWorker,
+} from "../testing/batch-stack.js";
 import { chunk, eventually, header, ItemStream } from "../testing/item-stream.js";
 
 const decode = (bytes: Uint8Array | undefined) => JSON.parse(new TextDecoder().decode(bytes)) as unknown;
@@ -24,7 +32,9 @@ describe("a parent waiting on a batch", () => {
 	}
 
 	async function resumeOf(worker: TestWorker, waitId: string) {
-		for await (const message of worker.scheduler.waitForResume({ waitId })) return message;
+		// Bounded: a parent that is never resumed fails its test instead of hanging the suite.
+		const signal = AbortSignal.timeout(30_000);
+		for await (const message of worker.scheduler.waitForResume({ waitId }, { signal })) return message;
 		throw new Error("WaitForResume ended without a message");
 	}
 
@@ -146,40 +156,79 @@ describe("a parent waiting on a batch", () => {
 		}
 	});
 
+	/**
+	 * A parent waits on three children whose outputs are `outputBytes` long; it must be
+	 * resumed once, with BATCH_RESULTS_TOO_LARGE (saying `why`) and no results, while
+	 * ListBatchItems still holds every result in item order.
+	 */
+	async function assertResultsTravelApart(
+		engine: RunEngineProcesses,
+		batches: BatchUnderTest,
+		outputBytes: number,
+		why: RegExp,
+	) {
+		const environmentId = newEnvironment();
+		const worker = await TestWorker.register(engine, environmentId, ["parent", "child"]);
+		const parent = await startParent(worker);
+		const { batch: created } = await batches.client.createBatch({
+			environmentId,
+			items: [0, 1, 2].map((i) => ({
+				taskId: "child",
+				payload: new TextEncoder().encode(JSON.stringify({ i })),
+			})),
+			parent: { runId: parent.runId, attemptId: parent.attemptId, wait: true },
+		});
+		const batchId = created?.id ?? "";
+		const children = await worker.start(3);
+		for (const c of children)
+			await worker.complete(c.attemptId, `${JSON.parse(c.payload).i}`.repeat(outputBytes));
+		const resume = await resumeOf(worker, created?.waitId ?? "");
+		assert.equal(resume.error?.code, "BATCH_RESULTS_TOO_LARGE");
+		assert.match(resume.error?.message ?? "", why);
+		assert.deepEqual(resume.results, []);
+		assert.equal(resume.wait?.batchId, batchId);
+		await assertResumedOnce(worker, parent.runId);
+		const { items } = await batches.client.listBatchItems({ environmentId, batchId });
+		assert.deepEqual(
+			items.map((item) => [item.index, item.status, decode(item.output)]),
+			[0, 1, 2].map((i) => [i, RunStatus.COMPLETED, `${i}`.repeat(outputBytes)]),
+		);
+	}
+
 	test("results over the resume budget resume the parent with BATCH_RESULTS_TOO_LARGE and the batch id, and ListBatchItems holds them all", async () => {
 		// Its own replica (its own schema) with a budget of 1 KiB: three 600-byte outputs pass it.
 		const small = await startBatch(suite.engine, { BATCH_RESUME_RESULTS_MAX_BYTES: "1024" });
 		try {
-			const environmentId = newEnvironment();
-			const worker = await TestWorker.register(suite.engine, environmentId, ["parent", "child"]);
-			const parent = await startParent(worker);
-			const { batch: created } = await small.client.createBatch({
-				environmentId,
-				items: [0, 1, 2].map((i) => ({
-					taskId: "child",
-					payload: new TextEncoder().encode(JSON.stringify({ i })),
-				})),
-				parent: { runId: parent.runId, attemptId: parent.attemptId, wait: true },
-			});
-			const batchId = created?.id ?? "";
-			const children = await worker.start(3);
-			for (const c of children) await worker.complete(c.attemptId, `${JSON.parse(c.payload).i}`.repeat(600));
-			const resume = await resumeOf(worker, created?.waitId ?? "");
-			assert.equal(resume.error?.code, "BATCH_RESULTS_TOO_LARGE");
-			assert.match(
-				resume.error?.message ?? "",
+			await assertResultsTravelApart(
+				suite.engine,
+				small,
+				600,
 				/3 items, \d+ bytes\) are over the 1024 bytes a resume carries/,
-			);
-			assert.deepEqual(resume.results, []);
-			assert.equal(resume.wait?.batchId, batchId);
-			await assertResumedOnce(worker, parent.runId);
-			const { items } = await small.client.listBatchItems({ environmentId, batchId });
-			assert.deepEqual(
-				items.map((item) => [item.index, item.status, decode(item.output)]),
-				[0, 1, 2].map((i) => [i, RunStatus.COMPLETED, `${i}`.repeat(600)]),
 			);
 		} finally {
 			await small.close();
+		}
+	});
+
+	test("results the scheduler will not carry resume the parent with BATCH_RESULTS_TOO_LARGE, whatever this service's own budget", async () => {
+		// A scheduler that lets one wait carry 1,024 + 1,024 bytes, behind a batch service
+		// whose budget (4 MiB by default) knows nothing of that: three ~740-byte results pass
+		// the scheduler's limit only.
+		const engine = await startRunEngine({
+			SCHEDULER_MAX_OUTPUT_BYTES: "1024",
+			SCHEDULER_RESOLVED_WAITS_INLINE_BYTES: "1024",
+		});
+		const batches = await startBatch(engine);
+		try {
+			await assertResultsTravelApart(
+				engine,
+				batches,
+				700,
+				/3 items\) are more than the scheduler lets one resume carry \(scheduler ResolveWait: results: 3 results of \d+ bytes are over the 2048 bytes/,
+			);
+		} finally {
+			await batches.close();
+			await engine.close();
 		}
 	});
 

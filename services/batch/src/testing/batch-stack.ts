@@ -32,8 +32,11 @@ function urlOf(p: ServiceProcess): string {
 	return `http://127.0.0.1:${[...p.ports.values()][0] as number}`;
 }
 
-/** Spawns the queue, then the scheduler pointed at it, each on a schema or namespace of its own. */
-export async function startRunEngine(): Promise<RunEngineProcesses> {
+/**
+ * Spawns the queue, then the scheduler pointed at it, each on a schema or namespace
+ * of its own; schedulerEnv sets the scheduler's own limits where a test needs them.
+ */
+export async function startRunEngine(schedulerEnv: Record<string, string> = {}): Promise<RunEngineProcesses> {
 	const { databaseUrl, redisUrl } = await testStores();
 	const queueNamespace = `test:batch:${randomSuffix()}`;
 	const queue = await spawnServiceProcess("services/queue/src/main.ts", {
@@ -53,6 +56,7 @@ export async function startRunEngine(): Promise<RunEngineProcesses> {
 			TASKMESH_QUEUE_URL: urlOf(queue),
 			SCHEDULER_DATABASE_SCHEMA: schedulerSchema,
 			SCHEDULER_STREAM_POLL_MS: "50",
+			...schedulerEnv,
 		},
 		expectedServices: 1,
 	});
