@@ -27,6 +27,22 @@ describe("coalesced", () => {
 		assert.deepEqual(seen, [[1], [2, 3, 4, 5]]);
 	});
 
+	test("a group that arrives while the consumer waits is handed over whole, not its first item alone", async () => {
+		const seen: number[][] = [];
+		for await (const group of coalesced(
+			paced([
+				[1, 2, 3],
+				[4, 5],
+			]),
+			100,
+		))
+			seen.push(group);
+		assert.deepEqual(seen, [
+			[1, 2, 3],
+			[4, 5],
+		]);
+	});
+
 	test("hands over at most maxItems at a time and loses nothing", async () => {
 		const groups = Array.from({ length: 6 }, (_, i) => [i * 2, i * 2 + 1]);
 		const seen: number[][] = [];

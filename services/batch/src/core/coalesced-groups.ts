@@ -6,7 +6,8 @@ import { AsyncChannel } from "../../../kit/src/index.js";
  * most maxItems. A consumer that spends a round trip per group (a transaction)
  * then takes as many groups per trip as arrived during the last one, instead of
  * falling further behind one small group at a time. Reading waits while maxItems
- * wait (the kit's bounded AsyncChannel), so a slow consumer holds the source back
+ * wait (the kit's bounded AsyncChannel; one source group may pass the mark), so a
+ * slow consumer holds the source back
  * rather than buffering without bound. A source failure is thrown to the consumer
  * once what was read before it has been handed over. A consumer that stops early
  * stops the reading at the next group; a source waiting for its next group is the
@@ -18,7 +19,8 @@ export async function* coalesced<T>(source: AsyncIterable<T[]>, maxItems: number
 		try {
 			for await (const group of source) {
 				if (channel.isClosed) break;
-				for (const item of group) await channel.push(item);
+				// A group goes in at once: the consumer then takes it whole, not its first item alone.
+				await channel.pushAll(group);
 			}
 			channel.close();
 		} catch (error) {

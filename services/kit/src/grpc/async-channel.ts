@@ -16,9 +16,18 @@ export class AsyncChannel<T> {
 	}
 
 	/** Adds an item; resolves when there is room again. Ignored once closed. */
-	async push(item: T): Promise<void> {
-		if (this.closed) return;
-		this.items.push(item);
+	push(item: T): Promise<void> {
+		return this.pushAll([item]);
+	}
+
+	/**
+	 * Adds items together: a reader waiting wakes once, to all of them (pushed one by
+	 * one, it would wake to the first alone). Resolves when there is room again, so
+	 * the channel holds at most one such group over its high-water mark. Ignored once closed.
+	 */
+	async pushAll(items: readonly T[]): Promise<void> {
+		if (this.closed || items.length === 0) return;
+		for (const item of items) this.items.push(item);
 		this.readers.shift()?.();
 		while (this.items.length >= this.highWater && !this.closed) {
 			await new Promise<void>((resolve) => this.writers.push(resolve));
