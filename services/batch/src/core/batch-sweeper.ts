@@ -1,4 +1,3 @@
-import { inTransaction } from "../../../kit/src/postgres/transaction.js";
 import type { BatchContext } from "./batch-context.js";
 import { BATCH_COLUMNS, type BatchRow, batchFromRow } from "./batch-rows.js";
 import { type FinalOutcome, recordOutcomes } from "./outcome-recorder.js";
@@ -102,9 +101,7 @@ export class BatchSweeper {
 				});
 		}
 		if (finals.length === 0) return 0;
-		const recorded = await inTransaction(pool, (client) =>
-			recordOutcomes(client, finals, { now: clock.now(), keepUnmatched: false }),
-		);
+		const recorded = await recordOutcomes(pool, finals, { now: clock.now(), keepUnmatched: false });
 		watch.notify(recorded.touched);
 		this.#resolver.resolveSoon(recorded.completed);
 		return finals.length;

@@ -1,5 +1,4 @@
 import type pg from "pg";
-import { inTransaction } from "../../../kit/src/postgres/transaction.js";
 import type { BatchContext } from "./batch-context.js";
 import { coalesced } from "./coalesced-groups.js";
 import { recordOutcomes } from "./outcome-recorder.js";
@@ -58,19 +57,18 @@ export class BatchCompletionTracker {
 		await this.#loop;
 	}
 
-	/** Applies one group of outcomes (exported for the restart path and tests). */
+	/**
+	 * Applies one group of outcomes (exported for the restart path and tests): the
+	 * counts and the feed's cursor move in one statement, one round trip.
+	 */
 	async apply(outcomes: ChildOutcome[]): Promise<void> {
 		const { pool, clock, watch } = this.#ctx;
 		if (outcomes.length === 0) return;
-		const result = await inTransaction(pool, async (client) => {
-			const { rows } = await client.query<{ after_cursor: string }>(
-				"SELECT after_cursor FROM feed_cursor WHERE id = 1 FOR UPDATE",
-			);
-			const stored = BigInt(rows[0]?.after_cursor ?? "0");
-			const recorded = await recordOutcomes(client, outcomes, { now: clock.now(), keepUnmatched: true });
-			const last = outcomes.reduce((max, o) => (o.cursor > max ? o.cursor : max), stored);
-			await client.query("UPDATE feed_cursor SET after_cursor = $1 WHERE id = 1", [last.toString()]);
-			return recorded;
+		const last = outcomes.reduce((max, o) => (o.cursor > max ? o.cursor : max), 0n);
+		const result = await recordOutcomes(pool, outcomes, {
+			now: clock.now(),
+			keepUnmatched: true,
+			feedCursor: last,
 		});
 		watch.notify(result.touched);
 		this.#resolver.resolveSoon(result.completed);

@@ -2,6 +2,9 @@ import type pg from "pg";
 import { BATCH_COLUMNS, type BatchRow, batchFromRow } from "./batch-rows.js";
 import type { BatchRecord } from "./types.js";
 
+/** A pool (each call its own transaction) or a client inside the caller's transaction. */
+type Queryable = Pick<pg.Pool, "query">;
+
 /** A child's final status, from the feed or from a poll. */
 export interface FinalOutcome {
 	runId: string;
@@ -20,93 +23,73 @@ export interface RecordedOutcomes {
 	completed: BatchRecord[];
 }
 
+/** What the counting functions return: a counted batch, and its columns when this call completed it. */
+type CountedRow = { touched_id: string } & (BatchRow | { [K in keyof BatchRow]: null });
+
+// The completed batch's columns, read out of the functions' `completed` (a batches row or NULL).
+const COMPLETED_COLUMNS = BATCH_COLUMNS.split(",")
+	.map((column) => `(r.completed).${column.trim()}`)
+	.join(", ");
+
+function recordedFrom(rows: CountedRow[]): RecordedOutcomes {
+	const completed: BatchRecord[] = [];
+	for (const row of rows) if (row.id !== null) completed.push(batchFromRow(row));
+	return { touched: rows.map((r) => r.touched_id), completed };
+}
+
 /**
- * Marks the items of these runs final and moves their batches' counts, inside
- * the caller's transaction. The batch rows are locked first: ingestion locks the
- * same row before inserting items and claiming early outcomes, so an outcome is
- * either matched here or stored for that insert to claim — never lost between the two.
+ * Marks the items of these runs final and moves their batches' counts, in one
+ * statement (record_outcomes, migration 002: the batch rows are locked before
+ * the items, as ingestion locks them, so an outcome is either matched or kept for
+ * its item's insert to claim). With `feedCursor`, the completions feed's cursor
+ * moves to it in the same statement, never back.
  */
 export async function recordOutcomes(
-	client: pg.PoolClient,
+	client: Queryable,
 	outcomes: FinalOutcome[],
-	options: { now: Date; keepUnmatched: boolean },
+	options: { now: Date; keepUnmatched: boolean; feedCursor?: bigint },
 ): Promise<RecordedOutcomes> {
-	if (outcomes.length === 0) return { touched: [], completed: [] };
-	const batchIds = [...new Set(outcomes.map((o) => o.batchId))].sort();
-	await client.query("SELECT id FROM batches WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", [batchIds]);
-	const matched = await client.query<{ batch_id: string; run_id: string; status: string }>(
-		`UPDATE batch_items i SET final = true, status = o.status
-		FROM unnest($1::text[], $2::text[]) AS o(run_id, status)
-		WHERE i.run_id = o.run_id AND NOT i.final
-		RETURNING i.batch_id, i.run_id, i.status`,
-		[outcomes.map((o) => o.runId), outcomes.map((o) => o.status)],
-	);
-	if (options.keepUnmatched) {
-		const seen = new Set(matched.rows.map((r) => r.run_id));
-		const early = outcomes.filter((o) => !seen.has(o.runId));
-		if (early.length > 0) {
-			// Only for runs whose own item is not recorded yet (an outcome read again is not
-			// early) and of batches this service holds (a batch row exists before its children).
-			await client.query(
-				`INSERT INTO early_outcomes (run_id, batch_id, status, recorded_at)
-				SELECT o.run_id, o.batch_id, o.status, $5
-				FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) AS o(run_id, batch_id, batch_index, status)
-				WHERE NOT EXISTS (SELECT 1 FROM batch_items i WHERE i.batch_id = o.batch_id AND i.item_index = o.batch_index)
-					AND EXISTS (SELECT 1 FROM batches b WHERE b.id = o.batch_id)
-				ON CONFLICT (run_id) DO NOTHING`,
-				[
-					early.map((o) => o.runId),
-					early.map((o) => o.batchId),
-					early.map((o) => o.batchIndex),
-					early.map((o) => o.status),
-					options.now,
-				],
-			);
-		}
-	}
-	const counted = await addFinalCounts(client, matched.rows, options.now);
-	return counted;
+	if (outcomes.length === 0 && options.feedCursor === undefined) return { touched: [], completed: [] };
+	const { rows } = await client.query<CountedRow>({
+		// Named: each pooled connection plans it once; the feed runs it for every page.
+		name: "batch-record-outcomes",
+		text: `SELECT r.touched_id, ${COMPLETED_COLUMNS}
+			FROM record_outcomes($1::text[], $2::text[], $3::int[], $4::text[], $5, $6, $7) r`,
+		values: [
+			outcomes.map((o) => o.runId),
+			outcomes.map((o) => o.batchId),
+			outcomes.map((o) => o.batchIndex),
+			outcomes.map((o) => o.status),
+			options.now,
+			options.keepUnmatched,
+			options.feedCursor?.toString() ?? null,
+		],
+	});
+	return recordedFrom(rows);
 }
 
 /** Adds newly final items to their batches' counts, then completes the batches that are done. */
 export async function addFinalCounts(
-	client: pg.PoolClient,
+	client: Queryable,
 	finals: { batch_id: string; status: string }[],
 	now: Date,
 ): Promise<RecordedOutcomes> {
 	if (finals.length === 0) return { touched: [], completed: [] };
-	const perBatch = new Map<string, { final: number; completed: number }>();
-	for (const row of finals) {
-		const counts = perBatch.get(row.batch_id) ?? { final: 0, completed: 0 };
-		counts.final++;
-		if (row.status === "COMPLETED") counts.completed++;
-		perBatch.set(row.batch_id, counts);
-	}
-	const ids = [...perBatch.keys()];
-	await client.query(
-		`UPDATE batches b SET final_item_count = final_item_count + d.f,
-			completed_item_count = completed_item_count + d.c,
-			failed_item_count = failed_item_count + d.f - d.c
-		FROM unnest($1::text[], $2::int[], $3::int[]) AS d(id, f, c) WHERE b.id = d.id`,
-		[ids, ids.map((id) => perBatch.get(id)?.final ?? 0), ids.map((id) => perBatch.get(id)?.completed ?? 0)],
+	const { rows } = await client.query<CountedRow>(
+		`SELECT r.touched_id, ${COMPLETED_COLUMNS} FROM add_final_counts($1::text[], $2::text[], $3) r`,
+		[finals.map((f) => f.batch_id), finals.map((f) => f.status), now],
 	);
-	return { touched: ids, completed: await completeIfDone(client, ids, now) };
+	return recordedFrom(rows);
 }
 
 /**
- * Completes each of these batches that is sealed with every item final. The
- * guarded update (status PROCESSING and final = expected) is what makes
- * completion happen once, whoever gets there first.
+ * Completes each of these batches that is sealed with every item final
+ * (complete_if_done: a guarded update, so completion happens once, whoever gets
+ * there first).
  */
-export async function completeIfDone(
-	client: pg.PoolClient,
-	ids: string[],
-	now: Date,
-): Promise<BatchRecord[]> {
+export async function completeIfDone(client: Queryable, ids: string[], now: Date): Promise<BatchRecord[]> {
 	const { rows } = await client.query<BatchRow>(
-		`UPDATE batches SET status = 'COMPLETED', completed_at = $2
-		WHERE id = ANY($1::text[]) AND status = 'PROCESSING' AND final_item_count = expected_item_count
-		RETURNING ${BATCH_COLUMNS}`,
+		`SELECT ${BATCH_COLUMNS} FROM complete_if_done($1::text[], $2)`,
 		[ids, now],
 	);
 	return rows.map(batchFromRow);
