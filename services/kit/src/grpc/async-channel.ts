@@ -16,8 +16,10 @@ export class AsyncChannel<T> {
 	}
 
 	/** Adds an item; resolves when there is room again. Ignored once closed. */
-	push(item: T): Promise<void> {
-		return this.pushAll([item]);
+	async push(item: T): Promise<void> {
+		if (this.closed) return;
+		this.items.push(item);
+		await this.added();
 	}
 
 	/**
@@ -28,6 +30,11 @@ export class AsyncChannel<T> {
 	async pushAll(items: readonly T[]): Promise<void> {
 		if (this.closed || items.length === 0) return;
 		for (const item of items) this.items.push(item);
+		await this.added();
+	}
+
+	/** After items went in: wakes the reader, then waits while the channel is full. */
+	private async added(): Promise<void> {
 		this.readers.shift()?.();
 		while (this.items.length >= this.highWater && !this.closed) {
 			await new Promise<void>((resolve) => this.writers.push(resolve));

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { after, before } from "node:test";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
@@ -120,6 +121,29 @@ export async function startScheduler(
 			await host.drain();
 			for (const r of [engine, ...replicas]) await r.close();
 			await schema.drop();
+		},
+	};
+}
+
+/**
+ * A second server over the harness's engine with 20 s of drain grace, for tests that
+ * a stream ends at a drain instead of holding it open for the grace.
+ */
+export async function drainingServer(h: SchedulerHarness) {
+	const server = await startTestServer(
+		[schedulerServiceRegistration({ engine: h.engine, streamPollMs: 50 })],
+		{ drainTimeoutMs: 20_000 },
+	);
+	return {
+		server,
+		client: testClient(SchedulerService, server.url),
+		/** Drains, waits for `streamEnded`, and checks both took well under the grace. */
+		async drainPromptly(streamEnded: () => Promise<unknown>): Promise<void> {
+			const began = Date.now();
+			const drain = server.drain();
+			await streamEnded();
+			await drain;
+			assert.ok(Date.now() - began < 5_000, `the drain took ${Date.now() - began} ms`);
 		},
 	};
 }
