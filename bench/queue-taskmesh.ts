@@ -56,14 +56,19 @@ export interface EnqueueStreamProducer {
  * Starts `services/queue/src/main.ts` as `npm run start:queue` would, in
  * production mode (no per-message log lines). Telemetry on loads a real
  * metrics and tracing SDK; off turns the queue's counters and spans off.
+ * `script` starts another server in its place (bench/queue-relay-server.ts).
  */
-export async function startQueueService(telemetry: boolean, redisUrl: string): Promise<RunningQueueService> {
+export async function startQueueService(
+	telemetry: boolean,
+	redisUrl: string,
+	script = "services/queue/src/main.ts",
+): Promise<RunningQueueService> {
 	const port = await freePort();
 	const namespace = `bench:queue:${randomBytes(4).toString("hex")}`;
 	// BENCH_QUEUE_NODE_ARGS passes extra node flags to the service (for example --cpu-prof).
 	const args = [...(process.env.BENCH_QUEUE_NODE_ARGS ?? "").split(" ").filter(Boolean), "--import", "tsx"];
 	if (telemetry) args.push("--import", "./bench/queue-telemetry-preload.ts");
-	const child: ChildProcess = spawn(process.execPath, [...args, "services/queue/src/main.ts"], {
+	const child: ChildProcess = spawn(process.execPath, [...args, script], {
 		env: {
 			...process.env,
 			TASKMESH_ENV: "production",

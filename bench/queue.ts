@@ -12,6 +12,9 @@
  *    printed beside it, one unary Enqueue call each),
  *    in fresh processes for both systems: the first BENCH_QUEUE_WARMUP_SECONDS
  *    (default 3) are the warm-up, reported apart; p50/p99 are of the steady state after it.
+ *    Beside them, the transport floor: the same producer and consumer processes around
+ *    bench/queue-relay-server.ts, a server that stores nothing and relays each
+ *    message from the producer's stream to the consumer's (two gRPC hops, no Redis).
  * 3. taskmesh throughput with telemetry on (metrics and tracing SDKs) and off.
  *
  * Environment: BENCH_QUEUE_N (default 100000), BENCH_QUEUE_LATENCY_SECONDS
@@ -55,8 +58,12 @@ async function dropNamespace(namespace: string): Promise<void> {
 	await redis.quit();
 }
 
-async function withService<T>(telemetry: boolean, body: (s: RunningQueueService) => Promise<T>): Promise<T> {
-	const service = await startQueueService(telemetry, REDIS_URL);
+async function withService<T>(
+	telemetry: boolean,
+	body: (s: RunningQueueService) => Promise<T>,
+	script?: string,
+): Promise<T> {
+	const service = await startQueueService(telemetry, REDIS_URL, script);
 	try {
 		return await body(service);
 	} finally {
@@ -128,8 +135,16 @@ const meshLatency = await withService(true, (s) =>
 const meshUnaryLatency = await withService(true, (s) =>
 	taskmeshLatency(s, RATE, LATENCY_SECONDS, WARMUP_SECONDS, "unary"),
 );
+// The transport floor: the same producer and consumer around a server that stores
+// nothing and relays each message from one stream to the other.
+const floorLatency = await withService(
+	false,
+	(s) => taskmeshLatency(s, RATE, LATENCY_SECONDS, WARMUP_SECONDS, "stream"),
+	"bench/queue-relay-server.ts",
+);
 const bullP99 = percentile(bullLatency.steady, 99);
 const meshP99 = percentile(meshLatency.steady, 99);
+const floorP99 = percentile(floorLatency.steady, 99);
 
 console.log("");
 console.log("throughput (messages/s, best of rounds, first enqueue to last acknowledgement)");
@@ -150,13 +165,18 @@ const line = (name: string, values: number[]) =>
 console.log(line("bullmq   add() per job,            ", bullLatency.steady));
 console.log(line("taskmesh EnqueueStream, 1 per request", meshLatency.steady));
 console.log(line("taskmesh unary Enqueue, 1 per call   ", meshUnaryLatency.steady));
+console.log(line("floor    empty gRPC relay, no store  ", floorLatency.steady));
 console.log(
 	`  p99 taskmesh/bullmq: ${(meshP99 / bullP99).toFixed(2)} (EnqueueStream), ${(percentile(meshUnaryLatency.steady, 99) / bullP99).toFixed(2)} (unary Enqueue)`,
+);
+console.log(
+	`  p99 floor/bullmq: ${(floorP99 / bullP99).toFixed(2)}; taskmesh/floor: ${(meshP99 / floorP99).toFixed(2)}`,
 );
 console.log(`warm-up (first ${WARMUP_SECONDS} s of fresh processes, not in the figures above)`);
 console.log(line("bullmq   add() per job,            ", bullLatency.warmup));
 console.log(line("taskmesh EnqueueStream, 1 per request", meshLatency.warmup));
 console.log(line("taskmesh unary Enqueue, 1 per call   ", meshUnaryLatency.warmup));
+console.log(line("floor    empty gRPC relay, no store  ", floorLatency.warmup));
 console.log(
 	`per-round taskmesh/bullmq: telemetry on ${roundRatios.map((r) => r.toFixed(2)).join(" ")}, off ${roundRatiosOff.map((r) => r.toFixed(2)).join(" ")}`,
 );
