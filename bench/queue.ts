@@ -129,19 +129,20 @@ const offCpu = Math.min(...off.map((r) => r.cpuUs));
 const onCpu = Math.min(...on.map((r) => r.cpuUs));
 
 const bullLatency = await bullmqLatency(RATE, LATENCY_SECONDS, WARMUP_SECONDS, REDIS_URL);
-const meshLatency = await withService(true, (s) =>
-	taskmeshLatency(s, RATE, LATENCY_SECONDS, WARMUP_SECONDS, "stream"),
-);
+/** A latency run and the server process's CPU µs per message over all of it (warm-up included). */
+async function latencyWithCpu(s: RunningQueueService) {
+	const before = cpuSecondsOf(s.pid);
+	const split = await taskmeshLatency(s, RATE, LATENCY_SECONDS, WARMUP_SECONDS, "stream");
+	const messages = split.warmup.length + split.steady.length;
+	return { ...split, cpuUs: ((cpuSecondsOf(s.pid) - before) * 1e6) / messages };
+}
+const meshLatency = await withService(true, latencyWithCpu);
 const meshUnaryLatency = await withService(true, (s) =>
 	taskmeshLatency(s, RATE, LATENCY_SECONDS, WARMUP_SECONDS, "unary"),
 );
 // The transport floor: the same producer and consumer around a server that stores
 // nothing and relays each message from one stream to the other.
-const floorLatency = await withService(
-	false,
-	(s) => taskmeshLatency(s, RATE, LATENCY_SECONDS, WARMUP_SECONDS, "stream"),
-	"bench/queue-relay-server.ts",
-);
+const floorLatency = await withService(false, latencyWithCpu, "bench/queue-relay-server.ts");
 const bullP99 = percentile(bullLatency.steady, 99);
 const meshP99 = percentile(meshLatency.steady, 99);
 const floorP99 = percentile(floorLatency.steady, 99);
@@ -171,6 +172,9 @@ console.log(
 );
 console.log(
 	`  p99 floor/bullmq: ${(floorP99 / bullP99).toFixed(2)}; taskmesh/floor: ${(meshP99 / floorP99).toFixed(2)}`,
+);
+console.log(
+	`  server CPU per message at ${RATE}/s: taskmesh ${meshLatency.cpuUs.toFixed(0)} µs, floor ${floorLatency.cpuUs.toFixed(0)} µs`,
 );
 console.log(`warm-up (first ${WARMUP_SECONDS} s of fresh processes, not in the figures above)`);
 console.log(line("bullmq   add() per job,            ", bullLatency.warmup));
