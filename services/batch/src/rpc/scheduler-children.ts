@@ -17,6 +17,7 @@ import {
 	type ItemToCreate,
 } from "../core/types.js";
 import type { ItemBody } from "./item-body.js";
+import { triggerRunsRequestOf } from "./trigger-runs-encoding.js";
 
 /** Most ids one GetRuns call takes (the scheduler's limit). */
 const GET_RUNS_MAX = 1_000;
@@ -47,27 +48,15 @@ export class SchedulerChildren implements ChildRuns {
 		const parent =
 			options.parentRunId === ""
 				? undefined
-				: { runId: options.parentRunId, attemptId: options.parentAttemptId, wait: false };
-		const runs = options.items.map((item) => {
-			const body = item.body as ItemBody;
-			return {
-				taskId: body.taskId,
-				payload: body.payload,
-				payloadType: body.payloadType,
-				...(body.options === undefined ? {} : { options: body.options }),
-				...(parent === undefined ? {} : { parent }),
-			};
+				: { runId: options.parentRunId, attemptId: options.parentAttemptId };
+		const request = triggerRunsRequestOf({
+			environmentId: options.environmentId,
+			batchId: options.batchId,
+			firstIndex: options.firstIndex,
+			bodies: options.items.map((item) => item.body as ItemBody),
+			parent,
 		});
-		const response = await call("TriggerRuns", () =>
-			this.#client.triggerRuns({
-				environmentId: options.environmentId,
-				runs,
-				batchId: options.batchId,
-				firstIndex: options.firstIndex,
-				// The batch reads only ids, statuses and indexes of what it created.
-				summaryOnly: true,
-			}),
-		);
+		const response = await call("TriggerRuns", () => this.#client.triggerRuns(request));
 		// Accepted runs come back in request order; their batch index says which item each is.
 		const created: CreatedChild[] = response.runs.map(childOf);
 		const rejected = response.failures.map((f) => ({
