@@ -28,11 +28,16 @@ export async function recordItems(client: pg.PoolClient, input: ItemsToRecord): 
 		// A run returned for this very batch and index is the same item again, not a cache hit.
 		cached: child.cached && !(child.runBatchId === batchId && child.runBatchIndex === child.index),
 	}));
-	const inserted = await client.query<{ run_id: string; status: string; final: boolean }>(
-		`INSERT INTO batch_items (batch_id, item_index, run_id, task_id, status, final, cached)
-		SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::bool[])
-		ON CONFLICT (batch_id, item_index) DO NOTHING
-		RETURNING run_id, status, final`,
+	// One row back, not one per item: how many went in, and which only when some did not
+	// (an index already stored: a retried chunk, or ingestion resumed after a restart).
+	const { rows: insertion } = await client.query<{ n: number; indexes: number[] | null }>(
+		`WITH ins AS (
+			INSERT INTO batch_items (batch_id, item_index, run_id, task_id, status, final, cached)
+			SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::bool[])
+			ON CONFLICT (batch_id, item_index) DO NOTHING
+			RETURNING item_index
+		)
+		SELECT count(*)::int AS n, CASE WHEN count(*) < $8 THEN array_agg(item_index) END AS indexes FROM ins`,
 		[
 			batchId,
 			rows.map((r) => r.index),
@@ -41,10 +46,15 @@ export async function recordItems(client: pg.PoolClient, input: ItemsToRecord): 
 			rows.map((r) => r.status),
 			rows.map((r) => r.final),
 			rows.map((r) => r.cached),
+			rows.length,
 		],
 	);
-	if (inserted.rows.length === 0) return [];
-	const open = inserted.rows.filter((r) => !r.final).map((r) => r.run_id);
+	if ((insertion[0]?.n ?? 0) === 0) return [];
+	const some = insertion[0]?.indexes;
+	const storedNow = some === null || some === undefined ? undefined : new Set(some);
+	// Each stored index once, should a chunk name one twice.
+	const inserted = storedNow === undefined ? rows : rows.filter((r) => storedNow.delete(r.index));
+	const open = inserted.filter((r) => !r.final).map((r) => r.runId);
 	const claimed =
 		open.length === 0
 			? { rows: [] }
@@ -63,10 +73,10 @@ export async function recordItems(client: pg.PoolClient, input: ItemsToRecord): 
 			sealed_at = CASE WHEN status = 'PENDING' AND created_item_count + $2 = expected_item_count THEN $3 ELSE sealed_at END,
 			status = CASE WHEN status = 'PENDING' AND created_item_count + $2 = expected_item_count THEN 'PROCESSING' ELSE status END
 		WHERE id = $1`,
-		[batchId, inserted.rows.length, now],
+		[batchId, inserted.length, now],
 	);
 	const finals = [
-		...inserted.rows.filter((r) => r.final).map((r) => ({ batch_id: batchId, status: r.status })),
+		...inserted.filter((r) => r.final).map((r) => ({ batch_id: batchId, status: r.status })),
 		...claimed.rows.map((r) => ({ batch_id: batchId, status: r.status })),
 	];
 	const counted = await addFinalCounts(client, finals, now);
