@@ -7,6 +7,7 @@ import {
 	type FieldViolation,
 	registration,
 	ServiceError,
+	type ServiceImplementation,
 	type ServiceRegistration,
 	untilDrained,
 } from "../../../kit/src/index.js";
@@ -31,93 +32,92 @@ const MAX_SHOWN_FAILURES = 100;
 
 /** taskmesh.batch.v1.BatchService over the batch core. */
 export function batchServiceRegistration(core: BatchCore, limits: BatchServiceLimits): ServiceRegistration {
-	return registration(
-		BatchService,
-		{
-			async createBatch(request) {
-				const input = newBatchInput(request, limits);
-				const inline = request.items.length === 0 ? undefined : inlineItems(request, limits);
-				const { batch, cached, rejected } = await core.createBatch(input, inline);
-				if (rejected.length > 0 && !batch.sealed) throw refused(batch, rejected, "BATCH_ITEMS_REJECTED");
-				return { batch: batchMessage(batch, cached) };
-			},
-
-			async streamBatchItems(requests, context) {
-				const iterator = requests[Symbol.asyncIterator]();
-				const first = await iterator.next();
-				const header = first.done ? undefined : first.value.kind;
-				if (header?.case !== "header") {
-					throw ServiceError.invalidField("header", "the first message of the stream must be the header");
-				}
-				const environmentId = requireId("header.environment_id", header.value.environmentId);
-				const batchId = requireId("header.batch_id", header.value.batchId);
-				const opened = await core.openIngestion(environmentId, batchId);
-				const session = opened instanceof IngestionSession ? opened : undefined;
-				const refusedItems: RejectedItem[] = [];
-				for (let message = await iterator.next(); !message.done; message = await iterator.next()) {
-					const items = chunkItems(message.value, limits, refusedItems);
-					if (session !== undefined) await session.push(items);
-					else refusedItems.push(...core.refuseItems(opened as BatchRecord, items));
-				}
-				if (session !== undefined) refusedItems.push(...(await session.finish()));
-				const batch = await core.getBatch(environmentId, batchId);
-				context.logger.info(
-					{
-						batchId,
-						created: batch.createdItemCount,
-						expected: batch.expectedItemCount,
-						refused: refusedItems.length,
-					},
-					"batch items streamed",
-				);
-				if (!batch.sealed) throw refused(batch, refusedItems, "BATCH_NOT_SEALED");
-				return { batch: batchMessage(batch), failures: refusedItems.map(failureMessage) };
-			},
-
-			async getBatch(request) {
-				const batch = await core.getBatch(
-					requireId("environment_id", request.environmentId),
-					requireId("batch_id", request.batchId),
-				);
-				return { batch: batchMessage(batch) };
-			},
-
-			async listBatchItems(request) {
-				const environmentId = requireId("environment_id", request.environmentId);
-				const batchId = requireId("batch_id", request.batchId);
-				if (request.pageSize < 0 || request.pageSize > 1_000) {
-					throw ServiceError.invalidField(
-						"page_size",
-						`${request.pageSize} is not from 1 to 1000 (0 means 100)`,
-					);
-				}
-				const from = request.pageToken === "" ? 0 : Number(request.pageToken);
-				if (!Number.isSafeInteger(from) || from < 0 || !/^\d*$/.test(request.pageToken)) {
-					throw ServiceError.invalidField("page_token", "is not a token from a previous response");
-				}
-				const page = await core.listItems(environmentId, batchId, from, request.pageSize || 100);
-				return {
-					items: page.items.map(itemMessage),
-					nextPageToken: page.nextIndex === undefined ? "" : String(page.nextIndex),
-				};
-			},
-
-			async *waitForBatch(request, context) {
-				const environmentId = requireId("environment_id", request.environmentId);
-				const batchId = requireId("batch_id", request.batchId);
-				// Ends cleanly when the server begins to drain: the waiter calls again on a
-				// replica that stays (and reads the batch afresh) instead of holding this
-				// one's drain open until it times out.
-				for await (const batch of untilDrained(context, (signal) =>
-					core.watchBatch(environmentId, batchId, signal, limits.watchPollMs),
-				)) {
-					yield { batch: batchMessage(batch) };
-				}
-			},
+	const implementation: ServiceImplementation<typeof BatchService> = {
+		async createBatch(request) {
+			const input = newBatchInput(request, limits);
+			const inline = request.items.length === 0 ? undefined : inlineItems(request, limits);
+			const { batch, cached, rejected } = await core.createBatch(input, inline);
+			if (rejected.length > 0 && !batch.sealed) throw refused(batch, rejected, "BATCH_ITEMS_REJECTED");
+			return { batch: batchMessage(batch, cached) };
 		},
-		// Item chunks, 100,000 items a stream, are read by hand; every other message by protobuf-es.
-		{ streamBatchItems: { decodeRequest: decodeStreamBatchItemsRequest } },
-	);
+
+		async streamBatchItems(requests, context) {
+			const iterator = requests[Symbol.asyncIterator]();
+			const first = await iterator.next();
+			const header = first.done ? undefined : first.value.kind;
+			if (header?.case !== "header") {
+				throw ServiceError.invalidField("header", "the first message of the stream must be the header");
+			}
+			const environmentId = requireId("header.environment_id", header.value.environmentId);
+			const batchId = requireId("header.batch_id", header.value.batchId);
+			const opened = await core.openIngestion(environmentId, batchId);
+			const session = opened instanceof IngestionSession ? opened : undefined;
+			const refusedItems: RejectedItem[] = [];
+			for (let message = await iterator.next(); !message.done; message = await iterator.next()) {
+				const items = chunkItems(message.value, limits, refusedItems);
+				if (session !== undefined) await session.push(items);
+				else refusedItems.push(...core.refuseItems(opened as BatchRecord, items));
+			}
+			if (session !== undefined) refusedItems.push(...(await session.finish()));
+			const batch = await core.getBatch(environmentId, batchId);
+			context.logger.info(
+				{
+					batchId,
+					created: batch.createdItemCount,
+					expected: batch.expectedItemCount,
+					refused: refusedItems.length,
+				},
+				"batch items streamed",
+			);
+			if (!batch.sealed) throw refused(batch, refusedItems, "BATCH_NOT_SEALED");
+			return { batch: batchMessage(batch), failures: refusedItems.map(failureMessage) };
+		},
+
+		async getBatch(request) {
+			const batch = await core.getBatch(
+				requireId("environment_id", request.environmentId),
+				requireId("batch_id", request.batchId),
+			);
+			return { batch: batchMessage(batch) };
+		},
+
+		async listBatchItems(request) {
+			const environmentId = requireId("environment_id", request.environmentId);
+			const batchId = requireId("batch_id", request.batchId);
+			if (request.pageSize < 0 || request.pageSize > 1_000) {
+				throw ServiceError.invalidField(
+					"page_size",
+					`${request.pageSize} is not from 1 to 1000 (0 means 100)`,
+				);
+			}
+			const from = request.pageToken === "" ? 0 : Number(request.pageToken);
+			if (!Number.isSafeInteger(from) || from < 0 || !/^\d*$/.test(request.pageToken)) {
+				throw ServiceError.invalidField("page_token", "is not a token from a previous response");
+			}
+			const page = await core.listItems(environmentId, batchId, from, request.pageSize || 100);
+			return {
+				items: page.items.map(itemMessage),
+				nextPageToken: page.nextIndex === undefined ? "" : String(page.nextIndex),
+			};
+		},
+
+		async *waitForBatch(request, context) {
+			const environmentId = requireId("environment_id", request.environmentId);
+			const batchId = requireId("batch_id", request.batchId);
+			// Ends cleanly when the server begins to drain: the waiter calls again on a
+			// replica that stays (and reads the batch afresh) instead of holding this
+			// one's drain open until it times out.
+			for await (const batch of untilDrained(context, (signal) =>
+				core.watchBatch(environmentId, batchId, signal, limits.watchPollMs),
+			)) {
+				yield { batch: batchMessage(batch) };
+			}
+		},
+	};
+	// Item chunks, 100,000 items a stream, are read by hand; every other message by protobuf-es.
+	return registration(BatchService, implementation, {
+		streamBatchItems: { decodeRequest: decodeStreamBatchItemsRequest },
+	});
 }
 
 function newBatchInput(request: CreateBatchRequest, limits: BatchServiceLimits) {
