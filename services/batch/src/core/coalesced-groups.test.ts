@@ -18,25 +18,41 @@ async function* paced<T>(groups: T[][], stopped?: { value: boolean }): AsyncGene
 
 describe("coalesced", () => {
 	test("joins the groups that arrived while the consumer was busy, in order", async () => {
+		// The source yields its first group, then the rest at once and says so; the
+		// consumer stays busy with the first until all of them have arrived.
+		let rest = false;
+		async function* source(): AsyncGenerator<number[]> {
+			yield [1];
+			yield [2];
+			yield [3];
+			yield [4, 5];
+			rest = true;
+		}
 		const seen: number[][] = [];
-		for await (const group of coalesced(paced([[1], [2], [3], [4, 5]]), 100)) {
+		for await (const group of coalesced(source(), 100)) {
 			seen.push(group);
-			// Busy long enough for every later group to arrive.
-			if (seen.length === 1) await new Promise((resolve) => setTimeout(resolve, 60));
+			for (let i = 0; i < 400 && seen.length === 1 && !rest; i++) await tick();
 		}
 		assert.deepEqual(seen, [[1], [2, 3, 4, 5]]);
 	});
 
 	test("a group that arrives while the consumer waits is handed over whole, not its first item alone", async () => {
+		// The second group comes only once the consumer holds the first and waits again.
+		let tookFirst: () => void = () => {};
+		const firstTaken = new Promise<void>((resolve) => {
+			tookFirst = resolve;
+		});
+		async function* source(): AsyncGenerator<number[]> {
+			yield [1, 2, 3];
+			await firstTaken;
+			await tick();
+			yield [4, 5];
+		}
 		const seen: number[][] = [];
-		for await (const group of coalesced(
-			paced([
-				[1, 2, 3],
-				[4, 5],
-			]),
-			100,
-		))
+		for await (const group of coalesced(source(), 100)) {
 			seen.push(group);
+			tookFirst();
+		}
 		assert.deepEqual(seen, [
 			[1, 2, 3],
 			[4, 5],
