@@ -4,6 +4,7 @@ import { SchedulerService } from "../../../gen/taskmesh/scheduler/v1/scheduler_p
 import {
 	createPostgresPool,
 	createServiceClient,
+	createServiceTransport,
 	migrate,
 	type PlatformConfig,
 	type ServiceModule,
@@ -13,7 +14,8 @@ import { BatchCore } from "./core/batch-core.js";
 import { BatchWatch } from "./core/batch-watch.js";
 import { systemClock } from "./core/clock.js";
 import { batchServiceRegistration } from "./rpc/batch-service.js";
-import { SchedulerChildren } from "./rpc/scheduler-children.js";
+import { schedulerRunViews } from "./rpc/run-views.js";
+import { type RunViewsClient, SchedulerChildren } from "./rpc/scheduler-children.js";
 
 /** Where the batch service's SQL migrations are. */
 export const BATCH_MIGRATIONS = fileURLToPath(new URL("../migrations", import.meta.url));
@@ -44,13 +46,18 @@ export async function startBatchService(options: {
 		max: platform.DATABASE_POOL_SIZE,
 	});
 	await migrate({ pool, schema: config.BATCH_DATABASE_SCHEMA, directory: BATCH_MIGRATIONS, logger });
-	const scheduler = createServiceClient(SchedulerService, { baseUrl: platform.TASKMESH_SCHEDULER_URL });
+	const schedulerTransport = createServiceTransport({ baseUrl: platform.TASKMESH_SCHEDULER_URL });
+	const scheduler = createServiceClient(SchedulerService, schedulerTransport);
+	const schedulerRuns = createServiceClient(
+		schedulerRunViews,
+		schedulerTransport,
+	) as unknown as RunViewsClient;
 	const core = new BatchCore(
 		{
 			pool,
 			clock: systemClock,
 			logger,
-			children: new SchedulerChildren(scheduler),
+			children: new SchedulerChildren(scheduler, schedulerRuns),
 			watch: new BatchWatch(),
 			limits: {
 				maxItems: config.BATCH_MAX_ITEMS,

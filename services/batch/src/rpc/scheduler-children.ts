@@ -1,10 +1,11 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { type TaskError, TaskErrorSchema } from "../../../../gen/taskmesh/common/v1/common_pb.js";
 import {
-	type Run,
+	type GetRunsRequestSchema,
 	RunStatus,
 	type SchedulerService,
+	type TriggerRunsRequest,
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { type ErrorCode, ServiceError } from "../../../kit/src/index.js";
 import {
@@ -17,7 +18,14 @@ import {
 	type ItemToCreate,
 } from "../core/types.js";
 import type { ItemBody } from "./item-body.js";
+import { getRunsAnswer, type OpaqueAnswer, type RunView, triggerRunsAnswer } from "./run-views.js";
 import { triggerRunsRequestOf } from "./trigger-runs-encoding.js";
+
+/** TriggerRuns and GetRuns over run-views.ts's descriptor: their answers' runs read by hand. */
+export interface RunViewsClient {
+	triggerRuns(request: TriggerRunsRequest): Promise<OpaqueAnswer>;
+	getRuns(request: MessageInitShape<typeof GetRunsRequestSchema>): Promise<OpaqueAnswer>;
+}
 
 /** Most ids one GetRuns call takes (the scheduler's limit). */
 const GET_RUNS_MAX = 1_000;
@@ -39,9 +47,12 @@ export function runStatusOf(name: string): RunStatus {
  */
 export class SchedulerChildren implements ChildRuns {
 	readonly #client: Client<typeof SchedulerService>;
+	readonly #runs: RunViewsClient;
 
-	constructor(client: Client<typeof SchedulerService>) {
+	/** `runs`: a client of schedulerRunViews on the same transport as `client`. */
+	constructor(client: Client<typeof SchedulerService>, runs: RunViewsClient) {
 		this.#client = client;
+		this.#runs = runs;
 	}
 
 	async triggerRuns(options: Parameters<ChildRuns["triggerRuns"]>[0]) {
@@ -56,7 +67,7 @@ export class SchedulerChildren implements ChildRuns {
 			bodies: options.items.map((item) => item.body as ItemBody),
 			parent,
 		});
-		const response = await call("TriggerRuns", () => this.#client.triggerRuns(request));
+		const response = triggerRunsAnswer(await call("TriggerRuns", () => this.#runs.triggerRuns(request)));
 		// Accepted runs come back in request order; their batch index says which item each is.
 		const created: CreatedChild[] = response.runs.map(childOf);
 		const rejected = response.failures.map((f) => ({
@@ -92,8 +103,8 @@ export class SchedulerChildren implements ChildRuns {
 		// GetRuns answers a prefix when outputs are large: ask again from the first left out.
 		while (states.length < runIds.length) {
 			const asked = runIds.slice(states.length, states.length + GET_RUNS_MAX);
-			const { runs } = await call("GetRuns", () =>
-				this.#client.getRuns({ environmentId, runIds: asked, outcomeOnly: true }),
+			const runs = getRunsAnswer(
+				await call("GetRuns", () => this.#runs.getRuns({ environmentId, runIds: asked, outcomeOnly: true })),
 			);
 			if (runs.length === 0 || runs.length > asked.length)
 				throw new ServiceError(
@@ -138,7 +149,7 @@ export class SchedulerChildren implements ChildRuns {
 	}
 }
 
-function childOf(run: Run): CreatedChild {
+function childOf(run: RunView): CreatedChild {
 	return {
 		index: run.batchIndex,
 		runId: run.id,
@@ -182,7 +193,7 @@ async function call<T>(method: string, fn: () => Promise<T>): Promise<T> {
 	}
 }
 
-function childStateOf(run: Run): ChildState {
+function childStateOf(run: RunView): ChildState {
 	const status = statusName(run.status);
 	return {
 		runId: run.id,

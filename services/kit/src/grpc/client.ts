@@ -1,5 +1,5 @@
 import type { DescService } from "@bufbuild/protobuf";
-import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { injectTraceContext } from "../telemetry/grpc-propagation.js";
@@ -36,19 +36,26 @@ export interface ServiceClientOptions {
 }
 
 /**
+ * The gRPC transport to another taskmesh service (one HTTP/2 connection, trace
+ * propagation first among its interceptors), for clients that share it.
+ */
+export function createServiceTransport(options: ServiceClientOptions): Transport {
+	return createGrpcTransport({
+		baseUrl: options.baseUrl,
+		interceptors: [tracePropagation, ...(options.interceptors ?? [])],
+	});
+}
+
+/**
  * A gRPC client for another taskmesh service, built from its generated
  * descriptor (how one service calls another). Pass `{ timeoutMs }` per call
  * from the caller's deadline so deadlines propagate.
  */
 export function createServiceClient<S extends DescService>(
 	service: S,
-	options: ServiceClientOptions,
+	options: ServiceClientOptions | Transport,
 ): Client<S> {
-	const transport = createGrpcTransport({
-		baseUrl: options.baseUrl,
-		interceptors: [tracePropagation, ...(options.interceptors ?? [])],
-	});
-	return createClient(service, transport);
+	return createClient(service, "baseUrl" in options ? createServiceTransport(options) : options);
 }
 
 /** The time left before a deadline, for a downstream call's timeoutMs. */
