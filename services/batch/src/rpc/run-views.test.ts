@@ -3,7 +3,6 @@ import { describe, test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
 	GetRunsResponseSchema,
-	type Run,
 	RunSchema,
 	RunStatus,
 	TriggerRunsResponseSchema,
@@ -11,9 +10,9 @@ import {
 import {
 	getRunsAnswer,
 	type OpaqueAnswer,
-	type RunView,
 	schedulerRunViews,
 	triggerRunsAnswer,
+	viewOfRun,
 } from "./run-views.js";
 
 /** An answer's bytes read as the batch service's client reads them. */
@@ -21,20 +20,6 @@ function asOpaque(bytes: Uint8Array, method: "triggerRuns" | "getRuns"): OpaqueA
 	const output = schedulerRunViews.methods.find((m) => m.localName === method)?.output;
 	if (output === undefined) throw new Error(`no ${method}`);
 	return fromBinary(output, bytes) as OpaqueAnswer;
-}
-
-/** What the view of a run protobuf-es has read holds. */
-function viewOf(run: Run): RunView {
-	return {
-		id: run.id,
-		status: run.status,
-		cached: run.cached,
-		batchId: run.batchId,
-		batchIndex: run.batchIndex,
-		output: run.output,
-		outputType: run.outputType,
-		error: run.error,
-	};
 }
 
 describe("runs of TriggerRuns' and GetRuns' answers read by hand", () => {
@@ -48,7 +33,7 @@ describe("runs of TriggerRuns' and GetRuns' answers read by hand", () => {
 			failures: [{ index: 2, code: 3, message: "runs[2].task_id: unknown task" }],
 		});
 		const read = triggerRunsAnswer(asOpaque(toBinary(TriggerRunsResponseSchema, answer), "triggerRuns"));
-		assert.deepStrictEqual(read.runs, answer.runs.map(viewOf));
+		assert.deepStrictEqual(read.runs, answer.runs.map(viewOfRun));
 		assert.deepStrictEqual(read.failures, answer.failures);
 	});
 
@@ -65,7 +50,7 @@ describe("runs of TriggerRuns' and GetRuns' answers read by hand", () => {
 		const bytes = toBinary(GetRunsResponseSchema, create(GetRunsResponseSchema, { runs }));
 		const read = getRunsAnswer(asOpaque(bytes, "getRuns"));
 		assert.equal(read.length, 1_000);
-		assert.deepStrictEqual(read, fromBinary(GetRunsResponseSchema, bytes).runs.map(viewOf));
+		assert.deepStrictEqual(read, fromBinary(GetRunsResponseSchema, bytes).runs.map(viewOfRun));
 		assert.equal(Buffer.from(read[999]?.output ?? []).toString(), '{"i":999}');
 		assert.equal(read[999]?.error?.message, "failed 999");
 	});
@@ -79,6 +64,6 @@ describe("runs of TriggerRuns' and GetRuns' answers read by hand", () => {
 			createdAt: { seconds: 5n },
 		});
 		const bytes = toBinary(GetRunsResponseSchema, create(GetRunsResponseSchema, { runs: [run] }));
-		assert.deepStrictEqual(getRunsAnswer(asOpaque(bytes, "getRuns")), [viewOf(run)]);
+		assert.deepStrictEqual(getRunsAnswer(asOpaque(bytes, "getRuns")), [viewOfRun(run)]);
 	});
 });

@@ -172,7 +172,7 @@ export function runViewOf(data: Uint8Array): RunView {
 }
 
 /** The view of a run protobuf-es has read. */
-function viewOfRun(run: Run): RunView {
+export function viewOfRun(run: Run): RunView {
 	return {
 		id: run.id,
 		status: run.status,
