@@ -12,6 +12,7 @@ export * from "./grpc/ordered-stream-client.js";
 export * from "./grpc/server.js";
 export * from "./grpc/stoppable-reads.js";
 export * from "./logging/logger.js";
+export * from "./postgres/copy-from-stdin.js";
 export * from "./postgres/migrate.js";
 export * from "./postgres/pool.js";
 export * from "./postgres/transaction.js";

@@ -1,4 +1,4 @@
-import { type CopyBufferPool, CopyWriter, copyEncoded, copyOrConflict } from "./copy-in.js";
+import { type CopyBufferPool, CopyWriter, copyEncoded, copyOrConflict } from "../../../kit/src/index.js";
 import type { Queryable } from "./types.js";
 
 const MAX_PARAMS = 60_000;

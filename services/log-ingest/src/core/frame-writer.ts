@@ -6,8 +6,8 @@ import {
 	decodeChunk,
 	placeChunk,
 } from "../../../../packages/log-chunking/src/index.js";
+import { CopyBufferPool } from "../../../kit/src/index.js";
 import { type ChunkRow, deleteChunks, insertChunks, readChunkAt } from "./chunk-queries.js";
-import { CopyBufferPool } from "./copy-in.js";
 import { decodeFrame, type MessageGroup, rejectionOf } from "./frame-decoder.js";
 import { checkHeader, searchTextOf } from "./header-rules.js";
 import type { InflateThread } from "./inflate-thread.js";

@@ -3,9 +3,9 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { LogLevel } from "../../../../gen/taskmesh/logs/v1/logs_pb.js";
 import { chunkLogMessage } from "../../../../packages/log-chunking/src/index.js";
+import { copyRows } from "../../../kit/src/index.js";
 import { incomingChunk } from "../rpc/convert.js";
 import { type LogIngestFixture, startLogIngest } from "../testing/log-ingest-fixture.js";
-import { copyRows } from "./copy-in.js";
 import type { IncomingChunk } from "./types.js";
 
 let f: LogIngestFixture;

@@ -12,6 +12,10 @@ const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
 /** CopyData: the message type byte and the message length, ahead of the COPY stream. */
 const COPY_DATA_HEADER_BYTES = 5;
 const TWO_TO_32 = 2 ** 32;
+/** 2000-01-01T00:00:00Z, where PostgreSQL's timestamps count from. */
+const POSTGRES_EPOCH_MS = Date.UTC(2000, 0, 1);
+/** pg_type's OID of text, an array's element type. */
+const TEXT_OID = 25;
 /** Strings up to this many characters are tried as ASCII first (see CopyWriter.ascii). */
 const SHORT_TEXT = 64;
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
@@ -157,6 +161,34 @@ export class CopyWriter {
 		if (value >= MIN_SAFE && value <= MAX_SAFE) return this.int8(Number(value));
 		this.reserve(12);
 		this.at = this.buffer.writeBigInt64BE(value, this.buffer.writeInt32BE(8, this.at));
+		return this;
+	}
+
+	float8(value: number): this {
+		this.reserve(12);
+		this.at = this.buffer.writeDoubleBE(value, this.buffer.writeInt32BE(8, this.at));
+		return this;
+	}
+
+	/** A timestamptz from ms since the epoch: microseconds since 2000-01-01 UTC, as the server keeps it. */
+	timestamptz(ms: number): this {
+		return this.int8((ms - POSTGRES_EPOCH_MS) * 1000);
+	}
+
+	/** A text[] of one dimension (no NULL elements). */
+	textArray(values: readonly string[]): this {
+		const start = this.at;
+		this.reserve(4 + 20);
+		this.at += 4; // the length, written when the elements are
+		this.at = this.buffer.writeInt32BE(values.length === 0 ? 0 : 1, this.at); // dimensions
+		this.at = this.buffer.writeInt32BE(0, this.at); // no NULLs
+		this.at = this.buffer.writeInt32BE(TEXT_OID, this.at);
+		if (values.length > 0) {
+			this.at = this.buffer.writeInt32BE(values.length, this.at);
+			this.at = this.buffer.writeInt32BE(1, this.at); // lower bound
+			for (const value of values) this.text(value);
+		}
+		this.buffer.writeInt32BE(this.at - start - 4, start);
 		return this;
 	}
 

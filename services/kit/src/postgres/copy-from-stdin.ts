@@ -1,7 +1,7 @@
 import type pg from "pg";
-import { type CopyValue, type CopyWriter, copyWriterOf } from "./copy-encoding.js";
+import { type CopyValue, type CopyWriter, copyWriterOf } from "./copy-writer.js";
 
-export { CopyBufferPool, type CopyValue, CopyWriter } from "./copy-encoding.js";
+export { CopyBufferPool, type CopyValue, CopyWriter } from "./copy-writer.js";
 
 interface CopyConnection {
 	query(text: string): void;
