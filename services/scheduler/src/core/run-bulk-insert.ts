@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type pg from "pg";
+import { CopyWriter, copyEncoded, copyOrConflict } from "../../../kit/src/index.js";
 import type { RetrySettings } from "./retry-delay.js";
 import type { RunRow } from "./run-rows.js";
 import type { StoredOptions } from "./run-types.js";
@@ -144,8 +145,29 @@ const INSERT_MANY = `WITH docs AS MATERIALIZED (SELECT $2::jsonb AS list)
 	ON CONFLICT DO NOTHING
 	RETURNING id`;
 
-/** Inserts the runs; returns the ids that were inserted (the others met a stored batch index or live key). */
-export async function insertRuns(client: pg.PoolClient, runs: NewRun[]): Promise<Set<string>> {
+/**
+ * Fewest runs worth a COPY: it takes three round trips (the savepoint, the COPY, its
+ * release) where the INSERT takes one.
+ */
+const COPY_FROM = 64;
+
+/**
+ * Inserts the runs; returns the ids that were inserted (the others met a stored
+ * batch index or live key). Inside a transaction, many runs go in by binary COPY
+ * first: no JSON to build here or parse there, and no per-row conflict check. A
+ * run already stored fails the COPY whole; then the INSERT below skips it.
+ */
+export async function insertRuns(
+	client: pg.PoolClient,
+	runs: NewRun[],
+	inTransaction: boolean,
+): Promise<Set<string>> {
+	if (inTransaction && runs.length >= COPY_FROM) {
+		const copied = await copyOrConflict(client, "insert_runs", () =>
+			copyEncoded(client, "runs", [...NEW_RUN_COLUMNS], runsWriter(runs)),
+		);
+		if (copied) return new Set(runs.map((r) => r.id));
+	}
 	const docs: unknown[] = [];
 	const positions = new Map<unknown, number>();
 	const position = (doc: unknown) => {
@@ -300,4 +322,48 @@ export function newRunIds(now: number, count: number): string[] {
 	const ids = new Array<string>(count);
 	for (let i = 0; i < count; i++) ids[i] = time + random.slice(i * 16, i * 16 + 16);
 	return ids;
+}
+
+/** The runs in NEW_RUN_COLUMNS order as binary COPY rows; each options or retry document is written as JSON once. */
+function runsWriter(runs: NewRun[]): CopyWriter {
+	const json = new Map<unknown, string>();
+	const jsonOf = (doc: unknown) => {
+		let text = json.get(doc);
+		if (text === undefined) {
+			text = JSON.stringify(doc);
+			json.set(doc, text);
+		}
+		return text;
+	};
+	let expected = 0;
+	for (const r of runs) expected += 400 + r.payload.byteLength + r.id.length * 2;
+	const w = new CopyWriter(expected);
+	const textOrNull = (value: string | null) => (value === null ? w.null() : w.text(value));
+	const int8OrNull = (value: number | null) => (value === null ? w.null() : w.int8(value));
+	const timeOrNull = (value: Date | null) => (value === null ? w.null() : w.timestamptz(value.getTime()));
+	for (const r of runs) {
+		w.row(NEW_RUN_COLUMNS.length);
+		w.text(r.id).text(r.environment_id).text(r.task_id).text(r.status).bytea(r.payload).text(r.payload_type);
+		w.jsonb(jsonOf(r.options)).text(r.queue).text(r.concurrency_key).int4(r.priority).textArray(r.tags);
+		w.text(r.machine_name).float8(r.cpu).float8(r.memory_gb).int4(r.max_attempts).jsonb(jsonOf(r.retry));
+		int8OrNull(r.max_duration_ms);
+		int8OrNull(r.ttl_ms);
+		textOrNull(r.idempotency_key);
+		timeOrNull(r.idempotency_key_expires_at);
+		w.int4(r.queue_seq);
+		textOrNull(r.parent_run_id);
+		textOrNull(r.parent_attempt_id);
+		w.text(r.root_run_id);
+		textOrNull(r.batch_id);
+		if (r.batch_index === null) w.null();
+		else w.int4(r.batch_index);
+		textOrNull(r.replay_of_run_id);
+		w.text(r.deployment_version);
+		textOrNull(r.schedule_id);
+		w.timestamptz(r.created_at.getTime()).timestamptz(r.updated_at.getTime());
+		timeOrNull(r.queued_at);
+		timeOrNull(r.delay_until);
+		timeOrNull(r.expires_at);
+	}
+	return w;
 }

@@ -211,7 +211,8 @@ export class RunTrigger {
 		const runs: (RunRecord | undefined)[] = new Array(inputs.length).fill(undefined);
 		const { rows, rowIndex, failures } = await this.newRuns(client, environmentId, inputs, fieldPrefix);
 		if (rows.length === 0) return { runs, failures, effects };
-		const inserted = await insertRuns(client, rows);
+		// afterCommit: no transaction around this insert (see above).
+		const inserted = await insertRuns(client, rows, !afterCommit);
 		const missing: number[] = [];
 		rows.forEach((run, k) => {
 			if (!inserted.has(run.id)) {

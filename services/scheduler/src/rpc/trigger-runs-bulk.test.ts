@@ -18,57 +18,96 @@ describe("TriggerRuns' bulk insert", () => {
 		h = started;
 	});
 
-	test("each returned run is exactly the run GetRun reads back, whatever options it carries", async () => {
+	// A few runs go in by INSERT, many by binary COPY: both must store the same runs.
+	for (const plain of [0, 96]) {
+		test(`each returned run is exactly the run GetRun reads back, whatever options it carries (${4 + plain} runs)`, async () => {
+			const env = newEnvironment();
+			await TestWorker.register(h, env, [{ id: "t", queue: "shared" }]);
+			const response = await h.client.triggerRuns({
+				environmentId: env,
+				batchId: `batch_${env}`,
+				firstIndex: 5,
+				runs: [
+					{ taskId: "t", payload: bytes({ a: 'quote " and back\\slash, ünïcode' }) },
+					{ taskId: "t", payload: new Uint8Array([0, 255, 1, 254]), payloadType: "application/octet-stream" },
+					{
+						taskId: "t",
+						payload: bytes(3),
+						options: {
+							queue: "own",
+							concurrencyKey: "tenant-1",
+							idempotencyKey: `key_${env}`,
+							idempotencyKeyTtl: durationFromMs(60_000),
+							ttl: durationFromMs(30_000),
+							maxDuration: durationFromMs(5_000),
+							tags: ["a", 'with "quotes"', "{braces}"],
+							priority: 7,
+							retry: {
+								maxAttempts: 5,
+								factor: 3,
+								minTimeout: durationFromMs(10),
+								maxTimeout: durationFromMs(100),
+								randomize: true,
+							},
+							machine: { kind: { case: "preset", value: "large-1x" } },
+							metadata: { nested: { list: [1, "two", null] }, flag: true },
+						},
+					},
+					{ taskId: "t", payload: bytes(4), options: { delay: durationFromMs(60_000) } },
+					...Array.from({ length: plain }, (_, i) => ({ taskId: "t", payload: bytes({ plain: i }) })),
+				],
+			});
+			assert.equal(response.failures.length, 0);
+			assert.equal(response.runs.length, 4 + plain);
+			assert.deepEqual(
+				response.runs.slice(0, 4).map((r) => [r.batchIndex, r.status]),
+				[
+					[5, RunStatus.QUEUED],
+					[6, RunStatus.QUEUED],
+					[7, RunStatus.QUEUED],
+					[8, RunStatus.DELAYED],
+				],
+			);
+			for (const run of response.runs) {
+				const { run: stored } = await h.client.getRun({ environmentId: env, runId: run.id });
+				assert.deepEqual(run, stored);
+			}
+		});
+	}
+
+	test("a resent call of many runs (its indexes already stored) creates nothing and returns the runs it made", async () => {
 		const env = newEnvironment();
-		await TestWorker.register(h, env, [{ id: "t", queue: "shared" }]);
-		const response = await h.client.triggerRuns({
+		await TestWorker.register(h, env, [{ id: "t" }]);
+		const call = {
 			environmentId: env,
 			batchId: `batch_${env}`,
-			firstIndex: 5,
-			runs: [
-				{ taskId: "t", payload: bytes({ a: 'quote " and back\\slash, ünïcode' }) },
-				{ taskId: "t", payload: new Uint8Array([0, 255, 1, 254]), payloadType: "application/octet-stream" },
-				{
-					taskId: "t",
-					payload: bytes(3),
-					options: {
-						queue: "own",
-						concurrencyKey: "tenant-1",
-						idempotencyKey: `key_${env}`,
-						idempotencyKeyTtl: durationFromMs(60_000),
-						ttl: durationFromMs(30_000),
-						maxDuration: durationFromMs(5_000),
-						tags: ["a", 'with "quotes"', "{braces}"],
-						priority: 7,
-						retry: {
-							maxAttempts: 5,
-							factor: 3,
-							minTimeout: durationFromMs(10),
-							maxTimeout: durationFromMs(100),
-							randomize: true,
-						},
-						machine: { kind: { case: "preset", value: "large-1x" } },
-						metadata: { nested: { list: [1, "two", null] }, flag: true },
-					},
-				},
-				{ taskId: "t", payload: bytes(4), options: { delay: durationFromMs(60_000) } },
-			],
-		});
-		assert.equal(response.failures.length, 0);
-		assert.equal(response.runs.length, 4);
+			runs: Array.from({ length: 200 }, (_, i) => ({
+				taskId: "t",
+				payload: bytes(i),
+				...(i % 50 === 0 ? { options: { idempotencyKey: `key_${i}_${env}` } } : {}),
+			})),
+		};
+		const first = await h.client.triggerRuns(call);
+		assert.equal(first.runs.length, 200);
+		assert.ok(first.runs.every((r) => !r.cached));
+		const again = await h.client.triggerRuns(call);
 		assert.deepEqual(
-			response.runs.map((r) => [r.batchIndex, r.status]),
-			[
-				[5, RunStatus.QUEUED],
-				[6, RunStatus.QUEUED],
-				[7, RunStatus.QUEUED],
-				[8, RunStatus.DELAYED],
-			],
+			again.runs.map((r) => r.id),
+			first.runs.map((r) => r.id),
 		);
-		for (const run of response.runs) {
-			const { run: stored } = await h.client.getRun({ environmentId: env, runId: run.id });
-			assert.deepEqual(run, stored);
-		}
+		assert.ok(again.runs.every((r) => r.cached));
+		// Half new, half already there: the new ones are created, the others returned.
+		const mixed = await h.client.triggerRuns({ ...call, firstIndex: 100, runs: call.runs.slice(0, 200) });
+		assert.deepEqual(
+			mixed.runs.map((r) => r.cached),
+			Array.from({ length: 200 }, (_, i) => i < 100 || i % 50 === 0),
+		);
+		assert.deepEqual(
+			mixed.runs.slice(0, 100).map((r) => r.id),
+			first.runs.slice(100).map((r) => r.id),
+		);
+		const listed = await h.client.listRuns({ environmentId: env, pageSize: 500 });
+		assert.equal(listed.runs.length, 300 - 2);
 	});
 
 	test("item keys return the run they first made, beside new runs in the same call, and a resend creates nothing", async () => {
