@@ -140,4 +140,29 @@ describe("batch counting in PostgreSQL", () => {
 			[[0, 1, 2], [5, 6], [9]],
 		);
 	});
+
+	test("a chunk of many items, sent again whole and then half-new, is counted once per item", async () => {
+		const batchId = await newBatch(300);
+		const range = (from: number, to: number) =>
+			Array.from({ length: to - from }, (_, k) =>
+				child(batchId, from + k, (from + k) % 3 === 0 ? "COMPLETED" : "QUEUED"),
+			);
+		await record(batchId, range(0, 200));
+		await record(batchId, range(0, 200));
+		assert.equal((await counts(batchId)).created_item_count, 200);
+		const completed = await record(batchId, range(100, 300));
+		assert.deepEqual(completed, []);
+		const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM batch_items WHERE batch_id = $1", [
+			batchId,
+		]);
+		assert.equal(rows[0].n, 300);
+		assert.deepEqual(await counts(batchId), {
+			status: "PROCESSING",
+			sealed: true,
+			created_item_count: 300,
+			final_item_count: 100,
+			completed_item_count: 100,
+			failed_item_count: 0,
+		});
+	});
 });

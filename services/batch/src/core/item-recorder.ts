@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { CopyWriter, copyEncoded, copyOrConflict } from "../../../kit/src/index.js";
 import { addFinalCounts, completeIfDone } from "./outcome-recorder.js";
 import { type BatchRecord, type CreatedChild, FINAL_RUN_STATUSES } from "./types.js";
 
@@ -19,7 +20,7 @@ export async function recordItems(client: pg.PoolClient, input: ItemsToRecord): 
 	const { batchId, now } = input;
 	// Taken first, like the completion tracker does, so the two never miss each other.
 	await client.query("SELECT id FROM batches WHERE id = $1 FOR UPDATE", [batchId]);
-	const rows = input.children.map(({ child, taskId }) => ({
+	const rows: ItemRow[] = input.children.map(({ child, taskId }) => ({
 		index: child.index,
 		runId: child.runId,
 		taskId,
@@ -28,32 +29,11 @@ export async function recordItems(client: pg.PoolClient, input: ItemsToRecord): 
 		// A run returned for this very batch and index is the same item again, not a cache hit.
 		cached: child.cached && !(child.runBatchId === batchId && child.runBatchIndex === child.index),
 	}));
-	// One row back, not one per item: how many went in, and which only when some did not
-	// (an index already stored: a retried chunk, or ingestion resumed after a restart).
-	const { rows: insertion } = await client.query<{ n: number; indexes: number[] | null }>(
-		`WITH ins AS (
-			INSERT INTO batch_items (batch_id, item_index, run_id, task_id, status, final, cached)
-			SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::bool[])
-			ON CONFLICT (batch_id, item_index) DO NOTHING
-			RETURNING item_index
-		)
-		SELECT count(*)::int AS n, CASE WHEN count(*) < $8 THEN array_agg(item_index) END AS indexes FROM ins`,
-		[
-			batchId,
-			rows.map((r) => r.index),
-			rows.map((r) => r.runId),
-			rows.map((r) => r.taskId),
-			rows.map((r) => r.status),
-			rows.map((r) => r.final),
-			rows.map((r) => r.cached),
-			rows.length,
-		],
-	);
-	if ((insertion[0]?.n ?? 0) === 0) return [];
-	const some = insertion[0]?.indexes;
-	const storedNow = some === null || some === undefined ? undefined : new Set(some);
-	// Each stored index once, should a chunk name one twice.
-	const inserted = storedNow === undefined ? rows : rows.filter((r) => storedNow.delete(r.index));
+	const inserted =
+		rows.length >= COPY_FROM && (await copyItems(client, batchId, rows))
+			? rows
+			: await insertItems(client, batchId, rows);
+	if (inserted.length === 0) return [];
 	const open = inserted.filter((r) => !r.final).map((r) => r.runId);
 	const claimed =
 		open.length === 0
@@ -82,4 +62,67 @@ export async function recordItems(client: pg.PoolClient, input: ItemsToRecord): 
 	const counted = await addFinalCounts(client, finals, now);
 	// Sealing with every item already final completes here; addFinalCounts only checks batches it counted.
 	return counted.completed.length > 0 ? counted.completed : completeIfDone(client, [batchId], now);
+}
+
+/** An item row as recordItems stores it. */
+interface ItemRow {
+	index: number;
+	runId: string;
+	taskId: string;
+	status: string;
+	final: boolean;
+	cached: boolean;
+}
+
+/** Fewest items worth a COPY (three round trips: the savepoint, the COPY, its release). */
+const COPY_FROM = 64;
+
+const ITEM_COLUMNS = ["batch_id", "item_index", "run_id", "task_id", "status", "final", "cached"];
+
+/**
+ * Every item by binary COPY in a savepoint: true when they all went in, false
+ * (nothing written) when one was already stored, for insertItems to sort out.
+ */
+function copyItems(client: pg.PoolClient, batchId: string, rows: ItemRow[]): Promise<boolean> {
+	return copyOrConflict(client, "record_items", () => {
+		const w = new CopyWriter(rows.length * (64 + batchId.length));
+		for (const r of rows) {
+			w.row(ITEM_COLUMNS.length).text(batchId).int4(r.index).text(r.runId).text(r.taskId);
+			w.text(r.status).bool(r.final).bool(r.cached);
+		}
+		return copyEncoded(client, "batch_items", ITEM_COLUMNS, w);
+	});
+}
+
+/**
+ * The items whose index is not stored yet, skipping the others (a retried chunk,
+ * or ingestion resumed after a restart); returns the rows that went in. One row
+ * comes back, not one per item: how many went in, and which only when some did not.
+ */
+async function insertItems(client: pg.PoolClient, batchId: string, rows: ItemRow[]): Promise<ItemRow[]> {
+	const { rows: insertion } = await client.query<{ n: number; indexes: number[] | null }>(
+		`WITH ins AS (
+			INSERT INTO batch_items (batch_id, item_index, run_id, task_id, status, final, cached)
+			SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::bool[])
+			ON CONFLICT (batch_id, item_index) DO NOTHING
+			RETURNING item_index
+		)
+		SELECT count(*)::int AS n, CASE WHEN count(*) < $8 THEN array_agg(item_index) END AS indexes FROM ins`,
+		[
+			batchId,
+			rows.map((r) => r.index),
+			rows.map((r) => r.runId),
+			rows.map((r) => r.taskId),
+			rows.map((r) => r.status),
+			rows.map((r) => r.final),
+			rows.map((r) => r.cached),
+			rows.length,
+		],
+	);
+	if ((insertion[0]?.n ?? 0) === 0) return [];
+	const some = insertion[0]?.indexes;
+	if (some === null || some === undefined) return rows;
+	// Each stored index once, should a chunk name one twice.
+	const storedNow = new Set(some);
+	return rows.filter((r) => storedNow.delete(r.index));
 }
