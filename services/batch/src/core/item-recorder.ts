@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { CopyWriter, copyEncoded, copyOrConflict } from "../../../kit/src/index.js";
 import { addFinalCounts, completeIfDone } from "./outcome-recorder.js";
-import { type BatchRecord, type CreatedChild, FINAL_RUN_STATUSES } from "./types.js";
+import { type BatchRecord, type CreatedChild, FINAL_RUN_STATUSES, type ItemRecord } from "./types.js";
 
 /** Items to record for one batch: the children the scheduler created for them. */
 export interface ItemsToRecord {
@@ -64,15 +64,8 @@ export async function recordItems(client: pg.PoolClient, input: ItemsToRecord): 
 	return counted.completed.length > 0 ? counted.completed : completeIfDone(client, [batchId], now);
 }
 
-/** An item row as recordItems stores it. */
-interface ItemRow {
-	index: number;
-	runId: string;
-	taskId: string;
-	status: string;
-	final: boolean;
-	cached: boolean;
-}
+/** An item as recordItems stores it (all of one batch). */
+type ItemRow = Omit<ItemRecord, "batchId">;
 
 /** Fewest items worth a COPY (three round trips: the savepoint, the COPY, its release). */
 const COPY_FROM = 64;
