@@ -14,8 +14,8 @@ import { BatchCore } from "./core/batch-core.js";
 import { BatchWatch } from "./core/batch-watch.js";
 import { systemClock } from "./core/clock.js";
 import { batchServiceRegistration } from "./rpc/batch-service.js";
-import { schedulerRunViews } from "./rpc/run-views.js";
-import { type RunViewsClient, SchedulerChildren } from "./rpc/scheduler-children.js";
+import { createRunViewsClient } from "./rpc/run-views.js";
+import { SchedulerChildren } from "./rpc/scheduler-children.js";
 
 /** Where the batch service's SQL migrations are. */
 export const BATCH_MIGRATIONS = fileURLToPath(new URL("../migrations", import.meta.url));
@@ -48,10 +48,7 @@ export async function startBatchService(options: {
 	await migrate({ pool, schema: config.BATCH_DATABASE_SCHEMA, directory: BATCH_MIGRATIONS, logger });
 	const schedulerTransport = createServiceTransport({ baseUrl: platform.TASKMESH_SCHEDULER_URL });
 	const scheduler = createServiceClient(SchedulerService, schedulerTransport);
-	const schedulerRuns = createServiceClient(
-		schedulerRunViews,
-		schedulerTransport,
-	) as unknown as RunViewsClient;
+	const schedulerRuns = createRunViewsClient(schedulerTransport);
 	const core = new BatchCore(
 		{
 			pool,

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { CopyWriter, copyEncoded, copyOrConflict } from "../../../kit/src/index.js";
+import { COPY_MIN_ROWS, CopyWriter, copyEncoded, copyOrConflict } from "../../../kit/src/index.js";
 import { addFinalCounts, completeIfDone } from "./outcome-recorder.js";
 import { type BatchRecord, type CreatedChild, FINAL_RUN_STATUSES, type ItemRecord } from "./types.js";
 
@@ -30,7 +30,7 @@ export async function recordItems(client: pg.PoolClient, input: ItemsToRecord): 
 		cached: child.cached && !(child.runBatchId === batchId && child.runBatchIndex === child.index),
 	}));
 	const inserted =
-		rows.length >= COPY_FROM && (await copyItems(client, batchId, rows))
+		rows.length >= COPY_MIN_ROWS && (await copyItems(client, batchId, rows))
 			? rows
 			: await insertItems(client, batchId, rows);
 	if (inserted.length === 0) return [];
@@ -67,9 +67,6 @@ export async function recordItems(client: pg.PoolClient, input: ItemsToRecord): 
 /** An item as recordItems stores it (all of one batch). */
 type ItemRow = Omit<ItemRecord, "batchId">;
 
-/** Fewest items worth a COPY (three round trips: the savepoint, the COPY, its release). */
-const COPY_FROM = 64;
-
 const ITEM_COLUMNS = ["batch_id", "item_index", "run_id", "task_id", "status", "final", "cached"];
 
 /**
@@ -95,7 +92,7 @@ function copyItems(client: pg.PoolClient, batchId: string, rows: ItemRow[]): Pro
 async function insertItems(client: pg.PoolClient, batchId: string, rows: ItemRow[]): Promise<ItemRow[]> {
 	const { rows: insertion } = await client.query<{ n: number; indexes: number[] | null }>(
 		`WITH ins AS (
-			INSERT INTO batch_items (batch_id, item_index, run_id, task_id, status, final, cached)
+			INSERT INTO batch_items (${ITEM_COLUMNS.join(", ")})
 			SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::bool[])
 			ON CONFLICT (batch_id, item_index) DO NOTHING
 			RETURNING item_index

@@ -10,16 +10,14 @@ import {
 import {
 	getRunsAnswer,
 	type OpaqueAnswer,
-	schedulerRunViews,
+	runViewsOutput,
 	triggerRunsAnswer,
 	viewOfRun,
 } from "./run-views.js";
 
 /** An answer's bytes read as the batch service's client reads them. */
 function asOpaque(bytes: Uint8Array, method: "triggerRuns" | "getRuns"): OpaqueAnswer {
-	const output = schedulerRunViews.methods.find((m) => m.localName === method)?.output;
-	if (output === undefined) throw new Error(`no ${method}`);
-	return fromBinary(output, bytes) as OpaqueAnswer;
+	return fromBinary(runViewsOutput(method), bytes) as OpaqueAnswer;
 }
 
 describe("runs of TriggerRuns' and GetRuns' answers read by hand", () => {

@@ -4,8 +4,10 @@ import {
 	type DescMessage,
 	type DescService,
 	fromBinary,
+	type MessageInitShape,
 } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import type { Transport } from "@connectrpc/connect";
 import {
 	type ItemFailure,
 	ItemFailureSchema,
@@ -13,11 +15,13 @@ import {
 	TaskErrorSchema,
 } from "../../../../gen/taskmesh/common/v1/common_pb.js";
 import {
+	type GetRunsRequestSchema,
 	GetRunsResponseSchema,
 	type Run,
 	RunSchema,
 	RunStatus,
 	SchedulerService,
+	type TriggerRunsRequest,
 	TriggerRunsResponseSchema,
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import {
@@ -28,6 +32,7 @@ import {
 	text,
 	type UnknownField,
 } from "../../../../packages/protobuf-wire/src/index.js";
+import { createServiceClient } from "../../../kit/src/index.js";
 
 /**
  * The runs of TriggerRuns' and GetRuns' answers as the batch service reads them.
@@ -69,7 +74,7 @@ const OPAQUE: DescMessage = (() => {
  * SchedulerService's TriggerRuns and GetRuns with answers read as OPAQUE: a
  * service descriptor for a client of these two methods only.
  */
-export const schedulerRunViews: DescService = (() => {
+const schedulerRunViews: DescService = (() => {
 	const triggerRuns = { ...SchedulerService.method.triggerRuns, output: OPAQUE };
 	const getRuns = { ...SchedulerService.method.getRuns, output: OPAQUE };
 	return {
@@ -82,6 +87,22 @@ export const schedulerRunViews: DescService = (() => {
 /** An answer as a client of schedulerRunViews gets it. */
 export interface OpaqueAnswer {
 	$unknown?: UnknownField[];
+}
+
+/** TriggerRuns and GetRuns over schedulerRunViews: their answers' runs read by hand. */
+export interface RunViewsClient {
+	triggerRuns(request: TriggerRunsRequest): Promise<OpaqueAnswer>;
+	getRuns(request: MessageInitShape<typeof GetRunsRequestSchema>): Promise<OpaqueAnswer>;
+}
+
+/** A RunViewsClient on a transport the service's other SchedulerService client shares. */
+export function createRunViewsClient(transport: Transport): RunViewsClient {
+	return createServiceClient(schedulerRunViews, transport) as unknown as RunViewsClient;
+}
+
+/** The output descriptor of a RunViewsClient method, for reading an answer's bytes as its client does. */
+export function runViewsOutput(method: keyof RunViewsClient): DescMessage {
+	return schedulerRunViews.method[method]?.output ?? OPAQUE;
 }
 
 const RUNS = TriggerRunsResponseSchema.field.runs.number;

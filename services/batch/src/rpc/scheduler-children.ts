@@ -1,12 +1,7 @@
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { type TaskError, TaskErrorSchema } from "../../../../gen/taskmesh/common/v1/common_pb.js";
-import {
-	type GetRunsRequestSchema,
-	RunStatus,
-	type SchedulerService,
-	type TriggerRunsRequest,
-} from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import { RunStatus, type SchedulerService } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { type ErrorCode, ServiceError } from "../../../kit/src/index.js";
 import {
 	type ChildError,
@@ -18,14 +13,8 @@ import {
 	type ItemToCreate,
 } from "../core/types.js";
 import type { ItemBody } from "./item-body.js";
-import { getRunsAnswer, type OpaqueAnswer, type RunView, triggerRunsAnswer } from "./run-views.js";
+import { getRunsAnswer, type RunView, type RunViewsClient, triggerRunsAnswer } from "./run-views.js";
 import { triggerRunsRequestOf } from "./trigger-runs-encoding.js";
-
-/** TriggerRuns and GetRuns over run-views.ts's descriptor: their answers' runs read by hand. */
-export interface RunViewsClient {
-	triggerRuns(request: TriggerRunsRequest): Promise<OpaqueAnswer>;
-	getRuns(request: MessageInitShape<typeof GetRunsRequestSchema>): Promise<OpaqueAnswer>;
-}
 
 /** Most ids one GetRuns call takes (the scheduler's limit). */
 const GET_RUNS_MAX = 1_000;

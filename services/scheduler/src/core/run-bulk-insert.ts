@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type pg from "pg";
-import { CopyWriter, copyEncoded, copyOrConflict } from "../../../kit/src/index.js";
+import { COPY_MIN_ROWS, CopyWriter, copyEncoded, copyOrConflict } from "../../../kit/src/index.js";
 import type { RetrySettings } from "./retry-delay.js";
 import type { RunRow } from "./run-rows.js";
 import type { StoredOptions } from "./run-types.js";
@@ -146,12 +146,6 @@ const INSERT_MANY = `WITH docs AS MATERIALIZED (SELECT $2::jsonb AS list)
 	RETURNING id`;
 
 /**
- * Fewest runs worth a COPY: it takes three round trips (the savepoint, the COPY, its
- * release) where the INSERT takes one.
- */
-const COPY_FROM = 64;
-
-/**
  * Inserts the runs; returns the ids that were inserted (the others met a stored
  * batch index or live key). Inside a transaction, many runs go in by binary COPY
  * first: no JSON to build here or parse there, and no per-row conflict check. A
@@ -162,9 +156,9 @@ export async function insertRuns(
 	runs: NewRun[],
 	inTransaction: boolean,
 ): Promise<Set<string>> {
-	if (inTransaction && runs.length >= COPY_FROM) {
+	if (inTransaction && runs.length >= COPY_MIN_ROWS) {
 		const copied = await copyOrConflict(client, "insert_runs", () =>
-			copyEncoded(client, "runs", [...NEW_RUN_COLUMNS], runsWriter(runs)),
+			copyEncoded(client, "runs", NEW_RUN_COLUMNS, runsWriter(runs)),
 		);
 		if (copied) return new Set(runs.map((r) => r.id));
 	}
