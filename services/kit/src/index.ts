@@ -13,6 +13,7 @@ export * from "./grpc/server.js";
 export * from "./grpc/stoppable-reads.js";
 export * from "./logging/logger.js";
 export * from "./postgres/copy-from-stdin.js";
+export * from "./postgres/copy-to-stdout.js";
 export * from "./postgres/migrate.js";
 export * from "./postgres/pool.js";
 export * from "./postgres/transaction.js";

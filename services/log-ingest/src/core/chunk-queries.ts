@@ -1,4 +1,11 @@
-import { type CopyBufferPool, CopyWriter, copyEncoded, copyOrConflict } from "../../../kit/src/index.js";
+import type pg from "pg";
+import {
+	type CopyBufferPool,
+	CopyWriter,
+	copyEncoded,
+	copyOrConflict,
+	copyRowsOut,
+} from "../../../kit/src/index.js";
 import type { Queryable } from "./types.js";
 
 const MAX_PARAMS = 60_000;
@@ -79,15 +86,28 @@ export async function deleteChunks(client: Queryable, messagePks: bigint[]): Pro
  * returning each chunk's stored form for the caller to decode.
  */
 export async function readChunkAt(
-	client: Queryable,
+	client: pg.ClientBase,
 	messagePk: bigint,
 	fromSequence: number,
 	limit: number,
 ): Promise<Array<{ sequence: number; compression: number; data: Buffer }>> {
-	const result = await client.query<{ sequence: number; compression: number; data: Buffer }>(
+	// By COPY, so a chunk's bytes arrive as they are stored (see copyRowsOut). Its
+	// query takes no parameters: the three values are written as integer literals.
+	const rows = await copyRowsOut(
+		client,
 		`SELECT sequence, compression, data FROM log_chunks
-		 WHERE message_pk = $1 AND sequence >= $2 ORDER BY sequence LIMIT $3`,
-		[messagePk.toString(), fromSequence, limit],
+		 WHERE message_pk = ${BigInt(messagePk)} AND sequence >= ${integer(fromSequence)}
+		 ORDER BY sequence LIMIT ${integer(limit)}`,
 	);
-	return result.rows;
+	return rows.map(([sequence, compression, data]) => ({
+		sequence: (sequence as Buffer).readInt32BE(0),
+		compression: (compression as Buffer).readInt16BE(0),
+		data: data as Buffer,
+	}));
+}
+
+/** A number as an integer literal; anything else is a caller's bug, never SQL. */
+function integer(value: number): string {
+	if (!Number.isSafeInteger(value)) throw new RangeError(`${value} is not an integer`);
+	return String(value);
 }

@@ -121,7 +121,7 @@ export class FrameWriter {
 		}
 	}
 
-	private async apply(client: Queryable, groups: MessageGroup[]): Promise<FrameResult> {
+	private async apply(client: pg.PoolClient, groups: MessageGroup[]): Promise<FrameResult> {
 		const now = this.clock.now();
 		const result: FrameResult = {
 			completed: 0,
@@ -205,7 +205,7 @@ export class FrameWriter {
 	}
 
 	private async applyGeneral(
-		client: Queryable,
+		client: pg.PoolClient,
 		groups: MessageGroup[],
 		now: number,
 		nextCursor: (group: MessageGroup) => bigint,
@@ -315,7 +315,7 @@ export class FrameWriter {
 
 	/** The first inlineBodyBytes of a whole body: from the frame when chunk 0 covers it, else from storage. */
 	private async headOf(
-		client: Queryable,
+		client: pg.PoolClient,
 		group: MessageGroup,
 		pk: bigint,
 		count: number,

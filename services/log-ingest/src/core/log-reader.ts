@@ -176,7 +176,14 @@ export class LogReader {
 		const pk = BigInt(row.id);
 		async function* stored(): AsyncGenerator<StoredChunk> {
 			for (let next = 0; next < row.chunk_count; ) {
-				const batch = await readChunkAt(pool, pk, next, CHUNKS_PER_READ);
+				// A client per read, not per body: a slow reader must not hold one.
+				const client = await pool.connect();
+				let batch: StoredChunk[];
+				try {
+					batch = await readChunkAt(client, pk, next, CHUNKS_PER_READ);
+				} finally {
+					client.release();
+				}
 				if (batch.length === 0) return;
 				for (const chunk of batch) yield chunk;
 				next = (batch.at(-1)?.sequence ?? next) + 1;
