@@ -23,7 +23,12 @@ describe("copyRowsOut", () => {
 		const large = [randomBytes(3 * 1024 * 1024), randomBytes(70_000), Buffer.alloc(0)];
 		await client.query("TRUNCATE t");
 		for (const [index, bytes] of large.entries()) {
-			await client.query("INSERT INTO t VALUES ($1, $2, $3, $4)", [index, index - 5, bytes, `héllo ${index}`]);
+			await client.query("INSERT INTO t VALUES ($1, $2, $3, $4)", [
+				index,
+				index - 5,
+				bytes,
+				`héllo ${index}`,
+			]);
 		}
 		await client.query("INSERT INTO t VALUES (NULL, NULL, NULL, NULL)");
 		const rows = await copyRowsOut(client, "SELECT n, k, b, s FROM t ORDER BY n NULLS LAST");
