@@ -109,7 +109,7 @@ export class RunTrigger {
 					client,
 					environmentId,
 					members.map((i) => inputs[i] as TriggerInput),
-					"",
+					undefined,
 					alone,
 				);
 				addEffects(all, created.effects);
@@ -135,7 +135,7 @@ export class RunTrigger {
 		client: pg.PoolClient,
 		input: TriggerInput,
 	): Promise<{ run: RunRecord; effects: Effects }> {
-		const created = await this.insertMany(client, input.environmentId, [input], "");
+		const created = await this.insertMany(client, input.environmentId, [input], undefined);
 		const failure = created.failures[0];
 		if (failure !== undefined) throw failure.error;
 		return { run: created.runs[0] as RunRecord, effects: created.effects };
@@ -162,7 +162,7 @@ export class RunTrigger {
 						"is not supported in TriggerRuns; wait for the batch with BeginWait(batch_id)",
 					);
 				}
-				validateTrigger(input, this.ctx.limits.maxPayloadBytes, `runs[${index}].`);
+				validateTrigger(input, this.ctx.limits.maxPayloadBytes, index);
 				valid.push({
 					index,
 					input: batchId === "" ? input : { ...input, batchId, batchIndex: firstIndex + index },
@@ -177,7 +177,7 @@ export class RunTrigger {
 				client,
 				environmentId,
 				valid.map((v) => v.input),
-				"runs[]",
+				valid.map((v) => v.index),
 			),
 		);
 		await applyEffects(this.ctx, result.effects);
@@ -196,7 +196,8 @@ export class RunTrigger {
 	 * the ids that went in: a new run's record is built from the values just
 	 * written, so PostgreSQL neither sends nor pg parses 1,000 full rows. What did
 	 * not insert is read in one statement (cached runs). Refusals name their field
-	 * with fieldPrefix ("runs[]" for TriggerRuns, "" for a TriggerRun). With
+	 * with "runs[i]." when itemIndexes gives each input's index in its TriggerRuns call
+	 * (some of the call's items may have been refused before), bare for a TriggerRun. With
 	 * afterCommit (the insert committed on its own), nothing after the insert throws:
 	 * a run that is neither inserted nor read back is that item's ABORTED failure.
 	 */
@@ -204,12 +205,12 @@ export class RunTrigger {
 		client: pg.PoolClient,
 		environmentId: string,
 		inputs: TriggerInput[],
-		fieldPrefix: string,
+		itemIndexes: readonly number[] | undefined,
 		afterCommit = false,
 	): Promise<{ runs: (RunRecord | undefined)[]; failures: TriggerFailure[]; effects: Effects }> {
 		const effects = noEffects();
 		const runs: (RunRecord | undefined)[] = new Array(inputs.length).fill(undefined);
-		const { rows, rowIndex, failures } = await this.newRuns(client, environmentId, inputs, fieldPrefix);
+		const { rows, rowIndex, failures } = await this.newRuns(client, environmentId, inputs, itemIndexes);
 		if (rows.length === 0) return { runs, failures, effects };
 		// afterCommit: no transaction around this insert (see above).
 		const inserted = await insertRuns(client, rows, !afterCommit);
@@ -258,7 +259,7 @@ export class RunTrigger {
 		client: pg.PoolClient,
 		environmentId: string,
 		inputs: TriggerInput[],
-		fieldPrefix: string,
+		itemIndexes: readonly number[] | undefined,
 	): Promise<{ rows: NewRun[]; rowIndex: number[]; failures: TriggerFailure[] }> {
 		const now = this.ctx.clock.now();
 		const nowDate = new Date(now);
@@ -278,29 +279,26 @@ export class RunTrigger {
 		const defaults = new Map<TaskDefinition, RunSettings>();
 		const rows: NewRun[] = [];
 		const rowIndex: number[] = [];
-		inputs.forEach((input, i) => {
-			const field = (name: string) => (fieldPrefix === "" ? name : `runs[${i}].${name}`);
-			const def = definitions.get(`${input.options.deploymentVersion ?? ""}\u0000${input.taskId}`);
+		// A loop with no closure per input: under tsx every function made at run time
+		// also costs a defineProperty (its name), and this runs once per run.
+		for (let i = 0; i < inputs.length; i++) {
+			const input = inputs[i] as TriggerInput;
+			const version = input.options.deploymentVersion ?? "";
+			const def = definitions.get(`${version}\u0000${input.taskId}`);
 			if (def === undefined) {
-				failures.push({
-					index: i,
-					error: unknownTask(
-						field("task_id"),
-						environmentId,
-						input.taskId,
-						input.options.deploymentVersion ?? "",
-					),
-				});
-				return;
+				const field = itemIndexes === undefined ? "task_id" : `runs[${itemIndexes[i]}].task_id`;
+				failures.push({ index: i, error: unknownTask(field, environmentId, input.taskId, version) });
+				continue;
 			}
 			try {
 				rows.push(this.newRun(input, def, parents, now, ids[i] as string, defaults));
 				rowIndex.push(i);
 			} catch (error) {
 				if (!isServiceError(error)) throw error;
-				failures.push({ index: i, error: fieldPrefix === "" ? error : prefixed(error, `runs[${i}].`) });
+				const refused = itemIndexes === undefined ? error : prefixed(error, `runs[${itemIndexes[i]}].`);
+				failures.push({ index: i, error: refused });
 			}
-		});
+		}
 		return { rows, rowIndex, failures };
 	}
 

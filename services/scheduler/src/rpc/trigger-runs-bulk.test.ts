@@ -184,4 +184,43 @@ describe("TriggerRuns' bulk insert", () => {
 			assert.equal(run.createdAt, undefined);
 		}
 	});
+
+	test("a refused item names its own field and limit; the call's other items are created", async () => {
+		const env = newEnvironment();
+		await TestWorker.register(h, env, [{ id: "t" }]);
+		const response = await h.client.triggerRuns({
+			environmentId: env,
+			runs: [
+				{ taskId: "t", payload: bytes(0) },
+				{ taskId: "t", payload: bytes(1), options: { delay: durationFromMs(-5) } },
+				{ taskId: "nope", payload: bytes(2) },
+				{ taskId: "t", payload: bytes(3), options: { tags: ["ok", "x".repeat(129)] } },
+				{ taskId: "", payload: bytes(4) },
+				{ taskId: "t", payload: bytes(5) },
+			],
+		});
+		assert.deepEqual(
+			response.runs.map((run) => run.status),
+			[RunStatus.QUEUED, RunStatus.QUEUED],
+		);
+		const INVALID_ARGUMENT = 3;
+		const NOT_FOUND = 5;
+		assert.deepEqual(
+			response.failures.map((f) => [f.index, f.code]),
+			[
+				[1, INVALID_ARGUMENT],
+				[2, NOT_FOUND],
+				[3, INVALID_ARGUMENT],
+				[4, INVALID_ARGUMENT],
+			],
+		);
+		const messages = response.failures.map((f) => f.message);
+		assert.match(messages[0] as string, /runs\[1\]\.options\.delay: must not be negative/);
+		assert.match(messages[1] as string, /runs\[2\]\.task_id.*nope/);
+		assert.match(
+			messages[2] as string,
+			/runs\[3\]\.options\.tags\[1\]: must be 1 to 128 characters, got 129/,
+		);
+		assert.match(messages[3] as string, /runs\[4\]\.task_id: is required/);
+	});
 });
