@@ -178,7 +178,7 @@ function newBatchInput(request: CreateBatchRequest, limits: BatchServiceLimits) 
 
 /** Inline items, all valid, or INVALID_ARGUMENT naming every bad field by index before anything is created. */
 function inlineItems(request: CreateBatchRequest, limits: BatchServiceLimits): ItemToCreate[] {
-	const violations = request.items.flatMap((item, i) => itemViolations(`items[${i}]`, item, limits));
+	const violations = request.items.flatMap((item, i) => itemViolations(i, item, limits));
 	if (violations.length > 0) throw ServiceError.invalidFields(violations);
 	return request.items.map((item, i) => itemToCreate(i, item));
 }
@@ -197,7 +197,7 @@ function chunkItems(
 		const violations =
 			indexed.item === undefined
 				? [{ field: `items[${indexed.index}].item`, description: "is required" }]
-				: itemViolations(`items[${indexed.index}]`, indexed.item, limits);
+				: itemViolations(indexed.index, indexed.item, limits);
 		if (violations.length > 0 || indexed.item === undefined) {
 			refusedItems.push({
 				index: indexed.index,

@@ -12,7 +12,7 @@ const limits = { maxPayloadBytes: 10 };
 describe("item validation", () => {
 	test("a valid item has no violations", () => {
 		const item = create(BatchItemInputSchema, { taskId: "email", payload: new Uint8Array(10) });
-		assert.deepEqual(itemViolations("items[0]", item, limits), []);
+		assert.deepEqual(itemViolations(0, item, limits), []);
 	});
 
 	test("each bad field is named under the item's index with its limit", () => {
@@ -28,7 +28,7 @@ describe("item validation", () => {
 			},
 		});
 		assert.deepEqual(
-			itemViolations("items[7]", item, limits).map((v) => `${v.field}: ${v.description}`),
+			itemViolations(7, item, limits).map((v) => `${v.field}: ${v.description}`),
 			[
 				"items[7].task_id: is required",
 				"items[7].payload: 11 bytes is over the limit of 10 bytes (BATCH_MAX_PAYLOAD_BYTES)",
