@@ -216,7 +216,8 @@ describe("BatchService over gRPC", () => {
 			(error: unknown) => {
 				const e = ConnectError.from(error);
 				assert.equal(e.code, Code.InvalidArgument);
-				assert.match(e.rawMessage, /items\[1\]/);
+				assert.match(e.rawMessage, /items\[1\]: task_id: task "no-such-task"/);
+				assert.doesNotMatch(e.rawMessage, /runs\[/);
 				batchId = /batch (batch_\w+) FAILED/.exec(e.rawMessage)?.[1] ?? "";
 				return true;
 			},

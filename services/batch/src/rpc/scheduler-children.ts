@@ -16,6 +16,9 @@ import type { ItemBody } from "./item-body.js";
 import { getRunsAnswer, type RunView, type RunViewsClient, triggerRunsAnswer } from "./run-views.js";
 import { triggerRunsRequestOf } from "./trigger-runs-encoding.js";
 
+/** A field's place in a TriggerRuns call, at the start of each of a refusal's violations. */
+const SCHEDULER_ITEM_PREFIX = /(^|; )runs\[\d+\]\./g;
+
 /** Most ids one GetRuns call takes (the scheduler's limit). */
 const GET_RUNS_MAX = 1_000;
 
@@ -62,7 +65,9 @@ export class SchedulerChildren implements ChildRuns {
 		const rejected = response.failures.map((f) => ({
 			index: (options.items[f.index] as ItemToCreate | undefined)?.index ?? options.firstIndex + f.index,
 			code: f.code,
-			message: f.message,
+			// The scheduler names fields by their place in this TriggerRuns call
+			// ("runs[3].task_id"); the batch names the item itself ("items[1003]: task_id").
+			message: f.message.replace(SCHEDULER_ITEM_PREFIX, "$1"),
 		}));
 		return { created, rejected };
 	}
