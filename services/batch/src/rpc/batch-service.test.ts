@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { BadRequestSchema } from "../../../../gen/google/rpc/error_details_pb.js";
 import { type Batch, BatchStatus } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
 import { RunStatus, SchedulerService } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { testClient } from "../../../kit/src/testing/grpc.js";
@@ -262,6 +263,28 @@ describe("BatchService over gRPC", () => {
 		second.end();
 		const sealed = await suite.batch.client.streamBatchItems(second);
 		assert.deepEqual([sealed.batch?.sealed, sealed.batch?.createdItemCount, sealed.failures], [true, 3, []]);
+	});
+
+	test("an item the scheduler refuses in a later chunk is named by its own index and field", async () => {
+		const { stream } = await openStreamedBatch(suite, 1_600);
+		stream.push(chunk("child", 0, 1_000));
+		const later = Array.from({ length: 600 }, (_, k) => ({
+			index: 1_000 + k,
+			item: { taskId: k === 500 ? "no-such-task" : "child" },
+		}));
+		stream.push({ kind: { case: "chunk", value: { items: later } } });
+		stream.end();
+		const error = await suite.batch.client.streamBatchItems(stream).then(
+			() => assert.fail("a batch with a refused item was sealed"),
+			(e: unknown) => ConnectError.from(e),
+		);
+		assert.equal(error.code, Code.InvalidArgument);
+		const violations = error.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations);
+		assert.deepEqual(
+			violations.map((v) => v.field),
+			["items[1500]"],
+		);
+		assert.match(violations[0]?.description ?? "", /^task_id: task "no-such-task"/);
 	});
 
 	test("a stream without a header, or for an unknown batch, is refused", async () => {
