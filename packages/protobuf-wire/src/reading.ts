@@ -6,6 +6,14 @@ import type { ProtoReader } from "./proto-reader.js";
  * protobuf-es instead, so its answer, or its error, is the one given.
  */
 
+/**
+ * The tag a reader meets for a field of a generated descriptor (field number * 8 +
+ * wire type), so no decoder writes a field number the .proto already holds.
+ */
+export function tagOf(field: { number: number }, wireType: 0 | 1 | 2): number {
+	return field.number * 8 + wireType;
+}
+
 /** Thrown for what a decoder leaves to protobuf-es; made once, it has no stack to build. */
 export const NOT_HANDLED = Symbol("left to protobuf-es");
 

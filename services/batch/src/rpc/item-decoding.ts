@@ -1,17 +1,23 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import {
+	BatchItemChunkSchema,
 	type BatchItemInput,
+	BatchItemInputSchema,
 	type IndexedBatchItem,
+	IndexedBatchItemSchema,
 	type StreamBatchItemsRequest,
 	StreamBatchItemsRequestSchema,
 } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
 import { TriggerOptionsSchema } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import {
 	enter,
+	LENGTH_DELIMITED,
 	leave,
 	NOT_HANDLED,
 	ProtoReader,
+	tagOf,
 	text,
+	VARINT,
 } from "../../../../packages/protobuf-wire/src/index.js";
 
 /**
@@ -35,15 +41,14 @@ export function decodeStreamBatchItemsRequest(bytes: Uint8Array): StreamBatchIte
 	};
 }
 
-// Tags: field number * 8 + wire type (0 varint, 2 length-delimited).
-const CHUNK = 18;
-const ITEMS = 10;
-const INDEX = 8;
-const ITEM = 18;
-const TASK_ID = 10;
-const PAYLOAD = 18;
-const PAYLOAD_TYPE = 26;
-const OPTIONS = 34;
+const CHUNK = tagOf(StreamBatchItemsRequestSchema.field.chunk, LENGTH_DELIMITED);
+const ITEMS = tagOf(BatchItemChunkSchema.field.items, LENGTH_DELIMITED);
+const INDEX = tagOf(IndexedBatchItemSchema.field.index, VARINT);
+const ITEM = tagOf(IndexedBatchItemSchema.field.item, LENGTH_DELIMITED);
+const TASK_ID = tagOf(BatchItemInputSchema.field.taskId, LENGTH_DELIMITED);
+const PAYLOAD = tagOf(BatchItemInputSchema.field.payload, LENGTH_DELIMITED);
+const PAYLOAD_TYPE = tagOf(BatchItemInputSchema.field.payloadType, LENGTH_DELIMITED);
+const OPTIONS = tagOf(BatchItemInputSchema.field.options, LENGTH_DELIMITED);
 
 /** The items of a request that is one chunk; undefined for protobuf-es to read. */
 export function chunkItemsOf(bytes: Uint8Array): IndexedBatchItem[] | undefined {

@@ -26,11 +26,14 @@ import {
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import {
 	enter,
+	LENGTH_DELIMITED,
 	leave,
 	NOT_HANDLED,
 	ProtoReader,
+	tagOf,
 	text,
 	type UnknownField,
+	VARINT,
 } from "../../../../packages/protobuf-wire/src/index.js";
 import { createServiceClient } from "../../../kit/src/index.js";
 
@@ -127,17 +130,15 @@ export function getRunsAnswer(answer: OpaqueAnswer): RunView[] {
 	return runs;
 }
 
-// Tags: field number * 8 + wire type (0 varint, 2 length-delimited).
-const tag = (no: number, wireType: 0 | 2) => no * 8 + wireType;
 const F = RunSchema.field;
-const ID = tag(F.id.number, 2);
-const STATUS = tag(F.status.number, 0);
-const CACHED = tag(F.cached.number, 0);
-const BATCH_ID = tag(F.batchId.number, 2);
-const BATCH_INDEX = tag(F.batchIndex.number, 0);
-const OUTPUT = tag(F.output.number, 2);
-const OUTPUT_TYPE = tag(F.outputType.number, 2);
-const ERROR = tag(F.error.number, 2);
+const ID = tagOf(F.id, LENGTH_DELIMITED);
+const STATUS = tagOf(F.status, VARINT);
+const CACHED = tagOf(F.cached, VARINT);
+const BATCH_ID = tagOf(F.batchId, LENGTH_DELIMITED);
+const BATCH_INDEX = tagOf(F.batchIndex, VARINT);
+const OUTPUT = tagOf(F.output, LENGTH_DELIMITED);
+const OUTPUT_TYPE = tagOf(F.outputType, LENGTH_DELIMITED);
+const ERROR = tagOf(F.error, LENGTH_DELIMITED);
 
 /** One run from its unknown field's data (its length, then its bytes). */
 export function runViewOf(data: Uint8Array): RunView {

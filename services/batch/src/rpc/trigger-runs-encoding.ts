@@ -1,14 +1,15 @@
 import { toBinary } from "@bufbuild/protobuf";
 import {
+	ParentRefSchema,
 	TriggerOptionsSchema,
+	TriggerRunRequestSchema,
 	type TriggerRunsRequest,
+	TriggerRunsRequestSchema,
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import {
-	boolField,
 	bytesField,
 	LENGTH_DELIMITED,
-	messageField,
-	type ProtoWriter,
+	ProtoWriter,
 	repeatedMessageField,
 	stringField,
 } from "../../../../packages/protobuf-wire/src/index.js";
@@ -40,7 +41,9 @@ export function triggerRunsRequestOf(request: {
 	for (const body of bodies)
 		sizeHint += 48 + body.taskId.length + body.payload.byteLength + body.payloadType.length;
 	if (parent !== undefined) sizeHint += bodies.length * (8 + parent.runId.length + parent.attemptId.length);
-	const runs = repeatedMessageField(2, bodies, sizeHint, (w, body) => writeRun(w, body, parent));
+	// The parent is the same for every run of the call: its bytes are written once.
+	const parentBytes = parent === undefined ? undefined : parentRef(parent);
+	const runs = repeatedMessageField(RUNS, bodies, sizeHint, (w, body) => writeRun(w, body, parentBytes));
 	return {
 		$typeName: "taskmesh.scheduler.v1.TriggerRunsRequest",
 		environmentId: request.environmentId,
@@ -53,19 +56,24 @@ export function triggerRunsRequestOf(request: {
 	};
 }
 
+const RUNS = TriggerRunsRequestSchema.field.runs.number;
+const RUN = TriggerRunRequestSchema.field;
+
 /** One taskmesh.scheduler.v1.TriggerRunRequest (no environment: the request's applies). */
-function writeRun(w: ProtoWriter, body: ItemBody, parent: ParentOfChildren | undefined): void {
-	stringField(w, 2, body.taskId);
-	bytesField(w, 3, body.payload);
-	stringField(w, 4, body.payloadType);
+function writeRun(w: ProtoWriter, body: ItemBody, parent: Uint8Array | undefined): void {
+	stringField(w, RUN.taskId.number, body.taskId);
+	bytesField(w, RUN.payload.number, body.payload);
+	stringField(w, RUN.payloadType.number, body.payloadType);
 	// A submessage once present is written even when empty, as protobuf-es does.
 	if (body.options !== undefined)
-		w.tag(5, LENGTH_DELIMITED).bytes(toBinary(TriggerOptionsSchema, body.options));
-	if (parent !== undefined) {
-		messageField(w, 6, () => {
-			stringField(w, 1, parent.runId);
-			stringField(w, 2, parent.attemptId);
-			boolField(w, 3, false);
-		});
-	}
+		w.tag(RUN.options.number, LENGTH_DELIMITED).bytes(toBinary(TriggerOptionsSchema, body.options));
+	if (parent !== undefined) w.tag(RUN.parent.number, LENGTH_DELIMITED).bytes(parent);
+}
+
+/** A ParentRef's bytes; `wait` is false, so it is left out. */
+function parentRef(parent: ParentOfChildren): Uint8Array {
+	const w = new ProtoWriter(16 + parent.runId.length * 3 + parent.attemptId.length * 3);
+	stringField(w, ParentRefSchema.field.runId.number, parent.runId);
+	stringField(w, ParentRefSchema.field.attemptId.number, parent.attemptId);
+	return w.finish();
 }

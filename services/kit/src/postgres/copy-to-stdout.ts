@@ -1,7 +1,8 @@
 import type pg from "pg";
+import { COPY_SIGNATURE } from "./copy-writer.js";
 
 /** The binary COPY file header: signature, flags and header extension length. */
-const HEADER_BYTES = 11 + 4 + 4;
+const HEADER_BYTES = COPY_SIGNATURE.byteLength + 4 + 4;
 
 /** One row of a binary COPY: each field's bytes, or null for NULL. */
 export type CopiedRow = Array<Buffer | null>;
@@ -47,7 +48,7 @@ class CopyToStdout {
 	private readRow(chunk: Buffer): void {
 		let at = 0;
 		if (!this.headerRead) {
-			if (chunk.toString("latin1", 0, 11) !== "PGCOPY\n\xff\r\n\0")
+			if (COPY_SIGNATURE.compare(chunk, 0, COPY_SIGNATURE.byteLength) !== 0)
 				throw new Error("not a binary COPY stream");
 			at = HEADER_BYTES + chunk.readInt32BE(HEADER_BYTES - 4);
 			this.headerRead = true;

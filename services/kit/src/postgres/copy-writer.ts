@@ -8,7 +8,8 @@ export type CopyValue =
 	| { type: "jsonb"; value: string }
 	| null;
 
-const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
+/** The start of every binary COPY stream, written and read. */
+export const COPY_SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
 /** CopyData: the message type byte and the message length, ahead of the COPY stream. */
 const COPY_DATA_HEADER_BYTES = 5;
 const TWO_TO_32 = 2 ** 32;
@@ -87,7 +88,7 @@ export class CopyWriter {
 	) {
 		const bytes = Math.max(1024, expectedBytes + COPY_DATA_HEADER_BYTES + 32);
 		this.buffer = pool?.take(bytes) ?? Buffer.allocUnsafe(bytes);
-		this.at = COPY_DATA_HEADER_BYTES + SIGNATURE.copy(this.buffer, COPY_DATA_HEADER_BYTES);
+		this.at = COPY_DATA_HEADER_BYTES + COPY_SIGNATURE.copy(this.buffer, COPY_DATA_HEADER_BYTES);
 		this.at = this.buffer.writeInt32BE(0, this.at); // flags
 		this.at = this.buffer.writeInt32BE(0, this.at); // header extension length
 	}

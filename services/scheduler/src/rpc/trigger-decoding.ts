@@ -1,8 +1,10 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import {
 	type ParentRef,
+	ParentRefSchema,
 	TriggerOptionsSchema,
 	type TriggerRunRequest,
+	TriggerRunRequestSchema,
 	type TriggerRunsRequest,
 	TriggerRunsRequestSchema,
 	type TriggerStreamRequest,
@@ -10,10 +12,13 @@ import {
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import {
 	enter,
+	LENGTH_DELIMITED,
 	leave,
 	NOT_HANDLED,
 	ProtoReader,
+	tagOf,
 	text,
+	VARINT,
 } from "../../../../packages/protobuf-wire/src/index.js";
 
 /**
@@ -85,22 +90,22 @@ export function decodeTriggerStreamRequest(bytes: Uint8Array): TriggerStreamRequ
 	}
 }
 
-// Tags: field number * 8 + wire type (0 varint, 2 length-delimited).
-const RUNS_ENVIRONMENT_ID = 10;
-const RUNS = 18;
-const RUNS_BATCH_ID = 26;
-const RUNS_FIRST_INDEX = 32;
-const RUNS_SUMMARY_ONLY = 40;
-const STREAM_RUN = 10;
-const ENVIRONMENT_ID = 10;
-const TASK_ID = 18;
-const PAYLOAD = 26;
-const PAYLOAD_TYPE = 34;
-const OPTIONS = 42;
-const PARENT = 50;
-const PARENT_RUN_ID = 10;
-const PARENT_ATTEMPT_ID = 18;
-const PARENT_WAIT = 24;
+const RUNS_ENVIRONMENT_ID = tagOf(TriggerRunsRequestSchema.field.environmentId, LENGTH_DELIMITED);
+const RUNS = tagOf(TriggerRunsRequestSchema.field.runs, LENGTH_DELIMITED);
+const RUNS_BATCH_ID = tagOf(TriggerRunsRequestSchema.field.batchId, LENGTH_DELIMITED);
+const RUNS_FIRST_INDEX = tagOf(TriggerRunsRequestSchema.field.firstIndex, VARINT);
+const RUNS_SUMMARY_ONLY = tagOf(TriggerRunsRequestSchema.field.summaryOnly, VARINT);
+const STREAM_RUN = tagOf(TriggerStreamRequestSchema.field.run, LENGTH_DELIMITED);
+const RUN = TriggerRunRequestSchema.field;
+const ENVIRONMENT_ID = tagOf(RUN.environmentId, LENGTH_DELIMITED);
+const TASK_ID = tagOf(RUN.taskId, LENGTH_DELIMITED);
+const PAYLOAD = tagOf(RUN.payload, LENGTH_DELIMITED);
+const PAYLOAD_TYPE = tagOf(RUN.payloadType, LENGTH_DELIMITED);
+const OPTIONS = tagOf(RUN.options, LENGTH_DELIMITED);
+const PARENT = tagOf(RUN.parent, LENGTH_DELIMITED);
+const PARENT_RUN_ID = tagOf(ParentRefSchema.field.runId, LENGTH_DELIMITED);
+const PARENT_ATTEMPT_ID = tagOf(ParentRefSchema.field.attemptId, LENGTH_DELIMITED);
+const PARENT_WAIT = tagOf(ParentRefSchema.field.wait, VARINT);
 
 function triggerRunRequest(r: ProtoReader): TriggerRunRequest {
 	const outer = enter(r);
