@@ -15,6 +15,7 @@ export * from "./logging/logger.js";
 export * from "./postgres/copy-from-stdin.js";
 export * from "./postgres/copy-to-stdout.js";
 export * from "./postgres/migrate.js";
+export * from "./postgres/packed-bytes.js";
 export * from "./postgres/pool.js";
 export * from "./postgres/transaction.js";
 export * from "./redis/client.js";

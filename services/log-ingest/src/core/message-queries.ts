@@ -1,4 +1,11 @@
-import { type CopyBufferPool, CopyWriter, copyEncoded, copyOrConflict } from "../../../kit/src/index.js";
+import {
+	type CopyBufferPool,
+	CopyWriter,
+	copyEncoded,
+	copyOrConflict,
+	packBytes,
+	packTexts,
+} from "../../../kit/src/index.js";
 import type { Queryable } from "./types.js";
 
 /** Header fields as stored (attributes as JSON text). */
@@ -102,16 +109,19 @@ async function insertWholeMessagesOnConflict(
 	const inserted = new Set<string>();
 	if (rows.length === 0) return inserted;
 	const col = <T>(pick: (row: WholeMessageRow) => T) => rows.map(pick);
+	const bodies = packBytes(col((r) => r.body));
+	const texts = packTexts(col((r) => r.searchText));
 	// One statement of parallel arrays: PostgreSQL parses a few arrays far faster than
 	// a VALUES list of thousands of rows, which is what makes small messages cheap.
 	const result = await client.query<{ environment_id: string; run_id: string; message_id: string }>(
 		`INSERT INTO log_messages (environment_id, run_id, message_id, state, run_seq, level, logged_at_us,
 		   attributes, task_id, attempt_id, trace_id, has_header, declared_size, chunk_count, received_chunks,
 		   received_bytes, body_inline, body_head, search_text, last_chunk_at_ms)
-		 SELECT e, r, m, 1, s, l, t, a::jsonb, ta, at, tr, true, n, 1, 1, n, true, b, x, $14::bigint
+		 SELECT e, r, m, 1, s, l, t, a::jsonb, ta, at, tr, true, n, 1, 1, n, true,
+		   substring($12::bytea FROM bs FOR bl), convert_from(substring($15::bytea FROM xs FOR xl), 'UTF8'), $14::bigint
 		 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::smallint[], $6::bigint[], $7::text[],
-		   $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bytea[], $13::text[])
-		   AS u(e, r, m, s, l, t, a, ta, at, tr, n, b, x)
+		   $8::text[], $9::text[], $10::text[], $11::bigint[], $13::int[], $16::int[], $17::int[], $18::int[])
+		   AS u(e, r, m, s, l, t, a, ta, at, tr, n, bs, bl, xs, xl)
 		 ON CONFLICT (environment_id, run_id, message_id) DO NOTHING
 		 RETURNING environment_id, run_id, message_id`,
 		[
@@ -126,9 +136,13 @@ async function insertWholeMessagesOnConflict(
 			col((r) => r.attemptId),
 			col((r) => r.traceId),
 			col((r) => r.bodySize),
-			col((r) => r.body),
-			col((r) => r.searchText),
+			bodies.bytes,
+			bodies.starts,
 			rows[0]?.nowMs,
+			texts.bytes,
+			bodies.lengths,
+			texts.starts,
+			texts.lengths,
 		],
 	);
 	for (const r of result.rows) inserted.add(`${r.environment_id}\u0000${r.run_id}\u0000${r.message_id}`);
@@ -216,6 +230,9 @@ export interface MessageUpdate {
 export async function updateMessages(client: Queryable, updates: MessageUpdate[]): Promise<void> {
 	if (updates.length === 0) return;
 	const col = <T>(pick: (u: MessageUpdate) => T) => updates.map(pick);
+	// Heads (up to 64 KiB each) go as one binary parameter, not as hex in a bytea[].
+	const heads = packBytes(col((u) => u.bodyHead));
+	const texts = packTexts(col((u) => u.searchText));
 	await client.query({
 		name: "log-ingest-update-messages",
 		text: `UPDATE log_messages m SET
@@ -229,12 +246,15 @@ export async function updateMessages(client: Queryable, updates: MessageUpdate[]
 		   attempt_id = CASE WHEN u.has_header THEN u.attempt_id ELSE m.attempt_id END,
 		   trace_id = CASE WHEN u.has_header THEN u.trace_id ELSE m.trace_id END,
 		   declared_size = CASE WHEN u.has_header THEN u.declared_size ELSE m.declared_size END,
-		   body_head = u.body_head, search_text = u.search_text, reject_reason = u.reject_reason
+		   body_head = substring($15::bytea FROM u.head_start FOR u.head_length),
+		   search_text = convert_from(substring($18::bytea FROM u.text_start FOR u.text_length), 'UTF8'),
+		   reject_reason = u.reject_reason
 		 FROM unnest($1::bigint[], $2::smallint[], $3::bigint[], $4::int[], $5::int[], $6::bigint[], $7::bool[],
 		   $8::smallint[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[],
-		   $15::bytea[], $16::text[], $17::text[])
+		   $16::int[], $17::int[], $19::int[], $20::int[], $21::text[])
 		   AS u(id, state, run_seq, chunk_count, received_chunks, received_bytes, has_header, level, logged_at_us,
-		     attributes, task_id, attempt_id, trace_id, declared_size, body_head, search_text, reject_reason)
+		     attributes, task_id, attempt_id, trace_id, declared_size, head_start, head_length, text_start,
+		     text_length, reject_reason)
 		 WHERE m.id = u.id`,
 		values: [
 			col((u) => u.id.toString()),
@@ -251,8 +271,12 @@ export async function updateMessages(client: Queryable, updates: MessageUpdate[]
 			col((u) => u.header?.attemptId ?? ""),
 			col((u) => u.header?.traceId ?? ""),
 			col((u) => u.header?.declaredSize?.toString() ?? null),
-			col((u) => u.bodyHead),
-			col((u) => u.searchText),
+			heads.bytes,
+			heads.starts,
+			heads.lengths,
+			texts.bytes,
+			texts.starts,
+			texts.lengths,
 			col((u) => u.rejectReason),
 		],
 	});

@@ -116,6 +116,32 @@ describe("LogIngestService", () => {
 		assert.equal(again.duplicatesIgnored, 2n);
 		const page = await f.client.query({ environmentId: env, runId: "run_dup" });
 		assert.equal(page.records.length, 1);
+		// A frame mixing it with new messages: the stored one is skipped and the new
+		// ones (one not UTF-8, so stored with a search text) land exactly as sent.
+		const fresh = [Buffer.from("second"), Buffer.from([0xc3, 0x28, 0x00, ...Buffer.from(" dup NEEDLE")])];
+		const mixed = await f.client.ingest(
+			frames([
+				...chunks,
+				...chunksOf(message("run_dup", "d2", fresh[0] as Buffer)),
+				...chunksOf(message("run_dup", "d3", fresh[1] as Buffer)),
+			]),
+		);
+		assert.equal(mixed.messagesAccepted, 2n);
+		assert.equal(mixed.duplicatesIgnored, 1n);
+		const all = await f.client.query({ environmentId: env, runId: "run_dup" });
+		assert.deepEqual(
+			all.records.map((r) => [r.messageId, Buffer.from(r.body).toString("latin1")]),
+			[
+				["d1", "once"],
+				["d2", "second"],
+				["d3", (fresh[1] as Buffer).toString("latin1")],
+			],
+		);
+		const searched = await f.client.query({ environmentId: env, runId: "run_dup", text: "needle" });
+		assert.deepEqual(
+			searched.records.map((r) => r.messageId),
+			["d3"],
+		);
 	});
 
 	test("a stream cut mid-message leaves it waiting, and a later stream completes it", async () => {
@@ -447,6 +473,18 @@ describe("LogIngestService", () => {
 			inBytes.records.map((r) => Buffer.from(r.body).equals(binary)),
 			[true],
 		);
+		// The same through the chunked path: the head and its search text are written
+		// when the last chunk lands, not with the first row.
+		const chunkedBinary = Buffer.concat([binary, randomBytes(100_000)]);
+		await f.client.ingest(frames(chunksOf(message("run_binary", "b1", chunkedBinary))));
+		const found = await f.client.query({ environmentId: env, runId: "run_binary", text: "needle" });
+		assert.deepEqual(
+			found.records.map((r) => r.messageId),
+			["b0", "b1"],
+		);
+		const head = Buffer.from(found.records[1]?.body ?? new Uint8Array());
+		assert.ok(head.byteLength > 0 && chunkedBinary.subarray(0, head.byteLength).equals(head));
+		assert.equal(found.records[1]?.bodySize, BigInt(chunkedBinary.byteLength));
 		assert.equal(
 			await grpcCode(f.client.query({ environmentId: env, pageSize: 5000 })),
 			Code.InvalidArgument,
