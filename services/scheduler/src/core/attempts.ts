@@ -1,5 +1,5 @@
 import { boundedTaskError } from "../../../../packages/task-error/src/index.js";
-import { ServiceError } from "../../../kit/src/index.js";
+import { packBytes, ServiceError } from "../../../kit/src/index.js";
 import { newId } from "./ids.js";
 import { readResolvedWaits } from "./resolved-waits.js";
 import { COMPLETIONS_TOPIC } from "./run-completions.js";
@@ -114,6 +114,7 @@ export class AttemptLifecycle {
 	}
 
 	private completeBatch(calls: CompleteCall[]): Promise<CompleteRow[]> {
+		const outputs = packBytes(calls.map((c) => c.output));
 		return withClient(this.ctx.pool, async (client) => {
 			const { rows } = await client.query<CompleteRow>({
 				name: "scheduler-complete",
@@ -122,11 +123,13 @@ export class AttemptLifecycle {
 					calls.map((c) => c.attemptId),
 					calls.map((c) => c.workerId),
 					calls.map((c) => c.now),
-					calls.map((c) => c.output),
+					outputs.bytes,
 					calls.map((c) => c.outputType),
 					calls.map((c) => c.error),
 					calls.map((c) => c.retryable),
 					calls.map((c) => c.jitter),
+					outputs.starts,
+					outputs.lengths,
 				],
 			});
 			return rows;

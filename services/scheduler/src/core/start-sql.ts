@@ -71,13 +71,17 @@ export type CompleteRow = RunRow & {
  * CompleteAttempt for a batch of calls in one autocommit statement: one
  * complete_attempt (migration 006: the checks, the retry delay, the resolution of
  * waiting parents) per element of the arrays $1 attempt, $2 worker, $3 now,
- * $4 output, $5 output type, $6 error, $7 retryable, $8 jitter r in [1, 2), in
- * array order, rows in the same order.
+ * $5 output type, $6 error, $7 retryable, $8 jitter r in [1, 2), in array order,
+ * rows in the same order. The outputs (up to SCHEDULER_MAX_OUTPUT_BYTES each) are
+ * packed into the binary $4 and sliced out by $9 start and $10 length (the kit's
+ * packBytes), not sent as hex inside a bytea[].
  */
 export const COMPLETE_SQL = `SELECT s.refusal, (s.run).*, s.attempt_status, s.attempt_worker, s.found_status,
 	s.prev_receipt, s.prev_consumer, s.retry_at, s.resolved_waits, s.resumed_runs
- FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bytea[], $5::text[], $6::jsonb[], $7::boolean[],
-	$8::float8[]) WITH ORDINALITY AS i (attempt_id, worker_id, now, output, output_type, error, retryable, jitter, n)
- CROSS JOIN LATERAL complete_attempt(i.attempt_id, i.worker_id, i.now, i.output, i.output_type, i.error,
-	i.retryable, i.jitter) s
+ FROM unnest($1::text[], $2::text[], $3::timestamptz[], $9::int[], $10::int[], $5::text[], $6::jsonb[],
+	$7::boolean[], $8::float8[])
+	WITH ORDINALITY AS i (attempt_id, worker_id, now, output_start, output_length, output_type, error, retryable,
+	jitter, n)
+ CROSS JOIN LATERAL complete_attempt(i.attempt_id, i.worker_id, i.now,
+	substring($4::bytea FROM i.output_start FOR i.output_length), i.output_type, i.error, i.retryable, i.jitter) s
  ORDER BY i.n`;
