@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type pg from "pg";
-import { COPY_MIN_ROWS, CopyWriter, copyEncoded, copyOrConflict } from "../../../kit/src/index.js";
+import { COPY_MIN_ROWS, CopyWriter, copyEncoded, copyOrConflict, packBytes } from "../../../kit/src/index.js";
 import type { RetrySettings } from "./retry-delay.js";
 import type { RunRow } from "./run-rows.js";
 import type { StoredOptions } from "./run-types.js";
@@ -123,7 +123,10 @@ const COLUMN_TYPES: Record<(typeof NEW_RUN_COLUMNS)[number], string> = {
  * json_to_recordset. A multi-row VALUES list costs a bind parameter per cell
  * (34,000 for 1,000 runs), each serialised in JS and parsed and planned by
  * PostgreSQL on every call; one JSON text is one native stringify here and one
- * plan per connection there (the statement is named). Payloads travel as base64.
+ * plan per connection there (the statement is named). Payloads travel apart, packed
+ * into the binary $5 (the kit's packBytes); rows hold where theirs starts and its
+ * length. As base64 inside the JSON, a 3 MiB payload's statement took 169 ms
+ * (escaped, parsed and decoded again) against 13 ms this way.
  * The options and retry documents go once each in a second parameter (runs of a
  * batch mostly share them) and rows name theirs by position: parsing the same
  * document into jsonb for every row was PostgreSQL's largest cost per run. The
@@ -133,14 +136,16 @@ const COLUMN_TYPES: Record<(typeof NEW_RUN_COLUMNS)[number], string> = {
 const INSERT_MANY = `WITH docs AS MATERIALIZED (SELECT $2::jsonb AS list)
 	INSERT INTO runs (${NEW_RUN_COLUMNS.join(", ")})
 	SELECT ${NEW_RUN_COLUMNS.map((c) => {
-		if (c === "payload") return "decode(r.payload, 'base64')";
+		if (c === "payload") return "substring($5::bytea FROM r.payload_start FOR r.payload_length)";
 		if (c === "options" || c === "retry") return `docs.list -> r.${c}`;
 		if (c === "environment_id") return "COALESCE(r.environment_id, $3)";
 		if (c === "created_at" || c === "updated_at") return `COALESCE(r.${c}, $4::timestamptz)`;
 		return `r.${c}`;
 	}).join(", ")}
-	FROM docs, json_to_recordset($1::json) AS r(${NEW_RUN_COLUMNS.map(
-		(c) => `${c} ${c === "options" || c === "retry" ? "integer" : COLUMN_TYPES[c]}`,
+	FROM docs, json_to_recordset($1::json) AS r(${NEW_RUN_COLUMNS.map((c) =>
+		c === "payload"
+			? "payload_start integer, payload_length integer"
+			: `${c} ${c === "options" || c === "retry" ? "integer" : COLUMN_TYPES[c]}`,
 	).join(", ")})
 	ON CONFLICT DO NOTHING
 	RETURNING id`;
@@ -175,13 +180,19 @@ export async function insertRuns(
 	const first = runs[0];
 	if (first === undefined) return new Set();
 	const common = { environmentId: first.environment_id, time: first.created_at.getTime() };
+	const payloads = packBytes(runs.map((run) => run.payload));
 	const rows = JSON.stringify(
-		runs.map((run) => jsonRow(run, position(run.options), position(run.retry), common)),
+		runs.map((run, i) =>
+			jsonRow(run, position(run.options), position(run.retry), common, {
+				start: payloads.starts[i] as number,
+				length: payloads.lengths[i] as number,
+			}),
+		),
 	);
 	const { rows: inserted } = await client.query<{ id: string }>({
 		name: "scheduler-insert-runs-json",
 		text: INSERT_MANY,
-		values: [rows, JSON.stringify(docs), common.environmentId, first.created_at],
+		values: [rows, JSON.stringify(docs), common.environmentId, first.created_at, payloads.bytes],
 	});
 	return new Set(inserted.map((r) => r.id));
 }
@@ -263,16 +274,23 @@ export function insertedRow(r: NewRun): RunRow {
 }
 
 /**
- * A run as one element of the JSON the insert reads (payload as base64, dates as ISO
- * text, options and retry by position in the documents parameter). NULLs are left out (a missing key reads as NULL): fewer keys for PostgreSQL to parse.
+ * A run as one element of the JSON the insert reads (where its payload lies in the
+ * packed payloads, dates as ISO text, options and retry by position in the documents parameter). NULLs are left out (a missing key reads as NULL): fewer keys for PostgreSQL to parse.
  */
-function jsonRow(r: NewRun, options: number, retry: number, common: { environmentId: string; time: number }) {
+function jsonRow(
+	r: NewRun,
+	options: number,
+	retry: number,
+	common: { environmentId: string; time: number },
+	payload: { start: number; length: number },
+) {
 	return {
 		id: r.id,
 		environment_id: r.environment_id === common.environmentId ? undefined : r.environment_id,
 		task_id: r.task_id,
 		status: r.status,
-		payload: r.payload.toString("base64"),
+		payload_start: payload.start,
+		payload_length: payload.length,
 		payload_type: r.payload_type,
 		options,
 		queue: r.queue,
