@@ -34,7 +34,9 @@ export async function recordItems(client: pg.PoolClient, input: ItemsToRecord): 
 			? rows
 			: await insertItems(client, batchId, rows);
 	if (inserted.length === 0) return [];
-	const open = inserted.filter((r) => !r.final).map((r) => r.runId);
+	const open = inserted.filter((r) => !r.final);
+	// Early outcomes are of this batch's own children; each is claimed by its item's
+	// key (the index the item was just inserted at), not through an index on run ids.
 	const claimed =
 		open.length === 0
 			? { rows: [] }
@@ -42,10 +44,11 @@ export async function recordItems(client: pg.PoolClient, input: ItemsToRecord): 
 					`WITH early AS (
 						DELETE FROM early_outcomes WHERE batch_id = $1 AND run_id = ANY($2::text[]) RETURNING run_id, status
 					)
-					UPDATE batch_items i SET final = true, status = early.status FROM early
-					WHERE i.batch_id = $1 AND i.run_id = early.run_id AND NOT i.final
+					UPDATE batch_items i SET final = true, status = early.status
+					FROM early JOIN unnest($2::text[], $3::int[]) AS mine(run_id, item_index) ON mine.run_id = early.run_id
+					WHERE i.batch_id = $1 AND i.item_index = mine.item_index AND NOT i.final
 					RETURNING i.status`,
-					[batchId, open],
+					[batchId, open.map((r) => r.runId), open.map((r) => r.index)],
 				);
 	await client.query(
 		`UPDATE batches SET created_item_count = created_item_count + $2,
