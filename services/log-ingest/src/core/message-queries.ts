@@ -118,9 +118,9 @@ async function insertWholeMessagesOnConflict(
 		   attributes, task_id, attempt_id, trace_id, has_header, declared_size, chunk_count, received_chunks,
 		   received_bytes, body_inline, body_head, search_text, last_chunk_at_ms)
 		 SELECT e, r, m, 1, s, l, t, a::jsonb, ta, at, tr, true, n, 1, 1, n, true,
-		   substring($12::bytea FROM bs FOR bl), convert_from(substring($15::bytea FROM xs FOR xl), 'UTF8'), $14::bigint
+		   substring($12::bytea FROM bs FOR bl), convert_from(substring($15::bytea FROM xs FOR xl), 'UTF8'), $18::bigint
 		 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::smallint[], $6::bigint[], $7::text[],
-		   $8::text[], $9::text[], $10::text[], $11::bigint[], $13::int[], $16::int[], $17::int[], $18::int[])
+		   $8::text[], $9::text[], $10::text[], $11::bigint[], $13::int[], $14::int[], $16::int[], $17::int[])
 		   AS u(e, r, m, s, l, t, a, ta, at, tr, n, bs, bl, xs, xl)
 		 ON CONFLICT (environment_id, run_id, message_id) DO NOTHING
 		 RETURNING environment_id, run_id, message_id`,
@@ -138,11 +138,11 @@ async function insertWholeMessagesOnConflict(
 			col((r) => r.bodySize),
 			bodies.bytes,
 			bodies.starts,
-			rows[0]?.nowMs,
-			texts.bytes,
 			bodies.lengths,
+			texts.bytes,
 			texts.starts,
 			texts.lengths,
+			rows[0]?.nowMs,
 		],
 	);
 	for (const r of result.rows) inserted.add(`${r.environment_id}\u0000${r.run_id}\u0000${r.message_id}`);
