@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 
+/** The preload that ends a spawned service when the process that spawned it is gone. */
+export const EXIT_WITH_PARENT = new URL("./exit-with-parent.ts", import.meta.url).href;
+
 /** A service process started by a test, with its ports read from its logs. */
 export interface ServiceProcess {
 	child: ChildProcess;
@@ -20,7 +23,7 @@ export async function spawnServiceProcess(
 	entry: string,
 	options: { env?: Record<string, string>; expectedServices: number; timeoutMs?: number },
 ): Promise<ServiceProcess> {
-	const child = spawn(process.execPath, ["--import", "tsx", entry], {
+	const child = spawn(process.execPath, ["--import", "tsx", "--import", EXIT_WITH_PARENT, entry], {
 		// Small pools: test files run side by side against one PostgreSQL whose
 		// connection limit (100 by default) a few full-size platforms would exhaust.
 		env: { ...process.env, LOG_LEVEL: "info", DATABASE_POOL_SIZE: "4", ...options.env },
