@@ -46,5 +46,25 @@ export function packBytes(values: ReadonlyArray<Uint8Array | null | undefined>):
  * long texts, which inside a `text[]` are escaped and parsed again character by character.
  */
 export function packTexts(values: ReadonlyArray<string | null | undefined>): PackedBytes {
-	return packBytes(values.map((value) => (value == null ? null : Buffer.from(value, "utf8"))));
+	// Written straight into the packed buffer: no Buffer per text to copy again.
+	const lengths: number[] = new Array(values.length);
+	let total = 0;
+	for (let i = 0; i < values.length; i++) {
+		const value = values[i];
+		lengths[i] = value == null ? 0 : Buffer.byteLength(value, "utf8");
+		total += lengths[i] as number;
+	}
+	const bytes = Buffer.allocUnsafe(total);
+	const starts: Array<number | null> = new Array(values.length);
+	let offset = 0;
+	for (let i = 0; i < values.length; i++) {
+		const value = values[i];
+		if (value == null) {
+			starts[i] = null;
+			continue;
+		}
+		starts[i] = offset + 1;
+		offset += bytes.write(value, offset, "utf8");
+	}
+	return { bytes, starts, lengths };
 }

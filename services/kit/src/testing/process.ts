@@ -1,8 +1,16 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 
-/** The preload that ends a spawned service when the process that spawned it is gone. */
-export const EXIT_WITH_PARENT = new URL("./exit-with-parent.ts", import.meta.url).href;
+/**
+ * Node's arguments for a service process a test or benchmark spawns: tsx for its
+ * TypeScript, and the preload that ends it once the process that spawned it is gone.
+ */
+export const SPAWNED_SERVICE_ARGS: readonly string[] = [
+	"--import",
+	"tsx",
+	"--import",
+	new URL("./exit-with-parent.ts", import.meta.url).href,
+];
 
 /** A service process started by a test, with its ports read from its logs. */
 export interface ServiceProcess {
@@ -23,7 +31,7 @@ export async function spawnServiceProcess(
 	entry: string,
 	options: { env?: Record<string, string>; expectedServices: number; timeoutMs?: number },
 ): Promise<ServiceProcess> {
-	const child = spawn(process.execPath, ["--import", "tsx", "--import", EXIT_WITH_PARENT, entry], {
+	const child = spawn(process.execPath, [...SPAWNED_SERVICE_ARGS, entry], {
 		// Small pools: test files run side by side against one PostgreSQL whose
 		// connection limit (100 by default) a few full-size platforms would exhaust.
 		env: { ...process.env, LOG_LEVEL: "info", DATABASE_POOL_SIZE: "4", ...options.env },

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { EXIT_WITH_PARENT } from "../../../kit/src/testing/process.js";
+import { SPAWNED_SERVICE_ARGS } from "../../../kit/src/testing/process.js";
 
 /** A log-ingest service running in a process of its own, as `npm run start:log-ingest` runs it. */
 export interface ChildService {
@@ -26,21 +26,17 @@ export async function spawnService(
 	env: Record<string, string>,
 	nodeArgs: string[] = [],
 ): Promise<ChildService> {
-	const child: ChildProcess = spawn(
-		process.execPath,
-		[...nodeArgs, "--import", "tsx", "--import", EXIT_WITH_PARENT, MAIN],
-		{
-			env: {
-				...process.env,
-				TASKMESH_HOST: "127.0.0.1",
-				TASKMESH_LOG_INGEST_PORT: "0",
-				OTEL_ENABLED: "false",
-				LOG_LEVEL: "info",
-				...env,
-			},
-			stdio: ["ignore", "pipe", "inherit"],
+	const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...SPAWNED_SERVICE_ARGS, MAIN], {
+		env: {
+			...process.env,
+			TASKMESH_HOST: "127.0.0.1",
+			TASKMESH_LOG_INGEST_PORT: "0",
+			OTEL_ENABLED: "false",
+			LOG_LEVEL: "info",
+			...env,
 		},
-	);
+		stdio: ["ignore", "pipe", "inherit"],
+	});
 	const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
 	const port = await new Promise<number>((resolve, reject) => {
 		child.once("exit", (code) => reject(new Error(`log-ingest exited with status ${code} before listening`)));
