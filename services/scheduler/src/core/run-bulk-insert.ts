@@ -3,7 +3,7 @@ import type pg from "pg";
 import { COPY_MIN_ROWS, CopyWriter, copyEncoded, copyOrConflict, packBytes } from "../../../kit/src/index.js";
 import type { RetrySettings } from "./retry-delay.js";
 import type { RunRow } from "./run-rows.js";
-import type { StoredOptions } from "./run-types.js";
+import type { OptionsDocument } from "./stored-options.js";
 
 /** A run about to be inserted, column by column (the runs table's names). */
 export interface NewRun {
@@ -13,7 +13,8 @@ export interface NewRun {
 	status: "QUEUED" | "DELAYED";
 	payload: Buffer;
 	payload_type: string;
-	options: StoredOptions;
+	/** The options the other columns do not hold (stored-options.ts). */
+	options: OptionsDocument;
 	queue: string;
 	concurrency_key: string;
 	priority: number;
@@ -245,6 +246,9 @@ export function insertedRow(r: NewRun): RunRow {
 		cpu: r.cpu,
 		memory_gb: r.memory_gb,
 		max_attempts: r.max_attempts,
+		retry: r.retry,
+		max_duration_ms: r.max_duration_ms,
+		ttl_ms: r.ttl_ms,
 		queue_seq: r.queue_seq,
 		parent_run_id: r.parent_run_id,
 		parent_attempt_id: r.parent_attempt_id,

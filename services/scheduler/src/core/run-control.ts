@@ -5,6 +5,7 @@ import { finishRuns } from "./run-transitions.js";
 import type { RunRecord, TriggerInput } from "./run-types.js";
 import { LIVE_STATUSES } from "./run-types.js";
 import { applyEffects, inTransaction, type SchedulerContext } from "./scheduler-context.js";
+import { storedOptionsOf } from "./stored-options.js";
 import type { RunTrigger } from "./trigger-runs.js";
 
 /** Canceling and replaying runs. */
@@ -71,7 +72,7 @@ export class RunControl {
 		);
 		const original = rows[0];
 		if (original === undefined) throw ServiceError.notFound("run", runId);
-		const o = original.options;
+		const o = storedOptionsOf(original);
 		const input: TriggerInput = {
 			environmentId,
 			taskId: original.task_id,

@@ -1,3 +1,4 @@
+import type { RetrySettings } from "./retry-delay.js";
 import type { RunMessage } from "./run-queue.js";
 import type {
 	AttemptRecord,
@@ -9,6 +10,7 @@ import type {
 	WaitRecord,
 	WaitResultRecord,
 } from "./run-types.js";
+import { type OptionsDocument, storedOptionsOf } from "./stored-options.js";
 
 /** A row of the runs table as pg returns it. */
 export interface RunRow {
@@ -21,7 +23,8 @@ export interface RunRow {
 	output: Buffer | null;
 	output_type: string | null;
 	error: TaskErrorInfo | null;
-	options: StoredOptions;
+	/** Only what the other columns cannot give back (see stored-options.ts); read it through runFromRow. */
+	options: OptionsDocument | StoredOptions;
 	queue: string;
 	concurrency_key: string;
 	priority: number;
@@ -30,6 +33,9 @@ export interface RunRow {
 	cpu: number;
 	memory_gb: number;
 	max_attempts: number;
+	retry: RetrySettings;
+	max_duration_ms: string | number | null;
+	ttl_ms: string | number | null;
 	attempt_count: number;
 	queue_seq: number;
 	queue_receipt: string | null;
@@ -66,7 +72,7 @@ export function runFromRow(row: RunRow, cached = false): RunRecord {
 		output: row.output,
 		outputType: row.output_type ?? "",
 		error: row.error,
-		options: row.options,
+		options: storedOptionsOf(row),
 		machine: { name: row.machine_name, cpu: row.cpu, memoryGb: row.memory_gb },
 		attemptCount: row.attempt_count,
 		cached,

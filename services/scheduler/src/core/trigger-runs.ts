@@ -14,6 +14,7 @@ import {
 	type SchedulerContext,
 	withClient,
 } from "./scheduler-context.js";
+import { type OptionsDocument, optionsDocument } from "./stored-options.js";
 import { findTasks, type TaskDefinition, unknownTask } from "./task-catalog.js";
 import { validateTrigger } from "./trigger-validation.js";
 import { TurnBatcher } from "./turn-batcher.js";
@@ -362,7 +363,7 @@ export class RunTrigger {
 			machine: machine.name,
 			deploymentVersion: o.deploymentVersion ?? "",
 		};
-		return { machine, retry, stored };
+		return { machine, retry, stored, document: optionsDocument(stored) };
 	}
 
 	private newRun(
@@ -381,7 +382,7 @@ export class RunTrigger {
 			settings = this.settings(input, def);
 			if (hasNoOptions(o)) defaults.set(def, settings);
 		}
-		const { machine, retry, stored } = settings;
+		const { machine, retry, stored, document } = settings;
 		const parentRunId = input.parent?.runId ? input.parent.runId : null;
 		if (parentRunId !== null && !parents.has(parentRunId))
 			throw ServiceError.notFound("parent run", parentRunId);
@@ -396,7 +397,7 @@ export class RunTrigger {
 			status: delayed ? "DELAYED" : "QUEUED",
 			payload: Buffer.from(input.payload),
 			payload_type: input.payloadType || "application/json",
-			options: stored,
+			options: document,
 			queue: stored.queue,
 			concurrency_key: stored.concurrencyKey,
 			priority: stored.priority,
@@ -433,6 +434,8 @@ interface RunSettings {
 	machine: { name: string; cpu: number; memoryGb: number };
 	retry: RetrySettings;
 	stored: StoredOptions;
+	/** What of `stored` the options column keeps: one object for the runs that share these settings. */
+	document: OptionsDocument;
 }
 
 /** True when a trigger sets no option at all (the task's settings apply). */

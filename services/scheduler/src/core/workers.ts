@@ -157,8 +157,8 @@ export class WorkerRegistry {
 				 WHERE id IN (SELECT current_attempt_id FROM runs WHERE id = ANY($1)) AND status = 'EXECUTING'`,
 				[runs.rows.map((r) => r.id), now, JSON.stringify(crash)],
 			);
-			const retry = runs.rows.filter((r) => r.attempt_count < r.options.retry.maxAttempts).map((r) => r.id);
-			const final = runs.rows.filter((r) => r.attempt_count >= r.options.retry.maxAttempts).map((r) => r.id);
+			const retry = runs.rows.filter((r) => r.attempt_count < r.max_attempts).map((r) => r.id);
+			const final = runs.rows.filter((r) => r.attempt_count >= r.max_attempts).map((r) => r.id);
 			const requeued = await client.query<RunRow>(
 				`UPDATE runs SET status = 'QUEUED', updated_at = $2, queued_at = $2, queue_seq = queue_seq + 1,
 					worker_id = NULL, queue_receipt = NULL, queue_consumer_id = NULL, deadline_at = NULL, error = $3
