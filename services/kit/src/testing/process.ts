@@ -31,7 +31,10 @@ export async function spawnServiceProcess(
 	entry: string,
 	options: { env?: Record<string, string>; expectedServices: number; timeoutMs?: number },
 ): Promise<ServiceProcess> {
-	const child = spawn(process.execPath, [...SPAWNED_SERVICE_ARGS, entry], {
+	// SERVICE_NODE_ARGS (for example "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the
+	// services a benchmark spawns; NODE_OPTIONS refuses --cpu-prof.
+	const nodeArgs = (process.env.SERVICE_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "");
+	const child = spawn(process.execPath, [...nodeArgs, ...SPAWNED_SERVICE_ARGS, entry], {
 		// Small pools: test files run side by side against one PostgreSQL whose
 		// connection limit (100 by default) a few full-size platforms would exhaust.
 		env: { ...process.env, LOG_LEVEL: "info", DATABASE_POOL_SIZE: "4", ...options.env },
