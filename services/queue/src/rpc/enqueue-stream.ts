@@ -5,6 +5,7 @@ import type {
 import { type CallContext, orderedAnswers } from "../../../kit/src/index.js";
 import type { Clock } from "../core/clock.js";
 import type { FairQueue } from "../core/fair-queue.js";
+import type { NewMessage } from "../core/types.js";
 import { enqueueInput } from "./enqueue-input.js";
 import { enqueueStreamResponse } from "./response-encoding.js";
 
@@ -46,9 +47,13 @@ async function answerOf(
 ): Promise<EnqueueStreamResponse> {
 	const messages = enqueueInput(request, deps.maxPayloadBytes, deps.clock.now());
 	const duplicates = await deps.queue.enqueue(messages);
-	return enqueueStreamResponse(
-		sequence,
-		messages.map((m) => m.id),
-		duplicates,
-	);
+	if (!request.duplicatesOnly)
+		return enqueueStreamResponse(
+			sequence,
+			messages.map((m) => m.id),
+			duplicates,
+		);
+	const ids: string[] = [];
+	for (let i = 0; i < messages.length; i++) if (duplicates[i]) ids.push((messages[i] as NewMessage).id);
+	return enqueueStreamResponse(sequence, ids, new Array<boolean>(ids.length).fill(true));
 }

@@ -237,6 +237,44 @@ describe("QueueService over gRPC", () => {
 		assert.equal(new TextDecoder().decode(deliveries[0]?.message?.payload).startsWith("payload "), true);
 	});
 
+	test("an EnqueueStream request with duplicates_only is answered with its duplicates alone, and every message is stored", async () => {
+		const env = "enqstream-dups";
+		async function* requests() {
+			yield create(EnqueueStreamRequestSchema, {
+				messages: [msg(env, "a"), msg(env, "b")],
+				duplicatesOnly: true,
+			});
+			yield create(EnqueueStreamRequestSchema, {
+				messages: [msg(env, "c"), msg(env, "a"), msg(env, "d"), msg(env, "b")],
+				duplicatesOnly: true,
+			});
+			yield create(EnqueueStreamRequestSchema, { messages: [msg(env, "c"), msg(env, "e")] });
+		}
+		const answers = await answersOf(client.enqueueStream(requests()));
+		assert.deepEqual(
+			answers.map((a) => [a.sequence, a.results.map((r) => [r.id, r.duplicate])]),
+			[
+				[0n, []],
+				[
+					1n,
+					[
+						["a", true],
+						["b", true],
+					],
+				],
+				[
+					2n,
+					[
+						["c", true],
+						["e", false],
+					],
+				],
+			],
+		);
+		const { deliveries } = await dequeue(env, 10);
+		assert.deepEqual(deliveries.map((d) => d.message?.id).sort(), ["a", "b", "c", "d", "e"]);
+	});
+
 	test("a refused request on an EnqueueStream is answered with its status, stores nothing, and the stream goes on", async () => {
 		const env = "enqstream-bad";
 		const answers = await answersOf(

@@ -2,12 +2,17 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import {
-	type EnqueueMessageSchema,
+	EnqueueMessageSchema,
 	EnqueueRequestSchema,
 	EnqueueStreamRequestSchema,
 } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
 import { ProtoWriter } from "../../../../packages/protobuf-wire/src/index.js";
-import { decodeEnqueueRequest, decodeEnqueueStreamRequest, enqueueMessagesOf } from "./request-decoding.js";
+import {
+	decodeEnqueueRequest,
+	decodeEnqueueStreamRequest,
+	enqueueMessagesOf,
+	enqueueStreamRequestByHand,
+} from "./request-decoding.js";
 
 type Init = MessageInitShape<typeof EnqueueMessageSchema>;
 
@@ -148,6 +153,28 @@ describe("hand-decoded Enqueue and EnqueueStream requests", () => {
 		for (const cut of [1, 2, 5, bytes.length - 1]) assertSameAsProtobufEs(bytes.subarray(0, cut), false);
 		assertSameAsProtobufEs(Buffer.from([0x08, 0x01]), false);
 		assertSameAsProtobufEs(Buffer.from([0x0a, 0x02, 0x30, 0xff]), false);
+	});
+
+	test("an EnqueueStream request's duplicates_only flag is read, wherever it stands among the messages", () => {
+		const flagged = Buffer.from(
+			toBinary(
+				EnqueueStreamRequestSchema,
+				create(EnqueueStreamRequestSchema, { messages: [full, full], duplicatesOnly: true }),
+			),
+		);
+		assert.equal(enqueueStreamRequestByHand(flagged)?.duplicatesOnly, true, "read by hand");
+		assert.deepStrictEqual(
+			decodeEnqueueStreamRequest(flagged),
+			fromBinary(EnqueueStreamRequestSchema, flagged),
+		);
+		const w = new ProtoWriter(256);
+		w.tag(2, 0).uint(1);
+		w.tag(1, 2).bytes(toBinary(EnqueueMessageSchema, create(EnqueueMessageSchema, full)));
+		const first = Buffer.from(w.finish());
+		assert.deepStrictEqual(decodeEnqueueStreamRequest(first), fromBinary(EnqueueStreamRequestSchema, first));
+		assert.equal(enqueueStreamRequestByHand(first)?.duplicatesOnly, true, "read by hand");
+		// The unary request has no such field: protobuf-es reads it, keeping the unknown field.
+		assert.deepStrictEqual(decodeEnqueueRequest(flagged), fromBinary(EnqueueRequestSchema, flagged));
 	});
 
 	test("a Uint8Array that is not a Buffer decodes the same", () => {

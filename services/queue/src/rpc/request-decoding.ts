@@ -30,13 +30,29 @@ export function decodeEnqueueRequest(bytes: Uint8Array): EnqueueRequest {
 
 /** An EnqueueStream request (the same fields as Enqueue's), decoded as decodeEnqueueRequest is. */
 export function decodeEnqueueStreamRequest(bytes: Uint8Array): EnqueueStreamRequest {
-	const messages = enqueueMessagesOf(bytes);
-	if (messages === undefined) return fromBinary(EnqueueStreamRequestSchema, bytes);
-	return { $typeName: "taskmesh.queue.v1.EnqueueStreamRequest", messages };
+	return enqueueStreamRequestByHand(bytes) ?? fromBinary(EnqueueStreamRequestSchema, bytes);
+}
+
+/** decodeEnqueueStreamRequest's own reading; undefined for what it leaves to protobuf-es. */
+export function enqueueStreamRequestByHand(bytes: Uint8Array): EnqueueStreamRequest | undefined {
+	const request: EnqueueStreamRequest = {
+		$typeName: "taskmesh.queue.v1.EnqueueStreamRequest",
+		messages: [],
+		duplicatesOnly: false,
+	};
+	const messages = enqueueMessagesOf(bytes, (tag, r) => {
+		if (tag !== DUPLICATES_ONLY) return false;
+		request.duplicatesOnly = r.int64() !== 0n;
+		return true;
+	});
+	if (messages === undefined) return undefined;
+	request.messages = messages;
+	return request;
 }
 
 // Tags: field number * 8 + wire type (0 varint, 1 64-bit, 2 length-delimited).
 const MESSAGES = 10;
+const DUPLICATES_ONLY = 16;
 const ID = 10;
 const ENVIRONMENT_ID = 18;
 const QUEUE = 26;
@@ -56,14 +72,21 @@ const MAP_VALUE = 18;
 const SECONDS = 8;
 const NANOS = 16;
 
-/** The repeated EnqueueMessage field 1 of either request; undefined for protobuf-es to read. */
-export function enqueueMessagesOf(bytes: Uint8Array): EnqueueMessage[] | undefined {
+/**
+ * The repeated EnqueueMessage field 1 of either request; undefined for protobuf-es
+ * to read. `other` reads a request's other fields: true when it took the tag.
+ */
+export function enqueueMessagesOf(
+	bytes: Uint8Array,
+	other?: (tag: number, r: ProtoReader) => boolean,
+): EnqueueMessage[] | undefined {
 	try {
 		const r = new ProtoReader(bytes);
 		const messages: EnqueueMessage[] = [];
 		while (r.more()) {
-			if (r.uint32() !== MESSAGES) throw NOT_HANDLED;
-			messages.push(enqueueMessage(r));
+			const tag = r.uint32();
+			if (tag === MESSAGES) messages.push(enqueueMessage(r));
+			else if (other === undefined || !other(tag, r)) throw NOT_HANDLED;
 		}
 		return messages;
 	} catch {

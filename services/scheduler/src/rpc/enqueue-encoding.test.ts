@@ -25,7 +25,7 @@ const cases: RunMessage[] = [
 	{ ...base, id: "r".repeat(300), queue: "q".repeat(128), taskId: "タスク", cpu: 8, memoryGb: 16 },
 ];
 
-/** What the scheduler sent before: the request built through create() and protobuf-es's encoder. */
+/** The same request built through create() and protobuf-es's encoder (asking for duplicates only). */
 function reflected(messages: RunMessage[]): Uint8Array {
 	return toBinary(
 		EnqueueStreamRequestSchema,
@@ -40,6 +40,7 @@ function reflected(messages: RunMessage[]): Uint8Array {
 				resources: { cpu: m.cpu, memoryGb: m.memoryGb },
 				metadata: { runId: m.runId, taskId: m.taskId, attempt: m.attempt },
 			})),
+			duplicatesOnly: true,
 		}),
 	);
 }

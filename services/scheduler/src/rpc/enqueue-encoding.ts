@@ -1,3 +1,4 @@
+import { WireType } from "@bufbuild/protobuf/wire";
 import type { EnqueueStreamRequest } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
 import {
 	doubleField,
@@ -8,6 +9,8 @@ import {
 	stringField,
 } from "../../../../packages/protobuf-wire/src/index.js";
 import type { RunMessage } from "../core/run-queue.js";
+
+const TRUE = new Uint8Array([1]);
 
 /**
  * An EnqueueStreamRequest whose messages are written field by field into its
@@ -20,10 +23,15 @@ export function enqueueStreamRequestOf(messages: RunMessage[]): EnqueueStreamReq
 	let sizeHint = 0;
 	for (const m of messages) sizeHint += 192 + m.id.length + m.queue.length + m.concurrencyKey.length;
 	const field = repeatedMessageField(1, messages, sizeHint, writeEnqueueMessage);
+	// The scheduler reads no result per message (a run's message stored twice is the
+	// same message), so it asks for duplicates only. Written after the messages, as
+	// protobuf-es orders fields, so the bytes stay exactly protobuf-es's.
+	const duplicatesOnly = { no: 2, wireType: WireType.Varint, data: TRUE };
 	return {
 		$typeName: "taskmesh.queue.v1.EnqueueStreamRequest",
 		messages: [],
-		...(field === undefined ? {} : { $unknown: [field] }),
+		duplicatesOnly: false,
+		$unknown: field === undefined ? [duplicatesOnly] : [field, duplicatesOnly],
 	};
 }
 
