@@ -133,6 +133,16 @@ describe("batch counting in PostgreSQL", () => {
 		);
 	});
 
+	test("items of a batch that does not exist are refused and nothing is stored", async () => {
+		await assert.rejects(record("batch_missing", [child("batch_missing", 0), child("batch_missing", 1)]), {
+			message: /batch "batch_missing" does not exist/,
+		});
+		const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM batch_items WHERE batch_id = $1", [
+			"batch_missing",
+		]);
+		assert.equal(rows[0].n, 0);
+	});
+
 	test("items are cut into runs of consecutive indexes", () => {
 		const items = [0, 1, 2, 5, 6, 9].map((index) => ({ index, taskId: "t", body: undefined }));
 		assert.deepEqual(

@@ -19,7 +19,10 @@ export interface ItemsToRecord {
 export async function recordItems(client: pg.PoolClient, input: ItemsToRecord): Promise<BatchRecord[]> {
 	const { batchId, now } = input;
 	// Taken first, like the completion tracker does, so the two never miss each other.
-	await client.query("SELECT id FROM batches WHERE id = $1 FOR UPDATE", [batchId]);
+	// It is also what keeps items to existing batches (batch_items has no foreign key:
+	// migration 004).
+	const batch = await client.query("SELECT id FROM batches WHERE id = $1 FOR UPDATE", [batchId]);
+	if (batch.rowCount === 0) throw new Error(`batch "${batchId}" does not exist; its items were not recorded`);
 	const rows: ItemRow[] = input.children.map(({ child, taskId }) => ({
 		index: child.index,
 		runId: child.runId,
