@@ -183,6 +183,34 @@ describe("SDK end to end through the services", () => {
 		assert.ok(children.runs.every((r) => r.status === "COMPLETED"));
 	});
 
+	test("batchTrigger of 1,200 items streams them in chunks (the SDK's own chunk encoder) and every item becomes its run with its payload and options", async () => {
+		const sent: number[] = [];
+		const handle = await tasks.batchTrigger(
+			Array.from({ length: 1200 }, (_, i) => ({
+				task: "doc.parse",
+				payload: { id: `streamed-${i}`, text: "a b" },
+				...(i === 1100 ? { options: { tags: ["streamed"], priority: 2 } } : {}),
+			})),
+			(count) => sent.push(count),
+		);
+		assert.equal(handle.runCount, 1200);
+		assert.deepEqual(sent, [500, 1000, 1200], "sent in chunks, progress after each");
+		let listed = 0;
+		let tagged: string[] = [];
+		let page = await runs.list({ batchId: handle.batchId, limit: 500 });
+		for (;;) {
+			listed += page.runs.length;
+			for (const run of page.runs) if (run.tags.length > 0) tagged = run.tags;
+			if (page.nextCursor === "") break;
+			page = await runs.list({ batchId: handle.batchId, limit: 500, cursor: page.nextCursor });
+		}
+		assert.equal(listed, 1200);
+		assert.deepEqual(tagged, ["streamed"], "the one item with options kept them");
+		const one = await runs.list({ batchId: handle.batchId, tag: "streamed", limit: 5 });
+		const run = await runs.retrieve(one.runs[0]?.id ?? "");
+		assert.deepEqual(run.payload, { id: "streamed-1100", text: "a b" });
+	});
+
 	test("two waits at once fail the run with ConcurrentWaitError, without retry", async () => {
 		const result = await tasks.triggerAndWait("test.parallel-waits", {});
 		assert.equal(result.ok, false);

@@ -5,6 +5,7 @@ import { call, TaskmeshError } from "../client/errors.js";
 import { followUntilFinal } from "../client/follow-until-final.js";
 import { sdkClients } from "../client/sdk-config.js";
 import { type AwaitedRun, currentAttempt, type WaitOutcome } from "./attempt-runtime.js";
+import { batchChunkRequestOf } from "./batch-chunk-encoding.js";
 import { isFinalStatus, type RunInfo, runInfoOf } from "./run-info.js";
 import { TaskRunResult } from "./task-run-result.js";
 import { type TriggerItem, type TriggerOptions, triggerItem } from "./trigger-options.js";
@@ -166,7 +167,7 @@ export async function createBatch(
 			const chunk = items
 				.slice(start, start + STREAM_CHUNK)
 				.map((item, i) => ({ index: start + i, item: batchInput(item) }));
-			yield { kind: { case: "chunk" as const, value: { items: chunk } } };
+			yield batchChunkRequestOf(chunk);
 			onProgress?.(Math.min(items.length, start + STREAM_CHUNK), items.length);
 		}
 	}
