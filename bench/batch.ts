@@ -34,7 +34,7 @@ import {
 	startRunEngine,
 	TestWorker,
 } from "../services/batch/src/testing/batch-stack.js";
-import { header, ItemStream } from "../services/batch/src/testing/item-stream.js";
+import { header } from "../services/batch/src/testing/item-stream.js";
 import { testClient } from "../services/kit/src/testing/grpc.js";
 import { spawnServiceProcess } from "../services/kit/src/testing/process.js";
 import { randomSuffix } from "../services/kit/src/testing/stores.js";
@@ -210,19 +210,19 @@ async function stream(
 	count: number,
 ) {
 	const { batch } = await client.createBatch({ environmentId, expectedItemCount: count });
-	const items = new ItemStream();
-	items.push(header(environmentId, batch?.id ?? ""));
-	// Chunks encoded as the SDK sends them (its batch-chunk encoder, the bytes protobuf-es
-	// would write), as bench:logs sends log chunks.
-	const encoder = new TextEncoder();
-	for (let from = 0; from < count; from += CHUNK) {
-		const chunk: ChunkItem[] = [];
-		for (let i = from; i < Math.min(count, from + CHUNK); i++)
-			chunk.push({ index: i, item: { taskId: "child", payload: encoder.encode(JSON.stringify({ i })) } });
-		items.push(batchChunkRequestOf(chunk));
+	// Each chunk is built and encoded as the stream asks for it, as the SDK's batchTrigger
+	// does, by its batch-chunk encoder (the bytes protobuf-es would write).
+	async function* requests() {
+		yield header(environmentId, batch?.id ?? "");
+		const encoder = new TextEncoder();
+		for (let from = 0; from < count; from += CHUNK) {
+			const chunk: ChunkItem[] = [];
+			for (let i = from; i < Math.min(count, from + CHUNK); i++)
+				chunk.push({ index: i, item: { taskId: "child", payload: encoder.encode(JSON.stringify({ i })) } });
+			yield batchChunkRequestOf(chunk);
+		}
 	}
-	items.end();
-	const answer = await client.streamBatchItems(items);
+	const answer = await client.streamBatchItems(requests());
 	const sealed = answer.batch?.sealed === true && answer.batch.createdItemCount === count;
 	return sealed ? answer.batch?.id : undefined;
 }
