@@ -10,13 +10,12 @@ import {
 import { answeredStream } from "../testing/answered-stream.js";
 import {
 	drainingServer,
+	json,
 	newEnvironment,
 	type SchedulerHarness,
 	schedulerSuite,
 	TestWorker,
 } from "../testing/scheduler-fixture.js";
-
-const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 /** An open AttemptStream: send a request by its kind, read its answer. */
 function openStream(client: SchedulerHarness["client"]) {

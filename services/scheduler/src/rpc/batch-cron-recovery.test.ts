@@ -12,6 +12,7 @@ import { createRedisClient } from "../../../kit/src/index.js";
 import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
 import {
 	drainingServer,
+	json,
 	newEnvironment,
 	type SchedulerHarness,
 	schedulerSuite,
@@ -21,8 +22,6 @@ import {
 	TestWorker,
 } from "../testing/scheduler-fixture.js";
 import { schedulerServiceRegistration } from "./scheduler-service.js";
-
-const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {

@@ -4,6 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { RunStatus, SchedulerService } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
 import {
+	json,
 	newEnvironment,
 	type SchedulerHarness,
 	schedulerSuite,
@@ -11,7 +12,6 @@ import {
 } from "../testing/scheduler-fixture.js";
 import { MAX_GET_RUNS, schedulerServiceRegistration } from "./scheduler-service.js";
 
-const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 const text = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes);
 
 async function codeOf(promise: Promise<unknown>): Promise<[Code, string]> {

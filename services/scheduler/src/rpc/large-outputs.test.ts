@@ -4,6 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema } from "../../../../gen/google/rpc/error_details_pb.js";
 import { AttemptStatus, RunStatus } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import {
+	json,
 	newEnvironment,
 	type SchedulerHarness,
 	schedulerSuite,
@@ -11,7 +12,6 @@ import {
 } from "../testing/scheduler-fixture.js";
 
 const MiB = 1024 * 1024;
-const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 /** A JSON string of exactly `bytes` bytes. */
 const bigOutput = (bytes: number, fill: string) => json(fill.repeat(bytes - 2));
 

@@ -5,13 +5,12 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { AttemptStatus, RunStatus } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import {
 	drainingServer,
+	json,
 	newEnvironment,
 	type SchedulerHarness,
 	schedulerSuite,
 	TestWorker,
 } from "../testing/scheduler-fixture.js";
-
-const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 describe("run lifecycle through gRPC", () => {
 	let h: SchedulerHarness;

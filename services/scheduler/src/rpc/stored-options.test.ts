@@ -3,13 +3,12 @@ import { describe, test } from "node:test";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { RunStatus } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import {
+	json,
 	newEnvironment,
 	type SchedulerHarness,
 	schedulerSuite,
 	TestWorker,
 } from "../testing/scheduler-fixture.js";
-
-const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 /** A run's options column as stored. */
 async function storedDocument(h: SchedulerHarness, runId: string): Promise<unknown> {

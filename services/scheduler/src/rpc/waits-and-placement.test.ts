@@ -12,13 +12,13 @@ import { START_SQL } from "../core/start-sql.js";
 import { CURRENT_DEPLOYMENT_SQL } from "../core/task-catalog.js";
 import {
 	drainingServer,
+	json,
 	newEnvironment,
 	type SchedulerHarness,
 	schedulerSuite,
 	TestWorker,
 } from "../testing/scheduler-fixture.js";
 
-const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 const text = (bytes: Uint8Array | undefined) => JSON.parse(new TextDecoder().decode(bytes));
 
 describe("waits, placement, workers and deployments through gRPC", () => {

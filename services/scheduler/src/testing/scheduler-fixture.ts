@@ -148,6 +148,9 @@ export async function drainingServer(h: SchedulerHarness) {
 	};
 }
 
+/** A JSON value as the payload or output bytes a run carries. */
+export const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
 /** A fresh environment id, so tests sharing a queue never see each other's messages. */
 export function newEnvironment(): string {
 	return `env_${randomSuffix()}`;
