@@ -154,8 +154,13 @@ export class RunTrigger {
 		firstIndex: number,
 	): Promise<{ runs: { index: number; run: RunRecord }[]; failures: TriggerFailure[] }> {
 		const failures: TriggerFailure[] = [];
-		const valid: { index: number; input: TriggerInput }[] = [];
-		inputs.forEach((input, index) => {
+		// The inputs that pass their checks and their indexes in the call, side by side: no
+		// object or closure per item, and the batch placement goes along once, not copied
+		// into every input.
+		const valid: TriggerInput[] = [];
+		const validIndexes: number[] = [];
+		for (let index = 0; index < inputs.length; index++) {
+			const input = inputs[index] as TriggerInput;
 			try {
 				if (input.parent?.wait === true) {
 					throw ServiceError.invalidField(
@@ -164,28 +169,22 @@ export class RunTrigger {
 					);
 				}
 				validateTrigger(input, this.ctx.limits.maxPayloadBytes, index);
-				valid.push({
-					index,
-					input: batchId === "" ? input : { ...input, batchId, batchIndex: firstIndex + index },
-				});
+				valid.push(input);
+				validIndexes.push(index);
 			} catch (error) {
 				if (!isServiceError(error)) throw error;
 				failures.push({ index, error });
 			}
-		});
+		}
+		const batch = batchId === "" ? undefined : { id: batchId, firstIndex };
 		const result = await inTransaction(this.ctx.pool, (client) =>
-			this.insertMany(
-				client,
-				environmentId,
-				valid.map((v) => v.input),
-				valid.map((v) => v.index),
-			),
+			this.insertMany(client, environmentId, valid, validIndexes, false, batch),
 		);
 		await applyEffects(this.ctx, result.effects);
 		for (const f of result.failures)
-			failures.push({ index: (valid[f.index] as { index: number }).index, error: f.error });
+			failures.push({ index: validIndexes[f.index] as number, error: f.error });
 		const runs = result.runs.flatMap((run, i) =>
-			run === undefined ? [] : [{ index: (valid[i] as { index: number }).index, run }],
+			run === undefined ? [] : [{ index: validIndexes[i] as number, run }],
 		);
 		failures.sort((a, b) => a.index - b.index);
 		return { runs, failures };
@@ -208,10 +207,17 @@ export class RunTrigger {
 		inputs: TriggerInput[],
 		itemIndexes: readonly number[] | undefined,
 		afterCommit = false,
+		batch?: BatchPlacement,
 	): Promise<{ runs: (RunRecord | undefined)[]; failures: TriggerFailure[]; effects: Effects }> {
 		const effects = noEffects();
 		const runs: (RunRecord | undefined)[] = new Array(inputs.length).fill(undefined);
-		const { rows, rowIndex, failures } = await this.newRuns(client, environmentId, inputs, itemIndexes);
+		const { rows, rowIndex, failures } = await this.newRuns(
+			client,
+			environmentId,
+			inputs,
+			itemIndexes,
+			batch,
+		);
 		if (rows.length === 0) return { runs, failures, effects };
 		// afterCommit: no transaction around this insert (see above).
 		const inserted = await insertRuns(client, rows, !afterCommit);
@@ -261,6 +267,7 @@ export class RunTrigger {
 		environmentId: string,
 		inputs: TriggerInput[],
 		itemIndexes: readonly number[] | undefined,
+		batch: BatchPlacement | undefined,
 	): Promise<{ rows: NewRun[]; rowIndex: number[]; failures: TriggerFailure[] }> {
 		const now = this.ctx.clock.now();
 		const nowDate = new Date(now);
@@ -292,7 +299,15 @@ export class RunTrigger {
 				continue;
 			}
 			try {
-				rows.push(this.newRun(input, def, parents, now, ids[i] as string, defaults));
+				// A TriggerRuns item i of a batch is batch index firstIndex + i; a single trigger names its own.
+				const batchIndex =
+					batch === undefined
+						? input.batchId
+							? (input.batchIndex ?? 0)
+							: null
+						: batch.firstIndex + (itemIndexes?.[i] ?? i);
+				const batchId = batch === undefined ? input.batchId || null : batch.id;
+				rows.push(this.newRun(input, def, parents, now, ids[i] as string, defaults, batchId, batchIndex));
 				rowIndex.push(i);
 			} catch (error) {
 				if (!isServiceError(error)) throw error;
@@ -373,6 +388,8 @@ export class RunTrigger {
 		now: number,
 		id: string,
 		defaults: Map<TaskDefinition, RunSettings>,
+		batchId: string | null,
+		batchIndex: number | null,
 	): NewRun {
 		const o = input.options;
 		// Items of a batch mostly carry no options: their settings are the task's, the same
@@ -395,7 +412,10 @@ export class RunTrigger {
 			environment_id: input.environmentId,
 			task_id: input.taskId,
 			status: delayed ? "DELAYED" : "QUEUED",
-			payload: Buffer.from(input.payload),
+			// A view of the request's bytes, not a copy: the insert copies them into its own message.
+			payload: Buffer.isBuffer(input.payload)
+				? input.payload
+				: Buffer.from(input.payload.buffer, input.payload.byteOffset, input.payload.byteLength),
 			payload_type: input.payloadType || "application/json",
 			options: document,
 			queue: stored.queue,
@@ -415,8 +435,8 @@ export class RunTrigger {
 			parent_run_id: parentRunId,
 			parent_attempt_id: input.parent?.attemptId || null,
 			root_run_id: parentRunId === null ? id : (parents.get(parentRunId) as string),
-			batch_id: input.batchId || null,
-			batch_index: input.batchId ? (input.batchIndex ?? 0) : null,
+			batch_id: batchId,
+			batch_index: batchIndex,
 			replay_of_run_id: input.replayOfRunId || null,
 			deployment_version: stored.deploymentVersion,
 			schedule_id: input.scheduleId || null,
@@ -427,6 +447,12 @@ export class RunTrigger {
 			expires_at: !delayed && ttlMs > 0 ? new Date(now + ttlMs) : null,
 		};
 	}
+}
+
+/** Where the runs of a TriggerRuns call go in their batch: item i is index firstIndex + i. */
+interface BatchPlacement {
+	id: string;
+	firstIndex: number;
 }
 
 /** A run's options resolved against its task. */

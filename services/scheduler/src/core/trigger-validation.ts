@@ -36,10 +36,10 @@ export function validateTrigger(input: TriggerInput, maxPayloadBytes: number, it
 			}
 		}
 	}
-	for (const [field, key] of DURATIONS) {
-		const value = o[key];
-		if (value !== undefined && value < 0) throw invalid(item, field, `must not be negative, got ${value} ms`);
-	}
+	nonNegative(item, "options.delay", o.delayMs);
+	nonNegative(item, "options.ttl", o.ttlMs);
+	nonNegative(item, "options.max_duration", o.maxDurationMs);
+	nonNegative(item, "options.idempotency_key_ttl", o.idempotencyKeyTtlMs);
 	if (o.queue !== undefined && o.queue !== "" && !QUEUE_NAME.test(o.queue)) {
 		throw invalid(item, "options.queue", "expected 1 to 128 letters, digits or . _ - / :");
 	}
@@ -65,13 +65,10 @@ export function validateTrigger(input: TriggerInput, maxPayloadBytes: number, it
 	}
 }
 
-/** The durations a trigger may set, by their field in the request. */
-const DURATIONS = [
-	["options.delay", "delayMs"],
-	["options.ttl", "ttlMs"],
-	["options.max_duration", "maxDurationMs"],
-	["options.idempotency_key_ttl", "idempotencyKeyTtlMs"],
-] as const;
+/** A duration a trigger may set, in ms: refused when negative. */
+function nonNegative(item: number | undefined, field: string, value: number | undefined): void {
+	if (value !== undefined && value < 0) throw invalid(item, field, `must not be negative, got ${value} ms`);
+}
 
 /** The refusal of a field; the item's prefix is built here, only when something is refused. */
 function invalid(item: number | undefined, field: string, description: string): ServiceError {
