@@ -57,15 +57,8 @@ export function enqueueInput(
 		const resources = resourcesOf(v, `${f}.resources`, m.resources);
 		const meta = m.metadata;
 		if (meta !== undefined) {
-			for (const [name, value] of [
-				["run_id", meta.runId],
-				["task_id", meta.taskId],
-			] as const) {
-				if (value.length > 256)
-					v.add(`${f}.metadata.${name}`, `${value.length} characters is over the limit of 256`);
-				// Control characters separate the stored header's parts.
-				else if (CONTROL.test(value)) v.add(`${f}.metadata.${name}`, "must not contain control characters");
-			}
+			metadataText(v, f, "run_id", meta.runId);
+			metadataText(v, f, "task_id", meta.taskId);
 			if (meta.attempt < 0) v.add(`${f}.metadata.attempt`, `${meta.attempt} is negative`);
 			const labels = Object.entries(meta.labels);
 			if (labels.length > MAX_LABELS)
@@ -86,8 +79,10 @@ export function enqueueInput(
 			concurrencyKey: m.concurrencyKey,
 			payload: m.payload,
 			priority: m.priority,
-			...(availableAt === undefined ? {} : { availableAt }),
-			...(resources === undefined ? {} : { resources }),
+			// Always both properties, undefined when unset: every message has one shape, and
+			// no spread of a temporary object per message.
+			availableAt,
+			resources,
 			metadata: {
 				runId: meta?.runId ?? "",
 				taskId: meta?.taskId ?? "",
@@ -98,4 +93,12 @@ export function enqueueInput(
 	});
 	v.throwIfAny();
 	return out;
+}
+
+/** A metadata text of a message: at most 256 characters, no control characters. */
+function metadataText(v: Violations, item: string, name: string, value: string): void {
+	if (value.length > 256)
+		v.add(`${item}.metadata.${name}`, `${value.length} characters is over the limit of 256`);
+	// Control characters separate the stored header's parts.
+	else if (CONTROL.test(value)) v.add(`${item}.metadata.${name}`, "must not contain control characters");
 }
