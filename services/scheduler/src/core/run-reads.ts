@@ -161,7 +161,9 @@ export class RunReader {
 		};
 		if (filter.statuses.length > 0) add("status = ANY(?)", filter.statuses);
 		if (filter.taskIds.length > 0) add("task_id = ANY(?)", filter.taskIds);
-		if (filter.tags.length > 0) add("tags && ?", filter.tags);
+		// The tags index holds tagged runs only (migration 009); the second clause, which the
+		// first implies, is what lets the planner use it.
+		if (filter.tags.length > 0) add("tags && ? AND tags <> '{}'", filter.tags);
 		if (filter.queues.length > 0) add("queue = ANY(?)", filter.queues);
 		if (filter.createdFrom !== null) add("created_at >= ?", filter.createdFrom);
 		if (filter.createdTo !== null) add("created_at < ?", filter.createdTo);
