@@ -130,10 +130,8 @@ const SENDERS = { reflection: framesOf, encoder: encodedFramesOf } as const;
 
 const { databaseUrl } = await testStores();
 const schema = await createTestSchema("bench_logs");
-const service = await spawnService(
-	{ DATABASE_URL: databaseUrl, LOG_INGEST_DATABASE_SCHEMA: schema.schema },
-	(process.env.SERVICE_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== ""),
-);
+// SERVICE_NODE_ARGS reaches the service through the kit (serviceNodeArgs).
+const service = await spawnService({ DATABASE_URL: databaseUrl, LOG_INGEST_DATABASE_SCHEMA: schema.schema });
 try {
 	const client = testClient(LogIngestService, service.url);
 	const { streams, bytes } = prepare();

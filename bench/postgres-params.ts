@@ -69,36 +69,27 @@ const schema = await createTestSchema("bench_pg_params");
 try {
 	const db = await schema.pool.connect();
 	try {
-		const heads = Array.from({ length: 16 }, () => randomBytes(64 * KiB));
-		report(
+		// Values summed on the server, sent as a `bytea[]` (hex text) or packed into one binary parameter.
+		const asArrayOrPacked = async (label: string, values: Buffer[]) =>
+			report(
+				label,
+				["bytea[]", "packed"],
+				await pair(
+					() => db.query("SELECT sum(length(v)) FROM unnest($1::bytea[]) AS v", [values]),
+					() => {
+						const p = packBytes(values);
+						return db.query(
+							"SELECT sum(length(substring($1::bytea FROM s FOR l))) FROM unnest($2::int[], $3::int[]) AS u(s, l)",
+							[p.bytes, p.starts, p.lengths],
+						);
+					},
+				),
+			);
+		await asArrayOrPacked(
 			"16 body heads of 64 KiB",
-			["bytea[]", "packed"],
-			await pair(
-				() => db.query("SELECT sum(length(h)) FROM unnest($1::bytea[]) AS h", [heads]),
-				() => {
-					const p = packBytes(heads);
-					return db.query(
-						"SELECT sum(length(substring($1::bytea FROM s FOR l))) FROM unnest($2::int[], $3::int[]) AS u(s, l)",
-						[p.bytes, p.starts, p.lengths],
-					);
-				},
-			),
+			Array.from({ length: 16 }, () => randomBytes(64 * KiB)),
 		);
-		const output = [randomBytes(4 * MiB)];
-		report(
-			"one 4 MiB output",
-			["bytea[]", "packed"],
-			await pair(
-				() => db.query("SELECT sum(length(o)) FROM unnest($1::bytea[]) AS o", [output]),
-				() => {
-					const p = packBytes(output);
-					return db.query(
-						"SELECT sum(length(substring($1::bytea FROM s FOR l))) FROM unnest($2::int[], $3::int[]) AS u(s, l)",
-						[p.bytes, p.starts, p.lengths],
-					);
-				},
-			),
-		);
+		await asArrayOrPacked("one 4 MiB output", [randomBytes(4 * MiB)]);
 		const payload = randomBytes(3 * MiB);
 		report(
 			"one 3 MiB payload in JSON rows",

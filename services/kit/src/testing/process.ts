@@ -12,6 +12,15 @@ export const SPAWNED_SERVICE_ARGS: readonly string[] = [
 	new URL("./exit-with-parent.ts", import.meta.url).href,
 ];
 
+/**
+ * Node arguments from SERVICE_NODE_ARGS (for example "--cpu-prof --cpu-prof-dir=/tmp/prof"),
+ * given to every service a test or benchmark spawns, to profile them: NODE_OPTIONS
+ * refuses --cpu-prof.
+ */
+export function serviceNodeArgs(): string[] {
+	return (process.env.SERVICE_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "");
+}
+
 /** A service process started by a test, with its ports read from its logs. */
 export interface ServiceProcess {
 	child: ChildProcess;
@@ -31,10 +40,7 @@ export async function spawnServiceProcess(
 	entry: string,
 	options: { env?: Record<string, string>; expectedServices: number; timeoutMs?: number },
 ): Promise<ServiceProcess> {
-	// SERVICE_NODE_ARGS (for example "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the
-	// services a benchmark spawns; NODE_OPTIONS refuses --cpu-prof.
-	const nodeArgs = (process.env.SERVICE_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "");
-	const child = spawn(process.execPath, [...nodeArgs, ...SPAWNED_SERVICE_ARGS, entry], {
+	const child = spawn(process.execPath, [...serviceNodeArgs(), ...SPAWNED_SERVICE_ARGS, entry], {
 		// Small pools: test files run side by side against one PostgreSQL whose
 		// connection limit (100 by default) a few full-size platforms would exhaust.
 		env: { ...process.env, LOG_LEVEL: "info", DATABASE_POOL_SIZE: "4", ...options.env },

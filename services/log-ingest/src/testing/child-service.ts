@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { SPAWNED_SERVICE_ARGS } from "../../../kit/src/testing/process.js";
+import { SPAWNED_SERVICE_ARGS, serviceNodeArgs } from "../../../kit/src/testing/process.js";
 
 /** A log-ingest service running in a process of its own, as `npm run start:log-ingest` runs it. */
 export interface ChildService {
@@ -20,13 +20,14 @@ const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 /**
  * Spawns the service main with node (one process, so its pid is the service's)
  * on a free port over the given schema, and waits for its "listening" log line.
- * nodeArgs go to node itself (for example --cpu-prof when profiling a benchmark).
+ * nodeArgs go to node itself, after those of SERVICE_NODE_ARGS (the kit's serviceNodeArgs).
  */
 export async function spawnService(
 	env: Record<string, string>,
 	nodeArgs: string[] = [],
 ): Promise<ChildService> {
-	const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...SPAWNED_SERVICE_ARGS, MAIN], {
+	const args = [...serviceNodeArgs(), ...nodeArgs, ...SPAWNED_SERVICE_ARGS, MAIN];
+	const child: ChildProcess = spawn(process.execPath, args, {
 		env: {
 			...process.env,
 			TASKMESH_HOST: "127.0.0.1",

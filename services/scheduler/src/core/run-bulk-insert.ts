@@ -184,10 +184,14 @@ export async function insertRuns(
 	const payloads = packBytes(runs.map((run) => run.payload));
 	const rows = JSON.stringify(
 		runs.map((run, i) =>
-			jsonRow(run, position(run.options), position(run.retry), common, {
-				start: payloads.starts[i] as number,
-				length: payloads.lengths[i] as number,
-			}),
+			jsonRow(
+				run,
+				position(run.options),
+				position(run.retry),
+				common,
+				payloads.starts[i] as number,
+				payloads.lengths[i] as number,
+			),
 		),
 	);
 	const { rows: inserted } = await client.query<{ id: string }>({
@@ -286,15 +290,16 @@ function jsonRow(
 	options: number,
 	retry: number,
 	common: { environmentId: string; time: number },
-	payload: { start: number; length: number },
+	payloadStart: number,
+	payloadLength: number,
 ) {
 	return {
 		id: r.id,
 		environment_id: r.environment_id === common.environmentId ? undefined : r.environment_id,
 		task_id: r.task_id,
 		status: r.status,
-		payload_start: payload.start,
-		payload_length: payload.length,
+		payload_start: payloadStart,
+		payload_length: payloadLength,
 		payload_type: r.payload_type,
 		options,
 		queue: r.queue,

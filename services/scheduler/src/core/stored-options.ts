@@ -43,22 +43,26 @@ export type OptionColumns = Pick<
 	| "ttl_ms"
 >;
 
-/** A run's options: its columns, with what its document holds laid over them. */
+/**
+ * A run's options: the columns for what they hold, the document for the rest. A row
+ * stored whole before migration 008 holds the columns' values in its document too
+ * (both were written from the same options), so it reads the same.
+ */
 export function storedOptionsOf(row: OptionColumns): StoredOptions {
+	const document = row.options;
 	return {
 		queue: row.queue,
 		concurrencyKey: row.concurrency_key,
-		idempotencyKey: "",
-		idempotencyKeyTtlMs: 0,
-		delayMs: 0,
+		idempotencyKey: document.idempotencyKey ?? "",
+		idempotencyKeyTtlMs: document.idempotencyKeyTtlMs ?? 0,
+		delayMs: document.delayMs ?? 0,
 		ttlMs: Number(row.ttl_ms ?? 0),
 		tags: row.tags,
 		retry: row.retry,
 		priority: row.priority,
 		maxDurationMs: Number(row.max_duration_ms ?? 0),
-		metadata: null,
+		metadata: document.metadata ?? null,
 		machine: row.machine_name,
-		deploymentVersion: "",
-		...row.options,
+		deploymentVersion: document.deploymentVersion ?? "",
 	};
 }
