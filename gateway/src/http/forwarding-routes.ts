@@ -150,6 +150,10 @@ function implementationOf(
 				const refused: { error?: unknown } = {};
 				try {
 					let first = true;
+					// A refused request ends the stream to the service cleanly, so every request
+					// forwarded before it is carried out and answered; then the caller gets the
+					// refusal. (Aborting instead could drop requests the service had not read yet,
+					// and the caller could not tell which were made.)
 					const input = scoped(
 						requests,
 						async (message) => {
@@ -158,11 +162,13 @@ function implementationOf(
 							return prepare(message, ctx);
 						},
 						refused,
+						"end",
 					);
 					const response = await withCallerTrace(ctx, () =>
 						transport.stream(streaming, ctx.signal, ctx.timeoutMs(), undefined, input),
 					);
 					yield* response.message;
+					if (refused.error !== undefined) throw refused.error;
 				} catch (error) {
 					throw toConnectError(refused.error ?? error);
 				}
@@ -172,11 +178,14 @@ function implementationOf(
 }
 
 // Each message of a client stream is checked as it passes, so a message naming
-// another environment ends the stream before the service sees it.
+// another environment ends the stream before the service sees it: by failing the
+// stream to the service ("fail"), or by ending it there ("end"), the refusal kept for
+// the caller.
 async function* scoped(
 	requests: AsyncIterable<AnyMessage>,
 	check: (message: AnyMessage) => AnyMessage | Promise<AnyMessage>,
 	refused: { error?: unknown },
+	onRefusal: "fail" | "end" = "fail",
 ) {
 	const iterator = requests[Symbol.asyncIterator]();
 	for (;;) {
@@ -188,6 +197,7 @@ async function* scoped(
 		} catch (error) {
 			// Also a malformed or oversized message from the caller: its code must survive.
 			refused.error = error;
+			if (onRefusal === "end") return;
 			throw error;
 		}
 		yield checked;
