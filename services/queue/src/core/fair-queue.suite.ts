@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { RedisClient } from "../../../kit/src/index.js";
+import { packEnqueueMessages } from "./enqueue-packing.js";
 import type { FairQueue } from "./fair-queue.js";
 import type { QueueCatalog } from "./queue-catalog.js";
 import { type ManualClock, message, testQueueCore } from "./testing-fixture.js";
@@ -54,6 +55,46 @@ export function fairQueueSuite(
 			assert.deepEqual(again, [true]);
 			const got = await take("idem", 10);
 			assert.deepEqual(got.map((d) => d.message.payload.toString()).sort(), ["payload of a", "payload of b"]);
+		});
+
+		test("every field of a message comes back as enqueued, across several packed arguments", async () => {
+			const env = "fields";
+			// Ten 1 MiB payloads of every byte value: more than one argument's worth.
+			const big = Array.from({ length: 10 }, (_, i) => {
+				const payload = Buffer.alloc(1024 * 1024);
+				for (let b = 0; b < payload.length; b++) payload[b] = (b * 7 + i) & 0xff;
+				return message(`big-${i}`, { environmentId: env, payload });
+			});
+			const odd = message("odd:é/✓", {
+				environmentId: env,
+				queue: "q/ü",
+				concurrencyKey: "tenant:ß",
+				payload: Buffer.from([0, 0x1f, 0xff, 0x1f, 0]),
+				priority: -3,
+				resources: { cpu: 0.1, memoryGb: 0.25 },
+				metadata: { runId: "run_ü", taskId: "täsk", attempt: 7, labels: { "k\u001f": "v😀", empty: "" } },
+			});
+			const later = message("later", { environmentId: env, availableAt: clock.now() + 1_000, priority: 2 });
+			const messages = [...big, odd, later];
+			assert.ok(packEnqueueMessages(messages, undefined, messages.length, clock.now()).length >= 2);
+			assert.deepEqual(await queue.enqueue(messages), new Array(12).fill(false));
+			clock.advance(1_000);
+			const got = new Map<string, Delivery>();
+			for (let round = 0; round < 5 && got.size < messages.length; round++) {
+				for (const d of await take(env, 100, [], `c${round}`)) got.set(d.message.id, d);
+			}
+			assert.equal(got.size, messages.length);
+			for (const m of messages) {
+				const d = got.get(m.id)?.message;
+				assert.ok(d, m.id);
+				assert.equal(Buffer.compare(d.payload, Buffer.from(m.payload)), 0, `${m.id} payload`);
+				assert.equal(d.queue, m.queue);
+				assert.equal(d.concurrencyKey, m.concurrencyKey);
+				assert.equal(d.priority, m.priority);
+				assert.equal(d.availableAt, m.availableAt ?? clock.now() - 1_000);
+				assert.deepEqual(d.resources, m.resources ?? { cpu: 0, memoryGb: 0 });
+				assert.deepEqual(d.metadata, m.metadata);
+			}
 		});
 
 		test("higher priority is delivered first, then older messages", async () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type AckItem, DeliverySettler, type NackItem } from "./delivery-settler.js";
-import { appendEnqueueArgs, decodeDeliveries, headerIds, text } from "./message-codec.js";
+import { packEnqueueMessages } from "./enqueue-packing.js";
+import { decodeDeliveries, headerIds, text } from "./message-codec.js";
 import {
 	commandsOf,
 	EnvironmentRegistry,
@@ -149,18 +150,15 @@ export class FairQueue {
 		const count = indexes === undefined ? messages.length : indexes.length;
 		// The script tells other replicas itself, once the messages are stored.
 		const replicas = wake.replicaMessage(environmentId);
-		const args: Array<string | number | Buffer> = [now, count, replicas?.[0] ?? "", replicas?.[1] ?? ""];
-		for (let k = 0; k < count; k++) {
-			appendEnqueueArgs(
-				args,
-				messages[indexes === undefined ? k : (indexes[k] as number)] as NewMessage,
-				now,
-			);
-		}
+		const groups = packEnqueueMessages(messages, indexes, count, now);
 		holdWritesForThisTick(this.context.redis);
 		const replied = commandsOf(this.context).tmEnqueue(
 			environmentBase(namespace, environmentId),
-			...args,
+			now,
+			count,
+			replicas?.[0] ?? "",
+			replicas?.[1] ?? "",
+			...groups,
 		) as Promise<number[]>;
 		// Consumers of this process read through the same connection, so their next
 		// delivery script runs after this one: woken now, they get the messages in the

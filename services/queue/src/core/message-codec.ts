@@ -41,18 +41,6 @@ export function headerIds(header: string): { runId: string; taskId: string; enqu
 	return { runId, taskId, enqueuedAt: Number(enqueuedAt) };
 }
 
-/** Appends the script arguments of one message (3, as enqueue-1.lua reads them). */
-export function appendEnqueueArgs(args: Array<string | number | Buffer>, m: NewMessage, now: number): void {
-	args.push(
-		`${m.id}${SEP}${m.queue}${SEP}${m.concurrencyKey}${SEP}${m.priority}${SEP}${m.availableAt ?? now}${SEP}${m.resources?.cpu ?? 0}${SEP}${m.resources?.memoryGb ?? 0}`,
-		// The decoded payload is a Buffer view already; anything else is wrapped without a copy.
-		Buffer.isBuffer(m.payload)
-			? m.payload
-			: Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength),
-		encodeHeader(m, now),
-	);
-}
-
 function labelsOf(json: string): Record<string, string> {
 	return json === "" ? {} : (JSON.parse(json) as Record<string, string>);
 }

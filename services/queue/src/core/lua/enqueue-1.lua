@@ -5,11 +5,12 @@
   ARGV[2]  number of messages n
   ARGV[3]  pub/sub channel that tells other replicas of the service, "" for none
   ARGV[4]  message to publish on it when at least one message was stored
-  ARGV[5 + 3*(i-1) ...] per message: "id, queue, concurrency key, priority,
-           available-at ms, cpu, memory GB" joined by \31; the payload; the header,
-           which holds what only the service reads back (run, task, attempt,
-           enqueued-at, priority, cpu, memory, labels JSON joined by \31) so a delivery
-           returns it whole
+  ARGV[5 ...] the messages, packed (enqueue-packing.ts), each argument holding
+           whole messages; per message, read by struct.unpack(MESSAGE): id, queue,
+           concurrency key, priority, available-at ms, cpu, memory GB (as text), the
+           payload, and the header, which holds what only the service reads back
+           (run, task, attempt, enqueued-at, priority, cpu, memory, labels JSON joined
+           by \31) so a delivery returns it whole
   Touches: m|<id>, queues, active, delayed, q|<queue>|{meta,keys,k|<key>,all}.
   Publishes ARGV[4] on ARGV[3] when it stored anything, so other replicas hear of
   it in the same atomic step as the write.
@@ -29,19 +30,26 @@ local batch = ready_batch()
 local delayed = {}
 local delayed_by_queue = {}
 local seen_queues = {}
+-- Big-endian: 16-bit length and bytes of id, queue and key; priority (int32);
+-- available-at (double); cpu and memory (16-bit length and text); payload and header
+-- (32-bit length and bytes). struct.unpack returns the next position last.
+local MESSAGE = ">Hc0Hc0Hc0i4dHc0Hc0I4c0I4c0"
+local g, group, pos = 5, ARGV[5], 1
 for i = 1, n do
-  local o = 4 + 3 * (i - 1)
-  local f = split(ARGV[o + 1])
-  local id = f[1]
+  if pos > #group then
+    g = g + 1
+    group, pos = ARGV[g], 1
+  end
+  local id, q, ck, pr, av, cpu, mem, payload, header
+  id, q, ck, pr, av, cpu, mem, payload, header, pos = struct.unpack(MESSAGE, group, pos)
   local mkey = key_msg(base, id)
   if redis.call("EXISTS", mkey) == 1 then
     out[i] = 1
   else
-    local q, ck, pr, av = f[2], f[3], tonumber(f[4]), tonumber(f[5])
     local st = "r"
     if av > now then st = "d" end
-    redis.call("HSET", mkey, "q", q, "ck", ck, "p", ARGV[o + 2], "pr", pr, "av", av,
-      "cpu", f[6], "mem", f[7], "h", ARGV[o + 3], "n", 0, "dc", 0, "st", st)
+    redis.call("HSET", mkey, "q", q, "ck", ck, "p", payload, "pr", pr, "av", av,
+      "cpu", cpu, "mem", mem, "h", header, "n", 0, "dc", 0, "st", st)
     if not seen_queues[q] then
       redis.call("ZADD", base .. "queues", "NX", 0, q)
       seen_queues[q] = true
