@@ -94,6 +94,8 @@ export function fairQueueSuite(
 				assert.equal(d.availableAt, m.availableAt ?? clock.now() - 1_000);
 				assert.deepEqual(d.resources, m.resources ?? { cpu: 0, memoryGb: 0 });
 				assert.deepEqual(d.metadata, m.metadata);
+				assert.equal(d.nackCount, 0);
+				assert.equal(got.get(m.id)?.deliveryCount, 1);
 			}
 		});
 
