@@ -40,8 +40,13 @@ export async function recordItems(client: pg.PoolClient, input: ItemsToRecord): 
 	const open = inserted.filter((r) => !r.final);
 	// Early outcomes are of this batch's own children; each is claimed by its item's
 	// key (the index the item was just inserted at), not through an index on run ids.
+	// Most batches have none, and sending every open item's run id and index (two
+	// arrays of up to a chunk's size, which PostgreSQL parses) cost about 1 µs per
+	// item, so they are sent only when the batch has early outcomes at all. Looked up
+	// under the batch row's lock, which the completion tracker takes before it stores
+	// an early outcome (record_outcomes), so none can appear before this commits.
 	const claimed =
-		open.length === 0
+		open.length === 0 || !(await hasEarlyOutcomes(client, batchId))
 			? { rows: [] }
 			: await client.query<{ status: string }>(
 					`WITH early AS (
@@ -68,6 +73,11 @@ export async function recordItems(client: pg.PoolClient, input: ItemsToRecord): 
 	const counted = await addFinalCounts(client, finals, now);
 	// Sealing with every item already final completes here; addFinalCounts only checks batches it counted.
 	return counted.completed.length > 0 ? counted.completed : completeIfDone(client, [batchId], now);
+}
+
+async function hasEarlyOutcomes(client: pg.PoolClient, batchId: string): Promise<boolean> {
+	const { rowCount } = await client.query("SELECT 1 FROM early_outcomes WHERE batch_id = $1 LIMIT 1", [batchId]);
+	return (rowCount ?? 0) > 0;
 }
 
 /** An item as recordItems stores it (all of one batch). */
