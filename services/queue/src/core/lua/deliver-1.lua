@@ -127,8 +127,7 @@ local function deliver_from_key(c, ck, room, taken)
       local o = #out
       out[o + 1] = m[1]
       out[o + 2] = m[2]
-      -- A message never nacked has no nack count (enqueue-1.lua stores none).
-      out[o + 3] = table.concat({ id, c.q, ck, m[3], m[4] or 0, token, dc, vu }, "\31")
+      out[o + 3] = table.concat({ id, c.q, ck, m[3], m[4], token, dc, vu }, "\31")
     end
   end
   if #got > 0 then redis.call("ZREM", kz, unpack(got)) end

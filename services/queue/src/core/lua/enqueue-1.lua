@@ -48,10 +48,8 @@ for i = 1, n do
   else
     local st = "r"
     if av > now then st = "d" end
-    -- No nack count ("n") or delivery count ("dc") yet: the scripts that read them take
-    -- a missing one as 0, and two fields fewer per message cost Redis less.
     redis.call("HSET", mkey, "q", q, "ck", ck, "p", payload, "pr", pr, "av", av,
-      "cpu", cpu, "mem", mem, "h", header, "st", st)
+      "cpu", cpu, "mem", mem, "h", header, "n", 0, "dc", 0, "st", st)
     if not seen_queues[q] then
       redis.call("ZADD", base .. "queues", "NX", 0, q)
       seen_queues[q] = true
