@@ -76,8 +76,8 @@ export async function recordItems(client: pg.PoolClient, input: ItemsToRecord): 
 }
 
 async function hasEarlyOutcomes(client: pg.PoolClient, batchId: string): Promise<boolean> {
-	const { rowCount } = await client.query("SELECT 1 FROM early_outcomes WHERE batch_id = $1 LIMIT 1", [batchId]);
-	return (rowCount ?? 0) > 0;
+	const found = await client.query("SELECT 1 FROM early_outcomes WHERE batch_id = $1 LIMIT 1", [batchId]);
+	return (found.rowCount ?? 0) > 0;
 }
 
 /** An item as recordItems stores it (all of one batch). */
