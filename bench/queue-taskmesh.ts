@@ -21,7 +21,7 @@ import {
 } from "../gen/taskmesh/queue/v1/queue_pb.js";
 import { OrderedStreamClient } from "../services/kit/src/grpc/ordered-stream-client.js";
 import { grpcServiceDefinition } from "../services/kit/src/grpc/service-definition.js";
-import { SPAWNED_SERVICE_ARGS } from "../services/kit/src/testing/process.js";
+import { SPAWNED_SERVICE_ARGS, serviceNodeArgs } from "../services/kit/src/testing/process.js";
 import { forkConsumer, type LatencySplit, preciseNow, splitAtWarmup } from "./queue-pushable.js";
 
 /** A queue service process. */
@@ -66,11 +66,9 @@ export async function startQueueService(
 ): Promise<RunningQueueService> {
 	const port = await freePort();
 	const namespace = `bench:queue:${randomBytes(4).toString("hex")}`;
-	// BENCH_QUEUE_NODE_ARGS passes extra node flags to the service (for example --cpu-prof).
-	const args = [
-		...(process.env.BENCH_QUEUE_NODE_ARGS ?? "").split(" ").filter(Boolean),
-		...SPAWNED_SERVICE_ARGS,
-	];
+	// SERVICE_NODE_ARGS passes node flags to the service (for example --cpu-prof), as it
+	// does to every service the tests and the other benches spawn.
+	const args = [...serviceNodeArgs(), ...SPAWNED_SERVICE_ARGS];
 	if (telemetry) args.push("--import", "./bench/queue-telemetry-preload.ts");
 	const child: ChildProcess = spawn(process.execPath, [...args, script], {
 		env: {
