@@ -299,14 +299,14 @@ export class RunTrigger {
 				continue;
 			}
 			try {
-				// A TriggerRuns item i of a batch is batch index firstIndex + i; a single trigger names its own.
-				const batchIndex =
-					batch === undefined
-						? input.batchId
-							? (input.batchIndex ?? 0)
-							: null
-						: batch.firstIndex + (itemIndexes?.[i] ?? i);
-				const batchId = batch === undefined ? input.batchId || null : batch.id;
+				// A single trigger names its own batch place; TriggerRuns item i of a batch is
+				// batch index firstIndex + i.
+				let batchId: string | null = input.batchId || null;
+				let batchIndex: number | null = batchId === null ? null : (input.batchIndex ?? 0);
+				if (batch !== undefined) {
+					batchId = batch.id;
+					batchIndex = batch.firstIndex + (itemIndexes?.[i] ?? i);
+				}
 				rows.push(this.newRun(input, def, parents, now, ids[i] as string, defaults, batchId, batchIndex));
 				rowIndex.push(i);
 			} catch (error) {
