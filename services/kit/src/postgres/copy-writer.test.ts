@@ -11,6 +11,9 @@ describe("CopyWriter's binary COPY values, read back by PostgreSQL", () => {
 		await schema.pool.query(
 			"CREATE TABLE t (n int, f float8, at timestamptz, tags text[], doc jsonb, b bytea, s text)",
 		);
+		await schema.pool.query(
+			"CREATE TABLE ints (k int, small int2, medium int4, big int8, huge int8, flag bool, doc jsonb, s text)",
+		);
 	});
 	after(async () => {
 		await schema.drop();
@@ -50,5 +53,70 @@ describe("CopyWriter's binary COPY values, read back by PostgreSQL", () => {
 			b: null,
 			s: null,
 		});
+	});
+
+	test("integers at their edges, negative ones, booleans and non-ASCII text and JSON round-trip", async () => {
+		const w = new CopyWriter(16);
+		const longJson = JSON.stringify({ text: "x".repeat(100) });
+		w.row(8)
+			.int4(1)
+			.int2(-2)
+			.int4(-1)
+			.int8(-(2 ** 53 - 1))
+			.int8Big(2n ** 63n - 1n)
+			.bool(true);
+		w.jsonb('{"ключ":"значение ✓"}').text("žluťoučký kůň 🐎");
+		w.row(8)
+			.int4(2)
+			.int2(32767)
+			.int4(2 ** 31 - 1)
+			.int8(2 ** 40 + 5)
+			.int8Big(-(2n ** 63n))
+			.bool(false);
+		w.jsonb(longJson).text("a".repeat(200));
+		w.row(8)
+			.int4(3)
+			.int2(-32768)
+			.int4(-(2 ** 31))
+			.int8(-1)
+			.int8Big(-5n)
+			.bool(true)
+			.jsonb("{}")
+			.text("é");
+		const client = await schema.pool.connect();
+		try {
+			assert.equal(
+				await copyEncoded(client, "ints", ["k", "small", "medium", "big", "huge", "flag", "doc", "s"], w),
+				3,
+			);
+		} finally {
+			client.release();
+		}
+		const { rows } = await schema.pool.query(
+			"SELECT k, small, medium, big::text, huge::text, flag, doc, s FROM ints ORDER BY k",
+		);
+		assert.deepEqual(rows, [
+			{
+				k: 1,
+				small: -2,
+				medium: -1,
+				big: String(-(2 ** 53 - 1)),
+				huge: String(2n ** 63n - 1n),
+				flag: true,
+				doc: { ключ: "значение ✓" },
+				s: "žluťoučký kůň 🐎",
+			},
+			{
+				k: 2,
+				small: 32767,
+				medium: 2 ** 31 - 1,
+				big: String(2 ** 40 + 5),
+				huge: String(-(2n ** 63n)),
+				flag: false,
+				doc: JSON.parse(longJson),
+				s: "a".repeat(200),
+			},
+			{ k: 3, small: -32768, medium: -(2 ** 31), big: "-1", huge: "-5", flag: true, doc: {}, s: "é" },
+		]);
 	});
 });
