@@ -48,7 +48,9 @@ export function placeChunk(chunk: ChunkPlace, knownCount: number, limits: ChunkL
 	}
 	let count = knownCount;
 	if (chunk.header !== undefined) {
-		if (chunk.header.bodySize > BigInt(limits.maxMessageBytes)) {
+		// As numbers: the cap is a safe integer, so a size past it stays past it when
+		// rounded, and no BigInt is made per message.
+		if (Number(chunk.header.bodySize) > limits.maxMessageBytes) {
 			throw new ChunkError(
 				"too-large",
 				"header.body_size",
@@ -100,7 +102,8 @@ export function checkMessageSize(totalBytes: number, limits: ChunkLimits): void 
 
 /** Throws when a whole body's size differs from the size its header declared. */
 export function checkDeclaredSize(totalBytes: number, declared: bigint | undefined): void {
-	if (declared !== undefined && BigInt(totalBytes) !== declared) {
+	// totalBytes is a safe integer, so the comparison is exact as numbers.
+	if (declared !== undefined && Number(declared) !== totalBytes) {
 		throw new ChunkError(
 			"body-size-mismatch",
 			"header.body_size",
