@@ -31,9 +31,9 @@ export function wholeRow(group: MessageGroup, runSeq: bigint, now: number): Whol
 		runId: group.runId,
 		messageId: group.messageId,
 		runSeq,
-		...storedHeader(header, now),
+		header: storedHeader(header, now),
 		bodySize: head.byteLength,
-		body: Buffer.from(head.buffer, head.byteOffset, head.byteLength),
+		body: head,
 		searchText: searchTextOf(head),
 		nowMs: now,
 	};
@@ -43,10 +43,29 @@ export function wholeRow(group: MessageGroup, runSeq: bigint, now: number): Whol
 export function storedHeader(header: IncomingHeader, now: number): StoredHeader {
 	return {
 		level: header.level,
-		loggedAtUs: header.loggedAtUs ?? BigInt(now) * 1000n,
-		attributes: JSON.stringify(header.attributes),
+		loggedAtUs: header.loggedAtUs ?? microsOfMs(now),
+		attributes: attributesJson(header.attributes),
 		taskId: header.taskId,
 		attemptId: header.attemptId,
 		traceId: header.traceId,
 	};
+}
+
+/** Attributes as the JSON text stored; most lines have none, and "{}" needs no serializer. */
+function attributesJson(attributes: Record<string, string>): string {
+	for (const _ in attributes) return JSON.stringify(attributes);
+	return "{}";
+}
+
+// A frame's messages share one arrival time: its microseconds are made once, not
+// as two BigInts per message.
+let lastMs = Number.NaN;
+let lastMicros = 0n;
+
+function microsOfMs(ms: number): bigint {
+	if (ms !== lastMs) {
+		lastMicros = BigInt(ms) * 1000n;
+		lastMs = ms;
+	}
+	return lastMicros;
 }
