@@ -36,6 +36,21 @@ const MAX_DEPTH = 100;
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** String slots of lastStrings: which field a value was read from. */
+const SLOT = {
+	messageId: 0,
+	runId: 1,
+	environmentId: 2,
+	attributeKey: 3,
+	attributeValue: 4,
+	taskId: 5,
+	attemptId: 6,
+	traceId: 7,
+} as const;
+
+// The last ASCII string read per slot (only ever ASCII, so a byte compares with a char code).
+const lastStrings: string[] = Array.from({ length: 8 }, () => "");
+
 /** A cursor over one message's bytes. */
 class WireReader {
 	pos: number;
@@ -113,13 +128,29 @@ class WireReader {
 		return start;
 	}
 
-	string(): string {
+	/**
+	 * A string field. `slot` names which field it is: the last ASCII value read for
+	 * each slot is kept, and bytes equal to it give back the same string, because a
+	 * stream repeats its environment, run and attribute names on every line.
+	 */
+	string(slot: number): string {
 		const start = this.span();
 		const end = this.pos;
 		const buf = this.buf;
 		// Ids and attribute keys are nearly always ASCII, which latin1 decodes as is
 		// with no validation pass and no view of the bytes.
 		if (end - start <= 256) {
+			const last = lastStrings[slot] as string;
+			if (last.length === end - start) {
+				let same = true;
+				for (let i = 0; i < last.length; i++) {
+					if (buf[start + i] !== last.charCodeAt(i)) {
+						same = false;
+						break;
+					}
+				}
+				if (same) return last;
+			}
 			let ascii = true;
 			for (let i = start; i < end; i++) {
 				if ((buf[i] as number) >= 0x80) {
@@ -127,7 +158,11 @@ class WireReader {
 					break;
 				}
 			}
-			if (ascii) return buf.toString("latin1", start, end);
+			if (ascii) {
+				const value = buf.toString("latin1", start, end);
+				lastStrings[slot] = value;
+				return value;
+			}
 		}
 		try {
 			return strictUtf8.decode(buf.subarray(start, end));
@@ -191,13 +226,13 @@ export function readLogChunk(bytes: Uint8Array): ChunkFields {
 		const wireType = tag & 7;
 		switch (wireType === LENGTH_DELIMITED ? field : wireType === VARINT ? -field : 0) {
 			case 1:
-				chunk.messageId = r.string();
+				chunk.messageId = r.string(SLOT.messageId);
 				break;
 			case 2:
-				chunk.runId = r.string();
+				chunk.runId = r.string(SLOT.runId);
 				break;
 			case 3:
-				chunk.environmentId = r.string();
+				chunk.environmentId = r.string(SLOT.environmentId);
 				break;
 			case -4:
 				chunk.sequence = r.uint32();
@@ -269,13 +304,13 @@ function readHeader(r: WireReader, header: HeaderFields): void {
 				header.chunkCount = r.uint32();
 				break;
 			case 6:
-				header.taskId = r.string();
+				header.taskId = r.string(SLOT.taskId);
 				break;
 			case 7:
-				header.attemptId = r.string();
+				header.attemptId = r.string(SLOT.attemptId);
 				break;
 			case 8:
-				header.traceId = r.string();
+				header.traceId = r.string(SLOT.traceId);
 				break;
 			default:
 				if (field === 0) throw new ChunkDecodeError("field number 0");
@@ -303,8 +338,8 @@ function readAttribute(r: WireReader, attributes: Record<string, string>): void 
 		const tag = r.uint32();
 		const field = tag >>> 3;
 		const wireType = tag & 7;
-		if (wireType === LENGTH_DELIMITED && field === 1) key = r.string();
-		else if (wireType === LENGTH_DELIMITED && field === 2) value = r.string();
+		if (wireType === LENGTH_DELIMITED && field === 1) key = r.string(SLOT.attributeKey);
+		else if (wireType === LENGTH_DELIMITED && field === 2) value = r.string(SLOT.attributeValue);
 		else if (field === 0) throw new ChunkDecodeError("field number 0");
 		else r.skip(wireType, field, 0);
 	}
