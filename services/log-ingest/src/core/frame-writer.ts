@@ -92,9 +92,7 @@ export class FrameWriter {
 	 * one's transaction runs.
 	 */
 	async decode(chunks: IncomingChunk[]): Promise<MessageGroup[]> {
-		const groups = await decodeFrame(chunks, this.settings, this.inflateThread);
-		groups.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-		return groups;
+		return decodeFrame(chunks, this.settings, this.inflateThread);
 	}
 
 	/** The database half of write(): one transaction over the decoded frame (groups are not changed). */
@@ -169,11 +167,16 @@ export class FrameWriter {
 			result.bytes += row.bodySize;
 		}
 		if (skipped.size > 0) {
-			// Rows already stored (a retry) go the general way, which judges them; key
-			// order is what keeps concurrent frames from locking rows in crossing orders.
+			// Rows already stored (a retry) go the general way, which judges them.
 			general = groups.filter((g) => skipped.has(g.key) || !isWholeOnArrival(g, this.settings));
 		}
-		if (general.length > 0) await this.applyGeneral(client, general, now, nextCursor, result);
+		if (general.length > 0) {
+			// Key order is what keeps concurrent frames from locking the same message rows
+			// in crossing orders. Messages whole on arrival keep the frame's order (and take
+			// their cursors in it, so a Tail shows a frame's lines as they were sent).
+			general.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+			await this.applyGeneral(client, general, now, nextCursor, result);
+		}
 
 		await notifyRuns(
 			client,
