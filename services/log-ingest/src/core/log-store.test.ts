@@ -101,6 +101,20 @@ describe("LogStore", () => {
 		assert.ok(Buffer.concat(parts).equals(body));
 	});
 
+	test("lines of one frame take their run's cursors in the order they were sent", async () => {
+		// Ids that sort the other way round: the cursor order must be the frame's, not the ids'.
+		const ids = ["z9", "m5", "b10", "a2", "b1"];
+		const frame = ids.flatMap((id) => chunks("run_order", id, Buffer.from(`line ${id}`)));
+		await f.store.session().accept(frame.map((chunk, i) => ({ ...chunk, index: i })));
+		const { rows } = await f.schema.pool.query<{ message_id: string }>(
+			"SELECT message_id FROM log_messages WHERE run_id = 'run_order' ORDER BY run_seq",
+		);
+		assert.deepEqual(
+			rows.map((r) => r.message_id),
+			ids,
+		);
+	});
+
 	test("a message that stays quiet is swept once, even when two sweeps run together", async () => {
 		const partial = chunks("run_quiet", "quiet", randomBytes(30_000)).slice(0, 2);
 		await f.store.session().accept(partial);
