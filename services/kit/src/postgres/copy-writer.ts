@@ -75,6 +75,8 @@ export class CopyBufferPool {
  */
 export class CopyWriter {
 	private buffer: Buffer;
+	/** The buffer's size, kept as a field: reading byteLength on every field cost more than the write. */
+	private capacity: number;
 	private at: number;
 	private rows = 0;
 
@@ -88,6 +90,7 @@ export class CopyWriter {
 	) {
 		const bytes = Math.max(1024, expectedBytes + COPY_DATA_HEADER_BYTES + 32);
 		this.buffer = pool?.take(bytes) ?? Buffer.allocUnsafe(bytes);
+		this.capacity = this.buffer.byteLength;
 		this.at = COPY_DATA_HEADER_BYTES + COPY_SIGNATURE.copy(this.buffer, COPY_DATA_HEADER_BYTES);
 		this.at = this.buffer.writeInt32BE(0, this.at); // flags
 		this.at = this.buffer.writeInt32BE(0, this.at); // header extension length
@@ -272,17 +275,18 @@ export class CopyWriter {
 
 	/** Room for a string: UTF-8 takes at most three bytes per UTF-16 unit, counted exactly only when tight. */
 	private reserveText(prefix: number, value: string): void {
-		if (this.at + prefix + value.length * 3 <= this.buffer.byteLength) return;
+		if (this.at + prefix + value.length * 3 <= this.capacity) return;
 		this.reserve(prefix + Buffer.byteLength(value, "utf8"));
 	}
 
 	private reserve(bytes: number): void {
-		if (this.at + bytes <= this.buffer.byteLength) return;
-		const size = Math.max(this.buffer.byteLength * 2, this.at + bytes + 1024);
+		if (this.at + bytes <= this.capacity) return;
+		const size = Math.max(this.capacity * 2, this.at + bytes + 1024);
 		const grown = this.pool?.take(size) ?? Buffer.allocUnsafe(size);
 		this.buffer.copy(grown, 0, 0, this.at);
 		this.pool?.give(this.buffer);
 		this.buffer = grown;
+		this.capacity = grown.byteLength;
 	}
 }
 
