@@ -115,6 +115,37 @@ describe("LogStore", () => {
 		);
 	});
 
+	test("each line keeps its own attributes, however its neighbours' differ", async () => {
+		const sets: Array<Record<string, string>> = [
+			{ a: "1" },
+			{ a: "1" },
+			{ a: "2" },
+			{ a: "1", b: "2" },
+			{ b: "2", a: "1" },
+			{ a: "1" },
+			{},
+			{ toString: "x" },
+			{ a: "1" },
+		];
+		const frame = sets.flatMap((attributes, i) => [
+			...chunkLogMessage({
+				messageId: `attr${i}`,
+				runId: "run_attributes",
+				environmentId: "env_core",
+				header: { level: LogLevel.INFO, attributes },
+				body: Buffer.from(`line ${i}`),
+			}),
+		]);
+		await f.store.session().accept(frame.map((chunk, i) => incomingChunk(chunk, i, 0, i)));
+		const { rows } = await f.schema.pool.query<{ attributes: Record<string, string> }>(
+			"SELECT attributes FROM log_messages WHERE run_id = 'run_attributes' ORDER BY run_seq",
+		);
+		assert.deepEqual(
+			rows.map((r) => r.attributes),
+			sets,
+		);
+	});
+
 	test("a message that stays quiet is swept once, even when two sweeps run together", async () => {
 		const partial = chunks("run_quiet", "quiet", randomBytes(30_000)).slice(0, 2);
 		await f.store.session().accept(partial);

@@ -51,10 +51,26 @@ export function storedHeader(header: IncomingHeader, now: number): StoredHeader 
 	};
 }
 
-/** Attributes as the JSON text stored; most lines have none, and "{}" needs no serializer. */
+// The last attributes serialized: a task's lines mostly repeat the same ones, and
+// comparing them costs a fraction of serializing them again.
+let lastAttributes: Record<string, string> = {};
+let lastAttributeCount = 0;
+let lastAttributesJson = "{}";
+
+/** Attributes as the JSON text stored. */
 function attributesJson(attributes: Record<string, string>): string {
-	for (const _ in attributes) return JSON.stringify(attributes);
-	return "{}";
+	let count = 0;
+	let same = true;
+	for (const key in attributes) {
+		count += 1;
+		if (same && lastAttributes[key] !== attributes[key]) same = false;
+	}
+	if (count === 0) return "{}";
+	if (same && count === lastAttributeCount) return lastAttributesJson;
+	lastAttributesJson = JSON.stringify(attributes);
+	lastAttributes = attributes;
+	lastAttributeCount = count;
+	return lastAttributesJson;
 }
 
 // A frame's messages share one arrival time: its microseconds are made once, not
