@@ -55,27 +55,30 @@ export async function decodeFrame(
 ): Promise<MessageGroup[]> {
 	const onThread: Array<{ group: MessageGroup; chunk: IncomingChunk }> | undefined =
 		inflateThread !== undefined && compressedBytesOf(chunks) >= THREAD_MIN_COMPRESSED_BYTES ? [] : undefined;
-	const groups = new Map<string, Seen>();
-	// One runKey string per run of the frame: the cursor maps hash it once, not per message.
-	const runKeys = new Map<string, Map<string, string>>();
+	// Messages of the frame by environment, then run, then message id: each lookup
+	// hashes a string the reader already made (and the environment's and run's are
+	// mostly the same string objects), where one map by full key would hash a new
+	// joined string per chunk.
+	const runsByEnvironment = new Map<string, Map<string, RunOfFrame>>();
+	const seenInOrder: Seen[] = [];
 	const offLoop: Array<{ group: MessageGroup; chunk: IncomingChunk }> = [];
 	for (const chunk of chunks) {
-		let ofEnvironment = runKeys.get(chunk.environmentId);
+		let ofEnvironment = runsByEnvironment.get(chunk.environmentId);
 		if (ofEnvironment === undefined) {
 			ofEnvironment = new Map();
-			runKeys.set(chunk.environmentId, ofEnvironment);
+			runsByEnvironment.set(chunk.environmentId, ofEnvironment);
 		}
-		let runKey = ofEnvironment.get(chunk.runId);
-		if (runKey === undefined) {
-			runKey = `${chunk.environmentId}\u0000${chunk.runId}`;
-			ofEnvironment.set(chunk.runId, runKey);
+		let run = ofEnvironment.get(chunk.runId);
+		if (run === undefined) {
+			// One runKey string per run of the frame: the cursor maps hash it once, not per message.
+			run = { runKey: `${chunk.environmentId}\u0000${chunk.runId}`, messages: new Map() };
+			ofEnvironment.set(chunk.runId, run);
 		}
-		const key = `${runKey}\u0000${chunk.messageId}`;
-		let seen = groups.get(key);
+		let seen = run.messages.get(chunk.messageId);
 		if (seen === undefined) {
 			const group: MessageGroup = {
-				key,
-				runKey,
+				key: `${run.runKey}\u0000${chunk.messageId}`,
+				runKey: run.runKey,
 				environmentId: chunk.environmentId,
 				runId: chunk.runId,
 				messageId: chunk.messageId,
@@ -86,7 +89,8 @@ export async function decodeFrame(
 				error: undefined,
 			};
 			seen = { group, first: chunk.sequence, more: undefined };
-			groups.set(key, seen);
+			run.messages.set(chunk.messageId, seen);
+			seenInOrder.push(seen);
 		} else if (isRepeat(seen, chunk.sequence)) {
 			seen.group.duplicatesInFrame += 1;
 			continue;
@@ -108,7 +112,7 @@ export async function decodeFrame(
 		}
 	};
 	if (offLoop.length > 0) await Promise.all(Array.from({ length: DECODE_CONCURRENCY }, worker));
-	const out = Array.from(groups.values(), (seen) => seen.group);
+	const out = seenInOrder.map((seen) => seen.group);
 	for (const group of out) {
 		if (group.chunks.length > 1) group.chunks.sort((a, b) => a.chunk.sequence - b.chunk.sequence);
 	}
@@ -147,6 +151,12 @@ async function inflateOnThread(
 		if (outcome.head !== undefined) group.head = outcome.head;
 		if (chunk.header !== undefined) group.header = chunk.header;
 	});
+}
+
+/** A run of the frame: its cursor key and its messages by id. */
+interface RunOfFrame {
+	runKey: string;
+	messages: Map<string, Seen>;
 }
 
 /** A message of the frame and the sequences it has had so far (a set only from its second chunk). */
