@@ -119,4 +119,13 @@ describe("CopyWriter's binary COPY values, read back by PostgreSQL", () => {
 			{ k: 3, small: -32768, medium: -(2 ** 31), big: "-1", huge: "-5", flag: true, doc: {}, s: "é" },
 		]);
 	});
+
+	test("a number past an int2 or int4 column's range is refused, not wrapped", () => {
+		const w = new CopyWriter(16);
+		w.row(2);
+		assert.throws(() => w.int2(32768), /32768 does not fit an int2 column/);
+		assert.throws(() => w.int2(-32769), /does not fit an int2 column/);
+		assert.throws(() => w.int4(2 ** 31), /2147483648 does not fit an int4 column/);
+		assert.throws(() => w.int4(-(2 ** 31) - 1), /does not fit an int4 column/);
+	});
 });

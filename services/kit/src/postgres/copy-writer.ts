@@ -142,12 +142,16 @@ export class CopyWriter {
 	}
 
 	int2(value: number): this {
+		// A value past the column's range must fail, as Buffer's writer made it, not wrap.
+		if (value < -32768 || value > 32767) throw new RangeError(`${value} does not fit an int2 column`);
 		this.reserve(6);
 		this.at = put16(this.buffer, put32(this.buffer, this.at, 2), value);
 		return this;
 	}
 
 	int4(value: number): this {
+		if (value < -2147483648 || value > 2147483647)
+			throw new RangeError(`${value} does not fit an int4 column`);
 		this.reserve(8);
 		this.at = put32(this.buffer, put32(this.buffer, this.at, 4), value);
 		return this;
