@@ -17,7 +17,7 @@ const VARINT = 0;
  * A sender encodes one chunk per log line, so this runs tens of thousands of times a
  * second: nothing is allocated but the output, and short ASCII strings (ids, attribute
  * keys) are measured and written by a plain loop instead of a call into the UTF-8
- * encoder per string (2.3–2.6 → ~1 µs per 1 KiB line, `bench:logs`' client CPU).
+ * encoder per string (2.3–3.7 → 1.5–2.2 µs per 1 KiB line, measured side by side).
  */
 class ChunkEncoder {
 	at = 0;
