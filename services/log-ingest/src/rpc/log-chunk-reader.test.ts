@@ -75,6 +75,24 @@ describe("readLogChunk", () => {
 		assertSameAsProtobufEs(Buffer.concat([first, second]));
 	});
 
+	test("strings of the same length as the previous chunk's but other bytes are read as sent", () => {
+		// The reader gives back the previous string of a field when the bytes are equal;
+		// chunks in a row whose ids, names and values differ only in their characters.
+		const texts = ["run_1", "run_2", "run_1", "rün_1", "run_1", "RUN_1"];
+		for (const [i, text] of texts.entries()) {
+			const bytes = toBinary(
+				LogChunkSchema,
+				create(LogChunkSchema, {
+					messageId: `m${i % 2}`,
+					runId: text,
+					environmentId: text.toUpperCase(),
+					header: { level: LogLevel.INFO, attributes: { [text]: text }, taskId: text, traceId: `${i}` },
+				}),
+			);
+			assertSameAsProtobufEs(bytes);
+		}
+	});
+
 	test("a string that is not UTF-8 and a field cut short are refused, as protobuf-es refuses them", () => {
 		const notUtf8 = Uint8Array.of(0x0a, 2, 0xc3, 0x28);
 		assert.throws(() => fromBinary(LogChunkSchema, notUtf8));
