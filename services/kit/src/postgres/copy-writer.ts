@@ -118,11 +118,7 @@ export class CopyWriter {
 	text(value: string): this {
 		if (value.length === 0) return this.lengthOnly(0);
 		this.reserveText(4, value);
-		if (value.length <= SHORT_TEXT && this.ascii(value, this.at + 4)) {
-			this.at = put32(this.buffer, this.at, value.length) + value.length;
-			return this;
-		}
-		const length = this.buffer.write(value, this.at + 4, "utf8");
+		const length = this.utf8(value, this.at + 4);
 		put32(this.buffer, this.at, length);
 		this.at += 4 + length;
 		return this;
@@ -132,10 +128,7 @@ export class CopyWriter {
 	jsonb(json: string): this {
 		this.reserveText(5, json);
 		this.buffer[this.at + 4] = 1;
-		const length =
-			json.length <= SHORT_TEXT && this.ascii(json, this.at + 5)
-				? json.length
-				: this.buffer.write(json, this.at + 5, "utf8");
+		const length = this.utf8(json, this.at + 5);
 		put32(this.buffer, this.at, length + 1);
 		this.at += 5 + length;
 		return this;
@@ -269,6 +262,12 @@ export class CopyWriter {
 			buffer[at + i] = code;
 		}
 		return true;
+	}
+
+	/** Writes a string's UTF-8 bytes at `at` (room reserved); returns how many. */
+	private utf8(value: string, at: number): number {
+		if (value.length <= SHORT_TEXT && this.ascii(value, at)) return value.length;
+		return this.buffer.write(value, at, "utf8");
 	}
 
 	private lengthOnly(length: number): this {
