@@ -69,5 +69,5 @@ export async function bullmqLatency(
 	await worker.stop();
 	await queue.obliterate({ force: true });
 	await queue.close();
-	return splitAtWarmup(latencies, started + warmupSeconds * 1000);
+	return splitAtWarmup(latencies, started, warmupSeconds * 1000);
 }

@@ -52,19 +52,35 @@ export interface LatencySplit {
 	warmup: number[];
 	/** Messages sent after it: the steady state the figures are about. */
 	steady: number[];
+	/** p99 of the messages sent in each WINDOW_MS from the start (of 100 or more), warm-up included. */
+	p99ByWindow: number[];
 }
+
+/** The width of the windows of LatencySplit.p99ByWindow. */
+export const WINDOW_MS = 5000;
 
 /**
  * Splits consumer samples, flattened as [sentAt, latency, sentAt, latency, ...],
- * into those sent before `steadyFrom` (a preciseNow() time) and after.
+ * into those sent in the first `warmupMs` after `started` (a preciseNow() time)
+ * and those sent after, and takes the p99 of each WINDOW_MS from the start: the
+ * windows show when a system's tail has settled, which is what the warm-up is for.
  */
-export function splitAtWarmup(samples: number[], steadyFrom: number): LatencySplit {
-	const split: LatencySplit = { warmup: [], steady: [] };
+export function splitAtWarmup(samples: number[], started: number, warmupMs: number): LatencySplit {
+	const split: LatencySplit = { warmup: [], steady: [], p99ByWindow: [] };
+	const windows: number[][] = [];
 	for (let i = 0; i + 1 < samples.length; i += 2) {
+		const sentAt = samples[i] as number;
 		const latency = samples[i + 1] as number;
-		if ((samples[i] as number) < steadyFrom) split.warmup.push(latency);
+		if (sentAt < started + warmupMs) split.warmup.push(latency);
 		else split.steady.push(latency);
+		const w = Math.max(0, Math.floor((sentAt - started) / WINDOW_MS));
+		const window = windows[w];
+		if (window === undefined) windows[w] = [latency];
+		else window.push(latency);
 	}
+	// A last window holding only the final few messages of a run says nothing of its tail.
+	for (const window of windows)
+		if ((window?.length ?? 0) >= 100) split.p99ByWindow.push(percentile(window ?? [], 99));
 	return split;
 }
 

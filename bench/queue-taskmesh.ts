@@ -242,5 +242,5 @@ export async function taskmeshLatency(
 	stream?.end();
 	const { latencies } = await c.done;
 	await c.stop();
-	return splitAtWarmup(latencies, started + warmupSeconds * 1000);
+	return splitAtWarmup(latencies, started, warmupSeconds * 1000);
 }
