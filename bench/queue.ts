@@ -24,9 +24,9 @@
  *
  * Environment: BENCH_QUEUE_N (default 100000), BENCH_QUEUE_LATENCY_SECONDS
  * (default 10), BENCH_QUEUE_WARMUP_SECONDS (default 15), BENCH_QUEUE_ROUNDS
- * (default 3), BENCH_QUEUE_LATENCY_ROUNDS (default 3), REDIS_URL; SERVICE_NODE_ARGS (node flags for the service, e.g.
- * --trace-gc) and BENCH_QUEUE_SERVICE_OUTPUT (a file the service's stdout, where
- * --trace-gc writes, is appended to). Ends with
+ * (default 3), BENCH_QUEUE_LATENCY_ROUNDS (default 3), REDIS_URL; SERVICE_NODE_ARGS
+ * (node flags for the service, e.g. --trace-gc) and BENCH_QUEUE_SERVICE_OUTPUT (a
+ * file the service's stdout, where --trace-gc writes, is appended to). Ends with
  * `ratio: <taskmesh/bullmq throughput>`: the median over rounds of the ratio measured
  * side by side in each round (taskmesh with telemetry on).
  */
