@@ -74,13 +74,14 @@ export function splitAtWarmup(samples: number[], started: number, warmupMs: numb
 		if (sentAt < started + warmupMs) split.warmup.push(latency);
 		else split.steady.push(latency);
 		const w = Math.max(0, Math.floor((sentAt - started) / WINDOW_MS));
-		const window = windows[w];
-		if (window === undefined) windows[w] = [latency];
-		else window.push(latency);
+		const inWindow = windows[w];
+		if (inWindow === undefined) windows[w] = [latency];
+		else inWindow.push(latency);
 	}
 	// A last window holding only the final few messages of a run says nothing of its tail.
-	for (const window of windows)
-		if ((window?.length ?? 0) >= 100) split.p99ByWindow.push(percentile(window ?? [], 99));
+	for (const inWindow of windows) {
+		if (inWindow !== undefined && inWindow.length >= 100) split.p99ByWindow.push(percentile(inWindow, 99));
+	}
 	return split;
 }
 
