@@ -2,6 +2,7 @@ import { ConsumerWait } from "./consumer-wait.js";
 import type { FairQueue } from "./fair-queue.js";
 import { RotatingSpan } from "./rotating-span.js";
 import type { DeliverRequest, Delivery, Resources, Selector } from "./types.js";
+import type { HandoffTaker, HandoffTerms } from "./waiting-consumers.js";
 
 /** What a streaming consumer is. */
 export interface ConsumerSessionOptions {
@@ -30,8 +31,12 @@ export interface ConsumerSessionOptions {
  * wake bus, a delayed message's due time, or new credits). Remembers its
  * unsettled deliveries and gives them back when it closes.
  */
-export class ConsumerSession {
+export class ConsumerSession implements HandoffTaker {
 	private readonly options: ConsumerSessionOptions;
+	/** The queues it reads, by environment: "all", or their names. */
+	private readonly reads = new Map<string, "all" | Set<string>>();
+	/** Set when run() stops: a message handed over later goes straight back. */
+	private ended = false;
 	private credits = 0;
 	private stated: Resources | undefined;
 	/** Unsettled deliveries by receipt, with what each takes of the stated resources. */
@@ -50,6 +55,42 @@ export class ConsumerSession {
 			periodMs: options.spanPeriodMs,
 			enabled: options.telemetry,
 		});
+		for (const s of options.selectors) {
+			const known = this.reads.get(s.environmentId);
+			if (known === "all") continue;
+			if (s.queues.length === 0) this.reads.set(s.environmentId, "all");
+			else this.reads.set(s.environmentId, new Set([...(known ?? []), ...s.queues]));
+		}
+	}
+
+	/** Sets a credit aside for a message enqueued while this session waits (see WaitingConsumers). */
+	reserve(environmentId: string, queue: string): HandoffTerms | undefined {
+		if (this.ended || this.credits <= 0) return undefined;
+		const reads = this.reads.get(environmentId);
+		if (reads === undefined || (reads !== "all" && !reads.has(queue))) return undefined;
+		this.credits -= 1;
+		const terms: HandoffTerms = { consumerId: this.options.consumerId };
+		const free = this.freeNow();
+		if (free !== undefined) terms.free = free;
+		if (this.options.visibilityMs !== undefined) terms.visibilityMs = this.options.visibilityMs;
+		return terms;
+	}
+
+	/** Takes a message handed over at enqueue, or the credit set aside back. */
+	settle(delivery: Delivery | undefined): void {
+		if (delivery === undefined) {
+			this.addCredits(1);
+			return;
+		}
+		if (this.ended) {
+			// The stream is gone: give the message back at once rather than at its timeout.
+			void this.options.queue.release(this.options.consumerId, [delivery.receipt]).catch(() => {});
+			return;
+		}
+		this.track([delivery]);
+		this.span.count("deliveries", 1);
+		// The stream's own pushes wait for room; this one goes in line with them.
+		void this.options.push([delivery]).catch(() => {});
 	}
 
 	/** Grants credits; a stated free amount replaces the last one. */
@@ -103,6 +144,7 @@ export class ConsumerSession {
 		const environments = [...new Set(selectors.map((s) => s.environmentId))];
 		const waits = new ConsumerWait(queue.resources.wake, environments, signal);
 		this.waits = waits;
+		signal.addEventListener("abort", this.stopTaking, { once: true });
 		try {
 			while (!signal.aborted) {
 				if (this.credits <= 0) {
@@ -118,13 +160,7 @@ export class ConsumerSession {
 				const result = await queue.deliver(request);
 				if (result.deliveries.length > 0) {
 					this.credits -= result.deliveries.length;
-					for (const d of result.deliveries) {
-						const need = this.stated === undefined ? undefined : d.message.resources;
-						this.unsettled.set(d.receipt, need);
-						if (need !== undefined) {
-							this.taken = { cpu: this.taken.cpu + need.cpu, memoryGb: this.taken.memoryGb + need.memoryGb };
-						}
-					}
+					this.track(result.deliveries);
 					this.span.count("deliveries", result.deliveries.length);
 					if (signal.aborted) break;
 					await this.options.push(result.deliveries);
@@ -137,9 +173,17 @@ export class ConsumerSession {
 				if (result.nextDueAt !== undefined) {
 					delayMs = Math.min(delayMs, Math.max(0, result.nextDueAt - clock.now()));
 				}
-				await waits.forChange(delayMs);
+				// While it waits, a message enqueued on this process may be handed to it.
+				queue.waiting.add(environments, this);
+				try {
+					await waits.forChange(delayMs);
+				} finally {
+					queue.waiting.remove(environments, this);
+				}
 			}
 		} finally {
+			this.stopTaking();
+			signal.removeEventListener("abort", this.stopTaking);
 			this.waits = undefined;
 			waits.close();
 		}
@@ -164,6 +208,21 @@ export class ConsumerSession {
 		this.unsettled.clear();
 		if (receipts.length === 0) return 0;
 		return this.options.queue.release(this.options.consumerId, receipts);
+	}
+
+	private readonly stopTaking = () => {
+		this.ended = true;
+	};
+
+	/** Remembers deliveries as unsettled, with what they take of the stated resources. */
+	private track(deliveries: Delivery[]): void {
+		for (const d of deliveries) {
+			const need = this.stated === undefined ? undefined : d.message.resources;
+			this.unsettled.set(d.receipt, need);
+			if (need !== undefined) {
+				this.taken = { cpu: this.taken.cpu + need.cpu, memoryGb: this.taken.memoryGb + need.memoryGb };
+			}
+		}
 	}
 
 	private freeNow(): Resources | undefined {

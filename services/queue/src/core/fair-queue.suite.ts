@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import type { RedisClient } from "../../../kit/src/index.js";
 import { packEnqueueMessages } from "./enqueue-packing.js";
 import type { FairQueue } from "./fair-queue.js";
+import { handoffTests } from "./handoff.suite.js";
 import type { QueueCatalog } from "./queue-catalog.js";
 import { type ManualClock, message, testQueueCore } from "./testing-fixture.js";
 import type { Delivery } from "./types.js";
@@ -390,5 +391,6 @@ export function fairQueueSuite(
 				],
 			);
 		});
+		handoffTests(() => ({ queue, catalog, clock }));
 	});
 }

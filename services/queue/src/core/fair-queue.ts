@@ -11,6 +11,7 @@ import {
 } from "./queue-context.js";
 import { groupByEnvironment } from "./settlement.js";
 import type { DeliverRequest, DeliverResult, Delivery, NewMessage, Resources, Selector } from "./types.js";
+import { type Handoff, type HandoffTerms, WaitingConsumers } from "./waiting-consumers.js";
 import { holdWritesForThisTick } from "./write-batch.js";
 
 export type { AckItem, NackItem };
@@ -38,6 +39,26 @@ function deliveryLimits(free: Resources | undefined, visibilityMs: number, defau
 		defaults.concurrencyLimit,
 		defaults.keySharePercent,
 	].join("\x1f");
+}
+
+/** enqueue-1.lua's hand-off terms argument. */
+function handoffTerms(terms: HandoffTerms, token: string, defaults: QueueDefaults): string {
+	return [
+		terms.consumerId,
+		token,
+		terms.free?.cpu ?? -1,
+		terms.free?.memoryGb ?? -1,
+		terms.visibilityMs ?? 0,
+		defaults.visibilityTimeoutMs,
+		defaults.concurrencyLimit,
+		defaults.keySharePercent,
+	].join("\x1f");
+}
+
+/** A message handed to a waiting consumer by its enqueue script. */
+interface HandedOver {
+	handoff: Handoff;
+	delivery: Delivery;
 }
 
 /** The environment of every message, or undefined when they are of several (or none). */
@@ -81,6 +102,8 @@ export class FairQueue {
 	private readonly context: QueueContext;
 	private readonly environments: EnvironmentRegistry;
 	private readonly settler: DeliverySettler;
+	/** Consumers of this process waiting for messages, which an enqueue may hand one to. */
+	readonly waiting = new WaitingConsumers();
 	/** Oldest ready message per environment as last seen, for fairness across environments. */
 	private readonly oldestSeen = new Map<string, number>();
 	/**
@@ -110,9 +133,10 @@ export class FairQueue {
 		const now = clock.now();
 		const duplicates: boolean[] = new Array(messages.length).fill(false);
 		const environmentId = soleEnvironment(messages);
+		let handedOver: HandedOver | undefined;
 		if (environmentId !== undefined) {
 			// The usual request, all of one environment: no grouping, one script.
-			await this.enqueueIn(environmentId, messages, undefined, duplicates, now);
+			handedOver = await this.enqueueIn(environmentId, messages, undefined, duplicates, now);
 		} else {
 			const byEnvironment = new Map<string, number[]>();
 			messages.forEach((m, i) => {
@@ -131,12 +155,19 @@ export class FairQueue {
 			}
 		}
 		if (lifecycle.enabled) lifecycle.enqueued(messages, duplicates, now);
+		if (handedOver !== undefined) {
+			const { handoff, delivery } = handedOver;
+			this.observeDeliveries(handoff.terms.consumerId, [delivery], now);
+			handoff.taker.settle(delivery);
+		}
 		return duplicates;
 	}
 
 	/**
 	 * One environment's script of an enqueue: the messages at `indexes`, or all of
-	 * them when undefined; marks their duplicates.
+	 * them when undefined; marks their duplicates. A request of one message that is
+	 * ready now may go straight to a consumer of this process that is waiting for
+	 * it: returned then, for the caller to log and settle.
 	 */
 	private async enqueueIn(
 		environmentId: string,
@@ -144,10 +175,15 @@ export class FairQueue {
 		indexes: number[] | undefined,
 		duplicates: boolean[],
 		now: number,
-	): Promise<void> {
+	): Promise<HandedOver | undefined> {
 		const { wake, namespace } = this.context;
 		await this.environments.register(environmentId);
 		const count = indexes === undefined ? messages.length : indexes.length;
+		// Only a request of one message is handed over (indexes are given only to requests
+		// of several environments, whose results the caller does not take).
+		const handoff =
+			indexes === undefined && count === 1 ? this.reserveTaker(environmentId, messages[0], now) : undefined;
+		if (handoff !== undefined) return this.enqueueToTaker(environmentId, messages, duplicates, now, handoff);
 		// The script tells other replicas itself, once the messages are stored.
 		const replicas = wake.replicaMessage(environmentId);
 		const groups = packEnqueueMessages(messages, indexes, count, now);
@@ -158,6 +194,7 @@ export class FairQueue {
 			count,
 			replicas?.[0] ?? "",
 			replicas?.[1] ?? "",
+			"",
 			...groups,
 		) as Promise<number[]>;
 		// Consumers of this process read through the same connection, so their next
@@ -171,6 +208,61 @@ export class FairQueue {
 			duplicates[indexes === undefined ? k : (indexes[k] as number)] = reply[k] === 1;
 		const receivers = reply[count] ?? -1;
 		if (receivers >= 0) wake.heard(receivers);
+		return undefined;
+	}
+
+	/** A waiting consumer of this process that may take this message at once, its credit set aside. */
+	private reserveTaker(
+		environmentId: string,
+		message: NewMessage | undefined,
+		now: number,
+	): Handoff | undefined {
+		if (message === undefined || (message.availableAt !== undefined && message.availableAt > now))
+			return undefined;
+		return this.waiting.reserve(environmentId, message.queue);
+	}
+
+	/**
+	 * enqueueIn for a request of one message with a consumer's credit set aside: the script hands
+	 * it over when the consumer's next delivery script would give it this message,
+	 * else stores it ready as usual, and the credit goes back. No local wake-up
+	 * before the reply here: a message handed over is nobody else's news.
+	 */
+	private async enqueueToTaker(
+		environmentId: string,
+		messages: NewMessage[],
+		duplicates: boolean[],
+		now: number,
+		handoff: Handoff,
+	): Promise<HandedOver | undefined> {
+		const { wake, namespace, defaults } = this.context;
+		const replicas = wake.replicaMessage(environmentId);
+		const token = `${this.noncePrefix}${(this.nonceCount++).toString(36)}.1`;
+		let reply: [number, number, Raw[]?];
+		try {
+			reply = (await commandsOf(this.context).tmEnqueueBuffer(
+				environmentBase(namespace, environmentId),
+				now,
+				1,
+				replicas?.[0] ?? "",
+				replicas?.[1] ?? "",
+				handoffTerms(handoff.terms, token, defaults),
+				...packEnqueueMessages(messages, undefined, 1, now),
+			)) as [number, number, Raw[]?];
+		} catch (error) {
+			handoff.taker.settle(undefined);
+			throw error;
+		}
+		const duplicate = reply[0] === 1;
+		duplicates[0] = duplicate;
+		const receivers = reply[1];
+		if (receivers >= 0) wake.heard(receivers);
+		const handed = reply[2];
+		if (handed !== undefined)
+			return { handoff, delivery: decodeDeliveries(environmentId, handed)[0] as Delivery };
+		handoff.taker.settle(undefined);
+		if (!duplicate) wake.notifyLocal(environmentId);
+		return undefined;
 	}
 
 	/**

@@ -25,6 +25,7 @@ type Command = (base: string, ...args: Arg[]) => Promise<unknown>;
 
 /** The queue's scripts as commands of a client; `...Buffer` variants return raw bytes. */
 export type QueueCommands = { [K in keyof typeof SCRIPTS]: Command } & {
+	tmEnqueueBuffer: Command;
 	tmDeliverBuffer: Command;
 	tmDeadLettersBuffer: Command;
 };

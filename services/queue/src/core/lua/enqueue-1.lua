@@ -5,26 +5,82 @@
   ARGV[2]  number of messages n
   ARGV[3]  pub/sub channel that tells other replicas of the service, "" for none
   ARGV[4]  message to publish on it when at least one message was stored
-  ARGV[5 ...] the messages, packed (enqueue-packing.ts), each argument holding
+  ARGV[5]  hand-off terms, "" for none: a consumer the service knows is waiting
+           that may take the message at once (one message only), joined by \31:
+           consumer id, delivery token, free cpu (-1: no limit), free memory GB
+           (-1: no limit), visibility timeout ms (0: the queue's), default
+           visibility timeout ms, default concurrency limit, key share percent
+  ARGV[6 ...] the messages, packed (enqueue-packing.ts), each argument holding
            whole messages; per message, read by struct.unpack(MESSAGE): id, queue,
            concurrency key, priority, available-at ms, cpu, memory GB (as text), the
            payload, and the header, which holds what only the service reads back
            (run, task, attempt, enqueued-at, priority, cpu, memory, labels JSON joined
            by \31) so a delivery returns it whole
-  Touches: m|<id>, queues, active, delayed, q|<queue>|{meta,keys,k|<key>,all}.
-  Publishes ARGV[4] on ARGV[3] when it stored anything, so other replicas hear of
-  it in the same atomic step as the write.
+  Touches: m|<id>, queues, active, delayed, q|<queue>|{meta,keys,k|<key>,all};
+  with hand-off terms also env, vis, q|<queue>|kin.
+  Publishes ARGV[4] on ARGV[3] when it stored anything ready or delayed, so other
+  replicas hear of it in the same atomic step as the write.
   Returns: one integer per message, 1 when the id was already stored (left as it
   was), 0 when stored now; then the PUBLISH reply (subscribers that got the
-  message), or -1 when nothing was published.
+  message), or -1 when nothing was published; then, when the message was handed
+  to the consumer, its delivery as deliver-1.lua returns one (payload, header,
+  joined rest).
 ]]
 -- @include "queue-state"
 
 local base = KEYS[1]
 local now = tonumber(ARGV[1])
+
+-- Hands a new message that is ready now straight to a waiting consumer, stored
+-- in flight as deliver-1.lua would leave it, when a delivery script run next
+-- would give the consumer this very message: its queue has no other message
+-- ready (so no older or higher-priority one is passed over), is not paused, has
+-- room under the environment's, the queue's and the concurrency key's limits,
+-- and the message fits the consumer's free resources. Saves the ready writes,
+-- the delivery script and their undoing. Returns the delivery, or nil when the
+-- message is to be stored ready as usual.
+local function hand_off(spec, id, mkey, q, ck, av, cpu, mem, payload, header, pr)
+  local t = split(spec)
+  local free_cpu, free_mem = tonumber(t[3]), tonumber(t[4])
+  local need_cpu, need_mem = tonumber(cpu) or 0, tonumber(mem) or 0
+  if (free_cpu >= 0 and need_cpu > free_cpu + 1e-9) or (free_mem >= 0 and need_mem > free_mem + 1e-9) then
+    return nil
+  end
+  if redis.call("EXISTS", key_all(base, q)) == 1 then return nil end
+  local env = redis.call("HMGET", base .. "env", "lim", "inflight")
+  local env_limit = tonumber(env[1] or "0") or 0
+  local env_inflight = tonumber(env[2] or "0") or 0
+  if env_limit > 0 and env_inflight >= env_limit then return nil end
+  local meta = redis.call("HMGET", key_meta(base, q), "paused", "lim", "klim", "inflight", "vt", "vc")
+  if meta[1] == "1" then return nil end
+  local limit = tonumber(meta[2] or t[7]) or 0
+  local inflight = tonumber(meta[4] or "0") or 0
+  if limit > 0 and inflight >= limit then return nil end
+  if ck ~= "" then
+    local klim = tonumber(meta[3] or "0") or 0
+    if klim == 0 and limit > 1 then klim = math.max(1, math.floor(limit * tonumber(t[8]) / 100)) end
+    if klim > 0 and (tonumber(redis.call("HGET", key_kin(base, q), ck) or "0") or 0) >= klim then return nil end
+    redis.call("HINCRBY", key_kin(base, q), ck, 1)
+  end
+  local vt = tonumber(t[5])
+  if vt <= 0 then vt = tonumber(meta[5] or t[6]) or tonumber(t[6]) end
+  local vu = now + vt
+  local token = t[2]
+  redis.call("HSET", mkey, "q", q, "ck", ck, "p", payload, "pr", pr, "av", av,
+    "cpu", cpu, "mem", mem, "h", header, "n", 0, "dc", 1, "st", "f",
+    "tok", token, "con", t[1], "vu", vu, "dat", now, "vt", vt)
+  -- The key's served count moves on as a delivery from its sub-queue would move it
+  -- (the key joins at the queue's last served count, is served once and leaves).
+  redis.call("HSET", key_meta(base, q), "inflight", inflight + 1, "vc", (tonumber(meta[6] or "0") or 0) + 1)
+  redis.call("HSET", base .. "env", "inflight", env_inflight + 1)
+  redis.call("ZADD", base .. "vis", vu, id)
+  return { payload, header, table.concat({ id, q, ck, av, 0, token, 1, vu }, "\31") }
+end
 local n = tonumber(ARGV[2])
 local channel = ARGV[3]
+local terms = ARGV[5]
 local stored = 0
+local handed
 local out = {}
 local batch = ready_batch()
 local delayed = {}
@@ -34,7 +90,7 @@ local seen_queues = {}
 -- available-at (double); cpu and memory (16-bit length and text); payload and header
 -- (32-bit length and bytes). struct.unpack returns the next position last.
 local MESSAGE = ">Hc0Hc0Hc0i4dHc0Hc0I4c0I4c0"
-local g, group, pos = 5, ARGV[5], 1
+local g, group, pos = 6, ARGV[6], 1
 for i = 1, n do
   if pos > #group then
     g = g + 1
@@ -48,13 +104,20 @@ for i = 1, n do
   else
     local st = "r"
     if av > now then st = "d" end
-    redis.call("HSET", mkey, "q", q, "ck", ck, "p", payload, "pr", pr, "av", av,
-      "cpu", cpu, "mem", mem, "h", header, "n", 0, "dc", 0, "st", st)
+    if st == "r" and n == 1 and terms ~= "" then
+      handed = hand_off(terms, id, mkey, q, ck, av, cpu, mem, payload, header, pr)
+    end
+    if not handed then
+      redis.call("HSET", mkey, "q", q, "ck", ck, "p", payload, "pr", pr, "av", av,
+        "cpu", cpu, "mem", mem, "h", header, "n", 0, "dc", 0, "st", st)
+    end
     if not seen_queues[q] then
       redis.call("ZADD", base .. "queues", "NX", 0, q)
       seen_queues[q] = true
     end
-    if st == "d" then
+    if handed then
+      -- In flight already: nothing to make ready.
+    elseif st == "d" then
       delayed[#delayed + 1] = av
       delayed[#delayed + 1] = id
       delayed_by_queue[q] = (delayed_by_queue[q] or 0) + 1
@@ -73,6 +136,7 @@ for q, count in pairs(delayed_by_queue) do
   redis.call("HINCRBY", key_meta(base, q), "delayed", count)
 end
 local receivers = -1
-if stored > 0 and channel ~= "" then receivers = redis.call("PUBLISH", channel, ARGV[4]) end
+if stored > 0 and not handed and channel ~= "" then receivers = redis.call("PUBLISH", channel, ARGV[4]) end
 out[n + 1] = receivers
+if handed then out[n + 2] = handed end
 return out
