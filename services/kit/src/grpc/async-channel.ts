@@ -63,7 +63,10 @@ export class AsyncChannel<T> {
 		for (;;) {
 			const item = this.items.shift();
 			if (item !== undefined) {
-				this.writers.shift()?.();
+				// Every writer waiting for room is woken once there is room: woken one per
+				// item read, writers that outnumber the items left would wait on after the
+				// channel emptied, with nothing left to read to wake them.
+				if (this.items.length < this.highWater) for (const wake of this.writers.splice(0)) wake();
 				yield item;
 				continue;
 			}
