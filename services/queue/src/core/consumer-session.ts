@@ -42,6 +42,12 @@ export class ConsumerSession implements HandoffTaker {
 	/** Unsettled deliveries by receipt, with what each takes of the stated resources. */
 	private readonly unsettled = new Map<string, Resources | undefined>();
 	private taken: Resources = { cpu: 0, memoryGb: 0 };
+	/**
+	 * The needs of messages being handed over at enqueue, not yet settled. Apart from
+	 * taken: a new statement of free resources counts what the consumer has, and it
+	 * has not got these yet.
+	 */
+	private reserved: Resources = { cpu: 0, memoryGb: 0 };
 	/** The current wait, which new credits, newly stated resources or settled deliveries end early. */
 	private waits: ConsumerWait | undefined;
 	private readonly span: RotatingSpan;
@@ -63,23 +69,36 @@ export class ConsumerSession implements HandoffTaker {
 		}
 	}
 
-	/** Sets a credit aside for a message enqueued while this session waits (see WaitingConsumers). */
-	reserve(environmentId: string, queue: string): HandoffTerms | undefined {
+	/**
+	 * Sets a credit aside for a message enqueued while this session waits (see
+	 * WaitingConsumers), and with stated resources the message's needs too: until
+	 * it is settled, the session's own deliveries see them as taken, so the two
+	 * together never exceed what the consumer stated.
+	 */
+	reserve(environmentId: string, queue: string, need: Resources): HandoffTerms | undefined {
 		if (this.ended || this.credits <= 0) return undefined;
 		const reads = this.reads.get(environmentId);
 		if (reads === undefined || (reads !== "all" && !reads.has(queue))) return undefined;
-		this.credits -= 1;
 		const terms: HandoffTerms = { consumerId: this.options.consumerId };
 		const free = this.freeNow();
-		if (free !== undefined) terms.free = free;
+		if (free !== undefined) {
+			if (need.cpu > free.cpu + 1e-9 || need.memoryGb > free.memoryGb + 1e-9) return undefined;
+			terms.free = free;
+		}
+		// Counted whether or not resources are stated now: one may be stated before it settles.
+		this.reserved = add(this.reserved, need, 1);
 		if (this.options.visibilityMs !== undefined) terms.visibilityMs = this.options.visibilityMs;
+		this.credits -= 1;
 		return terms;
 	}
 
-	/** Takes a message handed over at enqueue, or the credit set aside back. */
-	settle(delivery: Delivery | undefined): void {
+	/** Takes a message handed over at enqueue, or what was set aside for it back. */
+	settle(delivery: Delivery | undefined, need: Resources): void {
+		this.reserved = add(this.reserved, need, -1);
 		if (delivery === undefined) {
 			this.addCredits(1);
+			// Freed resources may let a message fit that did not.
+			if (this.stated !== undefined) this.waits?.finish();
 			return;
 		}
 		if (this.ended) {
@@ -127,7 +146,7 @@ export class ConsumerSession implements HandoffTaker {
 			for (const receipt of receipts) {
 				const need = this.unsettled.get(receipt);
 				if (need !== undefined) {
-					this.taken = { cpu: this.taken.cpu - need.cpu, memoryGb: this.taken.memoryGb - need.memoryGb };
+					this.taken = add(this.taken, need, -1);
 				}
 				this.unsettled.delete(receipt);
 			}
@@ -219,17 +238,20 @@ export class ConsumerSession implements HandoffTaker {
 		for (const d of deliveries) {
 			const need = this.stated === undefined ? undefined : d.message.resources;
 			this.unsettled.set(d.receipt, need);
-			if (need !== undefined) {
-				this.taken = { cpu: this.taken.cpu + need.cpu, memoryGb: this.taken.memoryGb + need.memoryGb };
-			}
+			if (need !== undefined) this.taken = add(this.taken, need, 1);
 		}
 	}
 
 	private freeNow(): Resources | undefined {
 		if (this.stated === undefined) return undefined;
 		return {
-			cpu: Math.max(0, this.stated.cpu - this.taken.cpu),
-			memoryGb: Math.max(0, this.stated.memoryGb - this.taken.memoryGb),
+			cpu: Math.max(0, this.stated.cpu - this.taken.cpu - this.reserved.cpu),
+			memoryGb: Math.max(0, this.stated.memoryGb - this.taken.memoryGb - this.reserved.memoryGb),
 		};
 	}
+}
+
+/** a + sign × b. */
+function add(a: Resources, b: Resources, sign: 1 | -1): Resources {
+	return { cpu: a.cpu + sign * b.cpu, memoryGb: a.memoryGb + sign * b.memoryGb };
 }

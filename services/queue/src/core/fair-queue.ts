@@ -26,6 +26,9 @@ interface SelectorPlan {
 
 const NO_NAMES: readonly string[] = [];
 
+/** A message's needs when it states none. */
+const NO_NEEDS: Resources = { cpu: 0, memoryGb: 0 };
+
 /**
  * deliver-1.lua's limits argument: the consumer's free resources (-1: no limit),
  * its visibility timeout (0: each queue's) and the defaults, in one string.
@@ -158,7 +161,7 @@ export class FairQueue {
 		if (handedOver !== undefined) {
 			const { handoff, delivery } = handedOver;
 			this.observeDeliveries(handoff.terms.consumerId, [delivery], now);
-			handoff.taker.settle(delivery);
+			handoff.taker.settle(delivery, handoff.need);
 		}
 		return duplicates;
 	}
@@ -219,7 +222,7 @@ export class FairQueue {
 	): Handoff | undefined {
 		if (message === undefined || (message.availableAt !== undefined && message.availableAt > now))
 			return undefined;
-		return this.waiting.reserve(environmentId, message.queue);
+		return this.waiting.reserve(environmentId, message.queue, message.resources ?? NO_NEEDS);
 	}
 
 	/**
@@ -250,7 +253,7 @@ export class FairQueue {
 				...packEnqueueMessages(messages, undefined, 1, now),
 			)) as [number, number, Raw[]?];
 		} catch (error) {
-			handoff.taker.settle(undefined);
+			handoff.taker.settle(undefined, handoff.need);
 			throw error;
 		}
 		const duplicate = reply[0] === 1;
@@ -260,7 +263,7 @@ export class FairQueue {
 		const handed = reply[2];
 		if (handed !== undefined)
 			return { handoff, delivery: decodeDeliveries(environmentId, handed)[0] as Delivery };
-		handoff.taker.settle(undefined);
+		handoff.taker.settle(undefined, handoff.need);
 		if (!duplicate) wake.notifyLocal(environmentId);
 		return undefined;
 	}

@@ -203,6 +203,40 @@ export function handoffTests(fixture: () => HandoffFixture) {
 		assert.equal(await other.stop(), 1);
 	});
 
+	test("a hand-off sets its credit and the message's needs aside until it settles", () => {
+		const { queue } = fixture();
+		const session = new ConsumerSession({
+			queue,
+			consumerId: "c-aside",
+			selectors: [{ environmentId: "aside", queues: ["q"] }],
+			free: { cpu: 2, memoryGb: 4 },
+			push: async () => {},
+			maxBatch: 10,
+			idleRecheckMs: 60_000,
+			telemetry: false,
+			spanPeriodMs: 1_000,
+		});
+		session.addCredits(3);
+		const big = { cpu: 1.5, memoryGb: 1 };
+		assert.deepEqual(session.reserve("aside", "q", big), {
+			consumerId: "c-aside",
+			free: { cpu: 2, memoryGb: 4 },
+		});
+		// Not a queue it reads, or more than is left free while big is being handed over.
+		assert.equal(session.reserve("aside", "other", { cpu: 0, memoryGb: 0 }), undefined);
+		assert.equal(session.reserve("aside", "q", { cpu: 1, memoryGb: 1 }), undefined);
+		assert.deepEqual(session.reserve("aside", "q", { cpu: 0.5, memoryGb: 1 })?.free, {
+			cpu: 0.5,
+			memoryGb: 3,
+		});
+		// big was not handed over: its cpu is free again, and its credit back.
+		session.settle(undefined, big);
+		assert.deepEqual(session.reserve("aside", "q", { cpu: 1, memoryGb: 1 })?.free, { cpu: 1.5, memoryGb: 3 });
+		assert.deepEqual(session.reserve("aside", "q", { cpu: 0, memoryGb: 0 })?.free, { cpu: 0.5, memoryGb: 2 });
+		// Three credits, four reservations, one given back: none left.
+		assert.equal(session.reserve("aside", "q", { cpu: 0, memoryGb: 0 }), undefined);
+	});
+
 	test("ten waiting consumers and messages enqueued one at a time never exceed the limits", async () => {
 		const { queue, catalog } = fixture();
 		const env = "handoff-limits";

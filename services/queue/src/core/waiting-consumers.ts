@@ -12,18 +12,24 @@ export interface HandoffTerms {
 /** A consumer waiting for messages that can take one as it is enqueued. */
 export interface HandoffTaker {
 	/**
-	 * Sets one credit aside for a message of this environment and queue; undefined
-	 * when the consumer does not read that queue or has no credit left.
+	 * Sets one credit aside, and the message's needs out of the free resources the
+	 * consumer stated, for a message of this environment and queue; undefined when
+	 * the consumer does not read that queue, has no credit left or the message does
+	 * not fit.
 	 */
-	reserve(environmentId: string, queue: string): HandoffTerms | undefined;
-	/** The reserved message was handed over (its delivery), or was not (undefined: the credit comes back). */
-	settle(delivery: Delivery | undefined): void;
+	reserve(environmentId: string, queue: string, need: Resources): HandoffTerms | undefined;
+	/**
+	 * The reserved message was handed over (its delivery), or was not (undefined:
+	 * the credit and the resources set aside come back).
+	 */
+	settle(delivery: Delivery | undefined, need: Resources): void;
 }
 
-/** A reservation made: the taker to settle with, and its terms. */
+/** A reservation made: the taker to settle with, its terms and the message's needs. */
 export interface Handoff {
 	taker: HandoffTaker;
 	terms: HandoffTerms;
+	need: Resources;
 }
 
 /**
@@ -67,15 +73,15 @@ export class WaitingConsumers {
 	 * moved to the end of the environment's order so that takers alternate, must
 	 * be settled. Undefined when none can take it.
 	 */
-	reserve(environmentId: string, queue: string): Handoff | undefined {
+	reserve(environmentId: string, queue: string, need: Resources): Handoff | undefined {
 		const set = this.byEnvironment.get(environmentId);
 		if (set === undefined) return undefined;
 		for (const taker of set) {
-			const terms = taker.reserve(environmentId, queue);
+			const terms = taker.reserve(environmentId, queue, need);
 			if (terms === undefined) continue;
 			set.delete(taker);
 			set.add(taker);
-			return { taker, terms };
+			return { taker, terms, need };
 		}
 		return undefined;
 	}
