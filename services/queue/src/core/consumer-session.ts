@@ -1,6 +1,7 @@
 import { ConsumerWait } from "./consumer-wait.js";
 import type { FairQueue } from "./fair-queue.js";
 import { RotatingSpan } from "./rotating-span.js";
+import { NO_NAMES, selectorPlan } from "./selector-plan.js";
 import type { DeliverRequest, Delivery, Resources, Selector } from "./types.js";
 import type { HandoffTaker, HandoffTerms } from "./waiting-consumers.js";
 
@@ -33,8 +34,6 @@ export interface ConsumerSessionOptions {
  */
 export class ConsumerSession implements HandoffTaker {
 	private readonly options: ConsumerSessionOptions;
-	/** The queues it reads, by environment: "all", or their names. */
-	private readonly reads = new Map<string, "all" | Set<string>>();
 	/** Set when run() stops: a message handed over later goes straight back. */
 	private ended = false;
 	private credits = 0;
@@ -61,12 +60,6 @@ export class ConsumerSession implements HandoffTaker {
 			periodMs: options.spanPeriodMs,
 			enabled: options.telemetry,
 		});
-		for (const s of options.selectors) {
-			const known = this.reads.get(s.environmentId);
-			if (known === "all") continue;
-			if (s.queues.length === 0) this.reads.set(s.environmentId, "all");
-			else this.reads.set(s.environmentId, new Set([...(known ?? []), ...s.queues]));
-		}
 	}
 
 	/**
@@ -77,8 +70,8 @@ export class ConsumerSession implements HandoffTaker {
 	 */
 	reserve(environmentId: string, queue: string, need: Resources): HandoffTerms | undefined {
 		if (this.ended || this.credits <= 0) return undefined;
-		const reads = this.reads.get(environmentId);
-		if (reads === undefined || (reads !== "all" && !reads.has(queue))) return undefined;
+		const reads = selectorPlan(this.options.selectors).queuesByEnvironment.get(environmentId);
+		if (reads === undefined || (reads !== NO_NAMES && !reads.includes(queue))) return undefined;
 		const terms: HandoffTerms = { consumerId: this.options.consumerId };
 		const free = this.freeNow();
 		if (free !== undefined) {
@@ -160,7 +153,7 @@ export class ConsumerSession implements HandoffTaker {
 	async run(signal: AbortSignal): Promise<void> {
 		const { queue, consumerId, selectors, visibilityMs, maxBatch, idleRecheckMs } = this.options;
 		const clock = queue.resources.clock;
-		const environments = [...new Set(selectors.map((s) => s.environmentId))];
+		const environments = selectorPlan(selectors).environmentIds;
 		const waits = new ConsumerWait(queue.resources.wake, environments, signal);
 		this.waits = waits;
 		signal.addEventListener("abort", this.stopTaking, { once: true });

@@ -9,22 +9,15 @@ import {
 	type QueueContext,
 	type QueueDefaults,
 } from "./queue-context.js";
+import { NO_NAMES, selectorPlan } from "./selector-plan.js";
 import { groupByEnvironment } from "./settlement.js";
-import type { DeliverRequest, DeliverResult, Delivery, NewMessage, Resources, Selector } from "./types.js";
+import type { DeliverRequest, DeliverResult, Delivery, NewMessage, Resources } from "./types.js";
 import { type Handoff, type HandoffTerms, WaitingConsumers } from "./waiting-consumers.js";
 import { holdWritesForThisTick } from "./write-batch.js";
 
 export type { AckItem, NackItem };
 
 type Raw = Buffer | number | string | null;
-
-/** What a consumer's selectors ask of each environment: queue names, or none for all of them. */
-interface SelectorPlan {
-	queuesByEnvironment: Map<string, readonly string[]>;
-	environmentIds: readonly string[];
-}
-
-const NO_NAMES: readonly string[] = [];
 
 /** A message's needs when it states none. */
 const NO_NEEDS: Resources = { cpu: 0, memoryGb: 0 };
@@ -71,29 +64,6 @@ function soleEnvironment(messages: NewMessage[]): string | undefined {
 		if ((messages[i] as NewMessage).environmentId !== first) return undefined;
 	}
 	return first;
-}
-
-/**
- * Plans by selector list. A Consume stream passes the same list to every delivery
- * script it runs (one per message at a steady rate), so its plan is worked out once.
- */
-const plans = new WeakMap<readonly Selector[], SelectorPlan>();
-
-function selectorPlan(selectors: readonly Selector[]): SelectorPlan {
-	let plan = plans.get(selectors);
-	if (plan !== undefined) return plan;
-	const named = new Map<string, string[] | "all">();
-	for (const s of selectors) {
-		const known = named.get(s.environmentId);
-		if (s.queues.length === 0 || known === "all") named.set(s.environmentId, "all");
-		else named.set(s.environmentId, [...new Set([...(known ?? []), ...s.queues])]);
-	}
-	const queuesByEnvironment = new Map<string, readonly string[]>();
-	for (const [environmentId, queues] of named)
-		queuesByEnvironment.set(environmentId, queues === "all" ? NO_NAMES : queues);
-	plan = { queuesByEnvironment, environmentIds: [...named.keys()] };
-	plans.set(selectors, plan);
-	return plan;
 }
 
 /**
@@ -169,8 +139,10 @@ export class FairQueue {
 	/**
 	 * One environment's script of an enqueue: the messages at `indexes`, or all of
 	 * them when undefined; marks their duplicates. A request of one message that is
-	 * ready now may go straight to a consumer of this process that is waiting for
-	 * it: returned then, for the caller to log and settle.
+	 * ready now may go straight to a consumer of this process that is waiting for it,
+	 * its credit set aside: the script hands it over when the consumer's next delivery
+	 * script would give it this message, else stores it ready as usual. Returned when
+	 * handed over, for the caller to log and settle.
 	 */
 	private async enqueueIn(
 		environmentId: string,
@@ -179,38 +151,53 @@ export class FairQueue {
 		duplicates: boolean[],
 		now: number,
 	): Promise<HandedOver | undefined> {
-		const { wake, namespace } = this.context;
+		const { wake, namespace, defaults } = this.context;
 		await this.environments.register(environmentId);
 		const count = indexes === undefined ? messages.length : indexes.length;
 		// Only a request of one message is handed over (indexes are given only to requests
 		// of several environments, whose results the caller does not take).
 		const handoff =
 			indexes === undefined && count === 1 ? this.reserveTaker(environmentId, messages[0], now) : undefined;
-		if (handoff !== undefined) return this.enqueueToTaker(environmentId, messages, duplicates, now, handoff);
 		// The script tells other replicas itself, once the messages are stored.
 		const replicas = wake.replicaMessage(environmentId);
 		const groups = packEnqueueMessages(messages, indexes, count, now);
-		holdWritesForThisTick(this.context.redis);
-		const replied = commandsOf(this.context).tmEnqueue(
+		if (handoff === undefined) holdWritesForThisTick(this.context.redis);
+		const replied = commandsOf(this.context).tmEnqueueBuffer(
 			environmentBase(namespace, environmentId),
 			now,
 			count,
 			replicas?.[0] ?? "",
 			replicas?.[1] ?? "",
-			"",
+			handoff === undefined
+				? ""
+				: handoffTerms(handoff.terms, `${this.noncePrefix}${(this.nonceCount++).toString(36)}.1`, defaults),
 			...groups,
-		) as Promise<number[]>;
+		) as Promise<Array<Raw | Raw[]>>;
 		// Consumers of this process read through the same connection, so their next
 		// delivery script runs after this one: woken now, they get the messages in the
 		// same round trip instead of the next, and held together, in the same write. (A
 		// script retried out of order, after Redis lost its script cache, leaves them to
-		// the idle recheck at worst.)
-		wake.notifyLocal(environmentId);
-		const reply = await replied;
+		// the idle recheck at worst.) Not with a hand-off: a message handed over is nobody
+		// else's news, so they hear only of one that was stored ready.
+		if (handoff === undefined) wake.notifyLocal(environmentId);
+		let reply: Array<Raw | Raw[]>;
+		try {
+			reply = await replied;
+		} catch (error) {
+			handoff?.taker.settle(undefined, handoff.need);
+			throw error;
+		}
 		for (let k = 0; k < count; k++)
 			duplicates[indexes === undefined ? k : (indexes[k] as number)] = reply[k] === 1;
-		const receivers = reply[count] ?? -1;
+		const receivers = (reply[count] as number | undefined) ?? -1;
 		if (receivers >= 0) wake.heard(receivers);
+		if (handoff === undefined) return undefined;
+		const handed = reply[count + 1] as Raw[] | undefined;
+		if (handed !== undefined)
+			return { handoff, delivery: decodeDeliveries(environmentId, handed)[0] as Delivery };
+		// Stored ready instead: the credit comes back and the consumers hear of it.
+		handoff.taker.settle(undefined, handoff.need);
+		if (!duplicates[0]) wake.notifyLocal(environmentId);
 		return undefined;
 	}
 
@@ -223,49 +210,6 @@ export class FairQueue {
 		if (message === undefined || (message.availableAt !== undefined && message.availableAt > now))
 			return undefined;
 		return this.waiting.reserve(environmentId, message.queue, message.resources ?? NO_NEEDS);
-	}
-
-	/**
-	 * enqueueIn for a request of one message with a consumer's credit set aside: the script hands
-	 * it over when the consumer's next delivery script would give it this message,
-	 * else stores it ready as usual, and the credit goes back. No local wake-up
-	 * before the reply here: a message handed over is nobody else's news.
-	 */
-	private async enqueueToTaker(
-		environmentId: string,
-		messages: NewMessage[],
-		duplicates: boolean[],
-		now: number,
-		handoff: Handoff,
-	): Promise<HandedOver | undefined> {
-		const { wake, namespace, defaults } = this.context;
-		const replicas = wake.replicaMessage(environmentId);
-		const token = `${this.noncePrefix}${(this.nonceCount++).toString(36)}.1`;
-		let reply: [number, number, Raw[]?];
-		try {
-			reply = (await commandsOf(this.context).tmEnqueueBuffer(
-				environmentBase(namespace, environmentId),
-				now,
-				1,
-				replicas?.[0] ?? "",
-				replicas?.[1] ?? "",
-				handoffTerms(handoff.terms, token, defaults),
-				...packEnqueueMessages(messages, undefined, 1, now),
-			)) as [number, number, Raw[]?];
-		} catch (error) {
-			handoff.taker.settle(undefined, handoff.need);
-			throw error;
-		}
-		const duplicate = reply[0] === 1;
-		duplicates[0] = duplicate;
-		const receivers = reply[1];
-		if (receivers >= 0) wake.heard(receivers);
-		const handed = reply[2];
-		if (handed !== undefined)
-			return { handoff, delivery: decodeDeliveries(environmentId, handed)[0] as Delivery };
-		handoff.taker.settle(undefined, handoff.need);
-		if (!duplicate) wake.notifyLocal(environmentId);
-		return undefined;
 	}
 
 	/**

@@ -79,10 +79,8 @@ for _, q in ipairs(names) do
         if age < 1 then age = 1 end
         local weight = age
         if limit > 0 then weight = age * spare / limit end
-        local klim = tonumber(meta[3] or "0") or 0
-        if klim == 0 and limit > 1 then klim = math.max(1, math.floor(limit * key_share / 100)) end
-        local vt = vt_override
-        if vt <= 0 then vt = tonumber(meta[5] or default_vt) or default_vt end
+        local klim = key_limit_of(meta[3], limit, key_share)
+        local vt = visibility_of(vt_override, meta[5], default_vt)
         cands[#cands + 1] = { q = q, spare = spare, weight = weight, klim = klim, vt = vt }
       end
     end
@@ -94,7 +92,7 @@ local seq = 0
 local total = 0
 
 local function fits(cpu, mem)
-  return (free_cpu < 0 or cpu <= free_cpu + 1e-9) and (free_mem < 0 or mem <= free_mem + 1e-9)
+  return fits_in(cpu, mem, free_cpu, free_mem)
 end
 
 local vis = {}
@@ -127,7 +125,7 @@ local function deliver_from_key(c, ck, room, taken)
       local o = #out
       out[o + 1] = m[1]
       out[o + 2] = m[2]
-      out[o + 3] = table.concat({ id, c.q, ck, m[3], m[4], token, dc, vu }, "\31")
+      out[o + 3] = delivery_info(id, c.q, ck, m[3], m[4], token, dc, vu)
     end
   end
   if #got > 0 then redis.call("ZREM", kz, unpack(got)) end

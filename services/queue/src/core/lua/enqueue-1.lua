@@ -41,11 +41,7 @@ local now = tonumber(ARGV[1])
 -- message is to be stored ready as usual.
 local function hand_off(spec, id, mkey, q, ck, av, cpu, mem, payload, header, pr)
   local t = split(spec)
-  local free_cpu, free_mem = tonumber(t[3]), tonumber(t[4])
-  local need_cpu, need_mem = tonumber(cpu) or 0, tonumber(mem) or 0
-  if (free_cpu >= 0 and need_cpu > free_cpu + 1e-9) or (free_mem >= 0 and need_mem > free_mem + 1e-9) then
-    return nil
-  end
+  if not fits_in(tonumber(cpu) or 0, tonumber(mem) or 0, tonumber(t[3]), tonumber(t[4])) then return nil end
   if redis.call("EXISTS", key_all(base, q)) == 1 then return nil end
   local env = redis.call("HMGET", base .. "env", "lim", "inflight")
   local env_limit = tonumber(env[1] or "0") or 0
@@ -57,13 +53,11 @@ local function hand_off(spec, id, mkey, q, ck, av, cpu, mem, payload, header, pr
   local inflight = tonumber(meta[4] or "0") or 0
   if limit > 0 and inflight >= limit then return nil end
   if ck ~= "" then
-    local klim = tonumber(meta[3] or "0") or 0
-    if klim == 0 and limit > 1 then klim = math.max(1, math.floor(limit * tonumber(t[8]) / 100)) end
+    local klim = key_limit_of(meta[3], limit, tonumber(t[8]))
     if klim > 0 and (tonumber(redis.call("HGET", key_kin(base, q), ck) or "0") or 0) >= klim then return nil end
     redis.call("HINCRBY", key_kin(base, q), ck, 1)
   end
-  local vt = tonumber(t[5])
-  if vt <= 0 then vt = tonumber(meta[5] or t[6]) or tonumber(t[6]) end
+  local vt = visibility_of(tonumber(t[5]), meta[5], tonumber(t[6]))
   local vu = now + vt
   local token = t[2]
   redis.call("HSET", mkey, "q", q, "ck", ck, "p", payload, "pr", pr, "av", av,
@@ -74,7 +68,7 @@ local function hand_off(spec, id, mkey, q, ck, av, cpu, mem, payload, header, pr
   redis.call("HSET", key_meta(base, q), "inflight", inflight + 1, "vc", (tonumber(meta[6] or "0") or 0) + 1)
   redis.call("HSET", base .. "env", "inflight", env_inflight + 1)
   redis.call("ZADD", base .. "vis", vu, id)
-  return { payload, header, table.concat({ id, q, ck, av, 0, token, 1, vu }, "\31") }
+  return { payload, header, delivery_info(id, q, ck, av, 0, token, 1, vu) }
 end
 local n = tonumber(ARGV[2])
 local channel = ARGV[3]

@@ -39,6 +39,29 @@ local function order_score(pr, av)
   return (1000 - pr) * 1000000000000 + t
 end
 
+-- Whether needs fit free resources (a free amount below 0: no limit).
+local function fits_in(cpu, mem, free_cpu, free_mem)
+  return (free_cpu < 0 or cpu <= free_cpu + 1e-9) and (free_mem < 0 or mem <= free_mem + 1e-9)
+end
+
+-- A concurrency key's limit: the queue's setting, else its share of the queue's limit.
+local function key_limit_of(klim_field, limit, key_share)
+  local klim = tonumber(klim_field or "0") or 0
+  if klim == 0 and limit > 1 then klim = math.max(1, math.floor(limit * key_share / 100)) end
+  return klim
+end
+
+-- A delivery's visibility timeout: the consumer's, else the queue's, else the default.
+local function visibility_of(override, vt_field, default_vt)
+  if override > 0 then return override end
+  return tonumber(vt_field or default_vt) or default_vt
+end
+
+-- The joined part of a delivery in a script's reply (read by message-codec.ts).
+local function delivery_info(id, q, ck, av, nacks, token, dc, vu)
+  return table.concat({ id, q, ck, av, nacks, token, dc, vu }, "\31")
+end
+
 -- Puts the oldest ready message's time of a queue on the environment's active set.
 local function refresh_active(base, q)
   local head = redis.call("ZRANGE", key_all(base, q), 0, 0, "WITHSCORES")
