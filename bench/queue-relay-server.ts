@@ -1,6 +1,6 @@
 /**
  * The transport floor of bench:queue's latency test: an "empty" QueueService that
- * stores nothing. It serves EnqueueStream and Consume on the same gRPC server,
+ * stores nothing. It serves Enqueue, EnqueueStream and Consume on the same gRPC server,
  * with the same hand-written codecs and the same request checks as the queue
  * service, and hands each message straight from the producer's stream to the
  * open Consume stream (in memory, no Redis). Run in its own process by
@@ -25,7 +25,11 @@ import {
 } from "../services/kit/src/index.js";
 import type { Delivery, NewMessage } from "../services/queue/src/core/types.js";
 import { enqueueInput } from "../services/queue/src/rpc/enqueue-input.js";
-import { deliveryBatchResponse, enqueueStreamResponse } from "../services/queue/src/rpc/response-encoding.js";
+import {
+	deliveryBatchResponse,
+	enqueueResponse,
+	enqueueStreamResponse,
+} from "../services/queue/src/rpc/response-encoding.js";
 import { queueWireCodecs } from "../services/queue/src/rpc/wire-codecs.js";
 
 type Response = MessageInitShape<typeof ConsumeResponseSchema>;
@@ -87,7 +91,7 @@ class Relay {
 }
 
 function unimplemented(): never {
-	throw new ServiceError("FAILED_PRECONDITION", "the relay serves EnqueueStream and Consume only");
+	throw new ServiceError("FAILED_PRECONDITION", "the relay serves Enqueue, EnqueueStream and Consume only");
 }
 
 const relayModule: ServiceModule = {
@@ -95,6 +99,14 @@ const relayModule: ServiceModule = {
 	async start() {
 		const relay = new Relay();
 		const implementation = {
+			async enqueue(request) {
+				const messages = enqueueInput(request, MAX_PAYLOAD_BYTES, Date.now());
+				relay.add(messages, Date.now());
+				return enqueueResponse(
+					messages.map((m) => m.id),
+					messages.map(() => false),
+				);
+			},
 			enqueueStream(requests, context) {
 				return orderedAnswers(
 					requests,

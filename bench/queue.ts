@@ -19,7 +19,8 @@
  *    unary Enqueue call per message, and the transport floor: the same producer and
  *    consumer processes around bench/queue-relay-server.ts, a server that stores
  *    nothing and relays each message from the producer's stream to the consumer's
- *    (two gRPC hops, no Redis).
+ *    (two gRPC hops, no Redis), and the same relay taking one unary Enqueue call per
+ *    message: the floor of the unary line.
  * 3. taskmesh throughput with telemetry on (metrics and tracing SDKs) and off.
  *
  * Environment: BENCH_QUEUE_N (default 100000), BENCH_QUEUE_LATENCY_SECONDS
@@ -128,6 +129,9 @@ const median = (values: number[]) => {
 // one set of conditions; the median of the rounds' ratios is the figure that counts.
 const roundRatios = bull.map((b, i) => (on[i]?.rate ?? 0) / b);
 const roundRatiosOff = bull.map((b, i) => (off[i]?.rate ?? 0) / b);
+// On and off run back to back in each round, so their ratio per round is less exposed
+// to the machine's drift than the best round of each, which may come from different rounds.
+const onOffByRound = on.map((r, i) => r.rate / (off[i]?.rate ?? Number.NaN));
 const bullBest = Math.max(...bull);
 const offBest = Math.max(...off.map((r) => r.rate));
 const onBest = Math.max(...on.map((r) => r.rate));
@@ -162,14 +166,21 @@ const meshUnaryLatency = await withService(true, (s) =>
 	taskmeshLatency(s, RATE, LATENCY_SECONDS, WARMUP_SECONDS, "unary"),
 );
 // The transport floor: the same producer and consumer around a server that stores
-// nothing and relays each message from one stream to the other.
+// nothing and relays each message from one stream to the other; and the same with one
+// unary Enqueue call per message, the floor of the unary line.
 const floorLatency = await withService(false, latencyWithCpu, "bench/queue-relay-server.ts");
+const floorUnaryLatency = await withService(
+	false,
+	(s) => taskmeshLatency(s, RATE, LATENCY_SECONDS, WARMUP_SECONDS, "unary"),
+	"bench/queue-relay-server.ts",
+);
 const pooled = (pick: (r: (typeof latencyRounds)[number]) => number[]) => latencyRounds.flatMap(pick);
 const bullSteady = pooled((r) => r.bull.steady);
 const meshSteady = pooled((r) => r.mesh.steady);
 const bullP99 = percentile(bullSteady, 99);
 const meshP99 = percentile(meshSteady, 99);
 const floorP99 = percentile(floorLatency.steady, 99);
+const floorUnaryP99 = percentile(floorUnaryLatency.steady, 99);
 const p99Ratios = latencyRounds.map((r) => percentile(r.mesh.steady, 99) / percentile(r.bull.steady, 99));
 const meshCpuUs = latencyRounds.reduce((sum, r) => sum + r.mesh.cpuUs, 0) / latencyRounds.length;
 
@@ -179,7 +190,7 @@ console.log(`  bullmq   addBulk x1000, Worker concurrency 100:          ${bullBe
 console.log(`  taskmesh Enqueue x1000, Consume + batched acks, tel. on:  ${onBest}`);
 console.log(`  taskmesh same, telemetry off:                            ${offBest}`);
 console.log(
-	`  telemetry on/off: ${(onBest / offBest).toFixed(3)} (${(((onBest - offBest) / offBest) * 100).toFixed(1)}%)`,
+	`  telemetry on/off: ${(onBest / offBest).toFixed(3)} (${(((onBest - offBest) / offBest) * 100).toFixed(1)}%); per round ${onOffByRound.map((r) => r.toFixed(3)).join(" ")}, median ${median(onOffByRound).toFixed(3)}`,
 );
 console.log(
 	`  service CPU per message, least of rounds: on ${onCpu.toFixed(1)} µs, off ${offCpu.toFixed(1)} µs (${(((onCpu - offCpu) / offCpu) * 100).toFixed(1)}%)`,
@@ -203,14 +214,15 @@ console.log(line("bullmq   add() per job,            ", bullSteady));
 console.log(line("taskmesh EnqueueStream, 1 per request", meshSteady));
 console.log(line("taskmesh unary Enqueue, 1 per call   ", meshUnaryLatency.steady));
 console.log(line("floor    empty gRPC relay, no store  ", floorLatency.steady));
+console.log(line("floor    same, unary Enqueue per call", floorUnaryLatency.steady));
 console.log(
-	`    p99 (ms) by window: unary ${ms(meshUnaryLatency.p99ByWindow)}; floor ${ms(floorLatency.p99ByWindow)}`,
+	`    p99 (ms) by window: unary ${ms(meshUnaryLatency.p99ByWindow)}; floor ${ms(floorLatency.p99ByWindow)}; unary floor ${ms(floorUnaryLatency.p99ByWindow)}`,
 );
 console.log(
 	`  p99 taskmesh/bullmq: median of rounds ${median(p99Ratios).toFixed(2)} (${p99Ratios.map((r) => r.toFixed(2)).join(", ")}), pooled ${(meshP99 / bullP99).toFixed(2)}; unary Enqueue ${(percentile(meshUnaryLatency.steady, 99) / bullP99).toFixed(2)}`,
 );
 console.log(
-	`  p99 floor/bullmq: ${(floorP99 / bullP99).toFixed(2)}; taskmesh/floor: ${(meshP99 / floorP99).toFixed(2)}`,
+	`  p99 floor/bullmq: ${(floorP99 / bullP99).toFixed(2)}; taskmesh/floor: ${(meshP99 / floorP99).toFixed(2)}; unary: floor/bullmq ${(floorUnaryP99 / bullP99).toFixed(2)}, taskmesh/floor ${(percentile(meshUnaryLatency.steady, 99) / floorUnaryP99).toFixed(2)}`,
 );
 console.log(
 	`  server CPU per message at ${RATE}/s: taskmesh ${meshCpuUs.toFixed(0)} µs, floor ${floorLatency.cpuUs.toFixed(0)} µs`,
@@ -230,6 +242,7 @@ console.log(
 );
 console.log(line("taskmesh unary Enqueue, 1 per call   ", meshUnaryLatency.warmup));
 console.log(line("floor    empty gRPC relay, no store  ", floorLatency.warmup));
+console.log(line("floor    same, unary Enqueue per call", floorUnaryLatency.warmup));
 console.log(
 	`per-round taskmesh/bullmq: telemetry on ${roundRatios.map((r) => r.toFixed(2)).join(" ")}, off ${roundRatiosOff.map((r) => r.toFixed(2)).join(" ")}`,
 );
