@@ -1,10 +1,14 @@
 import type { FairQueue } from "./fair-queue.js";
-import type { DeliverRequest, DeliverResult } from "./types.js";
+import { NO_NAMES, selectorPlan } from "./selector-plan.js";
+import type { DeliverRequest, DeliverResult, Delivery, Resources } from "./types.js";
+import type { HandoffTaker, HandoffTerms } from "./waiting-consumers.js";
 
 /**
  * Delivers what is deliverable now; when nothing is, waits up to waitMs for the
  * first message (woken by enqueues, freed capacity or a due time, not by a
- * polling sleep) and tries again.
+ * polling sleep) and tries again. While it waits, a message enqueued alone on
+ * this process may be handed to it by the enqueue script (see WaitingConsumers),
+ * which ends the wait with that message.
  */
 export async function dequeueWaiting(
 	queue: FairQueue,
@@ -14,7 +18,7 @@ export async function dequeueWaiting(
 ): Promise<DeliverResult> {
 	const { wake, clock } = queue.resources;
 	const deadline = Date.now() + waitMs;
-	const environments = [...new Set(request.selectors.map((s) => s.environmentId))];
+	const environments = selectorPlan(request.selectors).environmentIds;
 	for (;;) {
 		const seen = new Map(environments.map((e) => [e, wake.version(e)]));
 		const result = await queue.deliver(request);
@@ -23,6 +27,70 @@ export async function dequeueWaiting(
 		if (result.nextDueAt !== undefined) {
 			until = Math.min(until, Date.now() + Math.max(0, result.nextDueAt - clock.now()));
 		}
-		await wake.wait(seen, until, signal);
+		const handedOver = new AbortController();
+		const taker = new WaitingDequeue(request, () => handedOver.abort());
+		queue.waiting.add(environments, taker);
+		try {
+			await wake.wait(seen, until, AbortSignal.any([signal, handedOver.signal]));
+		} finally {
+			queue.waiting.remove(environments, taker);
+		}
+		// A message may be on its way to this Dequeue: it is answered with it rather than
+		// left in flight to a consumer that was never told.
+		const delivery = await taker.stop();
+		if (delivery !== undefined) return { deliveries: [delivery] };
+	}
+}
+
+/**
+ * A waiting Dequeue as a taker of hand-offs: it takes one message, and only one
+ * at a time is reserved for it, since the first ends its wait.
+ */
+class WaitingDequeue implements HandoffTaker {
+	private readonly request: DeliverRequest;
+	private readonly handedOver: () => void;
+	private stopped = false;
+	private delivery: Delivery | undefined;
+	/** Set while a reservation is out; resolved when it settles. */
+	private pending: { settled: Promise<void>; resolve: () => void } | undefined;
+
+	constructor(request: DeliverRequest, handedOver: () => void) {
+		this.request = request;
+		this.handedOver = handedOver;
+	}
+
+	reserve(environmentId: string, queue: string, need: Resources): HandoffTerms | undefined {
+		if (this.stopped || this.pending !== undefined || this.delivery !== undefined) return undefined;
+		const reads = selectorPlan(this.request.selectors).queuesByEnvironment.get(environmentId);
+		if (reads === undefined || (reads !== NO_NAMES && !reads.includes(queue))) return undefined;
+		const { free, visibilityMs, consumerId } = this.request;
+		if (free !== undefined && (need.cpu > free.cpu + 1e-9 || need.memoryGb > free.memoryGb + 1e-9))
+			return undefined;
+		let resolve = () => {};
+		const settled = new Promise<void>((r) => {
+			resolve = r;
+		});
+		this.pending = { settled, resolve };
+		const terms: HandoffTerms = { consumerId };
+		if (free !== undefined) terms.free = free;
+		if (visibilityMs !== undefined) terms.visibilityMs = visibilityMs;
+		return terms;
+	}
+
+	settle(delivery: Delivery | undefined): void {
+		const pending = this.pending;
+		this.pending = undefined;
+		if (delivery !== undefined) {
+			this.delivery = delivery;
+			this.handedOver();
+		}
+		pending?.resolve();
+	}
+
+	/** Takes no more; resolves, once a reservation still out has settled, with what was handed over. */
+	async stop(): Promise<Delivery | undefined> {
+		this.stopped = true;
+		await this.pending?.settled;
+		return this.delivery;
 	}
 }

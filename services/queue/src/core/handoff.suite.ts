@@ -2,10 +2,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ConsumerSession } from "./consumer-session.js";
+import { dequeueWaiting } from "./dequeue-waiting.js";
 import type { FairQueue } from "./fair-queue.js";
 import type { QueueCatalog } from "./queue-catalog.js";
 import { type ManualClock, message } from "./testing-fixture.js";
-import type { Delivery, Resources } from "./types.js";
+import type { DeliverRequest, Delivery, Resources } from "./types.js";
+import type { HandoffTaker } from "./waiting-consumers.js";
 
 /** The shared parts of the suite that runs these tests. */
 export interface HandoffFixture {
@@ -201,6 +203,111 @@ export function handoffTests(fixture: () => HandoffFixture) {
 		);
 		assert.equal((await catalog.getQueue(small, "two")).stats.depth, 1);
 		assert.equal(await other.stop(), 1);
+	});
+
+	test("a Dequeue that waits takes a message enqueued alone by hand-off, and only one it may take", async () => {
+		const { queue, catalog, clock } = fixture();
+		const env = "handoff-dequeue";
+		// Counts the delivery scripts and records the takers that begin to wait.
+		const counted = { looks: 0 };
+		const counting = Object.create(queue) as FairQueue;
+		counting.deliver = (request) => {
+			counted.looks += 1;
+			return queue.deliver(request);
+		};
+		const takers: HandoffTaker[] = [];
+		const add = queue.waiting.add.bind(queue.waiting);
+		queue.waiting.add = (environmentIds, taker) => {
+			takers.push(taker);
+			add(environmentIds, taker);
+		};
+		// Starts a Dequeue and resolves, once it waits, with its answer still to come.
+		const waiting = async (request: DeliverRequest, waitMs: number) => {
+			const before = takers.length;
+			const answer = dequeueWaiting(counting, request, waitMs, new AbortController().signal);
+			await until("the Dequeue to wait", () => {
+				const taker = takers[before];
+				return taker !== undefined && queue.waiting.isWaiting(env, taker);
+			});
+			return { answer };
+		};
+		try {
+			const request: DeliverRequest = {
+				consumerId: "d1",
+				selectors: [{ environmentId: env, queues: ["q"] }],
+				max: 5,
+				free: { cpu: 1, memoryGb: 2 },
+				visibilityMs: 5_000,
+			};
+			let pending = await waiting(request, 10_000);
+			await queue.enqueue([message("h", { environmentId: env })]);
+			const got = await pending.answer;
+			// Its one delivery script found nothing; the message came with the enqueue.
+			assert.equal(counted.looks, 1);
+			assert.deepEqual(
+				got.deliveries.map((d) => [d.message.id, d.deliveryCount, d.visibleUntil]),
+				[["h", 1, clock.now() + 5_000]],
+			);
+			assert.deepEqual((await catalog.getQueue(env, "q")).stats.inFlight, 1);
+			const receipt = (got.deliveries[0] as Delivery).receipt;
+			assert.equal((await queue.acknowledge("d1", [{ receipt, reason: 1, detail: "" }])).acknowledged, 1);
+
+			// Another queue, or more than its free resources: stored ready, the wait goes on.
+			pending = await waiting(request, 10_000);
+			const looks = counted.looks;
+			await queue.enqueue([message("elsewhere", { environmentId: env, queue: "other" })]);
+			await queue.enqueue([message("big", { environmentId: env, resources: { cpu: 2, memoryGb: 1 } })]);
+			// Woken by each, it looked again and found nothing it may take. Behind big, a
+			// message that fits is not handed over: the delivery script passes big over.
+			await until("two more looks", () => counted.looks >= looks + 2);
+			await queue.enqueue([message("small", { environmentId: env })]);
+			assert.deepEqual(
+				(await pending.answer).deliveries.map((d) => d.message.id),
+				["small"],
+			);
+			assert.ok(counted.looks >= looks + 3);
+			assert.deepEqual(
+				[(await catalog.getQueue(env, "other")).stats.depth, (await catalog.getQueue(env, "q")).stats.depth],
+				[1, 1],
+			);
+
+			// Two Dequeues waiting: each takes one of two messages, with no delivery script.
+			const onT = { ...request, selectors: [{ environmentId: env, queues: ["t"] }], free: undefined };
+			const first = await waiting({ ...onT, consumerId: "d2" }, 10_000);
+			const second = await waiting({ ...onT, consumerId: "d3" }, 10_000);
+			const twoLooks = counted.looks;
+			await queue.enqueue([message("t1", { environmentId: env, queue: "t" })]);
+			await queue.enqueue([message("t2", { environmentId: env, queue: "t" })]);
+			const [one, two] = [await first.answer, await second.answer];
+			assert.equal(counted.looks, twoLooks);
+			assert.deepEqual(
+				[one.deliveries.map((d) => d.message.id), two.deliveries.map((d) => d.message.id)],
+				[["t1"], ["t2"]],
+			);
+			assert.equal((await catalog.getQueue(env, "t")).stats.inFlight, 2);
+
+			// Once a Dequeue has answered, a message enqueued is not handed to it.
+			const short = await dequeueWaiting(counting, onT, 30, new AbortController().signal);
+			assert.deepEqual(short.deliveries, []);
+			await queue.enqueue([message("t3", { environmentId: env, queue: "t" })]);
+			assert.deepEqual((await catalog.getQueue(env, "t")).stats.depth, 1);
+
+			// A reservation still out when the wait runs out is waited for: the Dequeue
+			// answers with what is handed over, not leaving it in flight to nobody.
+			const onU = { ...onT, consumerId: "d4", selectors: [{ environmentId: env, queues: ["u"] }] };
+			const late = await waiting(onU, 50);
+			const taker = takers.at(-1) as HandoffTaker;
+			assert.deepEqual(taker.reserve(env, "u", { cpu: 0, memoryGb: 0 }), {
+				consumerId: "d4",
+				visibilityMs: 5_000,
+			});
+			await sleep(150);
+			const handed = { ...(one.deliveries[0] as Delivery), receipt: "late" };
+			taker.settle(handed, { cpu: 0, memoryGb: 0 });
+			assert.deepEqual((await late.answer).deliveries, [handed]);
+		} finally {
+			queue.waiting.add = add;
+		}
 	});
 
 	test("a hand-off sets its credit and the message's needs aside until it settles", () => {

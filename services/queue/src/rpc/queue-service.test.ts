@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { create, fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -779,6 +780,42 @@ describe("QueueService over gRPC", () => {
 			["q", "completed", 1],
 			["q", "failed_permanent", 1],
 		]);
+	});
+
+	test("a Dequeue that waits answers with a message enqueued meanwhile, delivered and logged as its", async () => {
+		const env = "long-poll";
+		const began = Date.now();
+		const answer = client.dequeue({
+			consumerId: "poller",
+			selectors: [{ environmentId: env }],
+			maxMessages: 5,
+			waitTime: durationFromMs(10_000),
+		});
+		// Sent once the Dequeue waits (it is handed over then); sent sooner, it is delivered as usual.
+		await sleep(300);
+		await client.enqueue({ messages: [msg(env, "polled")] });
+		const { deliveries } = await answer;
+		assert.ok(Date.now() - began < 5_000, `answered after ${Date.now() - began} ms`);
+		assert.deepEqual(
+			deliveries.map((d) => [d.message?.id, d.deliveryCount]),
+			[["polled", 1]],
+		);
+		const { queue } = await client.getQueue({ environmentId: env, queue: "q" });
+		assert.deepEqual([queue?.stats?.depth, queue?.stats?.inFlight], [0n, 1n]);
+		const acked = await client.acknowledge({
+			consumerId: "poller",
+			acknowledgements: [{ receipt: (deliveries[0] as Delivery).receipt, reason: AckReason.COMPLETED }],
+		});
+		assert.equal(acked.acknowledged, 1);
+		const mine = lines.filter((l) => l.environment_id === env && l.message_id === "polled");
+		assert.deepEqual(
+			mine.map((l) => [l.event, l.consumer_id]),
+			[
+				["enqueued", undefined],
+				["delivered", "poller"],
+				["acknowledged", "poller"],
+			],
+		);
 	});
 
 	test("development mode logs each step of a message's life with run, task and environment", async () => {
