@@ -121,17 +121,20 @@ export class FairQueue {
 				[...byEnvironment].map(([id, indexes]) => this.enqueueIn(id, messages, indexes, duplicates, now)),
 			);
 		}
-		if (metrics.enabled) {
-			for (let i = 0; i < messages.length; i++) {
-				const m = messages[i] as NewMessage;
-				if (!duplicates[i]) metrics.enqueued.add(m.environmentId, m.queue);
+		// A message handed over reaches its taker whatever happens to the logging: a
+		// waiting Dequeue waits for it, and a session counts on it for its credit.
+		try {
+			if (metrics.enabled) {
+				for (let i = 0; i < messages.length; i++) {
+					const m = messages[i] as NewMessage;
+					if (!duplicates[i]) metrics.enqueued.add(m.environmentId, m.queue);
+				}
 			}
-		}
-		if (lifecycle.enabled) lifecycle.enqueued(messages, duplicates, now);
-		if (handedOver !== undefined) {
-			const { handoff, delivery } = handedOver;
-			this.observeDeliveries(handoff.terms.consumerId, [delivery], now);
-			handoff.taker.settle(delivery, handoff.need);
+			if (lifecycle.enabled) lifecycle.enqueued(messages, duplicates, now);
+			if (handedOver !== undefined)
+				this.observeDeliveries(handedOver.handoff.terms.consumerId, [handedOver.delivery], now);
+		} finally {
+			handedOver?.handoff.taker.settle(handedOver.delivery, handedOver.handoff.need);
 		}
 		return duplicates;
 	}
@@ -151,13 +154,37 @@ export class FairQueue {
 		duplicates: boolean[],
 		now: number,
 	): Promise<HandedOver | undefined> {
-		const { wake, namespace, defaults } = this.context;
 		await this.environments.register(environmentId);
 		const count = indexes === undefined ? messages.length : indexes.length;
 		// Only a request of one message is handed over (indexes are given only to requests
 		// of several environments, whose results the caller does not take).
 		const handoff =
 			indexes === undefined && count === 1 ? this.reserveTaker(environmentId, messages[0], now) : undefined;
+		if (handoff === undefined)
+			return this.storeIn(environmentId, messages, indexes, duplicates, now, undefined);
+		// A reservation is always settled: a taker waits for it (see dequeueWaiting).
+		let handedOver: HandedOver | undefined;
+		try {
+			handedOver = await this.storeIn(environmentId, messages, indexes, duplicates, now, handoff);
+		} finally {
+			if (handedOver === undefined) handoff.taker.settle(undefined, handoff.need);
+		}
+		// Stored ready instead: the consumers hear of it.
+		if (handedOver === undefined && !duplicates[0]) this.context.wake.notifyLocal(environmentId);
+		return handedOver;
+	}
+
+	/** The script of enqueueIn, with a hand-off's terms when one was reserved. */
+	private async storeIn(
+		environmentId: string,
+		messages: NewMessage[],
+		indexes: number[] | undefined,
+		duplicates: boolean[],
+		now: number,
+		handoff: Handoff | undefined,
+	): Promise<HandedOver | undefined> {
+		const { wake, namespace, defaults } = this.context;
+		const count = indexes === undefined ? messages.length : indexes.length;
 		// The script tells other replicas itself, once the messages are stored.
 		const replicas = wake.replicaMessage(environmentId);
 		const groups = packEnqueueMessages(messages, indexes, count, now);
@@ -180,25 +207,14 @@ export class FairQueue {
 		// the idle recheck at worst.) Not with a hand-off: a message handed over is nobody
 		// else's news, so they hear only of one that was stored ready.
 		if (handoff === undefined) wake.notifyLocal(environmentId);
-		let reply: Array<Raw | Raw[]>;
-		try {
-			reply = await replied;
-		} catch (error) {
-			handoff?.taker.settle(undefined, handoff.need);
-			throw error;
-		}
+		const reply = await replied;
 		for (let k = 0; k < count; k++)
 			duplicates[indexes === undefined ? k : (indexes[k] as number)] = reply[k] === 1;
 		const receivers = (reply[count] as number | undefined) ?? -1;
 		if (receivers >= 0) wake.heard(receivers);
-		if (handoff === undefined) return undefined;
-		const handed = reply[count + 1] as Raw[] | undefined;
-		if (handed !== undefined)
-			return { handoff, delivery: decodeDeliveries(environmentId, handed)[0] as Delivery };
-		// Stored ready instead: the credit comes back and the consumers hear of it.
-		handoff.taker.settle(undefined, handoff.need);
-		if (!duplicates[0]) wake.notifyLocal(environmentId);
-		return undefined;
+		const handed = handoff === undefined ? undefined : (reply[count + 1] as Raw[] | undefined);
+		if (handoff === undefined || handed === undefined) return undefined;
+		return { handoff, delivery: decodeDeliveries(environmentId, handed)[0] as Delivery };
 	}
 
 	/** A waiting consumer of this process that may take this message at once, its credit set aside. */

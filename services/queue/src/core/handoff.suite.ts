@@ -5,6 +5,7 @@ import { ConsumerSession } from "./consumer-session.js";
 import { dequeueWaiting } from "./dequeue-waiting.js";
 import type { FairQueue } from "./fair-queue.js";
 import type { QueueCatalog } from "./queue-catalog.js";
+import { environmentBase } from "./queue-context.js";
 import { type ManualClock, message } from "./testing-fixture.js";
 import type { DeliverRequest, Delivery, Resources } from "./types.js";
 import type { HandoffTaker } from "./waiting-consumers.js";
@@ -305,6 +306,21 @@ export function handoffTests(fixture: () => HandoffFixture) {
 			const handed = { ...(one.deliveries[0] as Delivery), receipt: "late" };
 			taker.settle(handed, { cpu: 0, memoryGb: 0 });
 			assert.deepEqual((await late.answer).deliveries, [handed]);
+
+			// A script that fails gives the reservation back: the next message is handed over.
+			const onV = { ...onT, consumerId: "d5", selectors: [{ environmentId: env, queues: ["v"] }] };
+			const failing = await waiting(onV, 10_000);
+			const meta = `${environmentBase(queue.resources.namespace, env)}q|v|meta`;
+			await queue.resources.redis.set(meta, "not a hash");
+			await assert.rejects(queue.enqueue([message("v1", { environmentId: env, queue: "v" })]), /WRONGTYPE/);
+			await queue.resources.redis.del(meta);
+			const looksBefore = counted.looks;
+			await queue.enqueue([message("v2", { environmentId: env, queue: "v" })]);
+			assert.deepEqual(
+				(await failing.answer).deliveries.map((d) => d.message.id),
+				["v2"],
+			);
+			assert.equal(counted.looks, looksBefore);
 		} finally {
 			queue.waiting.add = add;
 		}
