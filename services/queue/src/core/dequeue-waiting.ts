@@ -8,9 +8,27 @@ import type { HandoffTaker, HandoffTerms } from "./waiting-consumers.js";
  * first message (woken by enqueues, freed capacity or a due time, not by a
  * polling sleep) and tries again. While it waits, a message enqueued alone on
  * this process may be handed to it by the enqueue script (see WaitingConsumers),
- * which ends the wait with that message.
+ * which ends the wait with that message. `signal` aborts when the caller has gone
+ * (cancelled, past its deadline, or the server stopped first): what was delivered
+ * by then goes back to its queues at once instead of at its visibility timeout,
+ * since the answer will reach nobody.
  */
 export async function dequeueWaiting(
+	queue: FairQueue,
+	request: DeliverRequest,
+	waitMs: number,
+	signal: AbortSignal,
+): Promise<DeliverResult> {
+	const result = await deliverOrWait(queue, request, waitMs, signal);
+	if (!signal.aborted || result.deliveries.length === 0) return result;
+	await queue.release(
+		request.consumerId,
+		result.deliveries.map((d) => d.receipt),
+	);
+	return { deliveries: [] };
+}
+
+async function deliverOrWait(
 	queue: FairQueue,
 	request: DeliverRequest,
 	waitMs: number,
@@ -39,6 +57,8 @@ export async function dequeueWaiting(
 		// left in flight to a consumer that was never told.
 		const delivery = await taker.stop();
 		if (delivery !== undefined) return { deliveries: [delivery] };
+		// Gone while it waited: no delivery script for nobody.
+		if (signal.aborted) return { deliveries: [] };
 	}
 }
 

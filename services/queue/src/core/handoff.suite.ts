@@ -206,7 +206,7 @@ export function handoffTests(fixture: () => HandoffFixture) {
 		assert.equal(await other.stop(), 1);
 	});
 
-	test("a Dequeue that waits takes a message enqueued alone by hand-off, and only one it may take", async () => {
+	test("a Dequeue that waits takes a message enqueued alone by hand-off, only one it may take, and gives back what reaches it once its caller has gone", async () => {
 		const { queue, catalog, clock } = fixture();
 		const env = "handoff-dequeue";
 		// Counts the delivery scripts and records the takers that begin to wait.
@@ -223,9 +223,13 @@ export function handoffTests(fixture: () => HandoffFixture) {
 			add(environmentIds, taker);
 		};
 		// Starts a Dequeue and resolves, once it waits, with its answer still to come.
-		const waiting = async (request: DeliverRequest, waitMs: number) => {
+		const waiting = async (
+			request: DeliverRequest,
+			waitMs: number,
+			signal = new AbortController().signal,
+		) => {
 			const before = takers.length;
-			const answer = dequeueWaiting(counting, request, waitMs, new AbortController().signal);
+			const answer = dequeueWaiting(counting, request, waitMs, signal);
 			await until("the Dequeue to wait", () => {
 				const taker = takers[before];
 				return taker !== undefined && queue.waiting.isWaiting(env, taker);
@@ -321,6 +325,41 @@ export function handoffTests(fixture: () => HandoffFixture) {
 				["v2"],
 			);
 			assert.equal(counted.looks, looksBefore);
+
+			// A caller gone (cancelled, past its deadline) is answered with nothing, and
+			// what was handed to it meanwhile goes back at once, not at its visibility timeout.
+			await queue.enqueue([message("w1", { environmentId: env, queue: "w" })]);
+			const inFlight = await queue.deliver({
+				...onT,
+				consumerId: "d6",
+				selectors: [{ environmentId: env, queues: ["w"] }],
+			});
+			assert.deepEqual((await catalog.getQueue(env, "w")).stats.inFlight, 1);
+			const gone = new AbortController();
+			const leaving = await waiting(
+				{ ...onT, consumerId: "d6", selectors: [{ environmentId: env, queues: ["x"] }] },
+				10_000,
+				gone.signal,
+			);
+			const leaver = takers.at(-1) as HandoffTaker;
+			assert.ok(leaver.reserve(env, "x", { cpu: 0, memoryGb: 0 }));
+			gone.abort();
+			await sleep(20);
+			leaver.settle(inFlight.deliveries[0], { cpu: 0, memoryGb: 0 });
+			assert.deepEqual((await leaving.answer).deliveries, []);
+			// Gone with nothing on its way: answered at once, with no delivery script run for it.
+			const goneToo = new AbortController();
+			const idle = await waiting(
+				{ ...onT, consumerId: "d7", selectors: [{ environmentId: env, queues: ["y"] }] },
+				10_000,
+				goneToo.signal,
+			);
+			const looksAtLeaving = counted.looks;
+			goneToo.abort();
+			assert.deepEqual((await idle.answer).deliveries, []);
+			assert.equal(counted.looks, looksAtLeaving);
+			const back = (await catalog.getQueue(env, "w")).stats;
+			assert.deepEqual([back.depth, back.inFlight], [1, 0]);
 		} finally {
 			queue.waiting.add = add;
 		}
