@@ -28,6 +28,7 @@ export async function dequeueWaiting(
 	return { deliveries: [] };
 }
 
+/** Delivers, or waits for a first message (handed over, or found after a wake-up); empty once the caller has gone. */
 async function deliverOrWait(
 	queue: FairQueue,
 	request: DeliverRequest,
@@ -57,7 +58,7 @@ async function deliverOrWait(
 		// left in flight to a consumer that was never told.
 		const delivery = await taker.stop();
 		if (delivery !== undefined) return { deliveries: [delivery] };
-		// Gone while it waited: no delivery script for nobody.
+		// The caller went while it waited: no delivery script for an answer nobody reads.
 		if (signal.aborted) return { deliveries: [] };
 	}
 }
