@@ -300,13 +300,13 @@ export function handoffTests(fixture: () => HandoffFixture) {
 			// A reservation still out when the wait runs out is waited for: the Dequeue
 			// answers with what is handed over, not leaving it in flight to nobody.
 			const onU = { ...onT, consumerId: "d4", selectors: [{ environmentId: env, queues: ["u"] }] };
-			const late = await waiting(onU, 50);
+			const late = await waiting(onU, 300);
 			const taker = takers.at(-1) as HandoffTaker;
 			assert.deepEqual(taker.reserve(env, "u", { cpu: 0, memoryGb: 0 }), {
 				consumerId: "d4",
 				visibilityMs: 5_000,
 			});
-			await sleep(150);
+			await sleep(450);
 			const handed = { ...(one.deliveries[0] as Delivery), receipt: "late" };
 			taker.settle(handed, { cpu: 0, memoryGb: 0 });
 			assert.deepEqual((await late.answer).deliveries, [handed]);
