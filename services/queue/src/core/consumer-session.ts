@@ -1,9 +1,9 @@
 import { ConsumerWait } from "./consumer-wait.js";
 import type { FairQueue } from "./fair-queue.js";
 import { RotatingSpan } from "./rotating-span.js";
-import { NO_NAMES, selectorPlan } from "./selector-plan.js";
+import { selectorPlan } from "./selector-plan.js";
 import type { DeliverRequest, Delivery, Resources, Selector } from "./types.js";
-import type { HandoffTaker, HandoffTerms } from "./waiting-consumers.js";
+import { type HandoffTaker, type HandoffTerms, offerFor } from "./waiting-consumers.js";
 
 /** What a streaming consumer is. */
 export interface ConsumerSessionOptions {
@@ -70,17 +70,11 @@ export class ConsumerSession implements HandoffTaker {
 	 */
 	reserve(environmentId: string, queue: string, need: Resources): HandoffTerms | undefined {
 		if (this.ended || this.credits <= 0) return undefined;
-		const reads = selectorPlan(this.options.selectors).queuesByEnvironment.get(environmentId);
-		if (reads === undefined || (reads !== NO_NAMES && !reads.includes(queue))) return undefined;
-		const terms: HandoffTerms = { consumerId: this.options.consumerId };
-		const free = this.freeNow();
-		if (free !== undefined) {
-			if (need.cpu > free.cpu + 1e-9 || need.memoryGb > free.memoryGb + 1e-9) return undefined;
-			terms.free = free;
-		}
+		const { selectors, consumerId, visibilityMs } = this.options;
+		const terms = offerFor(selectors, environmentId, queue, need, consumerId, this.freeNow(), visibilityMs);
+		if (terms === undefined) return undefined;
 		// Counted whether or not resources are stated now: one may be stated before it settles.
 		this.reserved = add(this.reserved, need, 1);
-		if (this.options.visibilityMs !== undefined) terms.visibilityMs = this.options.visibilityMs;
 		this.credits -= 1;
 		return terms;
 	}

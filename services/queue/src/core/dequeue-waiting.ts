@@ -1,7 +1,7 @@
 import type { FairQueue } from "./fair-queue.js";
-import { NO_NAMES, selectorPlan } from "./selector-plan.js";
+import { selectorPlan } from "./selector-plan.js";
 import type { DeliverRequest, DeliverResult, Delivery, Resources } from "./types.js";
-import type { HandoffTaker, HandoffTerms } from "./waiting-consumers.js";
+import { type HandoffTaker, type HandoffTerms, offerFor } from "./waiting-consumers.js";
 
 /**
  * Delivers what is deliverable now; when nothing is, waits up to waitMs for the
@@ -82,19 +82,14 @@ class WaitingDequeue implements HandoffTaker {
 
 	reserve(environmentId: string, queue: string, need: Resources): HandoffTerms | undefined {
 		if (this.stopped || this.pending !== undefined || this.delivery !== undefined) return undefined;
-		const reads = selectorPlan(this.request.selectors).queuesByEnvironment.get(environmentId);
-		if (reads === undefined || (reads !== NO_NAMES && !reads.includes(queue))) return undefined;
-		const { free, visibilityMs, consumerId } = this.request;
-		if (free !== undefined && (need.cpu > free.cpu + 1e-9 || need.memoryGb > free.memoryGb + 1e-9))
-			return undefined;
+		const { selectors, consumerId, free, visibilityMs } = this.request;
+		const terms = offerFor(selectors, environmentId, queue, need, consumerId, free, visibilityMs);
+		if (terms === undefined) return undefined;
 		let resolve = () => {};
 		const settled = new Promise<void>((r) => {
 			resolve = r;
 		});
 		this.pending = { settled, resolve };
-		const terms: HandoffTerms = { consumerId };
-		if (free !== undefined) terms.free = free;
-		if (visibilityMs !== undefined) terms.visibilityMs = visibilityMs;
 		return terms;
 	}
 

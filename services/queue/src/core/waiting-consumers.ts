@@ -1,4 +1,5 @@
-import type { Delivery, Resources } from "./types.js";
+import { NO_NAMES, selectorPlan } from "./selector-plan.js";
+import type { Delivery, Resources, Selector } from "./types.js";
 
 /** What a waiting consumer gives a message handed to it at enqueue (see enqueue-1.lua). */
 export interface HandoffTerms {
@@ -23,6 +24,32 @@ export interface HandoffTaker {
 	 * the credit and the resources set aside come back).
 	 */
 	settle(delivery: Delivery | undefined, need: Resources): void;
+}
+
+/**
+ * The terms a consumer reading `selectors`, with `free` resources left (undefined:
+ * no limit), offers for a message of this environment and queue; undefined when
+ * it does not read that queue or the message does not fit. What both kinds of
+ * taker check before they set anything aside.
+ */
+export function offerFor(
+	selectors: readonly Selector[],
+	environmentId: string,
+	queue: string,
+	need: Resources,
+	consumerId: string,
+	free: Resources | undefined,
+	visibilityMs: number | undefined,
+): HandoffTerms | undefined {
+	const reads = selectorPlan(selectors).queuesByEnvironment.get(environmentId);
+	if (reads === undefined || (reads !== NO_NAMES && !reads.includes(queue))) return undefined;
+	const terms: HandoffTerms = { consumerId };
+	if (free !== undefined) {
+		if (need.cpu > free.cpu + 1e-9 || need.memoryGb > free.memoryGb + 1e-9) return undefined;
+		terms.free = free;
+	}
+	if (visibilityMs !== undefined) terms.visibilityMs = visibilityMs;
+	return terms;
 }
 
 /** A reservation made: the taker to settle with, its terms and the message's needs. */
