@@ -5,7 +5,7 @@ import type { DirectConfig } from "../../sdk/src/client/config.js";
 import { configure } from "../../sdk/src/index.js";
 import { createPostgresPool } from "../../services/kit/src/postgres/pool.js";
 import { type ServiceProcess, spawnServiceProcess } from "../../services/kit/src/testing/process.js";
-import { randomSuffix, testStores } from "../../services/kit/src/testing/stores.js";
+import { deleteRedisNamespace, randomSuffix, testStores } from "../../services/kit/src/testing/stores.js";
 
 const MAIN = fileURLToPath(new URL("../../services/main.ts", import.meta.url));
 const CLI = fileURLToPath(new URL("../../sdk/src/cli/main.ts", import.meta.url));
@@ -21,6 +21,9 @@ export interface TestPlatform {
 	urls: Record<string, string>;
 	/** The variables that point the SDK and CLI at it. */
 	env: Record<string, string>;
+	/** The queue's Redis key namespace, its own per platform: another queue replica joins it here. */
+	queueNamespace: string;
+	/** Stops the process and drops its schemas and Redis keys. */
 	stop(): Promise<void>;
 }
 
@@ -58,6 +61,7 @@ export async function startPlatform(
 		LOG_INGEST_DATABASE_SCHEMA: `sdk_logs_${suffix}`,
 		TELEMETRY_DATABASE_SCHEMA: `sdk_tel_${suffix}`,
 	};
+	const queueNamespace = `test:sdk:${suffix}`;
 	const proc = await spawnServiceProcess(MAIN, {
 		env: {
 			DATABASE_URL: stores.databaseUrl,
@@ -74,6 +78,7 @@ export async function startPlatform(
 			// results travel with the resume: the e2e tests cover both ways.
 			BATCH_RESUME_RESULTS_MAX_BYTES: "16384",
 			...schemas,
+			QUEUE_REDIS_NAMESPACE: queueNamespace,
 			...overrides,
 		},
 		expectedServices: 5,
@@ -100,6 +105,7 @@ export async function startPlatform(
 		process: proc,
 		urls,
 		env,
+		queueNamespace,
 		async stop() {
 			proc.child.kill("SIGTERM");
 			await proc.exited;
@@ -107,6 +113,7 @@ export async function startPlatform(
 			for (const schema of Object.values(schemas))
 				await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
 			await pool.end();
+			await deleteRedisNamespace(stores.redisUrl, queueNamespace);
 		},
 	};
 }

@@ -30,7 +30,11 @@ const replicas: ServiceProcess[] = [];
 async function queueReplica(port = 0): Promise<{ proc: ServiceProcess; port: number }> {
 	const { redisUrl } = await testStores();
 	const proc = await spawnServiceProcess("services/queue/src/main.ts", {
-		env: { REDIS_URL: redisUrl, TASKMESH_QUEUE_PORT: String(port) },
+		env: {
+			REDIS_URL: redisUrl,
+			TASKMESH_QUEUE_PORT: String(port),
+			QUEUE_REDIS_NAMESPACE: platform.queueNamespace,
+		},
 		expectedServices: 1,
 	});
 	replicas.push(proc);

@@ -14,11 +14,11 @@ import {
 	drainingServer,
 	json,
 	newEnvironment,
+	type QueueProcess,
 	type SchedulerHarness,
 	schedulerSuite,
 	startQueueProcess,
 	startScheduler,
-	stopProcess,
 	TestWorker,
 } from "../testing/scheduler-fixture.js";
 import { schedulerServiceRegistration } from "./scheduler-service.js";
@@ -277,7 +277,7 @@ describe("batched triggers, completions feed, cron and the reconciler through gR
 	describe("with a private Redis", () => {
 		let redis: ChildProcess;
 		let port: number;
-		let privateQueue: Awaited<ReturnType<typeof startQueueProcess>>;
+		let privateQueue: QueueProcess;
 		let p: SchedulerHarness;
 
 		before(async () => {
@@ -302,7 +302,7 @@ describe("batched triggers, completions feed, cron and the reconciler through gR
 		});
 		after(async () => {
 			await p.close();
-			await stopProcess(privateQueue.process);
+			await privateQueue.stop();
 			redis.kill("SIGTERM");
 			await new Promise((r) => redis.once("exit", r));
 		});

@@ -13,6 +13,7 @@ import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
 import { type ServiceProcess, spawnServiceProcess } from "../../../kit/src/testing/process.js";
 import {
 	createTestSchema,
+	deleteRedisNamespace,
 	randomSuffix,
 	type TestSchema,
 	testStores,
@@ -24,19 +25,35 @@ import { loadSchedulerConfig } from "../scheduler-config.js";
 import { SCHEDULER_MIGRATIONS, schedulerEngineFrom } from "../scheduler-module.js";
 
 /** The real queue service in a process of its own, as the scheduler sees it in production. */
-export async function startQueueProcess(
-	redisUrl?: string,
-): Promise<{ process: ServiceProcess; url: string }> {
+export interface QueueProcess {
+	process: ServiceProcess;
+	url: string;
+	/** Stops the process and deletes the keys it made, which live under a namespace of its own. */
+	stop(): Promise<void>;
+}
+
+/** Starts a queue process on the test Redis, or on `redisUrl`, under a key namespace of its own. */
+export async function startQueueProcess(redisUrl?: string): Promise<QueueProcess> {
+	const url = redisUrl ?? (await testStores()).redisUrl;
+	const namespace = `test:sched:${randomSuffix()}`;
 	const env: Record<string, string> = {
 		TASKMESH_QUEUE_PORT: "0",
 		LOG_LEVEL: "info",
 		QUEUE_TELEMETRY: "false",
 		GRPC_DRAIN_TIMEOUT_MS: "500",
+		REDIS_URL: url,
+		QUEUE_REDIS_NAMESPACE: namespace,
 	};
-	if (redisUrl !== undefined) env.REDIS_URL = redisUrl;
 	const process = await spawnServiceProcess("services/queue/src/main.ts", { env, expectedServices: 1 });
 	const port = [...process.ports.values()][0] as number;
-	return { process, url: `http://127.0.0.1:${port}` };
+	return {
+		process,
+		url: `http://127.0.0.1:${port}`,
+		async stop() {
+			await stopProcess(process);
+			await deleteRedisNamespace(url, namespace);
+		},
+	};
 }
 
 /**
@@ -44,7 +61,7 @@ export async function startQueueProcess(
  * `started`, and stopped after them.
  */
 export function schedulerSuite(env: Record<string, string>, started: (h: SchedulerHarness) => void): void {
-	let queue: Awaited<ReturnType<typeof startQueueProcess>> | undefined;
+	let queue: QueueProcess | undefined;
 	let h: SchedulerHarness | undefined;
 	before(async () => {
 		queue = await startQueueProcess();
@@ -53,12 +70,12 @@ export function schedulerSuite(env: Record<string, string>, started: (h: Schedul
 	});
 	after(async () => {
 		await h?.close();
-		if (queue !== undefined) await stopProcess(queue.process);
+		await queue?.stop();
 	});
 }
 
 /** Stops a spawned service and waits for it to exit. */
-export async function stopProcess(p: ServiceProcess): Promise<void> {
+async function stopProcess(p: ServiceProcess): Promise<void> {
 	p.child.kill("SIGTERM");
 	await p.exited;
 }
