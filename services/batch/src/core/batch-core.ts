@@ -1,8 +1,8 @@
 import { ServiceError } from "../../../kit/src/index.js";
 import type { BatchContext } from "./batch-context.js";
 import { BatchCreator, type NewBatch } from "./batch-creator.js";
-import { failBatch, findBatch } from "./batch-queries.js";
-import { type ItemRow, itemFromRow } from "./batch-rows.js";
+import { failBatch, findBatch, itemsFrom } from "./batch-queries.js";
+import { itemFromRow } from "./batch-rows.js";
 import { BatchSweeper } from "./batch-sweeper.js";
 import { BatchCompletionTracker } from "./completion-tracker.js";
 import { IngestionSession, refuseAll } from "./ingestion-session.js";
@@ -99,11 +99,7 @@ export class BatchCore {
 		limit: number,
 	): Promise<{ items: ItemWithChild[]; nextIndex: number | undefined }> {
 		await this.#mustFind(environmentId, batchId);
-		const { rows } = await this.#ctx.pool.query<ItemRow>(
-			`SELECT batch_id, item_index, run_id, task_id, status, final, cached FROM batch_items
-			WHERE batch_id = $1 AND item_index >= $2 ORDER BY item_index LIMIT $3`,
-			[batchId, fromIndex, limit + 1],
-		);
+		const rows = await itemsFrom(this.#ctx.pool, batchId, fromIndex, limit + 1);
 		const page = rows.slice(0, limit).map(itemFromRow);
 		const states = await this.#ctx.children.getChildren(
 			environmentId,

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { BATCH_COLUMNS, type BatchRow, batchFromRow } from "./batch-rows.js";
+import { BATCH_COLUMNS, type BatchRow, batchFromRow, type ItemRow } from "./batch-rows.js";
 import type { BatchRecord } from "./types.js";
 
 /** One batch of an environment, or undefined. */
@@ -33,4 +33,37 @@ export async function failBatch(
 		[batchId, failure.code, failure.reason, failure.now],
 	);
 	return rows[0] === undefined ? undefined : batchFromRow(rows[0]);
+}
+
+const ITEM_PAGE_COLUMNS = "batch_id, item_index, run_id, task_id, status, final, cached";
+
+/**
+ * Up to `count` items of a batch from `fromIndex` on, in index order.
+ *
+ * A batch's indexes are dense once its items are in, so the page is first read as the
+ * range of `count` indexes: an index scan of exactly those rows whatever the planner
+ * believes. Asked with only a lower bound and a LIMIT, a planner whose statistics make
+ * the batch small (a fresh bulk load, or most batches being small) reads every item
+ * from `fromIndex` to the batch's end and sorts them for each page, which makes reading
+ * a large batch back quadratic. Only when the range is short (the batch's end, or
+ * items still arriving out of order) is the LIMIT form asked, to skip the gaps.
+ */
+export async function itemsFrom(
+	db: pg.Pool | pg.PoolClient,
+	batchId: string,
+	fromIndex: number,
+	count: number,
+): Promise<ItemRow[]> {
+	const range = await db.query<ItemRow>(
+		`SELECT ${ITEM_PAGE_COLUMNS} FROM batch_items
+		WHERE batch_id = $1 AND item_index >= $2 AND item_index < $3::bigint ORDER BY item_index`,
+		[batchId, fromIndex, fromIndex + count],
+	);
+	if (range.rows.length === count) return range.rows;
+	const { rows } = await db.query<ItemRow>(
+		`SELECT ${ITEM_PAGE_COLUMNS} FROM batch_items
+		WHERE batch_id = $1 AND item_index >= $2 ORDER BY item_index LIMIT $3`,
+		[batchId, fromIndex, count],
+	);
+	return rows;
 }
