@@ -134,8 +134,15 @@ export class RunReader {
 		runIds: string[],
 		budgetBytes: number,
 	): Promise<T[]> {
+		// One primary-key lookup per id, whatever the statistics say. Asked as
+		// `environment_id = $1 AND id = ANY($2)`, a planner that believes the environment
+		// small (a fresh bulk load, or an average over many small environments) reads all
+		// of its runs through the environment index and filters them by id: a thousand
+		// runs of a 50,000-run environment took 20–27 ms instead of 3–6. The LIMIT keeps
+		// the subquery from being flattened into a join the planner could turn that way.
 		const { rows } = await this.ctx.pool.query<RunRow>(
-			`SELECT ${columns} FROM runs WHERE environment_id = $1 AND id = ANY($2::text[])`,
+			`SELECT run.* FROM unnest($2::text[]) AS asked(id),
+				LATERAL (SELECT ${columns} FROM runs WHERE runs.id = asked.id AND runs.environment_id = $1 LIMIT 1) run`,
 			[environmentId, [...new Set(runIds)]],
 		);
 		const byId = new Map(rows.map((row) => [row.id, row]));
