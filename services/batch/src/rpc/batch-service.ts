@@ -14,9 +14,10 @@ import {
 import type { BatchCore } from "../core/batch-core.js";
 import { IngestionSession } from "../core/ingestion-session.js";
 import type { BatchRecord, ItemToCreate, RejectedItem } from "../core/types.js";
-import { batchMessage, failureMessage, itemMessage, strategyOf } from "./convert.js";
+import { batchMessage, failureMessage, strategyOf } from "./convert.js";
 import { decodeStreamBatchItemsRequest } from "./item-decoding.js";
 import { durationMs, type ItemLimits, itemToCreate, itemViolations } from "./item-validation.js";
+import { listItemsResponseOf } from "./list-items-encoding.js";
 
 /** Limits the adapter enforces (from the service's configuration). */
 export interface BatchServiceLimits extends ItemLimits {
@@ -95,10 +96,7 @@ export function batchServiceRegistration(core: BatchCore, limits: BatchServiceLi
 				throw ServiceError.invalidField("page_token", "is not a token from a previous response");
 			}
 			const page = await core.listItems(environmentId, batchId, from, request.pageSize || 100);
-			return {
-				items: page.items.map(itemMessage),
-				nextPageToken: page.nextIndex === undefined ? "" : String(page.nextIndex),
-			};
+			return listItemsResponseOf(page.items, page.nextIndex === undefined ? "" : String(page.nextIndex));
 		},
 
 		async *waitForBatch(request, context) {

@@ -1,14 +1,11 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
-	type BatchItemSchema,
 	type BatchSchema,
 	BatchStatus,
 	ProcessingStrategy,
 } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
-import type { ItemWithChild } from "../core/batch-core.js";
 import type { BatchRecord, ProcessingStrategy as CoreStrategy, RejectedItem } from "../core/types.js";
-import { runStatusOf } from "./scheduler-children.js";
 
 const STATUS: Record<BatchRecord["status"], BatchStatus> = {
 	PENDING: BatchStatus.PENDING,
@@ -44,19 +41,6 @@ export function batchMessage(batch: BatchRecord, cached = false): MessageInitSha
 		...(batch.completedAt === undefined ? {} : { completedAt: timestampFromDate(batch.completedAt) }),
 		sealDeadline: timestampFromDate(batch.sealDeadline),
 		waitId: batch.waitId,
-	};
-}
-
-/** An item with its child's real state, as the contract shows it. */
-export function itemMessage({ item, child }: ItemWithChild): MessageInitShape<typeof BatchItemSchema> {
-	return {
-		index: item.index,
-		runId: item.runId,
-		taskId: item.taskId,
-		status: runStatusOf(child.status),
-		cached: item.cached,
-		output: child.output,
-		...(child.error === undefined ? {} : { error: child.error }),
 	};
 }
 
