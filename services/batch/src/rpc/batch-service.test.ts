@@ -104,6 +104,27 @@ describe("BatchService over gRPC", () => {
 		assert.equal(rest.nextPageToken, "");
 	});
 
+	test("a ListBatchItems page token no response gave is INVALID_ARGUMENT naming page_token; past the last item is an empty last page", async () => {
+		const environmentId = newEnvironment();
+		await TestWorker.register(suite.engine, environmentId, ["child"]);
+		const { batch } = await suite.batch.client.createBatch({
+			environmentId,
+			items: [0, 1].map((i) => ({ taskId: "child", payload: json({ i }) })),
+		});
+		const batchId = batch?.id ?? "";
+		for (const pageToken of ["-1", "1.5", "abc", "2147483648", "99999999999999999999"]) {
+			await assert.rejects(
+				suite.batch.client.listBatchItems({ environmentId, batchId, pageToken }),
+				rejectsWith(Code.InvalidArgument, /page_token: is not a token from a previous response/),
+				pageToken,
+			);
+		}
+		for (const pageToken of ["2", "2147483647"]) {
+			const page = await suite.batch.client.listBatchItems({ environmentId, batchId, pageToken });
+			assert.deepEqual([page.items.length, page.nextPageToken], [0, ""], pageToken);
+		}
+	});
+
 	test("a retried CreateBatch with the same key returns the first batch and creates no second set of children", async () => {
 		const environmentId = newEnvironment();
 		await TestWorker.register(suite.engine, environmentId, ["child"]);

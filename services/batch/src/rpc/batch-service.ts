@@ -30,6 +30,8 @@ export interface BatchServiceLimits extends ItemLimits {
 const MAX_ID = 128;
 const MAX_KEY = 256;
 const MAX_SHOWN_FAILURES = 100;
+/** The largest item index a batch_items row can hold (a PostgreSQL integer). */
+const MAX_ITEM_INDEX = 2_147_483_647;
 
 /** taskmesh.batch.v1.BatchService over the batch core. */
 export function batchServiceRegistration(core: BatchCore, limits: BatchServiceLimits): ServiceRegistration {
@@ -92,7 +94,7 @@ export function batchServiceRegistration(core: BatchCore, limits: BatchServiceLi
 				);
 			}
 			const from = request.pageToken === "" ? 0 : Number(request.pageToken);
-			if (!Number.isSafeInteger(from) || from < 0 || !/^\d*$/.test(request.pageToken)) {
+			if (!Number.isSafeInteger(from) || from > MAX_ITEM_INDEX || !/^\d*$/.test(request.pageToken)) {
 				throw ServiceError.invalidField("page_token", "is not a token from a previous response");
 			}
 			const page = await core.listItems(environmentId, batchId, from, request.pageSize || 100);
