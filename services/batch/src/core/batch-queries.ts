@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { BATCH_COLUMNS, type BatchRow, batchFromRow, type ItemRow } from "./batch-rows.js";
+import { BATCH_COLUMNS, type BatchRow, batchFromRow, ITEM_COLUMNS, type ItemRow } from "./batch-rows.js";
 import type { BatchRecord } from "./types.js";
 
 /** One batch of an environment, or undefined. */
@@ -35,7 +35,7 @@ export async function failBatch(
 	return rows[0] === undefined ? undefined : batchFromRow(rows[0]);
 }
 
-const ITEM_PAGE_COLUMNS = "batch_id, item_index, run_id, task_id, status, final, cached";
+const ITEM_PAGE_COLUMNS = ITEM_COLUMNS.join(", ");
 
 /**
  * Up to `count` items of a batch from `fromIndex` on, in index order.

@@ -57,6 +57,9 @@ export function batchFromRow(row: BatchRow): BatchRecord {
 	};
 }
 
+/** The columns of a batch_items row, in table order. */
+export const ITEM_COLUMNS = ["batch_id", "item_index", "run_id", "task_id", "status", "final", "cached"];
+
 /** A batch_items row as pg returns it. */
 export interface ItemRow {
 	batch_id: string;

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { COPY_MIN_ROWS, CopyWriter, copyEncoded, copyOrConflict } from "../../../kit/src/index.js";
+import { ITEM_COLUMNS } from "./batch-rows.js";
 import { addFinalCounts, completeIfDone } from "./outcome-recorder.js";
 import { type BatchRecord, type CreatedChild, FINAL_RUN_STATUSES, type ItemRecord } from "./types.js";
 
@@ -82,8 +83,6 @@ async function hasEarlyOutcomes(client: pg.PoolClient, batchId: string): Promise
 
 /** An item as recordItems stores it (all of one batch). */
 type ItemRow = Omit<ItemRecord, "batchId">;
-
-const ITEM_COLUMNS = ["batch_id", "item_index", "run_id", "task_id", "status", "final", "cached"];
 
 /**
  * Every item by binary COPY in a savepoint: true when they all went in, false
