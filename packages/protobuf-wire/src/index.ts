@@ -1,3 +1,4 @@
+export { type TaskErrorFields, taskErrorField } from "./common-messages.js";
 export * from "./fields.js";
 export { ProtoReader } from "./proto-reader.js";
 export { ProtoWriter } from "./proto-writer.js";

@@ -7,14 +7,13 @@ import {
 	boolField,
 	bytesField,
 	int32Field,
-	messageField,
 	type ProtoWriter,
 	repeatedMessageField,
 	stringField,
+	taskErrorField,
 	VARINT,
 } from "../../../../packages/protobuf-wire/src/index.js";
 import type { ItemWithChild } from "../core/batch-core.js";
-import type { ChildError } from "../core/types.js";
 import { runStatusOf } from "./scheduler-children.js";
 
 /**
@@ -55,14 +54,5 @@ function writeItem(w: ProtoWriter, { item, child }: ItemWithChild): void {
 	boolField(w, 5, item.cached);
 	bytesField(w, 6, child.output);
 	const error = child.error;
-	if (error !== undefined) messageField(w, 7, () => writeTaskError(w, error));
-}
-
-/** taskmesh.common.v1.TaskError. */
-function writeTaskError(w: ProtoWriter, e: ChildError): void {
-	stringField(w, 1, e.name);
-	stringField(w, 2, e.message);
-	stringField(w, 3, e.stackTrace);
-	stringField(w, 4, e.code);
-	boolField(w, 5, e.retryable);
+	if (error !== undefined) taskErrorField(w, 7, error);
 }

@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { RunStatus, SchedulerService } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import {
+	type GetRunsResponse,
+	RunStatus,
+	SchedulerService,
+} from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { startTestServer, testClient } from "../../../kit/src/testing/grpc.js";
+import { rowsReadBy, statementsRunBy } from "../../../kit/src/testing/rows-read.js";
 import {
 	json,
 	newEnvironment,
@@ -131,7 +136,55 @@ describe("GetRuns through gRPC", () => {
 		);
 		assert.equal(code, Code.NotFound);
 		assert.match(message, new RegExp(ids[0] as string));
+		// Also among runs of the environment asked.
+		const other = newEnvironment();
+		await TestWorker.register(h, other, [{ id: "t" }]);
+		const { run: theirs } = await h.client.triggerRun({
+			environmentId: other,
+			taskId: "t",
+			payload: json({}),
+		});
+		const [mixedCode, mixedMessage] = await codeOf(
+			h.client.getRuns({
+				environmentId: env,
+				runIds: [ids[0] as string, theirs?.id ?? "", ids[1] as string],
+			}),
+		);
+		assert.equal(mixedCode, Code.NotFound);
+		assert.match(mixedMessage, new RegExp(theirs?.id ?? "-"));
 		const { runs } = await h.client.getRuns({ environmentId: env, runIds: ids });
 		assert.equal(runs.length, 3);
+	});
+
+	test("looks each run up by its id, not through the environment's other runs, however many", async () => {
+		// A runs table with no statistics, and none taken during the test: what the
+		// planner knows right after a large batch made an environment's runs.
+		await h.schema.pool.query("ALTER TABLE runs SET (autovacuum_enabled = false)");
+		const large = newEnvironment();
+		await TestWorker.register(h, large, [{ id: "t" }]);
+		const made: string[] = [];
+		for (let from = 0; from < 10_000; from += 1_000) {
+			const { runs } = await h.client.triggerRuns({
+				environmentId: large,
+				batchId: "batch_large",
+				firstIndex: from,
+				summaryOnly: true,
+				runs: Array.from({ length: 1_000 }, (_, i) => ({ taskId: "t", payload: json(from + i) })),
+			});
+			made.push(...runs.map((r) => r.id));
+		}
+		const asked = made.slice(4_000, 5_000).reverse();
+		let answer: GetRunsResponse | undefined;
+		const statements = await statementsRunBy(h.schema.pool, async () => {
+			answer = await h.client.getRuns({ environmentId: large, runIds: asked, outcomeOnly: true });
+		});
+		assert.deepEqual(
+			answer?.runs.map((r) => [r.id, r.batchIndex]),
+			asked.map((id, i) => [id, 4_999 - i]),
+		);
+		let rowsRead = 0;
+		for (const s of statements) rowsRead += await rowsReadBy(h.schema.pool, s);
+		// One lookup per id. Through the environment's index, filtered by id, it read all 10,000.
+		assert.ok(rowsRead <= 1_000, `${rowsRead} rows read for 1,000 runs`);
 	});
 });

@@ -12,12 +12,13 @@ import {
 	repeatedMessageField,
 	secondsAndNanosField,
 	stringField,
+	taskErrorField,
 	timestampField,
 	VARINT,
 } from "../../../../packages/protobuf-wire/src/index.js";
 import type { RetrySettings } from "../core/retry-delay.js";
 import type { RunOutcome } from "../core/run-reads.js";
-import type { AttemptRecord, RunRecord, TaskErrorInfo } from "../core/run-types.js";
+import type { AttemptRecord, RunRecord } from "../core/run-types.js";
 
 /**
  * taskmesh.scheduler.v1.Run written field by field, to the bytes toBinary writes for create(RunSchema, runToProto(run))
@@ -86,7 +87,7 @@ function writeRunOutcome(w: ProtoWriter, run: RunOutcome): void {
 	int32Field(w, 4, RunStatus[run.status]);
 	bytesField(w, 7, run.output ?? EMPTY);
 	stringField(w, 8, run.outputType);
-	if (run.error !== null) messageField(w, 9, () => writeTaskError(w, run.error as TaskErrorInfo));
+	if (run.error !== null) taskErrorField(w, 9, run.error);
 	stringField(w, 17, run.batchId);
 	if (run.batchIndex !== 0) w.tag(27, VARINT).uint(run.batchIndex);
 }
@@ -107,7 +108,7 @@ function writeRun(w: ProtoWriter, run: RunRecord): void {
 	stringField(w, 6, run.payloadType);
 	if (run.output !== null) bytesField(w, 7, run.output);
 	stringField(w, 8, run.outputType);
-	if (run.error !== null) messageField(w, 9, () => writeTaskError(w, run.error as TaskErrorInfo));
+	if (run.error !== null) taskErrorField(w, 9, run.error);
 	messageField(w, 10, () => writeOptions(w, run.options));
 	messageField(w, 11, () => {
 		stringField(w, 1, run.machine.name);
@@ -162,14 +163,6 @@ function writeRetry(w: ProtoWriter, r: Partial<RetrySettings>): void {
 	boolField(w, 5, r.randomize === true);
 }
 
-function writeTaskError(w: ProtoWriter, e: TaskErrorInfo): void {
-	stringField(w, 1, e.name);
-	stringField(w, 2, e.message);
-	stringField(w, 3, e.stackTrace);
-	stringField(w, 4, e.code);
-	boolField(w, 5, e.retryable);
-}
-
 /** taskmesh.scheduler.v1.Attempt, as attemptToProto fills it. */
 function writeAttempt(w: ProtoWriter, a: AttemptRecord): void {
 	stringField(w, 1, a.id);
@@ -178,7 +171,7 @@ function writeAttempt(w: ProtoWriter, a: AttemptRecord): void {
 	stringField(w, 4, a.workerId);
 	timestamp(w, 5, a.startedAt);
 	timestamp(w, 6, a.completedAt);
-	if (a.error !== null) messageField(w, 7, () => writeTaskError(w, a.error as TaskErrorInfo));
+	if (a.error !== null) taskErrorField(w, 7, a.error);
 }
 
 /** google.protobuf.Timestamp, as timestampFromDate makes it; nothing for no date. */
