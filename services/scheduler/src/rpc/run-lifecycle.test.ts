@@ -392,6 +392,49 @@ describe("run lifecycle through gRPC", () => {
 		assert.equal(replay.run?.status, RunStatus.QUEUED);
 	});
 
+	test("ListRuns shows each run without its payload or output, and with everything else", async () => {
+		const env = newEnvironment();
+		const worker = await TestWorker.register(h, env, [{ id: "t" }]);
+		const payload = json({ to: "a@example.com" });
+		for (const n of [1, 2])
+			await h.client.triggerRun({ environmentId: env, taskId: "t", payload, options: { tags: [`n${n}`] } });
+		const first = await worker.startNext();
+		await worker.complete(first.attempt?.id ?? "", { sent: true });
+		const second = await worker.startNext();
+		await worker.fail(second.attempt?.id ?? "", false, "card declined");
+		const { runs } = await h.client.listRuns({ environmentId: env });
+		const shown = (id: string | undefined) => {
+			const r = runs.find((run) => run.id === id);
+			return [
+				r?.status,
+				r?.taskId,
+				r?.options?.tags,
+				r?.payload.byteLength,
+				r?.output.byteLength,
+				r?.error?.message,
+			];
+		};
+		assert.equal(runs.length, 2);
+		assert.deepEqual(shown(first.run?.id), [
+			RunStatus.COMPLETED,
+			"t",
+			first.run?.options?.tags,
+			0,
+			0,
+			undefined,
+		]);
+		assert.deepEqual(shown(second.run?.id), [
+			RunStatus.FAILED,
+			"t",
+			second.run?.options?.tags,
+			0,
+			0,
+			"card declined",
+		]);
+		const got = await h.client.getRun({ environmentId: env, runId: first.run?.id ?? "" });
+		assert.deepEqual([got.run?.payload, got.run?.output], [payload, json({ sent: true })]);
+	});
+
 	test("ListRuns filters by status, task, tag and queue and pages with a cursor", async () => {
 		const env = newEnvironment();
 		await TestWorker.register(h, env, [{ id: "a" }, { id: "b" }]);
