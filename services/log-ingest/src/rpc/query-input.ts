@@ -31,10 +31,20 @@ export function encodePageToken(after: { loggedAtUs: bigint; id: bigint }): stri
 function decodePageToken(token: string): { loggedAtUs: bigint; id: bigint } | undefined {
 	if (token === "") return undefined;
 	const match = /^(-?\d{1,20}):(\d{1,20})$/.exec(Buffer.from(token, "base64url").toString());
-	if (match === null) {
+	const after =
+		match === null ? undefined : { loggedAtUs: BigInt(match[1] as string), id: BigInt(match[2] as string) };
+	// Both are PostgreSQL bigints: a number past their range was never in a token.
+	if (after === undefined || !fitsBigint(after.loggedAtUs) || !fitsBigint(after.id)) {
 		throw ServiceError.invalidField("page_token", "is not a token from a previous response");
 	}
-	return { loggedAtUs: BigInt(match[1] as string), id: BigInt(match[2] as string) };
+	return after;
+}
+
+const BIGINT_MIN = -(2n ** 63n);
+const BIGINT_MAX = 2n ** 63n - 1n;
+
+function fitsBigint(value: bigint): boolean {
+	return value >= BIGINT_MIN && value <= BIGINT_MAX;
 }
 
 /** Validates a Query request and turns it into the core's filters. */
