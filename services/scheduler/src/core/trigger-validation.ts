@@ -8,6 +8,12 @@ export const MAX_TAG_LENGTH = 128;
 /** Longest idempotency key. */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
 const QUEUE_NAME = /^[A-Za-z0-9._\-/:]{1,128}$/;
+/**
+ * Longest duration a trigger or a wait may set: 100 years. Far past any real delay or
+ * timeout, and it keeps every time derived from one (now + delay) a date PostgreSQL
+ * and JavaScript both hold; ten thousand centuries used to fail the insert itself.
+ */
+export const MAX_DURATION_MS = 100 * 365.25 * 24 * 3_600_000;
 
 /**
  * Checks what can be checked without the database; throws INVALID_ARGUMENT naming
@@ -36,10 +42,10 @@ export function validateTrigger(input: TriggerInput, maxPayloadBytes: number, it
 			}
 		}
 	}
-	nonNegative(item, "options.delay", o.delayMs);
-	nonNegative(item, "options.ttl", o.ttlMs);
-	nonNegative(item, "options.max_duration", o.maxDurationMs);
-	nonNegative(item, "options.idempotency_key_ttl", o.idempotencyKeyTtlMs);
+	withinDurationLimit(item, "options.delay", o.delayMs);
+	withinDurationLimit(item, "options.ttl", o.ttlMs);
+	withinDurationLimit(item, "options.max_duration", o.maxDurationMs);
+	withinDurationLimit(item, "options.idempotency_key_ttl", o.idempotencyKeyTtlMs);
 	if (o.queue !== undefined && o.queue !== "" && !QUEUE_NAME.test(o.queue)) {
 		throw invalid(item, "options.queue", "expected 1 to 128 letters, digits or . _ - / :");
 	}
@@ -58,16 +64,21 @@ export function validateTrigger(input: TriggerInput, maxPayloadBytes: number, it
 		if (r.factor !== undefined && !(r.factor >= 1 && r.factor <= 10)) {
 			throw invalid(item, "options.retry.factor", `must be 1 to 10, got ${r.factor}`);
 		}
-		if (r.minTimeoutMs !== undefined && r.minTimeoutMs < 0)
-			throw invalid(item, "options.retry.min_timeout", "must not be negative");
-		if (r.maxTimeoutMs !== undefined && r.maxTimeoutMs < 0)
-			throw invalid(item, "options.retry.max_timeout", "must not be negative");
+		withinDurationLimit(item, "options.retry.min_timeout", r.minTimeoutMs);
+		withinDurationLimit(item, "options.retry.max_timeout", r.maxTimeoutMs);
 	}
 }
 
-/** A duration a trigger may set, in ms: refused when negative. */
-function nonNegative(item: number | undefined, field: string, value: number | undefined): void {
-	if (value !== undefined && value < 0) throw invalid(item, field, `must not be negative, got ${value} ms`);
+/** A duration a trigger may set, in ms: refused when negative or over MAX_DURATION_MS. */
+function withinDurationLimit(item: number | undefined, field: string, value: number | undefined): void {
+	if (value === undefined) return;
+	if (value < 0) throw invalid(item, field, `must not be negative, got ${value} ms`);
+	if (value > MAX_DURATION_MS) throw invalid(item, field, durationOverLimit(value));
+}
+
+/** How a duration over MAX_DURATION_MS is refused. */
+export function durationOverLimit(ms: number): string {
+	return `${ms} ms is over the limit of ${MAX_DURATION_MS} ms (100 years)`;
 }
 
 /** The refusal of a field; the item's prefix is built here, only when something is refused. */

@@ -590,6 +590,28 @@ describe("run lifecycle through gRPC", () => {
 				/options\.ttl/,
 			],
 			[
+				"delay past 100 years (its run would start after any date PostgreSQL stores)",
+				{ environmentId: env, taskId: "t", options: { delay: { seconds: 1_000_000_000_000n, nanos: 0 } } },
+				Code.InvalidArgument,
+				/options\.delay: 1000000000000000 ms is over the limit of 3155760000000 ms \(100 years\)/,
+			],
+			[
+				"idempotency key ttl past 100 years",
+				{
+					environmentId: env,
+					taskId: "t",
+					options: { idempotencyKey: "k", idempotencyKeyTtl: durationFromMs(3_155_760_000_001) },
+				},
+				Code.InvalidArgument,
+				/options\.idempotency_key_ttl: 3155760000001 ms is over the limit/,
+			],
+			[
+				"retry max timeout past 100 years",
+				{ environmentId: env, taskId: "t", options: { retry: { maxTimeout: durationFromMs(4e12) } } },
+				Code.InvalidArgument,
+				/options\.retry\.max_timeout: 4000000000000 ms is over the limit/,
+			],
+			[
 				"large payload",
 				{ environmentId: env, taskId: "t", payload: new Uint8Array(2048) },
 				Code.InvalidArgument,
@@ -622,6 +644,21 @@ describe("run lifecycle through gRPC", () => {
 		await assert.rejects(
 			worker.complete("attempt_missing", {}),
 			(e: unknown) => ConnectError.from(e).code === Code.NotFound,
+		);
+		await assert.rejects(
+			h.client.listRuns({
+				environmentId: env,
+				created: { start: { seconds: -1_000_000_000_000n, nanos: 0 } },
+			}),
+			(e: unknown) => {
+				const err = ConnectError.from(e);
+				assert.equal(err.code, Code.InvalidArgument);
+				assert.match(
+					err.rawMessage,
+					/created\.start: must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z/,
+				);
+				return true;
+			},
 		);
 		assert.equal((await h.client.listRuns({ environmentId: env })).runs.length, 0);
 		assert.equal((await h.client.listSchedules({ environmentId: env })).schedules.length, 0);

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { durationFromMs, durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
 import {
 	GetRunsResponseSchema,
 	RunStatus,
@@ -18,6 +18,7 @@ import {
 } from "../../../kit/src/index.js";
 import { DEFAULT_PRESET, MACHINE_PRESETS } from "../core/machine-presets.js";
 import type { SchedulerEngine } from "../core/scheduler-engine.js";
+import { durationOverLimit, MAX_DURATION_MS } from "../core/trigger-validation.js";
 import { attemptHandlers } from "./attempt-handlers.js";
 import { attemptStream } from "./attempt-stream.js";
 import { catalogHandlers } from "./catalog-handlers.js";
@@ -33,6 +34,7 @@ import {
 	workerToProto,
 } from "./proto-convert.js";
 import { withRun, withRunOutcomes, withRunSummaries } from "./run-encoding.js";
+import { timestampInput } from "./timestamp-input.js";
 import { decodeTriggerRunsRequest, decodeTriggerStreamRequest } from "./trigger-decoding.js";
 import { triggerInputFrom } from "./trigger-input.js";
 import { triggerStream } from "./trigger-stream.js";
@@ -154,8 +156,12 @@ export function schedulerServiceRegistration(options: {
 				taskIds: request.taskIds,
 				tags: request.tags,
 				queues: request.queues,
-				createdFrom: request.created?.start === undefined ? null : timestampDate(request.created.start),
-				createdTo: request.created?.end === undefined ? null : timestampDate(request.created.end),
+				createdFrom:
+					request.created?.start === undefined
+						? null
+						: timestampInput("created.start", request.created.start),
+				createdTo:
+					request.created?.end === undefined ? null : timestampInput("created.end", request.created.end),
 				batchId: request.batchId,
 				pageSize: pageSizeOf(request.pageSize, 50, 500),
 				afterId: decodePageToken(request.pageToken),
@@ -240,11 +246,12 @@ export function schedulerServiceRegistration(options: {
 				case "duration": {
 					const ms = durationMs(t.value);
 					if (ms < 0) throw ServiceError.invalidField("duration", `must not be negative, got ${ms} ms`);
+					if (ms > MAX_DURATION_MS) throw ServiceError.invalidField("duration", durationOverLimit(ms));
 					target = { resumeAt: new Date(engine.ctx.clock.now() + ms) };
 					break;
 				}
 				case "until":
-					target = { resumeAt: timestampDate(t.value) };
+					target = { resumeAt: timestampInput("until", t.value) };
 					break;
 				default:
 					throw ServiceError.invalidField(

@@ -243,11 +243,26 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 		const worker = await TestWorker.register(h, env, [{ id: "t" }]);
 		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
 		const s1 = await worker.startNext();
-		await h.client.beginWait({
-			runId: run?.id ?? "",
-			attemptId: s1.attempt?.id ?? "",
-			target: { case: "duration", value: durationFromMs(5_000) },
-		});
+		const attempt = { runId: run?.id ?? "", attemptId: s1.attempt?.id ?? "" };
+		// Times no date can hold are the caller's error, named; the run can still wait.
+		for (const [target, message] of [
+			[
+				{ case: "duration", value: { seconds: 1_000_000_000_000n, nanos: 0 } },
+				/duration: 1000000000000000 ms is over the limit of 3155760000000 ms \(100 years\)/,
+			],
+			[
+				{ case: "until", value: { seconds: -1_000_000_000_000n, nanos: 0 } },
+				/until: must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z/,
+			],
+		] as const) {
+			await assert.rejects(h.client.beginWait({ ...attempt, target }), (e: unknown) => {
+				const err = ConnectError.from(e);
+				assert.equal(err.code, Code.InvalidArgument);
+				assert.match(err.rawMessage, message);
+				return true;
+			});
+		}
+		await h.client.beginWait({ ...attempt, target: { case: "duration", value: durationFromMs(5_000) } });
 		h.clock.advance(5_000);
 		await h.engine.maintenance.runOnce();
 		const s2 = await worker.startNext();
