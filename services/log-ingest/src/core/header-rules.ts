@@ -4,10 +4,23 @@ import type { IncomingHeader } from "./types.js";
 
 const MAX_LEVEL = 5;
 
+/**
+ * google.protobuf.Timestamp's range, 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z,
+ * in microseconds. A time past it is no time a log line was written, and past about
+ * year 294,000 its microseconds overflow the bigint column and fail the whole frame.
+ */
+export const MIN_TIME_US = -62_135_596_800_000_000n;
+export const MAX_TIME_US = 253_402_300_799_999_999n;
+export const TIME_RANGE = "must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z";
+
 /** Checks what PostgreSQL and readers need of a header: a real level and no NUL in text. */
 export function checkHeader(header: IncomingHeader): void {
 	if (!Number.isInteger(header.level) || header.level < 1 || header.level > MAX_LEVEL) {
 		throw new ChunkError("missing-field", "header.level", `${header.level} is not a level (TRACE to ERROR)`);
+	}
+	const at = header.loggedAtUs;
+	if (at !== undefined && (at < MIN_TIME_US || at > MAX_TIME_US)) {
+		throw new ChunkError("missing-field", "header.time", `${TIME_RANGE}, got ${at} µs since the epoch`);
 	}
 	// Checked once per small message: plain loops, nothing allocated.
 	for (const key in header.attributes) {

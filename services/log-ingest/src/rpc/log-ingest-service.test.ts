@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { TimestampSchema, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
 	Compression,
@@ -257,6 +257,45 @@ describe("LogIngestService", () => {
 		const summary = await f.client.ingest(frames([far]));
 		assert.equal(summary.rejected[0]?.code, Code.InvalidArgument);
 		assert.match(summary.rejected[0]?.message ?? "", /sequence: 20000 is past the limit of 16384 chunks/);
+	});
+
+	test("a message whose time no Timestamp holds is refused alone, naming header.time; the rest of its frame is stored", async () => {
+		const at =
+			(seconds: bigint) =>
+			(m: OutgoingLogMessage): OutgoingLogMessage => ({
+				...m,
+				header: { ...m.header, time: create(TimestampSchema, { seconds }) },
+			});
+		const good = chunksOf(message("run_times", "good", Buffer.from("on time")));
+		// Year 294,000 and beyond overflowed the microseconds column and failed the whole stream.
+		const far = chunksOf(at(10_000_000_000_000n)(message("run_times", "far", Buffer.from("z"))));
+		const early = chunksOf(at(-62_135_596_801n)(message("run_times", "early", Buffer.from("z"))));
+		const summary = await f.client.ingest(frames([...far, ...good, ...early]));
+		assert.equal(summary.messagesAccepted, 1n);
+		const rejected = [...summary.rejected].sort((a, b) => a.id.localeCompare(b.id));
+		assert.deepEqual(
+			rejected.map((r) => [r.id, r.code]),
+			[
+				["early", Code.InvalidArgument],
+				["far", Code.InvalidArgument],
+			],
+		);
+		for (const r of rejected)
+			assert.match(r.message, /header\.time: must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z/);
+		const page = await f.client.query({ environmentId: env, runId: "run_times" });
+		assert.deepEqual(
+			page.records.map((r) => r.messageId),
+			["good"],
+		);
+		for (const field of ["start", "end"] as const) {
+			const time = { [field]: { seconds: 10_000_000_000_000n, nanos: 0 } };
+			const error = await f.client.query({ environmentId: env, time }).then(
+				() => undefined,
+				(e: unknown) => ConnectError.from(e),
+			);
+			assert.equal(error?.code, Code.InvalidArgument);
+			assert.match(error?.rawMessage ?? "", new RegExp(`time\\.${field}: must be from 0001-01-01`));
+		}
 	});
 
 	test("a chunk without a message id or run id fails the stream with INVALID_ARGUMENT naming the field", async () => {

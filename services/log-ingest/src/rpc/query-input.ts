@@ -1,5 +1,7 @@
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { QueryRequest, TailRequest } from "../../../../gen/taskmesh/logs/v1/logs_pb.js";
 import { ServiceError } from "../../../kit/src/index.js";
+import { MAX_TIME_US, MIN_TIME_US, TIME_RANGE } from "../core/header-rules.js";
 import type { LogQuery } from "../core/log-reader.js";
 import type { TailTarget } from "../core/tail-follower.js";
 import { microsOf, requireId } from "./convert.js";
@@ -64,8 +66,8 @@ export function logQueryOf(request: QueryRequest, inlineBodyBytes: number): LogQ
 		);
 	}
 	if (request.text.includes("\u0000")) throw ServiceError.invalidField("text", "contains a NUL character");
-	const fromUs = request.time?.start === undefined ? undefined : microsOf(request.time.start);
-	const toUs = request.time?.end === undefined ? undefined : microsOf(request.time.end);
+	const fromUs = timeOf("time.start", request.time?.start);
+	const toUs = timeOf("time.end", request.time?.end);
 	if (fromUs !== undefined && toUs !== undefined && toUs < fromUs) {
 		throw ServiceError.invalidField("time.end", "is before time.start");
 	}
@@ -101,4 +103,12 @@ export function tailOf(
 		},
 		cursor: request.cursor === "" ? 0n : BigInt(request.cursor),
 	};
+}
+
+/** A query bound in microseconds, refused outside a Timestamp's range (past it, a bigint overflows). */
+function timeOf(field: string, time: Timestamp | undefined): bigint | undefined {
+	if (time === undefined) return undefined;
+	const us = microsOf(time);
+	if (us < MIN_TIME_US || us > MAX_TIME_US) throw ServiceError.invalidField(field, TIME_RANGE);
+	return us;
 }
