@@ -126,14 +126,17 @@ export async function eventually<T>(
 	}
 }
 
-/** Reads a JSON-lines file written by a file exporter. */
+/**
+ * Reads the whole lines of a JSON-lines file written by a file exporter. The exporter
+ * may be appending as this reads: a last line without its newline is not yet whole,
+ * so it is left for the next read instead of failing JSON.parse.
+ */
 export async function readLines(path: string): Promise<Array<Record<string, unknown>>> {
 	const { readFile } = await import("node:fs/promises");
 	const text = await readFile(path, "utf8").catch(() => "");
-	return text
-		.split("\n")
-		.filter((line) => line !== "")
-		.map((line) => JSON.parse(line) as Record<string, unknown>);
+	const lines = text.split("\n");
+	lines.pop();
+	return lines.filter((line) => line !== "").map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 export type { ExportRequest };
