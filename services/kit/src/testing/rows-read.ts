@@ -22,11 +22,14 @@ export async function statementsRunBy(pool: pg.Pool, body: () => Promise<unknown
 		}
 		return query(...args);
 	};
+	const own = Object.getOwnPropertyDescriptor(pool, "query");
 	(pool as unknown as { query: unknown }).query = observed;
 	try {
 		await body();
 	} finally {
-		delete (pool as unknown as { query?: unknown }).query;
+		// Back to what it was: the prototype's method, or a property of its own.
+		if (own === undefined) delete (pool as unknown as { query?: unknown }).query;
+		else Object.defineProperty(pool, "query", own);
 	}
 	return seen;
 }

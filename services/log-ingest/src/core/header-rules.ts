@@ -7,7 +7,7 @@ const MAX_LEVEL = 5;
 /**
  * google.protobuf.Timestamp's range, 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z,
  * in microseconds. A time past it is no time a log line was written, and past about
- * year 294,000 its microseconds overflow the bigint column and fail the whole frame.
+ * year 294,000 its microseconds overflow the bigint column and fail the whole stream.
  */
 export const MIN_TIME_US = -62_135_596_800_000_000n;
 export const MAX_TIME_US = 253_402_300_799_999_999n;

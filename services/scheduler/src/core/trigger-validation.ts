@@ -11,7 +11,8 @@ const QUEUE_NAME = /^[A-Za-z0-9._\-/:]{1,128}$/;
 /**
  * Longest duration a trigger or a wait may set: 100 years. Far past any real delay or
  * timeout, and it keeps every time derived from one (now + delay) a date PostgreSQL
- * and JavaScript both hold; ten thousand centuries used to fail the insert itself.
+ * and JavaScript both hold: a delay of 10^12 s (some 31,700 years) failed the trigger
+ * with INTERNAL.
  */
 export const MAX_DURATION_MS = 100 * 365.25 * 24 * 3_600_000;
 
