@@ -222,6 +222,19 @@ describe("BatchService over gRPC", () => {
 				/items\[1\]\.payload: 2048 bytes is over the limit of 1024 bytes \(BATCH_MAX_PAYLOAD_BYTES\); items\[2\]\.options\.tags\[0\]: must be 1 to 128 characters/,
 			),
 		);
+		// A key kept past 100 years would expire after any date the stores hold.
+		await assert.rejects(
+			suite.batch.client.createBatch({
+				environmentId,
+				idempotencyKey: "forever",
+				idempotencyKeyTtl: { seconds: 10_000_000_000_000n },
+				items: [{ taskId: "child" }],
+			}),
+			rejectsWith(
+				Code.InvalidArgument,
+				/idempotency_key_ttl: 10000000000000000 ms is over the limit of 3155760000000 ms \(100 years\)/,
+			),
+		);
 		const scheduler = testClient(SchedulerService, suite.engine.schedulerUrl);
 		assert.deepEqual((await scheduler.listRuns({ environmentId })).runs, []);
 	});
