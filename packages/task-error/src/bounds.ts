@@ -21,15 +21,27 @@ export interface TaskErrorText {
 	stackTrace: string;
 }
 
-/** The error with each part cut to its bound, saying how much was cut; other fields as they are. */
-export function boundedTaskError<E extends TaskErrorText>(error: E): E {
+/** What stands for U+0000, which PostgreSQL text and jsonb cannot hold: the replacement character. */
+export const NUL_REPLACEMENT = "\uFFFD";
+
+/**
+ * The error as a run can keep it: each part cut to its bound, saying how much was cut,
+ * and each U+0000 replaced by NUL_REPLACEMENT; other fields as they are. An error is
+ * kept, never refused: a message holding a NUL (a buffer turned into text) made the
+ * scheduler's CompleteAttempt fail with INTERNAL, and the run could never end.
+ */
+export function storableTaskError<E extends TaskErrorText>(error: E): E {
 	return {
 		...error,
-		name: bounded(error.name, TASK_ERROR_BOUNDS.name),
-		code: bounded(error.code, TASK_ERROR_BOUNDS.code),
-		message: bounded(error.message, TASK_ERROR_BOUNDS.message),
-		stackTrace: bounded(error.stackTrace, TASK_ERROR_BOUNDS.stackTrace),
+		name: storable(error.name, TASK_ERROR_BOUNDS.name),
+		code: storable(error.code, TASK_ERROR_BOUNDS.code),
+		message: storable(error.message, TASK_ERROR_BOUNDS.message),
+		stackTrace: storable(error.stackTrace, TASK_ERROR_BOUNDS.stackTrace),
 	};
+}
+
+function storable(text: string, max: number): string {
+	return bounded(text.includes("\u0000") ? text.replaceAll("\u0000", NUL_REPLACEMENT) : text, max);
 }
 
 function bounded(text: string, max: number): string {

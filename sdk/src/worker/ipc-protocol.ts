@@ -1,4 +1,4 @@
-import { boundedTaskError } from "../../../packages/task-error/src/index.js";
+import { storableTaskError } from "../../../packages/task-error/src/index.js";
 import type { LogLevelName, TaskContext, WaitOutcome, WaitRequest } from "../tasks/attempt-runtime.js";
 
 /** A task as a project declares it, sent from the indexing child to the worker. */
@@ -61,7 +61,7 @@ export type FromChild =
 export function wireError(error: unknown, retryable = true): WireError {
 	if (error instanceof Error) {
 		const code = (error as { code?: unknown }).code;
-		return boundedTaskError({
+		return storableTaskError({
 			name: error.name,
 			message: error.message,
 			stackTrace: error.stack ?? "",
@@ -69,5 +69,5 @@ export function wireError(error: unknown, retryable = true): WireError {
 			retryable,
 		});
 	}
-	return boundedTaskError({ name: "Error", message: String(error), stackTrace: "", code: "", retryable });
+	return storableTaskError({ name: "Error", message: String(error), stackTrace: "", code: "", retryable });
 }

@@ -8,7 +8,7 @@ import {
 	RetryInfoSchema,
 } from "../../../../gen/google/rpc/error_details_pb.js";
 import { type Status, StatusSchema } from "../../../../gen/google/rpc/status_pb.js";
-import { type ErrorCode, isServiceError, type ServiceError } from "./service-error.js";
+import { type ErrorCode, isServiceError, ServiceError } from "./service-error.js";
 
 /** The domain taskmesh's own ErrorInfo reasons live in. */
 export const ERROR_DOMAIN = "taskmesh.dev";
@@ -108,8 +108,9 @@ export function statusOf(error: ServiceError): Status {
  * Unexpected errors become INTERNAL with a generic message; the caller logs the
  * original.
  */
-export function toStatusObject(error: unknown): StatusObject {
+export function toStatusObject(thrown: unknown): StatusObject {
 	const metadata = new Metadata();
+	const error = storeRefusedNul(thrown) ?? thrown;
 	if (isServiceError(error)) {
 		metadata.set(STATUS_DETAILS_KEY, Buffer.from(encodeStatusDetails(error)));
 		return { code: grpcCodeOf(error.code), details: error.message, metadata };
@@ -119,4 +120,23 @@ export function toStatusObject(error: unknown): StatusObject {
 		details: "internal error; the service logged the cause",
 		metadata,
 	};
+}
+
+/**
+ * PostgreSQL's refusal of a U+0000 in text (SQLSTATE 22021) or in jsonb (22P05), as
+ * the caller's error: a request that reached a statement with one, past the fields a
+ * service checks by name, is bad input, never an INTERNAL failure of the service.
+ */
+function storeRefusedNul(error: unknown): ServiceError | undefined {
+	const e = error as { code?: unknown; message?: unknown; detail?: unknown } | null;
+	// The text: 'invalid byte sequence for encoding "UTF8": 0x00'. The jsonb: "unsupported
+	// Unicode escape sequence", with "\u0000 cannot be converted to text." as its detail.
+	const said = `${String(e?.message ?? "")} ${String(e?.detail ?? "")}`;
+	const nul =
+		(e?.code === "22021" && said.includes("0x00")) || (e?.code === "22P05" && said.includes("\\u0000"));
+	if (!nul) return undefined;
+	return new ServiceError(
+		"INVALID_ARGUMENT",
+		"a text field holds a NUL character (U+0000), which cannot be stored; remove it",
+	);
 }

@@ -1,4 +1,4 @@
-import { boundedTaskError } from "../../../../packages/task-error/src/index.js";
+import { storableTaskError } from "../../../../packages/task-error/src/index.js";
 import { packBytes, ServiceError } from "../../../kit/src/index.js";
 import { newId } from "./ids.js";
 import { readResolvedWaits } from "./resolved-waits.js";
@@ -213,7 +213,7 @@ export class AttemptLifecycle {
 	): Promise<{ run: RunRecord; retryAt: Date | null }> {
 		if ("output" in result) checkOutputSize(result.output, this.ctx.limits.maxOutputBytes);
 		const now = new Date(this.ctx.clock.now());
-		const error = "output" in result ? null : boundedTaskError(result.error);
+		const error = "output" in result ? null : storableTaskError(result.error);
 		const retryable = error?.retryable === true;
 		const row = await this.completions.call({
 			workerId,

@@ -25,6 +25,13 @@ export function validateTrigger(input: TriggerInput, maxPayloadBytes: number, it
 	// and under tsx each function made at run time also costs a defineProperty (its name).
 	const o = input.options;
 	if (input.taskId === "") throw invalid(item, "task_id", "is required");
+	// PostgreSQL text cannot hold U+0000: refused here by name, not by the insert.
+	noNul(item, "environment_id", input.environmentId);
+	noNul(item, "task_id", input.taskId);
+	noNul(item, "payload_type", input.payloadType);
+	noNul(item, "options.concurrency_key", o.concurrencyKey);
+	noNul(item, "options.idempotency_key", o.idempotencyKey);
+	noNul(item, "options.deployment_version", o.deploymentVersion);
 	if (input.payload.byteLength > maxPayloadBytes) {
 		throw invalid(
 			item,
@@ -41,6 +48,7 @@ export function validateTrigger(input: TriggerInput, maxPayloadBytes: number, it
 			if (length === 0 || length > MAX_TAG_LENGTH) {
 				throw invalid(item, `options.tags[${i}]`, `must be 1 to ${MAX_TAG_LENGTH} characters, got ${length}`);
 			}
+			noNul(item, `options.tags[${i}]`, tags[i]);
 		}
 	}
 	withinDurationLimit(item, "options.delay", o.delayMs);
@@ -80,6 +88,10 @@ function withinDurationLimit(item: number | undefined, field: string, value: num
 /** How a duration over MAX_DURATION_MS is refused. */
 export function durationOverLimit(ms: number): string {
 	return `${ms} ms is over the limit of ${MAX_DURATION_MS} ms (100 years)`;
+}
+
+function noNul(item: number | undefined, field: string, value: string | undefined): void {
+	if (value?.includes("\u0000")) throw invalid(item, field, "contains a NUL character (U+0000)");
 }
 
 /** The refusal of a field; the item's prefix is built here, only when something is refused. */

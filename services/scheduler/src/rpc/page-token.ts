@@ -21,9 +21,11 @@ export function pageSizeOf(value: number, defaultSize: number, max: number, fiel
 	return value;
 }
 
-/** Throws INVALID_ARGUMENT when a required string is empty. */
+/** Throws INVALID_ARGUMENT when a required string is empty or holds a NUL. */
 export function required(value: string, field: string): string {
 	if (value === "") throw ServiceError.invalidField(field, "is required");
+	// PostgreSQL text cannot hold U+0000, so no id or name holds one.
+	if (value.includes("\u0000")) throw ServiceError.invalidField(field, "contains a NUL character (U+0000)");
 	return value;
 }
 

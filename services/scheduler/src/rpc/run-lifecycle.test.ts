@@ -392,6 +392,18 @@ describe("run lifecycle through gRPC", () => {
 		assert.equal(replay.run?.status, RunStatus.QUEUED);
 	});
 
+	test("a task error holding NUL characters is kept with each one replaced, and its run ends", async () => {
+		const env = newEnvironment();
+		const worker = await TestWorker.register(h, env, [{ id: "t" }]);
+		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
+		const started = await worker.startNext();
+		// A buffer turned into text; PostgreSQL's jsonb refused it and the run never ended.
+		const failed = await worker.fail(started.attempt?.id ?? "", false, "bad byte \u0000 in \u0000 input");
+		assert.equal(failed.run?.status, RunStatus.FAILED);
+		const got = await h.client.getRun({ environmentId: env, runId: run?.id ?? "" });
+		assert.equal(got.run?.error?.message, "bad byte \uFFFD in \uFFFD input");
+	});
+
 	test("ListRuns shows each run without its payload or output, and with everything else", async () => {
 		const env = newEnvironment();
 		const worker = await TestWorker.register(h, env, [{ id: "t" }]);
@@ -610,6 +622,24 @@ describe("run lifecycle through gRPC", () => {
 				{ environmentId: env, taskId: "t", options: { retry: { maxTimeout: durationFromMs(4e12) } } },
 				Code.InvalidArgument,
 				/options\.retry\.max_timeout: 4000000000000 ms is over the limit/,
+			],
+			[
+				"a NUL in a tag (PostgreSQL text cannot hold one)",
+				{ environmentId: env, taskId: "t", options: { tags: ["a\u0000b"] } },
+				Code.InvalidArgument,
+				/options\.tags\[0\]: contains a NUL character/,
+			],
+			[
+				"a NUL in the idempotency key",
+				{ environmentId: env, taskId: "t", options: { idempotencyKey: "k\u0000" } },
+				Code.InvalidArgument,
+				/options\.idempotency_key: contains a NUL character/,
+			],
+			[
+				"a NUL in metadata, refused by the store and reported as the caller's",
+				{ environmentId: env, taskId: "t", options: { metadata: { note: "a\u0000" } } },
+				Code.InvalidArgument,
+				/a text field holds a NUL character \(U\+0000\), which cannot be stored/,
 			],
 			[
 				"large payload",
