@@ -2,6 +2,7 @@ import { ServiceError } from "../../../kit/src/index.js";
 import { newId } from "./ids.js";
 import { inTransaction, type SchedulerContext } from "./scheduler-context.js";
 import { storeTasks, type TaskDefinition } from "./task-catalog.js";
+import { checkTaskDefinitions } from "./task-definition-rules.js";
 
 /** A deployment as the core returns it. */
 export interface DeploymentRecord {
@@ -50,6 +51,7 @@ export class DeploymentRegistry {
 		}
 		if (tasks.length === 0) throw ServiceError.invalidField("tasks", "at least one task is required");
 		const now = new Date(this.ctx.clock.now());
+		checkTaskDefinitions(tasks, now);
 		return inTransaction(this.ctx.pool, async (client) => {
 			const { rows } = await client.query<DeploymentRow>(
 				`INSERT INTO deployments (id, environment_id, version, tasks, created_at) VALUES ($1, $2, $3, $4, $5)

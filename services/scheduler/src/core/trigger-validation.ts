@@ -1,4 +1,5 @@
 import { ServiceError } from "../../../kit/src/index.js";
+import type { RetrySettings } from "./retry-delay.js";
 import type { TriggerInput } from "./run-types.js";
 
 /** Most tags a run may carry. */
@@ -7,7 +8,10 @@ export const MAX_TAGS = 10;
 export const MAX_TAG_LENGTH = 128;
 /** Longest idempotency key. */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
-const QUEUE_NAME = /^[A-Za-z0-9._\-/:]{1,128}$/;
+/** A queue name the queue service takes. */
+export const QUEUE_NAME = /^[A-Za-z0-9._\-/:]{1,128}$/;
+/** What QUEUE_NAME allows, for messages. */
+export const QUEUE_NAME_RULE = "expected 1 to 128 letters, digits or . _ - / :";
 /**
  * Longest duration a trigger or a wait may set: 100 years. Far past any real delay or
  * timeout, and it keeps every time derived from one (now + delay) a date PostgreSQL
@@ -56,7 +60,7 @@ export function validateTrigger(input: TriggerInput, maxPayloadBytes: number, it
 	withinDurationLimit(item, "options.max_duration", o.maxDurationMs);
 	withinDurationLimit(item, "options.idempotency_key_ttl", o.idempotencyKeyTtlMs);
 	if (o.queue !== undefined && o.queue !== "" && !QUEUE_NAME.test(o.queue)) {
-		throw invalid(item, "options.queue", "expected 1 to 128 letters, digits or . _ - / :");
+		throw invalid(item, "options.queue", QUEUE_NAME_RULE);
 	}
 	if ((o.idempotencyKey ?? "").length > MAX_IDEMPOTENCY_KEY_LENGTH) {
 		throw invalid(
@@ -65,24 +69,39 @@ export function validateTrigger(input: TriggerInput, maxPayloadBytes: number, it
 			`must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
 		);
 	}
-	const r = o.retry;
-	if (r !== undefined) {
-		if (r.maxAttempts !== undefined && (r.maxAttempts < 1 || r.maxAttempts > 100)) {
-			throw invalid(item, "options.retry.max_attempts", `must be 1 to 100, got ${r.maxAttempts}`);
-		}
-		if (r.factor !== undefined && !(r.factor >= 1 && r.factor <= 10)) {
-			throw invalid(item, "options.retry.factor", `must be 1 to 10, got ${r.factor}`);
-		}
-		withinDurationLimit(item, "options.retry.min_timeout", r.minTimeoutMs);
-		withinDurationLimit(item, "options.retry.max_timeout", r.maxTimeoutMs);
+	if (o.retry !== undefined) {
+		const wrong = retryViolation(o.retry);
+		if (wrong !== undefined) throw invalid(item, `options.retry.${wrong.field}`, wrong.description);
 	}
+}
+
+/** The first setting of a retry policy out of its bounds, named within the policy. */
+export function retryViolation(
+	r: Partial<RetrySettings>,
+): { field: string; description: string } | undefined {
+	if (r.maxAttempts !== undefined && (r.maxAttempts < 1 || r.maxAttempts > 100))
+		return { field: "max_attempts", description: `must be 1 to 100, got ${r.maxAttempts}` };
+	if (r.factor !== undefined && !(r.factor >= 1 && r.factor <= 10))
+		return { field: "factor", description: `must be 1 to 10, got ${r.factor}` };
+	const min = durationViolation(r.minTimeoutMs);
+	if (min !== undefined) return { field: "min_timeout", description: min };
+	const max = durationViolation(r.maxTimeoutMs);
+	if (max !== undefined) return { field: "max_timeout", description: max };
+	return undefined;
+}
+
+/** Why a duration in ms is out of bounds (negative, or over MAX_DURATION_MS), if it is. */
+export function durationViolation(value: number | undefined): string | undefined {
+	if (value === undefined) return undefined;
+	if (value < 0) return `must not be negative, got ${value} ms`;
+	if (value > MAX_DURATION_MS) return durationOverLimit(value);
+	return undefined;
 }
 
 /** A duration a trigger may set, in ms: refused when negative or over MAX_DURATION_MS. */
 function withinDurationLimit(item: number | undefined, field: string, value: number | undefined): void {
-	if (value === undefined) return;
-	if (value < 0) throw invalid(item, field, `must not be negative, got ${value} ms`);
-	if (value > MAX_DURATION_MS) throw invalid(item, field, durationOverLimit(value));
+	const wrong = durationViolation(value);
+	if (wrong !== undefined) throw invalid(item, field, wrong);
 }
 
 /** How a duration over MAX_DURATION_MS is refused. */

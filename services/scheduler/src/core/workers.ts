@@ -11,6 +11,7 @@ import {
 	type SchedulerContext,
 } from "./scheduler-context.js";
 import { storeTasks, type TaskDefinition } from "./task-catalog.js";
+import { checkTaskDefinitions } from "./task-definition-rules.js";
 
 /** A worker as the core returns it. */
 export interface WorkerRecord {
@@ -47,6 +48,7 @@ export class WorkerRegistry {
 		}
 		if (input.tasks.length === 0) throw ServiceError.invalidField("tasks", "at least one task is required");
 		const now = new Date(this.ctx.clock.now());
+		checkTaskDefinitions(input.tasks, now);
 		const id = input.workerId || newId("worker", now.getTime());
 		await inTransaction(this.ctx.pool, async (client) => {
 			await client.query(

@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { AttemptStatus, RunStatus } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import {
+	AttemptStatus,
+	RunStatus,
+	type TaskDefinitionSchema,
+} from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import {
 	drainingServer,
 	json,
@@ -692,6 +697,65 @@ describe("run lifecycle through gRPC", () => {
 		);
 		assert.equal((await h.client.listRuns({ environmentId: env })).runs.length, 0);
 		assert.equal((await h.client.listSchedules({ environmentId: env })).schedules.length, 0);
+	});
+
+	test("a worker or deployment declaring a task the queue could not serve is refused, naming the task's field", async () => {
+		const env = newEnvironment();
+		const capacity = { cpu: 4, memoryGb: 8 };
+		const cases: Array<[MessageInitShape<typeof TaskDefinitionSchema>[], RegExp]> = [
+			// "task/my task" is no queue name: its runs stayed QUEUED, never delivered.
+			[[{ id: "my task" }], /tasks\[0\]\.id: "my task" must be 1 to 123 letters, digits or \. _ - \/ :/],
+			[[{ id: "a" }, { id: "b", queue: "bad name!" }], /tasks\[1\]\.queue: expected 1 to 128 letters/],
+			[[{ id: "a" }, { id: "a" }], /tasks\[1\]\.id: "a" is declared twice/],
+			[
+				[{ id: "a", machine: { kind: { case: "preset", value: "huge-9x" } } }],
+				/tasks\[0\]\.machine\.preset: unknown machine preset "huge-9x"/,
+			],
+			[
+				[{ id: "a", retry: { maxAttempts: 1000 } }],
+				/tasks\[0\]\.retry\.max_attempts: must be 1 to 100, got 1000/,
+			],
+			[[{ id: "a", maxDuration: durationFromMs(-5_000) }], /tasks\[0\]\.max_duration: must not be negative/],
+			[
+				[{ id: "a", queueConcurrencyLimit: -3 }],
+				/tasks\[0\]\.queue_concurrency_limit: must be 0 \(none\) to 1000000/,
+			],
+			[
+				[{ id: "a", cron: "61 * * * *" }],
+				/tasks\[0\]\.cron: "61 \* \* \* \*" is not a valid cron expression/,
+			],
+			[
+				[{ id: "a", cron: "0 * * * *", cronTimezone: "Mars/Olympus" }],
+				/tasks\[0\]\.cron_timezone: "Mars\/Olympus"/,
+			],
+		];
+		for (const [tasks, message] of cases) {
+			for (const call of [
+				() => h.client.registerWorker({ environmentId: env, tasks, capacity }),
+				() => h.client.createDeployment({ environmentId: env, version: "v1", tasks }),
+			]) {
+				await assert.rejects(call(), (e: unknown) => {
+					const err = ConnectError.from(e);
+					assert.equal(err.code, Code.InvalidArgument, err.rawMessage);
+					assert.match(err.rawMessage, message);
+					return true;
+				});
+			}
+		}
+		// Nothing was stored: no task of the environment can be triggered.
+		const refused = await h.client.triggerRun({ environmentId: env, taskId: "a", payload: json({}) }).then(
+			() => undefined,
+			(e: unknown) => ConnectError.from(e).code,
+		);
+		assert.equal(refused, Code.NotFound);
+		// And a valid declaration still registers.
+		await TestWorker.register(h, env, [{ id: "emails.send-v2:daily", queue: "mail/outbound" }]);
+		const { run } = await h.client.triggerRun({
+			environmentId: env,
+			taskId: "emails.send-v2:daily",
+			payload: json({}),
+		});
+		assert.equal(run?.status, RunStatus.QUEUED);
 	});
 
 	test("a custom machine is rounded up to the smallest preset that fits", async () => {
