@@ -23,10 +23,10 @@ export function checkTaskDefinitions(tasks: readonly TaskDefinition[], now: Date
 		if (!TASK_ID.test(task.id)) {
 			throw ServiceError.invalidField(
 				`${at}.id`,
-				`"${task.id}" must be 1 to 123 letters, digits or . _ - / : (its default queue is task/<id>)`,
+				`${shown(task.id)} must be 1 to 123 letters, digits or . _ - / : (its default queue is task/<id>)`,
 			);
 		}
-		if (seen.has(task.id)) throw ServiceError.invalidField(`${at}.id`, `"${task.id}" is declared twice`);
+		if (seen.has(task.id)) throw ServiceError.invalidField(`${at}.id`, `${shown(task.id)} is declared twice`);
 		seen.add(task.id);
 		if (task.queue !== "" && !QUEUE_NAME.test(task.queue))
 			throw ServiceError.invalidField(`${at}.queue`, QUEUE_NAME_RULE);
@@ -50,4 +50,11 @@ export function checkTaskDefinitions(tasks: readonly TaskDefinition[], now: Date
 			nextCronTime(task.cron, timezone, now, `${at}.cron`);
 		}
 	});
+}
+
+/** An id as an error quotes it: whole when short, else its start and its length. */
+function shown(id: string): string {
+	return id.length <= 64
+		? JSON.stringify(id)
+		: `${JSON.stringify(id.slice(0, 64))}… (${id.length} characters)`;
 }
