@@ -3,6 +3,7 @@ export * from "./config/env.js";
 export * from "./config/platform-config.js";
 export * from "./errors/grpc-status.js";
 export * from "./errors/service-error.js";
+export * from "./errors/time-bounds.js";
 export * from "./grpc/async-channel.js";
 export * from "./grpc/call-or-drain.js";
 export * from "./grpc/client.js";

@@ -4,7 +4,9 @@ import type {
 } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
 import { BatchService } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
 import {
+	durationOverLimit,
 	type FieldViolation,
+	MAX_DURATION_MS,
 	registration,
 	ServiceError,
 	type ServiceImplementation,
@@ -30,12 +32,6 @@ export interface BatchServiceLimits extends ItemLimits {
 const MAX_ID = 128;
 const MAX_KEY = 256;
 const MAX_SHOWN_FAILURES = 100;
-/**
- * Longest idempotency key ttl: 100 years, as the scheduler's limit on any duration. Its
- * expiry (now + ttl) stays a date JavaScript and PostgreSQL hold: a ttl of 10^13 s failed
- * CreateBatch with INTERNAL.
- */
-const MAX_KEY_TTL_MS = 100 * 365.25 * 24 * 3_600_000;
 /** The largest item index a batch_items row can hold (a PostgreSQL integer). */
 const MAX_ITEM_INDEX = 2_147_483_647;
 
@@ -156,12 +152,9 @@ function newBatchInput(request: CreateBatchRequest, limits: BatchServiceLimits) 
 	const ttlMs = request.idempotencyKeyTtl === undefined ? undefined : durationMs(request.idempotencyKeyTtl);
 	if (ttlMs !== undefined && ttlMs <= 0)
 		throw ServiceError.invalidField("idempotency_key_ttl", "must be positive");
-	if (ttlMs !== undefined && ttlMs > MAX_KEY_TTL_MS) {
-		throw ServiceError.invalidField(
-			"idempotency_key_ttl",
-			`${ttlMs} ms is over the limit of ${MAX_KEY_TTL_MS} ms (100 years)`,
-		);
-	}
+	// Its expiry (now + ttl) must stay a date: a ttl of 10^13 s failed CreateBatch with INTERNAL.
+	if (ttlMs !== undefined && ttlMs > MAX_DURATION_MS)
+		throw ServiceError.invalidField("idempotency_key_ttl", durationOverLimit(ttlMs));
 	const sealMs = request.sealTimeout === undefined ? undefined : durationMs(request.sealTimeout);
 	if (sealMs !== undefined && (sealMs <= 0 || sealMs > limits.maxSealTimeoutMs)) {
 		throw ServiceError.invalidField(

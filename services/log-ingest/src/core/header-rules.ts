@@ -1,17 +1,17 @@
 import { isUtf8 } from "node:buffer";
 import { ChunkError } from "../../../../packages/log-chunking/src/index.js";
+import { TIMESTAMP_MAX_SECONDS, TIMESTAMP_MIN_SECONDS, TIMESTAMP_RANGE } from "../../../kit/src/index.js";
 import type { IncomingHeader } from "./types.js";
 
 const MAX_LEVEL = 5;
 
 /**
- * google.protobuf.Timestamp's range, 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z,
- * in microseconds. A time past it is no time a log line was written, and past about
- * year 294,000 its microseconds overflow the bigint column and fail the whole stream.
+ * A Timestamp's range in microseconds. A time past it is no time a log line was written,
+ * and past about year 294,000 its microseconds overflow the bigint column and fail the
+ * whole stream.
  */
-export const MIN_TIME_US = -62_135_596_800_000_000n;
-export const MAX_TIME_US = 253_402_300_799_999_999n;
-export const TIME_RANGE = "must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z";
+export const MIN_TIME_US = TIMESTAMP_MIN_SECONDS * 1_000_000n;
+export const MAX_TIME_US = (TIMESTAMP_MAX_SECONDS + 1n) * 1_000_000n - 1n;
 
 /** Checks what PostgreSQL and readers need of a header: a real level and no NUL in text. */
 export function checkHeader(header: IncomingHeader): void {
@@ -20,7 +20,7 @@ export function checkHeader(header: IncomingHeader): void {
 	}
 	const at = header.loggedAtUs;
 	if (at !== undefined && (at < MIN_TIME_US || at > MAX_TIME_US)) {
-		throw new ChunkError("missing-field", "header.time", `${TIME_RANGE}, got ${at} µs since the epoch`);
+		throw new ChunkError("missing-field", "header.time", `${TIMESTAMP_RANGE}, got ${at} µs since the epoch`);
 	}
 	// Checked once per small message: plain loops, nothing allocated.
 	for (const key in header.attributes) {

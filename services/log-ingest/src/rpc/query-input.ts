@@ -1,7 +1,7 @@
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { QueryRequest, TailRequest } from "../../../../gen/taskmesh/logs/v1/logs_pb.js";
-import { ServiceError } from "../../../kit/src/index.js";
-import { MAX_TIME_US, MIN_TIME_US, TIME_RANGE } from "../core/header-rules.js";
+import { ServiceError, TIMESTAMP_RANGE } from "../../../kit/src/index.js";
+import { MAX_TIME_US, MIN_TIME_US } from "../core/header-rules.js";
 import type { LogQuery } from "../core/log-reader.js";
 import type { TailTarget } from "../core/tail-follower.js";
 import { microsOf, requireId } from "./convert.js";
@@ -109,6 +109,6 @@ export function tailOf(
 function timeOf(field: string, time: Timestamp | undefined): bigint | undefined {
 	if (time === undefined) return undefined;
 	const us = microsOf(time);
-	if (us < MIN_TIME_US || us > MAX_TIME_US) throw ServiceError.invalidField(field, TIME_RANGE);
+	if (us < MIN_TIME_US || us > MAX_TIME_US) throw ServiceError.invalidField(field, TIMESTAMP_RANGE);
 	return us;
 }

@@ -1,4 +1,4 @@
-import { ServiceError } from "../../../kit/src/index.js";
+import { durationOverLimit, MAX_DURATION_MS, ServiceError } from "../../../kit/src/index.js";
 import type { RetrySettings } from "./retry-delay.js";
 import type { TriggerInput } from "./run-types.js";
 
@@ -12,13 +12,6 @@ export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
 export const QUEUE_NAME = /^[A-Za-z0-9._\-/:]{1,128}$/;
 /** What QUEUE_NAME allows, for messages. */
 export const QUEUE_NAME_RULE = "expected 1 to 128 letters, digits or . _ - / :";
-/**
- * Longest duration a trigger or a wait may set: 100 years. Far past any real delay or
- * timeout, and it keeps every time derived from one (now + delay) a date PostgreSQL
- * and JavaScript both hold: a delay of 10^12 s (some 31,700 years) failed the trigger
- * with INTERNAL.
- */
-export const MAX_DURATION_MS = 100 * 365.25 * 24 * 3_600_000;
 
 /**
  * Checks what can be checked without the database; throws INVALID_ARGUMENT naming
@@ -102,11 +95,6 @@ export function durationViolation(value: number | undefined): string | undefined
 function withinDurationLimit(item: number | undefined, field: string, value: number | undefined): void {
 	const wrong = durationViolation(value);
 	if (wrong !== undefined) throw invalid(item, field, wrong);
-}
-
-/** How a duration over MAX_DURATION_MS is refused. */
-export function durationOverLimit(ms: number): string {
-	return `${ms} ms is over the limit of ${MAX_DURATION_MS} ms (100 years)`;
 }
 
 function noNul(item: number | undefined, field: string, value: string | undefined): void {

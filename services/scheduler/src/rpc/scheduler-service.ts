@@ -9,7 +9,9 @@ import {
 	TriggerRunsResponseSchema,
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import {
+	durationOverLimit,
 	grpcCodeOf,
+	MAX_DURATION_MS,
 	registration,
 	ServiceError,
 	type ServiceImplementation,
@@ -18,7 +20,6 @@ import {
 } from "../../../kit/src/index.js";
 import { DEFAULT_PRESET, MACHINE_PRESETS } from "../core/machine-presets.js";
 import type { SchedulerEngine } from "../core/scheduler-engine.js";
-import { durationOverLimit, MAX_DURATION_MS } from "../core/trigger-validation.js";
 import { attemptHandlers } from "./attempt-handlers.js";
 import { attemptStream } from "./attempt-stream.js";
 import { catalogHandlers } from "./catalog-handlers.js";
