@@ -99,6 +99,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 			}),
 			interceptors: [accessLog(logger), authentication({ keys, rateGate: gate })],
 			readMaxBytes: gateway.GATEWAY_READ_MAX_BYTES,
+			// Connect ignores JSON keys and enum names it does not know by default, so a
+			// misspelt option or filter was silently dropped and the call acted without it.
+			// Binary clients are unaffected: unknown binary fields are kept, not refused.
+			jsonOptions: { ignoreUnknownFields: false },
 			maxTimeoutMs: gateway.GATEWAY_MAX_TIMEOUT_MS,
 			shutdownSignal: shutdown.signal,
 		});

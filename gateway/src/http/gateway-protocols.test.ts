@@ -96,6 +96,25 @@ describe("the gateway over HTTP", () => {
 		);
 	});
 
+	test("a misspelt JSON key or an unknown enum name is refused by name, not dropped", async () => {
+		const scheduler = (method: string) => `${base}/taskmesh.scheduler.v1.SchedulerService/${method}`;
+		const misspelt = await curl(rpc("UpdateQueue"), connectJson(dev.key, { queue: "typo", pausd: true }));
+		assert.equal(misspelt.status, 400, misspelt.body);
+		assert.equal(misspelt.json().code, "invalid_argument");
+		assert.match(String(misspelt.json().message), /UpdateQueueRequest .*key "pausd" is unknown/);
+		const unknownStatus = await curl(
+			scheduler("ListRuns"),
+			connectJson(dev.key, { statuses: ["RUN_STATUS_NOPE"] }),
+		);
+		assert.equal(unknownStatus.status, 400, unknownStatus.body);
+		assert.match(String(unknownStatus.json().message), /RunStatus .*"RUN_STATUS_NOPE"/);
+		// Nothing was changed by the refused call; a known name still filters.
+		const queue = await curl(rpc("GetQueue"), connectJson(dev.key, { queue: "typo" }));
+		assert.equal(queue.status, 404, queue.body);
+		const known = await curl(scheduler("ListRuns"), connectJson(dev.key, { statuses: ["RUN_STATUS_QUEUED"] }));
+		assert.equal(known.status, 200, known.body);
+	});
+
 	const badInputs: Array<{
 		name: string;
 		args: () => string[];
