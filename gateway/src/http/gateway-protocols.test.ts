@@ -111,7 +111,10 @@ describe("the gateway over HTTP", () => {
 		// Nothing was changed by the refused call; a known name still filters.
 		const queue = await curl(rpc("GetQueue"), connectJson(dev.key, { queue: "typo" }));
 		assert.equal(queue.status, 404, queue.body);
-		const known = await curl(scheduler("ListRuns"), connectJson(dev.key, { statuses: ["RUN_STATUS_QUEUED"] }));
+		const known = await curl(
+			scheduler("ListRuns"),
+			connectJson(dev.key, { statuses: ["RUN_STATUS_QUEUED"] }),
+		);
 		assert.equal(known.status, 200, known.body);
 	});
 
