@@ -13,6 +13,18 @@ import {
 import { storeTasks, type TaskDefinition } from "./task-catalog.js";
 import { checkTaskDefinitions } from "./task-definition-rules.js";
 
+/**
+ * Far above the largest machines clouds rent (under a thousand vCPUs, tens of TiB), yet
+ * finite: an Infinity or 1e308 capacity was taken, and placement sums with it mean nothing.
+ */
+export const MAX_WORKER_CPU = 4096;
+export const MAX_WORKER_MEMORY_GB = 65_536;
+
+function checkCapacity(field: string, value: number, max: number): void {
+	if (!(value > 0 && value <= max))
+		throw ServiceError.invalidField(field, `must be greater than 0 and at most ${max}, got ${value}`);
+}
+
 /** A worker as the core returns it. */
 export interface WorkerRecord {
 	id: string;
@@ -41,11 +53,8 @@ export class WorkerRegistry {
 		memoryGb: number;
 	}): Promise<WorkerRecord> {
 		if (input.environmentId === "") throw ServiceError.invalidField("environment_id", "is required");
-		if (!(input.cpu > 0))
-			throw ServiceError.invalidField("capacity.cpu", `must be greater than 0, got ${input.cpu}`);
-		if (!(input.memoryGb > 0)) {
-			throw ServiceError.invalidField("capacity.memory_gb", `must be greater than 0, got ${input.memoryGb}`);
-		}
+		checkCapacity("capacity.cpu", input.cpu, MAX_WORKER_CPU);
+		checkCapacity("capacity.memory_gb", input.memoryGb, MAX_WORKER_MEMORY_GB);
 		if (input.tasks.length === 0) throw ServiceError.invalidField("tasks", "at least one task is required");
 		const now = new Date(this.ctx.clock.now());
 		checkTaskDefinitions(input.tasks, now);

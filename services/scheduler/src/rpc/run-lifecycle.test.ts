@@ -699,6 +699,49 @@ describe("run lifecycle through gRPC", () => {
 		assert.equal((await h.client.listSchedules({ environmentId: env })).schedules.length, 0);
 	});
 
+	test("a worker's capacity must be positive and finite, each field named with its limit", async () => {
+		const env = newEnvironment();
+		const cases: Array<[{ cpu: number; memoryGb: number }, string]> = [
+			[
+				{ cpu: Number.POSITIVE_INFINITY, memoryGb: 8 },
+				"capacity.cpu: must be greater than 0 and at most 4096, got Infinity",
+			],
+			[
+				{ cpu: 4, memoryGb: 1e308 },
+				"capacity.memory_gb: must be greater than 0 and at most 65536, got 1e+308",
+			],
+			[{ cpu: Number.NaN, memoryGb: 8 }, "capacity.cpu: must be greater than 0 and at most 4096, got NaN"],
+			[{ cpu: 4, memoryGb: 0 }, "capacity.memory_gb: must be greater than 0 and at most 65536, got 0"],
+		];
+		for (const [capacity, message] of cases) {
+			await assert.rejects(
+				h.client.registerWorker({
+					environmentId: env,
+					workerId: "w-capacity",
+					tasks: [{ id: "a" }],
+					capacity,
+				}),
+				(e: unknown) => {
+					const err = ConnectError.from(e);
+					assert.equal(err.code, Code.InvalidArgument, err.rawMessage);
+					assert.equal(err.rawMessage, message);
+					return true;
+				},
+			);
+		}
+		const unknown = await h.client.heartbeatWorker({ workerId: "w-capacity" }).then(
+			() => undefined,
+			(e: unknown) => ConnectError.from(e).code,
+		);
+		assert.equal(unknown, Code.FailedPrecondition, "a refused worker is not recorded");
+		const { worker } = await h.client.registerWorker({
+			environmentId: env,
+			tasks: [{ id: "a" }],
+			capacity: { cpu: 4096, memoryGb: 65_536 },
+		});
+		assert.deepEqual([worker?.capacity?.cpu, worker?.capacity?.memoryGb], [4096, 65_536]);
+	});
+
 	test("a worker or deployment declaring a task the queue could not serve is refused, naming the task's field", async () => {
 		const env = newEnvironment();
 		const capacity = { cpu: 4, memoryGb: 8 };
