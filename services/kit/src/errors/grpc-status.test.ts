@@ -110,6 +110,30 @@ describe("error mapping through a real gRPC server", () => {
 		assert.deepEqual(error.details, []);
 	});
 
+	test("a message echoing a huge input arrives clipped, and the connection goes on serving", async () => {
+		const id = "x".repeat(100_000);
+		const notFound = await call(ServiceError.notFound("run", id));
+		assert.equal(notFound.code, Code.NotFound);
+		assert.ok(notFound.rawMessage.length <= 4096, `${notFound.rawMessage.length} characters`);
+		assert.match(notFound.rawMessage, /^run "x+ … \(cut; 1000\d\d characters in all\)$/);
+		const emoji = "🙂".repeat(50_000);
+		const violations = Array.from({ length: 100 }, (_, i) => ({
+			field: `items[${i}].id`,
+			description: `"${emoji}" is not an id`,
+		}));
+		const invalid = await call(ServiceError.invalidFields(violations));
+		assert.equal(invalid.code, Code.InvalidArgument);
+		assert.ok(Buffer.byteLength(invalid.rawMessage) <= 4096);
+		assert.doesNotMatch(invalid.rawMessage, /\uFFFD/, "no character is cut in half");
+		const [badRequest] = invalid.findDetails(BadRequestSchema);
+		const kept = badRequest?.fieldViolations ?? [];
+		assert.ok(kept.length >= 1 && kept.length < 100, `${kept.length} violations kept`);
+		assert.equal(kept[0]?.field, "items[0].id");
+		// Before, such trailers hung this call and every later one on the connection.
+		const short = await call(new ServiceError("NOT_FOUND", "short"));
+		assert.equal(short.rawMessage, "short");
+	});
+
 	test("a method with no implementation is UNIMPLEMENTED", async () => {
 		const client = testClient(SchedulerService, host.url);
 		await assert.rejects(

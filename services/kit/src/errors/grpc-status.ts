@@ -8,7 +8,7 @@ import {
 	RetryInfoSchema,
 } from "../../../../gen/google/rpc/error_details_pb.js";
 import { type Status, StatusSchema } from "../../../../gen/google/rpc/status_pb.js";
-import { type ErrorCode, isServiceError, ServiceError } from "./service-error.js";
+import { type ErrorCode, type FieldViolation, isServiceError, ServiceError } from "./service-error.js";
 
 /** The domain taskmesh's own ErrorInfo reasons live in. */
 export const ERROR_DOMAIN = "taskmesh.dev";
@@ -63,7 +63,10 @@ export function statusOf(error: ServiceError): Status {
 	const details = [];
 	if (error.fieldViolations.length > 0) {
 		details.push(
-			anyPack(BadRequestSchema, create(BadRequestSchema, { fieldViolations: error.fieldViolations })),
+			anyPack(
+				BadRequestSchema,
+				create(BadRequestSchema, { fieldViolations: fittingViolations(error.fieldViolations) }),
+			),
 		);
 	}
 	if (error.reason !== undefined) {
@@ -100,7 +103,43 @@ export function statusOf(error: ServiceError): Status {
 			),
 		);
 	}
-	return create(StatusSchema, { code: grpcCodeOf(error.code), message: error.message, details });
+	return create(StatusSchema, { code: grpcCodeOf(error.code), message: clipText(error.message), details });
+}
+
+/**
+ * Most UTF-8 bytes of a status message. A message echoes the caller's input (an id, a
+ * name), and it travels twice in the trailers (grpc-message, and inside
+ * grpc-status-details-bin): a 70,000-character id made trailers no client would take,
+ * and the call hung with every later call on its connection.
+ */
+const MAX_MESSAGE_BYTES = 4096;
+/** Most UTF-8 bytes of all field violations a status carries. */
+const MAX_VIOLATION_BYTES = 16_384;
+
+/** The text, cut at MAX_MESSAGE_BYTES (or maxBytes) and saying so. */
+export function clipText(text: string, maxBytes = MAX_MESSAGE_BYTES): string {
+	if (text.length <= maxBytes / 3 || Buffer.byteLength(text) <= maxBytes) return text;
+	const note = ` … (cut; ${[...text].length} characters in all)`;
+	let kept = Buffer.from(text)
+		.subarray(0, maxBytes - Buffer.byteLength(note))
+		.toString();
+	// A cut inside a character leaves U+FFFD at the end; drop it.
+	if (kept.endsWith("\uFFFD")) kept = kept.slice(0, -1);
+	return kept + note;
+}
+
+/** As many violations as fit MAX_VIOLATION_BYTES, each clipped; the message names them all. */
+function fittingViolations(violations: readonly FieldViolation[]): FieldViolation[] {
+	const kept: FieldViolation[] = [];
+	let bytes = 0;
+	for (const v of violations) {
+		const field = clipText(v.field, 512);
+		const description = clipText(v.description, 1024);
+		bytes += Buffer.byteLength(field) + Buffer.byteLength(description);
+		if (bytes > MAX_VIOLATION_BYTES) break;
+		kept.push({ field, description });
+	}
+	return kept;
 }
 
 /**
@@ -110,16 +149,25 @@ export function statusOf(error: ServiceError): Status {
  */
 export function toStatusObject(thrown: unknown): StatusObject {
 	const metadata = new Metadata();
-	const error = storeRefusedNul(thrown) ?? thrown;
-	if (isServiceError(error)) {
+	const error = callersError(thrown);
+	if (error !== undefined) {
 		metadata.set(STATUS_DETAILS_KEY, Buffer.from(encodeStatusDetails(error)));
-		return { code: grpcCodeOf(error.code), details: error.message, metadata };
+		return { code: grpcCodeOf(error.code), details: clipText(error.message), metadata };
 	}
 	return {
 		code: GrpcStatus.INTERNAL,
 		details: "internal error; the service logged the cause",
 		metadata,
 	};
+}
+
+/**
+ * The error as the caller's fault, or undefined when it is the service's own: a
+ * ServiceError, or a store's refusal of input the service let through (a NUL).
+ */
+export function callersError(thrown: unknown): ServiceError | undefined {
+	if (isServiceError(thrown)) return thrown;
+	return storeRefusedNul(thrown);
 }
 
 /**

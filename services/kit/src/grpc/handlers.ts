@@ -18,6 +18,8 @@ import { toStatusObject } from "../errors/grpc-status.js";
 import { ServiceError } from "../errors/service-error.js";
 import { extractTraceContext } from "../telemetry/grpc-propagation.js";
 import type { CallContext, ServiceRegistration } from "./implementation.js";
+import { wellFormed } from "./malformed-request.js";
+import { readRequests } from "./request-reader.js";
 
 /** Tracks calls in flight and refuses new ones while the server drains. */
 export interface CallGate {
@@ -77,7 +79,7 @@ function handlerFor(
 				if (started === undefined) return callback(drainingStatus());
 				started.run(
 					async (ctx) => {
-						const response = await impl(call.request, ctx);
+						const response = await impl(wellFormed(call.request), ctx);
 						callback(null, response);
 					},
 					(status) => callback(status),
@@ -89,7 +91,7 @@ function handlerFor(
 				if (started === undefined) return call.emit("error", drainingStatus());
 				started.run(
 					async (ctx) => {
-						const responses = impl(call.request, ctx) as AsyncIterable<unknown>;
+						const responses = impl(wellFormed(call.request), ctx) as AsyncIterable<unknown>;
 						for await (const response of responses) {
 							if (ctx.signal.aborted) break;
 							await write(call, response, ctx.signal);
@@ -219,13 +221,9 @@ function drainingStatus() {
 	);
 }
 
-/**
- * The call's incoming messages. A plain `for await` over a grpc-js call destroys
- * it when the loop ends, which would kill the response side of a bidi stream
- * before its status is sent.
- */
+/** The call's incoming messages (see readRequests for why not Node's own iterator). */
 function requestsOf(call: ServerReadableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>) {
-	return call.iterator({ destroyOnReturn: false }) as AsyncIterable<unknown>;
+	return readRequests(call);
 }
 
 interface Writable {

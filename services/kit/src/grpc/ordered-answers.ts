@@ -1,6 +1,5 @@
 import type { Status } from "../../../../gen/google/rpc/status_pb.js";
-import { statusOf } from "../errors/grpc-status.js";
-import { isServiceError } from "../errors/service-error.js";
+import { callersError, statusOf } from "../errors/grpc-status.js";
 import { AsyncChannel } from "./async-channel.js";
 import { callOrDrain } from "./call-or-drain.js";
 import type { CallContext } from "./implementation.js";
@@ -21,7 +20,7 @@ const ignore = () => {};
  * (EnqueueStream, SettleStream, AttemptStream, TriggerStream): requests are
  * handled several at once (their scripts or statements go out back to back) and
  * answered in order. A request refused with a ServiceError (bad input, a run not
- * found, ...) is answered in-band by `refused` with that status — the same code,
+ * found, ...), or by a store for input let through (a NUL), is answered in-band by `refused` with that status — the same code,
  * message and details the unary call fails with — and the stream goes on; any
  * other failure (a store's) ends the stream with its status. When the server
  * begins to drain, the stream reads no further: what was read is answered and
@@ -44,8 +43,9 @@ export async function* orderedAnswers<I, O>(
 			if (next === undefined || next.done || stop.signal.aborted) break;
 			const answered = sequence;
 			const answer = answerOf(next.value, sequence).then(undefined, (error: unknown) => {
-				if (!isServiceError(error)) throw error;
-				return refused(answered, statusOf(error));
+				const refusal = callersError(error);
+				if (refusal === undefined) throw error;
+				return refused(answered, statusOf(refusal));
 			});
 			// Awaited in order below; this keeps a failure that comes first from being unhandled.
 			answer.catch(ignore);

@@ -8,6 +8,7 @@ import {
 } from "@bufbuild/protobuf";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 import type { MethodCodecs } from "./implementation.js";
+import { tolerantDeserializer } from "./malformed-request.js";
 
 /**
  * Builds the grpc-js service definition of a protobuf-es service descriptor:
@@ -27,7 +28,10 @@ export function grpcServiceDefinition(
 			requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
 			responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
 			requestSerialize: serializer(method.input),
-			requestDeserialize: decodeRequest ?? deserializer(method.input),
+			requestDeserialize: tolerantDeserializer(
+				method.input.typeName,
+				decodeRequest ?? deserializer(method.input),
+			),
 			responseSerialize: encodeResponse === undefined ? serializer(method.output) : asBuffer(encodeResponse),
 			responseDeserialize: deserializer(method.output),
 			originalName: method.name,

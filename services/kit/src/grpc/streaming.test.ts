@@ -1,10 +1,18 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+	credentials,
+	status as GrpcStatus,
+	Client as RawClient,
+	type ServiceError as RawError,
+} from "@grpc/grpc-js";
 import { LogChunkSchema, LogIngestService, LogLevel } from "../../../../gen/taskmesh/logs/v1/logs_pb.js";
 import { QueueService } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
 import { startTestServer, testClient } from "../testing/grpc.js";
 import { registration } from "./implementation.js";
+import { orderedAnswers } from "./ordered-answers.js";
 import type { GrpcServiceHost } from "./server.js";
 
 // Test implementations of real contract methods, one per streaming kind, that
@@ -40,6 +48,24 @@ describe("the descriptor adapter serves every streaming kind", () => {
 				},
 			}),
 			registration(QueueService, {
+				// Answers each request by its first message's id: "nul" as PostgreSQL refuses a
+				// NUL in text, "boom" as a store failing; any other id is enqueued.
+				enqueueStream(requests, ctx) {
+					return orderedAnswers(
+						requests,
+						ctx,
+						async (request, sequence) => {
+							const id = request.messages[0]?.id ?? "";
+							if (id === "nul")
+								throw Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), {
+									code: "22021",
+								});
+							if (id === "boom") throw new Error("the store went away");
+							return { sequence, results: [{ id }] };
+						},
+						(sequence, error) => ({ sequence, results: [], error }),
+					);
+				},
 				async *consume(requests) {
 					for await (const request of requests) {
 						if (request.kind.case === "open") {
@@ -126,5 +152,65 @@ describe("the descriptor adapter serves every streaming kind", () => {
 			}
 		}
 		assert.deepEqual(seen, ["opened:c1", "deliveries:4"]);
+	});
+	test("a request whose bytes are no message of its type is INVALID_ARGUMENT, unary and on a stream", async () => {
+		// A string field (run_id, 1) holding bytes that are not UTF-8, and a field cut short.
+		const notUtf8 = Buffer.from([0x0a, 0x02, 0xff, 0xfe]);
+		const truncated = Buffer.from([0x0a, 0x09, 0x61]);
+		const raw = new RawClient(new URL(host.url).host, credentials.createInsecure());
+		const same = (b: Buffer) => b;
+		try {
+			for (const bytes of [notUtf8, truncated]) {
+				const error = await new Promise<RawError>((resolve, reject) => {
+					raw.makeUnaryRequest("/taskmesh.logs.v1.LogIngestService/Query", same, same, bytes, (e) =>
+						e === null ? reject(new Error("accepted")) : resolve(e),
+					);
+				});
+				assert.equal(error.code, GrpcStatus.INVALID_ARGUMENT, error.details);
+				assert.match(error.details, /^request: the bytes are not a valid taskmesh\.logs\.v1\.QueryRequest: /);
+			}
+			const streamError = await new Promise<RawError>((resolve, reject) => {
+				const call = raw.makeClientStreamRequest(
+					"/taskmesh.logs.v1.LogIngestService/Ingest",
+					same,
+					same,
+					(e: RawError | null) => (e === null ? reject(new Error("accepted")) : resolve(e)),
+				);
+				call.write(Buffer.alloc(0));
+				call.write(Buffer.from([0x0a, 0x04, 0x0a, 0x02, 0xff, 0xfe]));
+			});
+			assert.equal(streamError.code, GrpcStatus.INVALID_ARGUMENT, streamError.details);
+			assert.match(streamError.details, /taskmesh\.logs\.v1\.IngestRequest/);
+		} finally {
+			raw.close();
+		}
+		// The server goes on serving.
+		const response = await testClient(LogIngestService, host.url).query({ runId: "after", text: "ok" });
+		assert.equal(response.records[0]?.runId, "after");
+	});
+	test("an ordered stream answers a store's refusal of a NUL in-band and goes on; a store failure ends it", async () => {
+		const client = testClient(QueueService, host.url);
+		const send = (ids: string[]) =>
+			(async function* () {
+				for (const id of ids) yield { messages: [{ id }] };
+			})();
+		const answers: string[] = [];
+		for await (const r of client.enqueueStream(send(["a", "nul", "b"]))) {
+			answers.push(
+				r.error === undefined ? `ok:${r.results[0]?.id}` : `refused:${r.error.code}:${r.error.message}`,
+			);
+		}
+		assert.deepEqual(answers, [
+			"ok:a",
+			`refused:${Code.InvalidArgument}:a text field holds a NUL character (U+0000), which cannot be stored; remove it`,
+			"ok:b",
+		]);
+		await assert.rejects(
+			(async () => {
+				for await (const _ of client.enqueueStream(send(["c", "boom", "d"]))) {
+				}
+			})(),
+			(e: unknown) => ConnectError.from(e).code === Code.Internal,
+		);
 	});
 });
