@@ -1,4 +1,3 @@
-import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { EnqueueMessage } from "../../../../gen/taskmesh/queue/v1/queue_pb.js";
 import type { NewMessage } from "../core/types.js";
 import { resourcesOf } from "./consumer-input.js";
@@ -44,15 +43,18 @@ export function enqueueInput(
 		v.range(`${f}.priority`, m.priority, -MAX_PRIORITY, MAX_PRIORITY);
 		let availableAt: number | undefined;
 		if (m.availability.case === "delay") {
-			const ms = durationMs(m.availability.value);
-			if (ms < 0) v.add(`${f}.delay`, `${ms} ms is negative; a delay must be 0 or more`);
-			else if (ms > MAX_DELAY_MS)
-				v.add(`${f}.delay`, `${ms} ms is over the limit of ${MAX_DELAY_MS} ms (one year)`);
-			else availableAt = now + ms;
+			const ms = v.durationExactMs(`${f}.delay`, m.availability.value);
+			if (ms !== undefined) {
+				if (ms < 0) v.add(`${f}.delay`, `${ms} ms is negative; a delay must be 0 or more`);
+				else if (ms > MAX_DELAY_MS)
+					v.add(`${f}.delay`, `${ms} ms is over the limit of ${MAX_DELAY_MS} ms (one year)`);
+				else availableAt = now + Math.round(ms);
+			}
 		} else if (m.availability.case === "availableAt") {
-			const at = timestampMs(m.availability.value);
-			if (at - now > MAX_DELAY_MS) v.add(`${f}.available_at`, "is more than one year ahead");
-			else availableAt = Math.max(at, 0);
+			const at = v.timestamp(`${f}.available_at`, m.availability.value);
+			if (at !== undefined && at - now > MAX_DELAY_MS)
+				v.add(`${f}.available_at`, "is more than one year ahead");
+			else if (at !== undefined) availableAt = Math.max(at, 0);
 		}
 		const resources = resourcesOf(v, `${f}.resources`, m.resources);
 		const meta = m.metadata;

@@ -380,6 +380,119 @@ describe("QueueService over gRPC", () => {
 		);
 	});
 
+	test("a receipt with anything past its own grammar settles nothing and leaves the queue's counts readable", async () => {
+		const env = "forged";
+		await client.enqueue({ messages: [msg(env, "a")] });
+		const [a] = (await dequeue(env, 1)).deliveries as [Delivery];
+		// The scripts join fields with \x1f: this suffix once became the counted reason.
+		for (const receipt of [`${a.receipt}\x1fjunk`, `${a.receipt}\x1f0`]) {
+			await rejects(
+				client.acknowledge({
+					consumerId: "w1",
+					acknowledgements: [{ receipt, reason: AckReason.COMPLETED }],
+				}),
+				Code.NotFound,
+				/not a receipt this queue issued/,
+			);
+		}
+		const { queue } = await client.getQueue({ environmentId: env, queue: "q" });
+		assert.equal(queue?.stats?.inFlight, 1n);
+		assert.deepEqual(queue?.stats?.acknowledgements, []);
+		await client.acknowledge({
+			consumerId: "w1",
+			acknowledgements: [{ receipt: a.receipt, reason: AckReason.COMPLETED }],
+		});
+		const listed = await client.listQueues({ environmentId: env });
+		assert.deepEqual(
+			listed.queues[0]?.stats?.acknowledgements.map((c) => [c.reason, c.count]),
+			[[AckReason.COMPLETED, 1n]],
+		);
+	});
+
+	test("settle and enqueue times are checked: a repeated receipt, a retry over a year ahead, malformed durations and timestamps", async () => {
+		const env = "settle-times";
+		await client.enqueue({ messages: [msg(env, "a")] });
+		const [a] = (await dequeue(env, 1)).deliveries as [Delivery];
+		const before = await keyCount();
+		await rejects(
+			client.heartbeat({ consumerId: "w1", receipts: [a.receipt, a.receipt] }),
+			Code.InvalidArgument,
+			/receipts\[1\]: appears twice in this request \(also receipts\[0\]\)/,
+		);
+		await rejects(
+			client.acknowledge({
+				consumerId: "w1",
+				acknowledgements: [
+					{ receipt: a.receipt, reason: AckReason.COMPLETED },
+					{ receipt: a.receipt, reason: AckReason.FAILED_PERMANENT },
+				],
+			}),
+			Code.InvalidArgument,
+			/acknowledgements\[1\]\.receipt: appears twice/,
+		);
+		const year3000 = { seconds: 32_503_680_000n, nanos: 0 };
+		await rejects(
+			client.nack({
+				consumerId: "w1",
+				items: [{ receipt: a.receipt, retry: { case: "retryAt", value: year3000 } }],
+			}),
+			Code.InvalidArgument,
+			/items\[0\]\.retry_at: is more than one year ahead/,
+		);
+		await rejects(
+			client.nack({
+				consumerId: "w1",
+				items: [
+					{ receipt: a.receipt, retry: { case: "retryAt", value: { seconds: -62_135_596_801n, nanos: 0 } } },
+				],
+			}),
+			Code.InvalidArgument,
+			/items\[0\]\.retry_at: must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z/,
+		);
+		await rejects(
+			client.heartbeat({ consumerId: "w1", receipts: [a.receipt], extendBy: durationFromMs(500) }),
+			Code.InvalidArgument,
+			/extend_by: 500 ms is outside 1000 ms/,
+		);
+		await rejects(
+			client.enqueue({
+				messages: [
+					msg(env, "b", { availability: { case: "delay", value: { seconds: 0n, nanos: 2_000_000_000 } } }),
+				],
+			}),
+			Code.InvalidArgument,
+			/messages\[0\]\.delay: nanos 2000000000 must be within/,
+		);
+		await rejects(
+			client.enqueue({
+				messages: [
+					msg(env, "b", { availability: { case: "delay", value: { seconds: 1n, nanos: -400_000 } } }),
+				],
+			}),
+			Code.InvalidArgument,
+			/of the sign of seconds/,
+		);
+		await rejects(
+			client.updateQueue({
+				environmentId: env,
+				queue: "q",
+				visibilityTimeout: { seconds: 0n, nanos: 999_600_000 },
+			}),
+			Code.InvalidArgument,
+			/visibility_timeout: 999\.6 ms is outside 1000 ms/,
+		);
+		assert.equal(await keyCount(), before, "nothing stored");
+		const { queue } = await client.getQueue({ environmentId: env, queue: "q" });
+		assert.deepEqual([queue?.stats?.inFlight, queue?.stats?.delayed], [1n, 0n]);
+		// A retry_at in the past retries now.
+		const nacked = await client.nack({
+			consumerId: "w1",
+			items: [{ receipt: a.receipt, retry: { case: "retryAt", value: { seconds: 0n, nanos: 0 } } }],
+		});
+		assert.equal(nacked.requeued, 1);
+		assert.equal((await dequeue(env, 1)).deliveries[0]?.message?.id, "a");
+	});
+
 	test("a SettleStream applies acknowledgements and nacks in order, lists each item's failure, and answers bad input in-band", async () => {
 		const env = "settlestream";
 		await client.enqueue({ messages: [msg(env, "a"), msg(env, "b"), msg(env, "c")] });

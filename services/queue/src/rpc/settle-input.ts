@@ -1,4 +1,3 @@
-import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type {
 	AcknowledgeRequest,
 	HeartbeatRequest,
@@ -32,6 +31,10 @@ export function acknowledgeInput(request: AcknowledgeRequest, streamConsumer?: s
 	const v = new Violations();
 	const consumerId = consumerOf(v, request.consumerId, streamConsumer);
 	v.batch("acknowledgements", request.acknowledgements.length);
+	v.uniqueReceipts(
+		(i) => `acknowledgements[${i}].receipt`,
+		request.acknowledgements.map((a) => a.receipt),
+	);
 	const items: AckItem[] = request.acknowledgements.map((a, i) => {
 		receipt(v, `acknowledgements[${i}].receipt`, a.receipt);
 		if (a.reason === 0) v.add(`acknowledgements[${i}].reason`, "must not be ACK_REASON_UNSPECIFIED");
@@ -50,17 +53,28 @@ export function nackInput(request: NackRequest, now: number, streamConsumer?: st
 	const v = new Violations();
 	const consumerId = consumerOf(v, request.consumerId, streamConsumer);
 	v.batch("items", request.items.length);
+	v.uniqueReceipts(
+		(i) => `items[${i}].receipt`,
+		request.items.map((n) => n.receipt),
+	);
 	const items: NackItem[] = request.items.map((n, i) => {
 		receipt(v, `items[${i}].receipt`, n.receipt);
 		v.detail(`items[${i}].detail`, n.detail);
 		let retryAt: number | undefined;
 		if (n.retry.case === "retryDelay") {
-			const ms = durationMs(n.retry.value);
-			if (ms < 0) v.add(`items[${i}].retry_delay`, `${ms} ms is negative; a delay must be 0 or more`);
-			else if (ms > MAX_RETRY_DELAY_MS) v.add(`items[${i}].retry_delay`, `${ms} ms is over one year`);
-			else retryAt = now + ms;
+			const ms = v.durationExactMs(`items[${i}].retry_delay`, n.retry.value);
+			if (ms !== undefined) {
+				if (ms < 0) v.add(`items[${i}].retry_delay`, `${ms} ms is negative; a delay must be 0 or more`);
+				else if (ms > MAX_RETRY_DELAY_MS) v.add(`items[${i}].retry_delay`, `${ms} ms is over one year`);
+				else retryAt = now + Math.round(ms);
+			}
 		} else if (n.retry.case === "retryAt") {
-			retryAt = timestampMs(n.retry.value);
+			const at = v.timestamp(`items[${i}].retry_at`, n.retry.value);
+			// A time in the past retries now, as a delay of 0 does; one over a year ahead would
+			// park the message where nothing looks for it.
+			if (at !== undefined && at - now > MAX_RETRY_DELAY_MS)
+				v.add(`items[${i}].retry_at`, "is more than one year ahead");
+			else if (at !== undefined) retryAt = Math.max(at, 0);
 		}
 		return { receipt: n.receipt, detail: n.detail, ...(retryAt === undefined ? {} : { retryAt }) };
 	});
@@ -74,7 +88,9 @@ export function heartbeatInput(request: HeartbeatRequest, streamConsumer?: strin
 	const consumerId = consumerOf(v, request.consumerId, streamConsumer);
 	v.batch("receipts", request.receipts.length);
 	for (const [i, r] of request.receipts.entries()) receipt(v, `receipts[${i}]`, r);
-	const extendMs = v.duration("extend_by", request.extendBy, 1, MAX_VISIBILITY_MS) ?? 0;
+	v.uniqueReceipts((i) => `receipts[${i}]`, request.receipts);
+	// As every visibility timeout: at least 1 s.
+	const extendMs = v.duration("extend_by", request.extendBy, 1000, MAX_VISIBILITY_MS) ?? 0;
 	v.throwIfAny();
 	return { consumerId, receipts: request.receipts, extendMs };
 }

@@ -1,10 +1,15 @@
-import { type Duration, durationMs } from "@bufbuild/protobuf/wkt";
-import { type FieldViolation, ServiceError } from "../../../kit/src/index.js";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import {
+	type FieldViolation,
+	ServiceError,
+	TIMESTAMP_MAX_SECONDS,
+	TIMESTAMP_MIN_SECONDS,
+	TIMESTAMP_RANGE,
+} from "../../../kit/src/index.js";
 
-/** Queue and environment names: letters, digits and . _ - / :, at most 128. */
-export const NAME = /^[A-Za-z0-9._\-/:]{1,128}$/;
-/** Message ids, concurrency keys and consumer ids: also @ = +, at most 256. */
-export const IDENT = /^[A-Za-z0-9._\-/:@=+]{1,256}$/;
+import { IDENT, NAME } from "../core/names.js";
+
+export { IDENT, NAME };
 /** Most items in one batched call. */
 export const MAX_BATCH = 1000;
 /** Longest free-text detail. */
@@ -62,12 +67,53 @@ export class Violations {
 	/** A duration within [minMs, maxMs]; returns it in ms. */
 	duration(field: string, value: Duration | undefined, minMs: number, maxMs: number): number | undefined {
 		if (value === undefined) return undefined;
-		const ms = durationMs(value);
-		if (!Number.isFinite(ms) || ms < minMs || ms > maxMs) {
+		const ms = this.durationExactMs(field, value);
+		if (ms === undefined) return undefined;
+		// Compared before rounding: 999.6 ms is under a 1 s minimum, not 1 s.
+		if (ms < minMs || ms > maxMs) {
 			this.add(field, `${ms} ms is outside ${minMs} ms to ${maxMs} ms`);
 			return undefined;
 		}
-		return ms;
+		return Math.round(ms);
+	}
+
+	/**
+	 * A Duration's milliseconds, unrounded; undefined, with a violation, when its nanos
+	 * break the type's rules (within ±999,999,999 and of the sign of its seconds).
+	 */
+	durationExactMs(field: string, value: Duration): number | undefined {
+		const { seconds, nanos } = value;
+		const signsAgree = seconds === 0n || nanos === 0 || seconds > 0n === nanos > 0;
+		if (!Number.isInteger(nanos) || nanos < -999_999_999 || nanos > 999_999_999 || !signsAgree) {
+			this.add(field, `nanos ${nanos} must be within -999999999 to 999999999 and of the sign of seconds`);
+			return undefined;
+		}
+		return Number(seconds) * 1000 + nanos / 1_000_000;
+	}
+
+	/** A Timestamp within the type's documented range; returns it in ms since the epoch. */
+	timestamp(field: string, value: Timestamp): number | undefined {
+		const { seconds, nanos } = value;
+		if (
+			seconds < TIMESTAMP_MIN_SECONDS ||
+			seconds > TIMESTAMP_MAX_SECONDS ||
+			nanos < 0 ||
+			nanos > 999_999_999
+		) {
+			this.add(field, `${TIMESTAMP_RANGE}, got ${seconds} s and ${nanos} ns since the epoch`);
+			return undefined;
+		}
+		return Number(seconds) * 1000 + Math.floor(nanos / 1_000_000);
+	}
+
+	/** Each receipt once: a repeat would be settled or counted twice. */
+	uniqueReceipts(field: (i: number) => string, receipts: string[]): void {
+		const first = new Map<string, number>();
+		receipts.forEach((r, i) => {
+			const earlier = first.get(r);
+			if (earlier === undefined) first.set(r, i);
+			else this.add(field(i), `appears twice in this request (also ${field(earlier)})`);
+		});
 	}
 
 	/** A whole number within [min, max]. */
