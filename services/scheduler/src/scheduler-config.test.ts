@@ -12,6 +12,18 @@ describe("scheduler configuration", () => {
 		assert.equal(config.SCHEDULER_RESOLVED_WAITS_INLINE_BYTES, 4 * MiB);
 	});
 
+	test("run metadata is capped at 256 KiB by default, and at most 512 KiB, the half of an answer's headroom", () => {
+		assert.equal(loadSchedulerConfig({}).SCHEDULER_MAX_METADATA_BYTES, 256 * 1024);
+		assert.equal(
+			loadSchedulerConfig({ SCHEDULER_MAX_METADATA_BYTES: String(512 * 1024) }).SCHEDULER_MAX_METADATA_BYTES,
+			512 * 1024,
+		);
+		assert.throws(
+			() => loadSchedulerConfig({ SCHEDULER_MAX_METADATA_BYTES: String(512 * 1024 + 1) }),
+			(error: unknown) => error instanceof ConfigError && /SCHEDULER_MAX_METADATA_BYTES/.test(error.message),
+		);
+	});
+
 	test("limits whose StartAttempt answer could pass the gRPC message limit are refused, naming the variables", () => {
 		assert.throws(
 			() => loadSchedulerConfig({ SCHEDULER_MAX_OUTPUT_BYTES: String(12 * MiB) }),

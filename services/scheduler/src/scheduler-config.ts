@@ -1,12 +1,18 @@
 import { z } from "zod";
 import { ConfigError, type Environment, intVar, parseEnv } from "../../kit/src/index.js";
 
-const MiB = 1024 * 1024;
+const KiB = 1024;
+const MiB = 1024 * KiB;
 
 /** The kit's default gRPC message limit (GRPC_MAX_SEND_MESSAGE_BYTES). */
 const DEFAULT_MAX_MESSAGE_BYTES = 16 * MiB;
 /** Room an answer keeps beside payload and outputs: the run's other fields, the attempt, wait ids, errors. */
 const ANSWER_HEADROOM_BYTES = 1 * MiB;
+/**
+ * Most a run's metadata may be configured to: it travels in that headroom (every
+ * answer carrying the run carries it), beside errors of up to about 80 KiB.
+ */
+const MAX_METADATA_LIMIT_BYTES = ANSWER_HEADROOM_BYTES / 2;
 
 /** The scheduler's own variables (see services/scheduler/README.md). */
 export const schedulerEnvSchema = z.object({
@@ -16,6 +22,7 @@ export const schedulerEnvSchema = z.object({
 		.default("scheduler"),
 	SCHEDULER_MAX_PAYLOAD_BYTES: intVar(3 * MiB, 1, 64 * MiB),
 	SCHEDULER_MAX_OUTPUT_BYTES: intVar(8 * MiB, 1, 64 * MiB),
+	SCHEDULER_MAX_METADATA_BYTES: intVar(256 * KiB, 1, MAX_METADATA_LIMIT_BYTES),
 	SCHEDULER_RESOLVED_WAITS_INLINE_BYTES: intVar(4 * MiB, 0, 64 * MiB),
 	SCHEDULER_HEARTBEAT_INTERVAL_MS: intVar(10_000, 100, 600_000),
 	SCHEDULER_IDEMPOTENCY_KEY_TTL_MS: intVar(30 * 24 * 3_600_000, 1_000, 365 * 24 * 3_600_000),

@@ -43,6 +43,7 @@ export function schedulerEngineFrom(options: {
 		...(options.clock === undefined ? {} : { clock: options.clock }),
 		limits: {
 			maxPayloadBytes: config.SCHEDULER_MAX_PAYLOAD_BYTES,
+			maxMetadataBytes: config.SCHEDULER_MAX_METADATA_BYTES,
 			maxOutputBytes: config.SCHEDULER_MAX_OUTPUT_BYTES,
 			resolvedWaitsInlineBytes: config.SCHEDULER_RESOLVED_WAITS_INLINE_BYTES,
 			heartbeatIntervalMs: config.SCHEDULER_HEARTBEAT_INTERVAL_MS,

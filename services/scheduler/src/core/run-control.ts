@@ -7,6 +7,7 @@ import { LIVE_STATUSES } from "./run-types.js";
 import { applyEffects, inTransaction, type SchedulerContext } from "./scheduler-context.js";
 import { storedOptionsOf } from "./stored-options.js";
 import type { RunTrigger } from "./trigger-runs.js";
+import { metadataViolation } from "./trigger-validation.js";
 
 /** Canceling and replaying runs. */
 export class RunControl {
@@ -73,6 +74,15 @@ export class RunControl {
 		const original = rows[0];
 		if (original === undefined) throw ServiceError.notFound("run", runId);
 		const o = storedOptionsOf(original);
+		// A run stored before the limit (or under a larger one) keeps its metadata, but
+		// a replay is a new run and takes the limit of today; the caller did not send it.
+		const wrongMetadata = metadataViolation(o.metadata, this.ctx.limits.maxMetadataBytes);
+		if (wrongMetadata !== undefined) {
+			throw new ServiceError(
+				"FAILED_PRECONDITION",
+				`run_id: run "${runId}" cannot be replayed: its options.metadata of ${wrongMetadata}`,
+			);
+		}
 		const input: TriggerInput = {
 			environmentId,
 			taskId: original.task_id,

@@ -1,4 +1,5 @@
 import { ServiceError } from "../../../kit/src/index.js";
+import { metadataWireBytes } from "./metadata-size.js";
 import { type AttemptRow, attemptFromRow, type RunRow, runFromRow } from "./run-rows.js";
 import type { RunRecord, RunStatus, TaskErrorInfo } from "./run-types.js";
 import { isFinal } from "./run-types.js";
@@ -18,6 +19,8 @@ export interface RunFilter {
 	pageSize: number;
 	/** The last id of the previous page. */
 	afterId: string;
+	/** A page ends early (after at least one run) where its runs' outputs, errors and metadata pass this. */
+	budgetBytes: number;
 }
 
 // Every column of runs but the payload (up to the payload limit per run), which a
@@ -102,6 +105,29 @@ function outcomeFromRow(row: RunRow): RunOutcome {
 	};
 }
 
+/**
+ * What a run adds to an answer of many runs at most, beside its fixed fields: its
+ * output, its error and its metadata (each bounded on its own, not together).
+ */
+function answerBytesOf(row: RunRow): number {
+	const metadata = row.options?.metadata;
+	return (
+		(row.output?.byteLength ?? 0) +
+		(row.error === null ? 0 : JSON.stringify(row.error).length) +
+		(metadata === null || metadata === undefined ? 0 : metadataWireBytes(metadata))
+	);
+}
+
+/** The longest prefix of rows whose answer bytes fit the budget, never fewer than one. */
+function withinBudget(rows: RunRow[], budgetBytes: number): RunRow[] {
+	let bytes = 0;
+	for (let i = 0; i < rows.length; i++) {
+		bytes += answerBytesOf(rows[i] as RunRow);
+		if (bytes > budgetBytes && i > 0) return rows.slice(0, i);
+	}
+	return rows;
+}
+
 /** Reading runs: one with attempts, pages of many, and following one until it is final. */
 export class RunReader {
 	constructor(private readonly ctx: SchedulerContext) {}
@@ -159,7 +185,7 @@ export class RunReader {
 		for (const id of runIds) {
 			const row = byId.get(id);
 			if (row === undefined) throw ServiceError.notFound("run", id);
-			bytes += (row.output?.byteLength ?? 0) + (row.error === null ? 0 : JSON.stringify(row.error).length);
+			bytes += answerBytesOf(row);
 			if (bytes > budgetBytes && runs.length > 0) break;
 			runs.push(fromRow(row));
 		}
@@ -189,8 +215,8 @@ export class RunReader {
 			`SELECT ${LIST_COLUMNS} FROM runs WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT $${params.length}`,
 			params,
 		);
-		const page = rows.slice(0, filter.pageSize);
-		const more = rows.length > filter.pageSize;
+		const page = withinBudget(rows.slice(0, filter.pageSize), filter.budgetBytes);
+		const more = rows.length > page.length;
 		return {
 			runs: page.map((row) => runFromRow(row)),
 			nextAfterId: more ? (page[page.length - 1] as RunRow).id : "",

@@ -7,6 +7,8 @@ import type { RunWatch } from "./run-watch.js";
 /** Limits and intervals the core applies (from the service's configuration). */
 export interface SchedulerLimits {
 	maxPayloadBytes: number;
+	/** Largest run metadata, as the google.protobuf.Struct every answer carries it in. */
+	maxMetadataBytes: number;
 	/** Largest output CompleteAttempt accepts. */
 	maxOutputBytes: number;
 	/** Bytes of older resolved waits' results StartAttempt carries inline (the newest always is). */

@@ -88,6 +88,22 @@ export function nextCronTime(cron: string, timezone: string, after: Date, field 
 	return job.nextRun(after);
 }
 
+/**
+ * The first time after `after` a cron a caller gives fires; INVALID_ARGUMENT naming
+ * the field when it never does (February 30th, or April 31st): croner finds no time
+ * and the schedule was stored active with no next time, silently never firing.
+ */
+export function firstCronTime(cron: string, timezone: string, after: Date, field = "cron"): Date {
+	const next = nextCronTime(cron, timezone, after, field);
+	if (next === null) {
+		throw ServiceError.invalidField(
+			field,
+			`"${cron}" never matches a time (a day that no month has, such as February 30th)`,
+		);
+	}
+	return next;
+}
+
 /** Creating, reading, changing and deleting cron schedules. */
 export class ScheduleRegistry {
 	constructor(private readonly ctx: SchedulerContext) {}
@@ -105,7 +121,7 @@ export class ScheduleRegistry {
 		if (input.taskId === "") throw ServiceError.invalidField("task_id", "is required");
 		const timezone = input.timezone || "UTC";
 		const now = new Date(this.ctx.clock.now());
-		const next = nextCronTime(input.cron, timezone, now);
+		const next = firstCronTime(input.cron, timezone, now);
 		const tasks = await findTasks(this.ctx.pool, input.environmentId, "", [input.taskId]);
 		if (!tasks.has(input.taskId)) throw unknownTask("task_id", input.environmentId, input.taskId, "");
 		const { rows } = await this.ctx.pool.query<ScheduleRow>(
@@ -162,7 +178,7 @@ export class ScheduleRegistry {
 		const current = await this.get(environmentId, scheduleId);
 		const cron = change.cron || current.cron;
 		const timezone = change.timezone || current.timezone;
-		const next = nextCronTime(cron, timezone, new Date(this.ctx.clock.now()));
+		const next = firstCronTime(cron, timezone, new Date(this.ctx.clock.now()));
 		const { rows } = await this.ctx.pool.query<ScheduleRow>(
 			`UPDATE schedules SET cron = $3, timezone = $4, external_id = $5, next_run_at = CASE WHEN active THEN $6::timestamptz END
 			 WHERE id = $1 AND environment_id = $2 RETURNING *`,

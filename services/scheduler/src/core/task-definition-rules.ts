@@ -1,6 +1,6 @@
 import { ServiceError } from "../../../kit/src/index.js";
 import { resolveMachine } from "./machine-presets.js";
-import { checkTimezone, nextCronTime } from "./schedules.js";
+import { checkTimezone, firstCronTime } from "./schedules.js";
 import type { TaskDefinition } from "./task-catalog.js";
 import { durationViolation, QUEUE_NAME, QUEUE_NAME_RULE, retryViolation } from "./trigger-validation.js";
 
@@ -47,7 +47,7 @@ export function checkTaskDefinitions(tasks: readonly TaskDefinition[], now: Date
 		if (task.cron !== "") {
 			const timezone = task.cronTimezone || "UTC";
 			checkTimezone(timezone, `${at}.cron_timezone`);
-			nextCronTime(task.cron, timezone, now, `${at}.cron`);
+			firstCronTime(task.cron, timezone, now, `${at}.cron`);
 		}
 	});
 }

@@ -51,7 +51,7 @@ export class RunTrigger {
 	 * statements (TurnBatcher): one task lookup and one insert for all of them.
 	 */
 	async trigger(input: TriggerInput): Promise<RunRecord> {
-		validateTrigger(input, this.ctx.limits.maxPayloadBytes);
+		validateTrigger(input, this.ctx.limits);
 		if (input.parent?.wait !== true) {
 			const outcome = await this.turn.call(input);
 			if ("error" in outcome) throw outcome.error;
@@ -127,7 +127,7 @@ export class RunTrigger {
 
 	/** Triggers one run inside the caller's transaction (cron ticks); the caller applies the effects. */
 	async triggerIn(client: pg.PoolClient, input: TriggerInput): Promise<{ run: RunRecord; effects: Effects }> {
-		validateTrigger(input, this.ctx.limits.maxPayloadBytes);
+		validateTrigger(input, this.ctx.limits);
 		return this.insertOne(client, input);
 	}
 
@@ -168,7 +168,7 @@ export class RunTrigger {
 						"is not supported in TriggerRuns; wait for the batch with BeginWait(batch_id)",
 					);
 				}
-				validateTrigger(input, this.ctx.limits.maxPayloadBytes, index);
+				validateTrigger(input, this.ctx.limits, index);
 				valid.push(input);
 				validIndexes.push(index);
 			} catch (error) {

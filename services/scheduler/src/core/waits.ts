@@ -115,6 +115,42 @@ export async function suspendForWait(
 	return { wait: rows[0] as WaitRow, effects };
 }
 
+/**
+ * Refuses a wait on a child run that can never resume this run: one of its
+ * ancestors (a parent typically waits for its children, or is canceled with them:
+ * a run that waited for its own waiting parent stayed WAITING forever, and so did
+ * the parent), or a run already waiting, through its own chain of pending waits,
+ * for this run. Nothing is written before it; FAILED_PRECONDITION naming child_run_id.
+ */
+async function refuseWaitCycle(client: pg.PoolClient, runId: string, childRunId: string): Promise<void> {
+	const { rows } = await client.query<{ ancestor: boolean; waits_for_us: boolean }>(
+		`WITH RECURSIVE ancestors AS (
+			SELECT parent_run_id AS id FROM runs WHERE id = $1
+			UNION SELECT r.parent_run_id FROM runs r JOIN ancestors a ON r.id = a.id
+		), waited AS (
+			SELECT child_run_id AS id FROM waits WHERE run_id = $2 AND status = 'PENDING' AND child_run_id IS NOT NULL
+			UNION SELECT w.child_run_id FROM waits w JOIN waited ON w.run_id = waited.id
+			WHERE w.status = 'PENDING' AND w.child_run_id IS NOT NULL
+		)
+		SELECT EXISTS (SELECT 1 FROM ancestors WHERE id = $2) AS ancestor,
+			EXISTS (SELECT 1 FROM waited WHERE id = $1) AS waits_for_us`,
+		[runId, childRunId],
+	);
+	const found = rows[0];
+	if (found?.ancestor === true) {
+		throw new ServiceError(
+			"FAILED_PRECONDITION",
+			`child_run_id: run "${childRunId}" is an ancestor of run "${runId}"; a run cannot wait for its parent or an ancestor, which would never resume it once it waits for its children`,
+		);
+	}
+	if (found?.waits_for_us === true) {
+		throw new ServiceError(
+			"FAILED_PRECONDITION",
+			`child_run_id: run "${childRunId}" is itself waiting, through its pending waits, for run "${runId}"; both would wait forever`,
+		);
+	}
+}
+
 /** Waits: begin, resolve from outside, follow, and the concurrent-wait rule. */
 export class RunWaits {
 	constructor(private readonly ctx: SchedulerContext) {}
@@ -126,6 +162,9 @@ export class RunWaits {
 		target: WaitTarget,
 	): Promise<{ wait: WaitRecord; released: boolean }> {
 		const now = new Date(this.ctx.clock.now());
+		if ("childRunId" in target && target.childRunId === runId) {
+			throw ServiceError.invalidField("child_run_id", `run "${runId}" cannot wait for itself`);
+		}
 		try {
 			const { wait, effects } = await inTransaction(this.ctx.pool, async (client) => {
 				const run = await lockAttemptForWait(client, runId, attemptId);
@@ -142,6 +181,7 @@ export class RunWaits {
 					);
 					child = found.rows[0];
 					if (child === undefined) throw ServiceError.notFound("child run", target.childRunId);
+					await refuseWaitCycle(client, runId, target.childRunId);
 				}
 				const suspended = await suspendForWait(client, run, target, now);
 				if (child !== undefined && isFinal(child.status)) {
@@ -149,6 +189,11 @@ export class RunWaits {
 						suspended.effects,
 						await resolveWait(client, suspended.wait.id, [waitResultOf(child)], null, now),
 					);
+					// The answer says it is resolved already (resolved_at), as it is.
+					const resolved = await client.query<WaitRow>("SELECT * FROM waits WHERE id = $1", [
+						suspended.wait.id,
+					]);
+					return { ...suspended, wait: resolved.rows[0] as WaitRow };
 				}
 				return suspended;
 			});
@@ -236,12 +281,25 @@ export class RunWaits {
 		return due.rows.length;
 	}
 
-	/** Yields the wait once it is resolved (or canceled), polling as a fallback. */
+	/**
+	 * Yields the wait once it is resolved, polling as a fallback. A canceled wait (its
+	 * run ended while it waited) never resumes: FAILED_PRECONDITION says so, where it
+	 * used to be answered like a resolved wait with no results.
+	 */
 	async *follow(waitId: string, pollMs: number, signal: AbortSignal): AsyncGenerator<WaitRecord> {
 		while (!signal.aborted) {
-			const { rows } = await this.ctx.pool.query<WaitRow>("SELECT * FROM waits WHERE id = $1", [waitId]);
+			const { rows } = await this.ctx.pool.query<WaitRow & { run_status: string }>(
+				"SELECT w.*, r.status AS run_status FROM waits w JOIN runs r ON r.id = w.run_id WHERE w.id = $1",
+				[waitId],
+			);
 			const row = rows[0];
 			if (row === undefined) throw ServiceError.notFound("wait", waitId);
+			if (row.status === "CANCELED") {
+				throw new ServiceError(
+					"FAILED_PRECONDITION",
+					`wait_id: wait "${waitId}" was canceled: its run "${row.run_id}" ended (${row.run_status}) while it waited, so it will never resume`,
+				);
+			}
 			if (row.status !== "PENDING") {
 				yield waitFromRow(row);
 				return;

@@ -132,13 +132,19 @@ describe("AttemptStream through gRPC", () => {
 			/result: exactly one of output or error/,
 		);
 
-		// The stream goes on: the real start works, and starting the same run again is refused.
+		// The stream goes on: the real start works; the same start sent again returns its
+		// attempt, and a start of the run by another worker is refused.
 		const start = { workerId: worker.id, runId, queueReceipt: delivery.receipt };
 		await stream.send({ case: "start", value: start });
 		answer = await stream.next();
 		assert.equal(answer.sequence, 3n);
 		assert.equal(answer.kind.case === "started" && answer.kind.value.run?.status, RunStatus.EXECUTING);
+		const attemptId = answer.kind.case === "started" ? answer.kind.value.attempt?.id : undefined;
 		await stream.send({ case: "start", value: start });
+		answer = await stream.next();
+		assert.equal(answer.kind.case === "started" && answer.kind.value.attempt?.id, attemptId);
+		const other = await TestWorker.register(h, env, [{ id: "t" }]);
+		await stream.send({ case: "start", value: { ...start, workerId: other.id } });
 		answer = await stream.next();
 		assert.equal(answer.kind.case === "error" && answer.kind.value.code, Code.FailedPrecondition);
 		stream.end();

@@ -1,7 +1,13 @@
 import type { SchedulerService } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import type { ServiceImplementation } from "../../../kit/src/index.js";
 import type { SchedulerEngine } from "../core/scheduler-engine.js";
-import { decodePageToken, encodePageToken, pageSizeOf, required } from "./page-token.js";
+import {
+	decodeOffsetPageToken,
+	decodePageToken,
+	encodePageToken,
+	pageSizeOf,
+	required,
+} from "./page-token.js";
 import { deploymentToProto, scheduleToProto, taskFromProto } from "./proto-convert.js";
 
 /** The handlers of cron schedules and deployments (the environment's catalog). */
@@ -100,12 +106,10 @@ export function catalogHandlers(engine: SchedulerEngine): ServiceImplementation<
 		},
 
 		async listDeployments(request) {
-			const offsetText = decodePageToken(request.pageToken);
-			const offset = offsetText === "" ? 0 : Number(offsetText);
 			const page = await engine.deployments.list(
 				required(request.environmentId, "environment_id"),
 				pageSizeOf(request.pageSize, 20, 100),
-				Number.isSafeInteger(offset) && offset >= 0 ? offset : 0,
+				decodeOffsetPageToken(request.pageToken),
 			);
 			return {
 				deployments: page.deployments.map(deploymentToProto),

@@ -9,9 +9,24 @@ export function encodePageToken(position: string): string {
 export function decodePageToken(token: string): string {
 	if (token === "") return "";
 	const text = Buffer.from(token, "base64url").toString();
-	if (!text.startsWith("p1:"))
-		throw ServiceError.invalidField("page_token", "is not a token from a previous response");
+	// encodePageToken never makes a token of an empty position: "p1:" alone is not one of ours.
+	if (!text.startsWith("p1:") || text.length === 3) throw notOurToken();
 	return text.slice(3);
+}
+
+/** The offset in a page token of an offset-paged list; 0 without a token. */
+export function decodeOffsetPageToken(token: string): number {
+	const position = decodePageToken(token);
+	if (position === "") return 0;
+	// Digits only: Number() would take "1.5", "-2", " 7" or "1e3", and a bad offset
+	// silently read as 0 answered the first page again.
+	const offset = /^[0-9]{1,15}$/.test(position) ? Number(position) : Number.NaN;
+	if (!Number.isSafeInteger(offset)) throw notOurToken();
+	return offset;
+}
+
+function notOurToken(): ServiceError {
+	return ServiceError.invalidField("page_token", "is not a token from a previous response");
 }
 
 /** A page size within bounds; 0 takes the default. */

@@ -17,8 +17,10 @@ import {
 	type TaskDefinition as TaskDefinitionProto,
 	type TaskDefinitionSchema,
 	type WaitForResumeResponseSchema,
+	type WaitSchema,
 	type WorkerSchema,
 } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
+import { ServiceError } from "../../../kit/src/index.js";
 import type { DeploymentRecord } from "../core/deployments.js";
 import type { MachineRequest } from "../core/machine-presets.js";
 import type { RetrySettings } from "../core/retry-delay.js";
@@ -49,9 +51,20 @@ export function runStatusToProto(status: CoreRunStatus): RunStatus {
 	return RunStatus[status];
 }
 
-/** Proto enum -> core status (UNSPECIFIED is refused by the caller). */
-export function runStatusFromProto(status: RunStatus): CoreRunStatus {
-	return RunStatus[status] as CoreRunStatus;
+/**
+ * Proto enum -> core status; INVALID_ARGUMENT naming `field` for a number the enum
+ * does not have (open enums let any int32 through; unchecked, a ListRuns filter of 99
+ * matched nothing and a wait result of 99 was stored). UNSPECIFIED is the caller's.
+ */
+export function runStatusFromProto(status: RunStatus, field: string): CoreRunStatus {
+	const name = RunStatus[status];
+	if (name === undefined) {
+		throw ServiceError.invalidField(
+			field,
+			`${status} is not a run status (expected ${RunStatus.DELAYED} to ${RunStatus.TIMED_OUT})`,
+		);
+	}
+	return name as CoreRunStatus;
 }
 
 /** Core error -> proto. */
@@ -203,17 +216,22 @@ export function attemptToProto(a: AttemptRecord): MessageInitShape<typeof Attemp
 	};
 }
 
+/** Core wait -> proto: every field the Wait message carries (BeginWait's answer and each resume's). */
+export function waitToProto(w: WaitRecord): MessageInitShape<typeof WaitSchema> {
+	return {
+		id: w.id,
+		runId: w.runId,
+		attemptId: w.attemptId,
+		resolvedAt: ts(w.resolvedAt),
+		batchId: w.batchId,
+		childRunId: w.childRunId,
+	};
+}
+
 /** Core wait -> the WaitForResume message. */
 export function resumeToProto(w: WaitRecord): MessageInitShape<typeof WaitForResumeResponseSchema> {
 	return {
-		wait: {
-			id: w.id,
-			runId: w.runId,
-			attemptId: w.attemptId,
-			resolvedAt: ts(w.resolvedAt),
-			batchId: w.batchId,
-			childRunId: w.childRunId,
-		},
+		wait: waitToProto(w),
 		results: w.results.map((r) => ({
 			runId: r.runId,
 			status: runStatusToProto(r.status),

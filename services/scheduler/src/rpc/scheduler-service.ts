@@ -32,6 +32,7 @@ import {
 	taskErrorFromProto,
 	taskFromProto,
 	ts,
+	waitToProto,
 	workerToProto,
 } from "./proto-convert.js";
 import { withRun, withRunOutcomes, withRunSummaries } from "./run-encoding.js";
@@ -51,6 +52,19 @@ export const MAX_GET_RUNS = 1_000;
  * the ids asked): well under the 16 MiB message limit with a few 3 MiB outputs.
  */
 export const GET_RUNS_BUDGET_BYTES = 8 * 1024 * 1024;
+
+/** The largest cursor: cursors are PostgreSQL bigints, and a larger one failed the read as INTERNAL. */
+const MAX_CURSOR = 2n ** 63n - 1n;
+
+/** Refuses a cursor no feed position can have. */
+function checkCursor(cursor: bigint, field: string): void {
+	if (cursor > MAX_CURSOR) {
+		throw ServiceError.invalidField(
+			field,
+			`must be at most ${MAX_CURSOR} (a cursor is a signed 64-bit number), got ${cursor}`,
+		);
+	}
+}
 
 /** Serves taskmesh.scheduler.v1.SchedulerService over the run engine. */
 export function schedulerServiceRegistration(options: {
@@ -105,6 +119,7 @@ export function schedulerServiceRegistration(options: {
 		},
 
 		async *streamRunCompletions(request, context) {
+			checkCursor(request.afterCursor, "after_cursor");
 			// The feed ends cleanly when the server begins to drain: its reader resumes from
 			// its cursor on a server that stays, instead of holding this one's drain open.
 			for await (const page of untilDrained(context, (signal) =>
@@ -148,12 +163,15 @@ export function schedulerServiceRegistration(options: {
 
 		async listRuns(request) {
 			required(request.environmentId, "environment_id");
-			if (request.statuses.includes(RunStatus.UNSPECIFIED)) {
-				throw ServiceError.invalidField("statuses", "RUN_STATUS_UNSPECIFIED is not a status");
-			}
+			const statuses = request.statuses.map((status, i) => {
+				if (status === RunStatus.UNSPECIFIED) {
+					throw ServiceError.invalidField(`statuses[${i}]`, "RUN_STATUS_UNSPECIFIED is not a status");
+				}
+				return runStatusFromProto(status, `statuses[${i}]`);
+			});
 			const page = await engine.reader.list({
 				environmentId: request.environmentId,
-				statuses: request.statuses.map(runStatusFromProto),
+				statuses,
 				taskIds: request.taskIds,
 				tags: request.tags,
 				queues: request.queues,
@@ -166,6 +184,7 @@ export function schedulerServiceRegistration(options: {
 				batchId: request.batchId,
 				pageSize: pageSizeOf(request.pageSize, 50, 500),
 				afterId: decodePageToken(request.pageToken),
+				budgetBytes: getRunsBudget,
 			});
 			return { runs: page.runs.map(runToProto), nextPageToken: encodePageToken(page.nextAfterId) };
 		},
@@ -261,19 +280,15 @@ export function schedulerServiceRegistration(options: {
 					);
 			}
 			const begun = await engine.waits.begin(request.runId, request.attemptId, target);
-			const w = begun.wait;
-			return {
-				wait: { id: w.id, runId: w.runId, attemptId: w.attemptId, resolvedAt: ts(w.resolvedAt) },
-				deliveryReleased: begun.released,
-			};
+			return { wait: waitToProto(begun.wait), deliveryReleased: begun.released };
 		},
 
 		async resolveWait(request) {
 			const resolved = await engine.waits.resolve(
 				required(request.waitId, "wait_id"),
-				request.results.map((r) => ({
+				request.results.map((r, i) => ({
 					runId: r.runId,
-					status: runStatusFromProto(r.status),
+					status: runStatusFromProto(r.status, `results[${i}].status`),
 					output: r.output.byteLength === 0 ? null : Buffer.from(r.output).toString("base64"),
 					outputType: r.outputType,
 					error: r.error === undefined ? null : taskErrorFromProto(r.error),

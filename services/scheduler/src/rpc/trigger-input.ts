@@ -34,11 +34,15 @@ export function triggerInputFrom(
 		payloadType: request.payloadType,
 		options,
 	};
-	if (request.parent !== undefined && request.parent.runId !== "") {
+	// A parent with any field set is kept, so one without run_id is refused by name
+	// (validateTrigger) instead of dropped: a dropped parent.wait left the caller
+	// believing its run waited for a child that had no parent.
+	const p = request.parent;
+	if (p !== undefined && (p.runId !== "" || p.attemptId !== "" || p.wait)) {
 		input.parent = {
-			runId: request.parent.runId,
-			attemptId: request.parent.attemptId,
-			wait: request.parent.wait,
+			runId: p.runId,
+			attemptId: p.attemptId,
+			wait: p.wait,
 		};
 	}
 	return input;

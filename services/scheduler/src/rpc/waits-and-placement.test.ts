@@ -338,6 +338,186 @@ describe("waits, placement, workers and deployments through gRPC", () => {
 		assert.deepEqual(messages, [], "nothing was resolved, so nothing was sent");
 	});
 
+	test("a StartAttempt sent again with its receipt returns the running attempt and keeps the queue's slot; another worker is still refused", async () => {
+		const env = newEnvironment();
+		await h.queue.updateQueue({ environmentId: env, queue: "one", concurrencyLimit: 1 });
+		const worker = await TestWorker.register(h, env, [{ id: "t", queue: "one" }]);
+		const other = await TestWorker.register(h, env, [{ id: "t", queue: "one" }]);
+		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
+		const [delivery] = await worker.take(1);
+		const request = { workerId: worker.id, runId: run?.id ?? "", queueReceipt: delivery?.receipt ?? "" };
+		const first = await h.client.startAttempt(request);
+		// The answer was lost, say, and the worker's client sends the call again.
+		const again = await h.client.startAttempt(request);
+		assert.equal(again.attempt?.id, first.attempt?.id);
+		assert.equal(again.run?.status, RunStatus.EXECUTING);
+		assert.equal(again.run?.attemptCount, 1);
+		assert.equal(again.resumed, false);
+		// Its delivery was not settled: the queue's only slot is still the run's.
+		await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
+		assert.equal((await worker.take(1)).length, 0, "a second run was delivered while the first executes");
+		const executing = await h.client.getRun({ environmentId: env, runId: run?.id ?? "" });
+		assert.equal(executing.run?.attempts.length, 1);
+		await assert.rejects(h.client.startAttempt({ ...request, workerId: other.id }), (e: unknown) => {
+			const err = ConnectError.from(e);
+			assert.equal(err.code, Code.FailedPrecondition);
+			assert.match(err.rawMessage, /run_id: run "run_\w+" is EXECUTING, not QUEUED; drop this delivery/);
+			return true;
+		});
+
+		// A continuation sent again is a continuation again, with its resolved waits.
+		const env2 = newEnvironment();
+		const w2 = await TestWorker.register(h, env2, [{ id: "t" }]);
+		const r2 = await h.client.triggerRun({ environmentId: env2, taskId: "t", payload: json({}) });
+		const s1 = await w2.startNext();
+		await h.client.beginWait({
+			runId: r2.run?.id ?? "",
+			attemptId: s1.attempt?.id ?? "",
+			target: { case: "duration", value: durationFromMs(1_000) },
+		});
+		h.clock.advance(1_000);
+		await h.engine.maintenance.runOnce();
+		const [resume] = await w2.take(1);
+		const continued = { workerId: w2.id, runId: r2.run?.id ?? "", queueReceipt: resume?.receipt ?? "" };
+		const c1 = await h.client.startAttempt(continued);
+		const c2 = await h.client.startAttempt(continued);
+		assert.deepEqual(
+			[c2.resumed, c2.attempt?.id, c2.resolvedWaits.length],
+			[true, c1.attempt?.id, c1.resolvedWaits.length],
+		);
+		assert.equal(c2.resolvedWaits.length, 1);
+	});
+
+	test("a run cannot wait for itself, for an ancestor, or for a run that waits for it, and nothing changes", async () => {
+		const env = newEnvironment();
+		const worker = await TestWorker.register(h, env, [{ id: "t" }]);
+		const startOne = async (parent?: { runId: string; attemptId: string; wait: boolean }) => {
+			const { run } = await h.client.triggerRun({
+				environmentId: env,
+				taskId: "t",
+				payload: json({}),
+				...(parent === undefined ? {} : { parent }),
+			});
+			const started = await worker.startNext();
+			assert.equal(started.run?.id, run?.id);
+			return { runId: run?.id ?? "", attemptId: started.attempt?.id ?? "" };
+		};
+		const waitFor = (waiter: { runId: string; attemptId: string }, childRunId: string) =>
+			h.client.beginWait({ ...waiter, target: { case: "childRunId", value: childRunId } });
+		const refusedWith = async (call: Promise<unknown>, code: Code, message: RegExp) => {
+			await assert.rejects(call, (e: unknown) => {
+				const err = ConnectError.from(e);
+				assert.equal(err.code, code, err.rawMessage);
+				assert.match(err.rawMessage, message);
+				return true;
+			});
+		};
+		const status = async (runId: string) =>
+			(await h.client.getRun({ environmentId: env, runId })).run?.status;
+
+		const parent = await startOne();
+		await refusedWith(
+			waitFor(parent, parent.runId),
+			Code.InvalidArgument,
+			/^child_run_id: run "run_\w+" cannot wait for itself/,
+		);
+		const child = await startOne({ ...parent, wait: true });
+		assert.equal(await status(parent.runId), RunStatus.WAITING);
+		const grandchild = await startOne({ ...child, wait: false });
+		for (const waiter of [child, grandchild]) {
+			await refusedWith(
+				waitFor(waiter, parent.runId),
+				Code.FailedPrecondition,
+				new RegExp(`^child_run_id: run "${parent.runId}" is an ancestor of run "${waiter.runId}"`),
+			);
+			assert.equal(await status(waiter.runId), RunStatus.EXECUTING, "the refused waiter still runs");
+		}
+		// Two unrelated runs: the second may not close a loop of waits through the first.
+		const a = await startOne();
+		const b = await startOne();
+		await waitFor(a, b.runId);
+		await refusedWith(
+			waitFor(b, a.runId),
+			Code.FailedPrecondition,
+			new RegExp(
+				`^child_run_id: run "${a.runId}" is itself waiting, through its pending waits, for run "${b.runId}"`,
+			),
+		);
+		assert.equal(await status(b.runId), RunStatus.EXECUTING);
+		// The refused runs go on: b completes and resumes a.
+		await worker.complete(b.attemptId, { b: 1 });
+		const resumed = await worker.startNext();
+		assert.equal(resumed.run?.id, a.runId);
+	});
+
+	test("WaitForResume of a wait canceled with its run ends with FAILED_PRECONDITION, not as a resume", async () => {
+		const env = newEnvironment();
+		const worker = await TestWorker.register(h, env, [{ id: "t" }]);
+		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
+		const started = await worker.startNext();
+		const { wait } = await h.client.beginWait({
+			runId: run?.id ?? "",
+			attemptId: started.attempt?.id ?? "",
+			target: { case: "duration", value: durationFromMs(3_600_000) },
+		});
+		// What a WaitForResume call ends with: its messages, or the status it failed with.
+		const follow = () =>
+			(async () => {
+				const messages: WaitForResumeResponse[] = [];
+				for await (const m of h.client.waitForResume({ waitId: wait?.id ?? "" })) messages.push(m);
+				return messages;
+			})().catch((e: unknown) => ConnectError.from(e));
+		const openBefore = follow();
+		// The stream is open and waiting before the run is canceled.
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		await h.client.cancelRun({ environmentId: env, runId: run?.id ?? "" });
+		for (const ended of [await openBefore, await follow()]) {
+			assert.ok(ended instanceof ConnectError, "the stream failed instead of answering a resume");
+			assert.equal(ended.code, Code.FailedPrecondition);
+			assert.match(
+				ended.rawMessage,
+				/^wait_id: wait "wait_\w+" was canceled: its run "run_\w+" ended \(CANCELED\) while it waited/,
+			);
+		}
+	});
+
+	test("BeginWait answers the wait with its child run or batch, and resolved_at when the child was already final", async () => {
+		const env = newEnvironment();
+		const worker = await TestWorker.register(h, env, [{ id: "t" }]);
+		const { run } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
+		const started = await worker.startNext();
+		const waiter = { runId: run?.id ?? "", attemptId: started.attempt?.id ?? "" };
+		const { run: child } = await h.client.triggerRun({ environmentId: env, taskId: "t", payload: json({}) });
+		const onChild = await h.client.beginWait({
+			...waiter,
+			target: { case: "childRunId", value: child?.id ?? "" },
+		});
+		assert.deepEqual(
+			[onChild.wait?.runId, onChild.wait?.attemptId, onChild.wait?.childRunId, onChild.wait?.batchId],
+			[waiter.runId, waiter.attemptId, child?.id, ""],
+		);
+		assert.equal(onChild.wait?.resolvedAt, undefined);
+		const c = await worker.startNext();
+		await worker.complete(c.attempt?.id ?? "", { done: true });
+		const resumed = await worker.startNext();
+		const onBatch = await h.client.beginWait({
+			...waiter,
+			attemptId: resumed.attempt?.id ?? "",
+			target: { case: "batchId", value: "batch_b" },
+		});
+		assert.deepEqual([onBatch.wait?.childRunId, onBatch.wait?.batchId], ["", "batch_b"]);
+		await h.client.resolveWait({ waitId: onBatch.wait?.id ?? "" });
+		const again = await worker.startNext();
+		// The child is final already: the wait is resolved as it begins.
+		const onFinal = await h.client.beginWait({
+			...waiter,
+			attemptId: again.attempt?.id ?? "",
+			target: { case: "childRunId", value: child?.id ?? "" },
+		});
+		assert.equal(onFinal.wait?.childRunId, child?.id);
+		assert.ok(onFinal.wait?.resolvedAt !== undefined, "resolved_at is set");
+	});
+
 	test("a worker that stops heartbeating has its run queued again: the attempt CRASHED, the next attempt follows", async () => {
 		const env = newEnvironment();
 		const silent = await TestWorker.register(h, env, [{ id: "t" }]);
