@@ -1849,7 +1849,7 @@ export type RegisterWorkerRequest = Message<"taskmesh.scheduler.v1.RegisterWorke
   tasks: TaskDefinition[];
 
   /**
-   * Its total capacity: cpu above 0 and at most 4096, memory_gb above 0 and at most 65536.
+   * Its total capacity: cpu and memory_gb each above 0 and at most 1000000.
    *
    * @generated from field: taskmesh.common.v1.Resources capacity = 5;
    */

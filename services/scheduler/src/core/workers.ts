@@ -14,11 +14,12 @@ import { storeTasks, type TaskDefinition } from "./task-catalog.js";
 import { checkTaskDefinitions } from "./task-definition-rules.js";
 
 /**
- * Far above the largest machines clouds rent (under a thousand vCPUs, tens of TiB), yet
- * finite: an Infinity or 1e308 capacity was taken, and placement sums with it mean nothing.
+ * Far above any machine (the largest clouds rent have under a thousand vCPUs and tens
+ * of TiB), so a large round number meant as "no limit" still fits, yet finite: an
+ * Infinity or 1e308 capacity was taken, and placement sums with it mean nothing.
  */
-export const MAX_WORKER_CPU = 4096;
-export const MAX_WORKER_MEMORY_GB = 65_536;
+export const MAX_WORKER_CPU = 1_000_000;
+export const MAX_WORKER_MEMORY_GB = 1_000_000;
 
 function checkCapacity(field: string, value: number, max: number): void {
 	if (!(value > 0 && value <= max))

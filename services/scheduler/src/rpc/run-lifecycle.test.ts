@@ -704,14 +704,14 @@ describe("run lifecycle through gRPC", () => {
 		const cases: Array<[{ cpu: number; memoryGb: number }, string]> = [
 			[
 				{ cpu: Number.POSITIVE_INFINITY, memoryGb: 8 },
-				"capacity.cpu: must be greater than 0 and at most 4096, got Infinity",
+				"capacity.cpu: must be greater than 0 and at most 1000000, got Infinity",
 			],
 			[
 				{ cpu: 4, memoryGb: 1e308 },
-				"capacity.memory_gb: must be greater than 0 and at most 65536, got 1e+308",
+				"capacity.memory_gb: must be greater than 0 and at most 1000000, got 1e+308",
 			],
-			[{ cpu: Number.NaN, memoryGb: 8 }, "capacity.cpu: must be greater than 0 and at most 4096, got NaN"],
-			[{ cpu: 4, memoryGb: 0 }, "capacity.memory_gb: must be greater than 0 and at most 65536, got 0"],
+			[{ cpu: Number.NaN, memoryGb: 8 }, "capacity.cpu: must be greater than 0 and at most 1000000, got NaN"],
+			[{ cpu: 4, memoryGb: 0 }, "capacity.memory_gb: must be greater than 0 and at most 1000000, got 0"],
 		];
 		for (const [capacity, message] of cases) {
 			await assert.rejects(
@@ -737,9 +737,9 @@ describe("run lifecycle through gRPC", () => {
 		const { worker } = await h.client.registerWorker({
 			environmentId: env,
 			tasks: [{ id: "a" }],
-			capacity: { cpu: 4096, memoryGb: 65_536 },
+			capacity: { cpu: 1_000_000, memoryGb: 1_000_000 },
 		});
-		assert.deepEqual([worker?.capacity?.cpu, worker?.capacity?.memoryGb], [4096, 65_536]);
+		assert.deepEqual([worker?.capacity?.cpu, worker?.capacity?.memoryGb], [1_000_000, 1_000_000]);
 	});
 
 	test("a worker or deployment declaring a task the queue could not serve is refused, naming the task's field", async () => {
