@@ -6,19 +6,34 @@ import type { ExporterSpec } from "./exporter-spec.js";
 import { compileFilter, type ItemFilter } from "./item-filter.js";
 import type { SignalBatch, SignalName, TelemetryItem } from "./model.js";
 import { compileRedaction, type Redactor } from "./redaction.js";
+import { shutdownWithin } from "./sink-shutdown.js";
 import { type Sampler, traceRatioSampler } from "./trace-sampler.js";
 
 /** The health words of an exporter. */
 export type ExporterHealthState = "unknown" | "healthy" | "unhealthy" | "disabled";
 
-/** What an exporter has done since it was built. */
-export interface ExporterStats {
-	health: ExporterHealthState;
+/**
+ * What an exporter has done on this replica. One object lives as long as the
+ * exporter's registry entry and is handed from each pipeline to its replacement,
+ * so an update, or a disable and enable, keeps the counts, and a batch the old
+ * pipeline finishes (or aborts) after the swap still lands in them.
+ */
+export interface ExporterCounters {
 	exported: number;
 	dropped: number;
 	failed: number;
 	lastError: string;
 	lastErrorAt: Date | undefined;
+}
+
+/** Counters of an exporter that has done nothing yet. */
+export function newCounters(): ExporterCounters {
+	return { exported: 0, dropped: 0, failed: 0, lastError: "", lastErrorAt: undefined };
+}
+
+/** What an exporter has done, with its health and queue right now. */
+export interface ExporterStats extends ExporterCounters {
+	health: ExporterHealthState;
 	queueDepth: number;
 	supportedSignals: SignalName[];
 }
@@ -28,8 +43,8 @@ export interface ExportPipelineOptions {
 	spec: ExporterSpec;
 	sink: ExporterSink;
 	logger: Logger;
-	/** Counters of the exporter this one replaces (an update keeps its history). */
-	carried?: Pick<ExporterStats, "exported" | "dropped" | "failed" | "lastError" | "lastErrorAt">;
+	/** The exporter's counters, shared with the pipeline this one replaces; new ones by default. */
+	counters?: ExporterCounters;
 }
 
 /**
@@ -51,13 +66,7 @@ export class ExportPipeline {
 	private waiter: { threshold: number; wake: () => void } | undefined;
 	private oldestAt = 0;
 	private inFlight: AbortController | undefined;
-	private stats = {
-		exported: 0,
-		dropped: 0,
-		failed: 0,
-		lastError: "",
-		lastErrorAt: undefined as Date | undefined,
-	};
+	private readonly stats: ExporterCounters;
 	private lastOutcome: "none" | "ok" | "failed";
 
 	/** Compiles filter, sampler and redaction; throws InvalidExporterConfig on a bad pattern. */
@@ -69,7 +78,7 @@ export class ExportPipeline {
 		this.sampler = traceRatioSampler(options.spec.samplingRatio);
 		this.redactor = compileRedaction(options.spec.redaction);
 		this.queue = new BoundedQueue(options.spec.queueSize, options.spec.overflow);
-		if (options.carried !== undefined) this.stats = { ...options.carried };
+		this.stats = options.counters ?? newCounters();
 		this.lastOutcome = options.sink.startupError === undefined ? "none" : "failed";
 		if (options.sink.startupError !== undefined) this.recordError(options.sink.startupError);
 		this.loop = this.run();
@@ -99,29 +108,37 @@ export class ExportPipeline {
 
 	/** Sends one batch straight to the sink (redacted, with the timeout), outside the counters. */
 	async probe(batch: SignalBatch): Promise<void> {
+		if (!this.sink.signals.includes(batch.signal)) {
+			const takes = this.sink.signals.length === 0 ? "no signal" : this.sink.signals.join(" and ");
+			throw new ExportFailure(`this exporter does not take ${batch.signal}; it takes ${takes}`, false);
+		}
 		const items = this.redactor === undefined ? batch.items : batch.items.map(this.redactor);
 		await this.attempt({ signal: batch.signal, items } as SignalBatch);
 	}
 
-	/**
-	 * Stops taking items, aborts the batch in flight and shuts the sink down.
-	 * Returns what was still queued so a replacement can take it over.
-	 */
+	/** halt, then shutdownSink: returns what was still queued once the sink is shut down. */
 	async stop(): Promise<TelemetryItem[]> {
+		const left = await this.halt();
+		await this.shutdownSink();
+		return left;
+	}
+
+	/**
+	 * Stops taking items and aborts the batch in flight (counted as dropped).
+	 * Returns what was still queued so a replacement can take it over. Quick: it
+	 * waits for no sink, so callers may hold a lock around it.
+	 */
+	async halt(): Promise<TelemetryItem[]> {
 		this.stopping.abort();
 		this.inFlight?.abort();
 		this.waiter?.wake();
 		await this.loop;
-		const left = this.queue.drain();
-		await withTimeout(this.sink.shutdown(), this.spec.timeoutMs).catch((error: unknown) => {
-			this.logger.warn({ err: errorMessage(error) }, "exporter shutdown failed");
-		});
-		return left;
+		return this.queue.drain();
 	}
 
-	/** Counts items as dropped (a deleted exporter's queue). */
-	countDropped(count: number): void {
-		this.stats.dropped += count;
+	/** Shuts the sink down, waiting at most the exporter's timeout; never throws. */
+	shutdownSink(): Promise<void> {
+		return shutdownWithin(this.sink, this.spec.timeoutMs, this.logger);
 	}
 
 	private async run(): Promise<void> {
@@ -164,17 +181,28 @@ export class ExportPipeline {
 	private async deliverWithRetry(batch: SignalBatch): Promise<void> {
 		const { maxAttempts, initialBackoffMs, maxBackoffMs } = this.spec;
 		for (let attempt = 1; ; attempt++) {
+			// Stopped (during a backoff, or before this signal's turn in a take): no new attempt
+			// starts on a pipeline being replaced; the batch is dropped with the one in flight.
+			if (this.stopping.signal.aborted) {
+				this.stats.dropped += batch.items.length;
+				return;
+			}
 			try {
 				await this.attempt(batch);
 				this.stats.exported += batch.items.length;
 				this.lastOutcome = "ok";
 				return;
 			} catch (error) {
+				if (this.stopping.signal.aborted) {
+					// Aborted by an update or delete, not failed: the exporter drops the batch.
+					this.stats.dropped += batch.items.length;
+					return;
+				}
 				this.stats.failed += 1;
 				this.lastOutcome = "failed";
 				this.recordError(errorMessage(error));
 				const retryable = !(error instanceof ExportFailure) || error.retryable;
-				if (!retryable || attempt >= maxAttempts || this.stopping.signal.aborted) {
+				if (!retryable || attempt >= maxAttempts) {
 					this.stats.dropped += batch.items.length;
 					this.logger.warn(
 						{ err: errorMessage(error), items: batch.items.length, attempt, retryable },

@@ -1,9 +1,10 @@
 import type { Logger } from "pino";
-import { type ExporterStats, ExportPipeline } from "./export-pipeline.js";
+import { type ExporterCounters, type ExporterStats, ExportPipeline, newCounters } from "./export-pipeline.js";
 import { errorMessage } from "./exporter-errors.js";
 import type { ExporterSink, SinkBuilder } from "./exporter-sink.js";
 import type { ExporterSpec } from "./exporter-spec.js";
 import type { SignalBatch, TelemetryItem } from "./model.js";
+import { shutdownWithin } from "./sink-shutdown.js";
 
 /** A registry entry as the fan-out runs it. */
 export interface RegisteredExporter {
@@ -18,6 +19,8 @@ interface Running {
 	pipeline: ExportPipeline | undefined;
 	/** Why it could not be built on this replica (a module that no longer loads). */
 	buildError: string | undefined;
+	/** Kept while the exporter is disabled or unbuilt, and handed to every new pipeline. */
+	counters: ExporterCounters;
 }
 
 /** Options of ExporterFanout. */
@@ -37,6 +40,8 @@ export class ExporterFanout {
 	private readonly running = new Map<string, Running>();
 	private byEnvironment = new Map<string, ExportPipeline[]>();
 	private changes: Promise<unknown> = Promise.resolve();
+	/** Sinks of replaced or removed pipelines still shutting down (awaited by close only). */
+	private readonly retiring = new Set<Promise<void>>();
 	private closed = false;
 
 	constructor(options: ExporterFanoutOptions) {
@@ -92,12 +97,9 @@ export class ExporterFanout {
 		if (running === undefined) return undefined;
 		if (running.pipeline !== undefined) return running.pipeline.status();
 		return {
+			...running.counters,
 			health: running.buildError === undefined ? "disabled" : "unhealthy",
-			exported: 0,
-			dropped: 0,
-			failed: 0,
-			lastError: running.buildError ?? "",
-			lastErrorAt: undefined,
+			lastError: running.buildError ?? running.counters.lastError,
 			queueDepth: 0,
 			supportedSignals: [],
 		};
@@ -112,12 +114,13 @@ export class ExporterFanout {
 		await running.pipeline.probe(batch);
 	}
 
-	/** Stops every exporter. */
-	close(): Promise<void> {
+	/** Stops every exporter, waiting for their sinks to shut down (each within its timeout). */
+	async close(): Promise<void> {
 		this.closed = true;
-		return this.serial(async () => {
+		await this.serial(async () => {
 			for (const id of [...this.running.keys()]) await this.removeNow(id);
 		});
+		await Promise.all(this.retiring);
 	}
 
 	private serial<T>(work: () => Promise<T>): Promise<T> {
@@ -128,34 +131,35 @@ export class ExporterFanout {
 
 	private async installNow(entry: RegisteredExporter, prebuilt?: ExporterSink): Promise<void> {
 		if (this.closed) {
-			await prebuilt?.shutdown();
+			if (prebuilt !== undefined) this.release(prebuilt, entry);
 			return;
 		}
 		const old = this.running.get(entry.id);
 		if (old !== undefined && old.buildError === undefined && old.entry.revision >= entry.revision) {
 			// A reload on change notification may have run this revision already.
-			await prebuilt?.shutdown();
+			if (prebuilt !== undefined) this.release(prebuilt, entry);
 			return;
 		}
-		let next: Running = { entry, pipeline: undefined, buildError: undefined };
+		const counters = old?.counters ?? newCounters();
+		let next: Running = { entry, pipeline: undefined, buildError: undefined, counters };
 		if (entry.spec.enabled) {
 			try {
 				const sink = prebuilt ?? (await this.builder.build(entry.spec, entry.environmentId));
-				const carried = old?.pipeline?.status();
-				next.pipeline = new ExportPipeline({ spec: entry.spec, sink, logger: this.logger, carried });
+				next.pipeline = new ExportPipeline({ spec: entry.spec, sink, logger: this.logger, counters });
 			} catch (error) {
-				next = { entry, pipeline: undefined, buildError: errorMessage(error) };
+				next = { entry, pipeline: undefined, buildError: errorMessage(error), counters };
 				this.logger.warn({ exporter: entry.spec.name, err: next.buildError }, "exporter could not be built");
 			}
-		} else {
-			await prebuilt?.shutdown();
+		} else if (prebuilt !== undefined) {
+			this.release(prebuilt, entry);
 		}
 		this.running.set(entry.id, next);
 		this.reindex();
 		if (old?.pipeline !== undefined) {
-			const left = await old.pipeline.stop();
+			const left = await old.pipeline.halt();
 			const taken = next.pipeline?.offer(left) ?? 0;
-			(next.pipeline ?? old.pipeline).countDropped(left.length - taken);
+			counters.dropped += left.length - taken;
+			this.retire(old.pipeline);
 		}
 	}
 
@@ -165,9 +169,28 @@ export class ExporterFanout {
 		this.running.delete(id);
 		this.reindex();
 		if (old.pipeline !== undefined) {
-			const left = await old.pipeline.stop();
-			old.pipeline.countDropped(left.length);
+			const left = await old.pipeline.halt();
+			old.counters.dropped += left.length;
+			this.retire(old.pipeline);
 		}
+	}
+
+	/**
+	 * Shuts a halted pipeline's sink down outside the serial section: a sink whose
+	 * shutdown hangs (up to its timeout) must not hold every other registry change.
+	 */
+	private retire(pipeline: ExportPipeline): void {
+		this.track(pipeline.shutdownSink());
+	}
+
+	/** Shuts down a sink that will not run, outside the serial section as retire does. */
+	private release(sink: ExporterSink, entry: RegisteredExporter): void {
+		this.track(shutdownWithin(sink, entry.spec.timeoutMs, this.logger));
+	}
+
+	private track(shutdown: Promise<void>): void {
+		const done = shutdown.finally(() => this.retiring.delete(done));
+		this.retiring.add(done);
 	}
 
 	private reindex(): void {

@@ -79,4 +79,10 @@ export const EXPORTER_LIMITS = {
 	maxBackoffMs: 600_000,
 	timeoutMs: 600_000,
 	nameLength: 64,
+	/** Entries of each pattern list: filter.attributes, redaction.key_patterns, redaction.value_patterns. */
+	patterns: 100,
+	/** Entries of filter.services, filter.task_ids and redaction.keys. */
+	listEntries: 1_000,
+	/** Headers of an otlp_http or otlp_grpc exporter. */
+	headers: 64,
 } as const;

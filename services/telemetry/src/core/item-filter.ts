@@ -3,17 +3,16 @@ import type { FilterSpec } from "./exporter-spec.js";
 import {
 	type Attributes,
 	type AttributeValue,
+	attributeOf,
 	itemAttributes,
 	type SignalName,
 	serviceNameOf,
 	type TelemetryItem,
 } from "./model.js";
+import { compilePattern, matchableText } from "./user-pattern.js";
 
 /** The attribute that names a task on telemetry from a run. */
 export const TASK_ID_ATTRIBUTE = "taskmesh.task_id";
-
-/** Longest regular expression accepted in a filter or redaction. */
-export const MAX_PATTERN_LENGTH = 1_000;
 
 /** Decides whether an item goes to an exporter. */
 export type ItemFilter = (item: TelemetryItem) => boolean;
@@ -30,11 +29,11 @@ export function compileFilter(spec: FilterSpec, supported: readonly SignalName[]
 	const services = new Set(spec.services);
 	const taskIds = new Set(spec.taskIds);
 	const matchers = spec.attributes.map((match, index) => {
-		const field = `filter.attributes[${index}]`;
+		const field = `config.filter.attributes[${index}]`;
 		if (match.key === "") throw new InvalidExporterConfig(`${field}.key`, "must not be empty");
 		if (match.pattern === "") return { key: match.key, test: (value: string) => value === match.equals };
 		const regex = compilePattern(match.pattern, `${field}.pattern`);
-		return { key: match.key, test: (value: string) => regex.test(value) };
+		return { key: match.key, test: (value: string) => regex.test(matchableText(value)) };
 	});
 	return (item) => {
 		if (!signals.has(item.signal)) return false;
@@ -56,12 +55,12 @@ function matchesAnySet(
 	test: (value: string) => boolean,
 ): boolean {
 	for (const attributes of sets) {
-		const value = attributes[key] ?? item.resource.attributes[key];
+		const value = attributeOf(attributes, key) ?? attributeOf(item.resource.attributes, key);
 		if (value !== undefined && test(stringOf(value))) return true;
 	}
 	// A metric without points can still match on its resource.
 	if (sets.length === 0) {
-		const value = item.resource.attributes[key];
+		const value = attributeOf(item.resource.attributes, key);
 		return value !== undefined && test(stringOf(value));
 	}
 	return false;
@@ -74,19 +73,4 @@ export function stringOf(value: AttributeValue): string {
 		return String(value);
 	if (value instanceof Uint8Array) return Buffer.from(value).toString("hex");
 	return JSON.stringify(value, (_key, v) => (typeof v === "bigint" ? v.toString() : v));
-}
-
-/** Compiles a user's regular expression, naming the field when it is invalid. */
-export function compilePattern(pattern: string, field: string, flags = ""): RegExp {
-	if (pattern.length > MAX_PATTERN_LENGTH) {
-		throw new InvalidExporterConfig(
-			field,
-			`${pattern.length} characters is over the limit of ${MAX_PATTERN_LENGTH}`,
-		);
-	}
-	try {
-		return new RegExp(pattern, flags);
-	} catch (error) {
-		throw new InvalidExporterConfig(field, `invalid regular expression: ${(error as Error).message}`);
-	}
 }

@@ -14,8 +14,21 @@ export type AttributeValue =
 	| AttributeValue[]
 	| { [key: string]: AttributeValue };
 
-/** Attributes by key. */
+/**
+ * Attributes by key. Maps the service builds have no prototype, so a key such as
+ * "__proto__" is an ordinary attribute; read them with attributeOf.
+ */
 export type Attributes = Record<string, AttributeValue>;
+
+/** An empty attribute map without a prototype (a "__proto__" key is stored, not followed). */
+export function newAttributes(): Attributes {
+	return Object.create(null) as Attributes;
+}
+
+/** The item's own value of a key; never one inherited from a prototype. */
+export function attributeOf(attributes: Attributes, key: string): AttributeValue | undefined {
+	return Object.hasOwn(attributes, key) ? attributes[key] : undefined;
+}
 
 /** What produced the telemetry. */
 export interface ResourceInfo {
@@ -138,7 +151,7 @@ export function itemAttributes(item: TelemetryItem): Attributes[] {
 
 /** The resource's service.name, or "" when it has none. */
 export function serviceNameOf(item: TelemetryItem): string {
-	const value = item.resource.attributes["service.name"];
+	const value = attributeOf(item.resource.attributes, "service.name");
 	return typeof value === "string" ? value : "";
 }
 

@@ -17,6 +17,9 @@ function span(attributes: SpanItem["attributes"]): SpanItem {
 	});
 }
 
+/** A copy with ordinary prototypes: redaction builds attribute maps without one (see newAttributes). */
+const plain = <T>(value: T): T => structuredClone(value);
+
 describe("compileRedaction", () => {
 	const redact = compileRedaction({
 		keys: ["password"],
@@ -34,14 +37,14 @@ describe("compileRedaction", () => {
 			count: 3n,
 		});
 		const masked = redact(original) as SpanItem;
-		assert.deepEqual(masked.attributes, {
+		assert.deepEqual(plain(masked.attributes), {
 			password: "***",
 			"api.token": "***",
 			note: "paid with ***",
 			count: 3n,
 		});
-		assert.deepEqual(masked.resource.attributes, { "service.name": "api", "deploy.token": "***" });
-		assert.deepEqual(masked.events[0]?.attributes, { password: "***" });
+		assert.deepEqual(plain(masked.resource.attributes), { "service.name": "api", "deploy.token": "***" });
+		assert.deepEqual(plain(masked.events[0]?.attributes), { password: "***" });
 		assert.equal(masked.statusMessage, "card *** declined");
 		assert.equal(original.attributes.password, "hunter2");
 		assert.equal(resource.attributes["deploy.token"], "t-1");
@@ -62,14 +65,14 @@ describe("compileRedaction", () => {
 			spanId: "",
 		};
 		const masked = redact(log) as LogItem;
-		assert.deepEqual(masked.body, { user: { password: "***", card: "***" } });
+		assert.deepEqual(plain(masked.body), { user: { password: "***", card: "***" } });
 	});
 
 	test("an invalid pattern is refused naming the field", () => {
 		assert.throws(
 			() => compileRedaction({ keys: [], keyPatterns: [], valuePatterns: ["ok", "[bad"], replacement: "x" }),
 			(error: unknown) =>
-				error instanceof InvalidExporterConfig && error.field === "redaction.value_patterns[1]",
+				error instanceof InvalidExporterConfig && error.field === "config.redaction.value_patterns[1]",
 		);
 	});
 

@@ -1,6 +1,12 @@
 import type { RedactionSpec } from "./exporter-spec.js";
-import { compilePattern } from "./item-filter.js";
-import type { Attributes, AttributeValue, ResourceInfo, TelemetryItem } from "./model.js";
+import {
+	type Attributes,
+	type AttributeValue,
+	newAttributes,
+	type ResourceInfo,
+	type TelemetryItem,
+} from "./model.js";
+import { compilePattern, MAX_MATCHED_TEXT_LENGTH } from "./user-pattern.js";
 
 /** Returns a masked copy of an item; never changes the item it is given. */
 export type Redactor = (item: TelemetryItem) => TelemetryItem;
@@ -13,16 +19,25 @@ export type Redactor = (item: TelemetryItem) => TelemetryItem;
  */
 export function compileRedaction(spec: RedactionSpec): Redactor | undefined {
 	const keys = new Set(spec.keys);
-	const keyPatterns = spec.keyPatterns.map((p, i) => compilePattern(p, `redaction.key_patterns[${i}]`));
+	const keyPatterns = spec.keyPatterns.map((p, i) =>
+		compilePattern(p, `config.redaction.key_patterns[${i}]`),
+	);
 	const valuePatterns = spec.valuePatterns.map((p, i) =>
-		compilePattern(p, `redaction.value_patterns[${i}]`, "g"),
+		compilePattern(p, `config.redaction.value_patterns[${i}]`, "g"),
 	);
 	if (keys.size === 0 && keyPatterns.length === 0 && valuePatterns.length === 0) return undefined;
 	const mask = spec.replacement;
-	const keyMasked = (key: string) => keys.has(key) || keyPatterns.some((p) => p.test(key));
+	// A function replacer: a string one would read "$&" or "$'" as the matched (secret) text.
+	const literalMask = () => mask;
+	// Text too long to run patterns on safely cannot be checked, so it is masked whole.
+	const tooLong = (text: string) => text.length > MAX_MATCHED_TEXT_LENGTH;
+	const keyMasked = (key: string) =>
+		keys.has(key) || (keyPatterns.length > 0 && (tooLong(key) || keyPatterns.some((p) => p.test(key))));
 	const maskString = (text: string) => {
+		if (valuePatterns.length === 0) return text;
+		if (tooLong(text)) return mask;
 		let out = text;
-		for (const pattern of valuePatterns) out = out.replace(pattern, mask);
+		for (const pattern of valuePatterns) out = out.replace(pattern, literalMask);
 		return out;
 	};
 	const value = (v: AttributeValue): AttributeValue => {
@@ -32,7 +47,7 @@ export function compileRedaction(spec: RedactionSpec): Redactor | undefined {
 		return v;
 	};
 	const attributes = (attrs: Attributes): Attributes => {
-		const out: Attributes = {};
+		const out = newAttributes();
 		for (const [key, v] of Object.entries(attrs)) out[key] = keyMasked(key) ? mask : value(v);
 		return out;
 	};

@@ -14,12 +14,19 @@ class FileSink implements ExporterSink {
 	readonly signals = ALL_SIGNALS;
 	private handle: Promise<FileHandle> | undefined;
 
-	constructor(private readonly path: string) {}
+	/**
+	 * checkRoots runs again before each open: a symlink made under a root after
+	 * registration must not lead the writes out of it.
+	 */
+	constructor(
+		private readonly path: string,
+		private readonly checkRoots: (() => Promise<void>) | undefined,
+	) {}
 
 	async export(batch: SignalBatch): Promise<void> {
 		const text = `${batch.items.map(itemLine).join("\n")}\n`;
 		try {
-			this.handle ??= open(this.path, "a");
+			this.handle ??= this.open();
 			// One write per batch: lines of a batch never interleave with another's.
 			await (await this.handle).write(text);
 		} catch (error) {
@@ -28,6 +35,11 @@ class FileSink implements ExporterSink {
 			await handle?.then((h) => h.close()).catch(() => {});
 			throw new ExportFailure(`writing ${this.path} failed: ${errorMessage(error)}`, true);
 		}
+	}
+
+	private async open(): Promise<FileHandle> {
+		await this.checkRoots?.();
+		return open(this.path, "a");
 	}
 
 	async shutdown(): Promise<void> {
@@ -43,13 +55,18 @@ export function fileFactory(roots: readonly string[] = []): SinkFactory<"file"> 
 		kind: "file",
 		signals: ALL_SIGNALS,
 		async create(target) {
-			assertUnderRoots(target.path, roots, "config.file.path", "TELEMETRY_FILE_ROOTS");
+			const field = "config.file.path";
+			const checkRoots = () => assertUnderRoots(target.path, roots, field, "TELEMETRY_FILE_ROOTS");
+			await checkRoots();
 			const directory = dirname(target.path);
 			const info = await stat(directory).catch(() => undefined);
 			if (info === undefined || !info.isDirectory()) {
-				throw new InvalidExporterConfig("config.file.path", `directory ${directory} does not exist`);
+				throw new InvalidExporterConfig(field, `directory ${directory} does not exist`);
 			}
-			return new FileSink(target.path);
+			if ((await stat(target.path).catch(() => undefined))?.isDirectory()) {
+				throw new InvalidExporterConfig(field, `${target.path} is a directory; name a file`);
+			}
+			return new FileSink(target.path, roots.length === 0 ? undefined : checkRoots);
 		},
 	};
 }

@@ -178,7 +178,8 @@ export function hrTime(nanos: bigint): HrTime {
  * arrays only: maps travel as JSON text, bytes as base64, integers as numbers.
  */
 export function otelAttributes(attributes: Attributes): OtelAttributes {
-	const out: OtelAttributes = {};
+	// No prototype: an attribute keyed "__proto__" must be kept, not set the object's prototype.
+	const out = Object.create(null) as OtelAttributes;
 	for (const [key, value] of Object.entries(attributes)) out[key] = otelValue(value);
 	return out;
 }

@@ -5,14 +5,14 @@ import type {
 	KeyValue,
 	KeyValueSchema,
 } from "../../../../gen/taskmesh/telemetry/v1/telemetry_pb.js";
-import type { Attributes, AttributeValue } from "../core/model.js";
+import { type Attributes, type AttributeValue, newAttributes } from "../core/model.js";
 
 /** Deepest nesting of arrays and maps accepted in one attribute value. */
 export const MAX_VALUE_DEPTH = 16;
 
 /** Converts proto attributes; an unset value is left out, as OTLP readers do. */
 export function attributesFromProto(list: readonly KeyValue[], depth = 0): Attributes {
-	const out: Attributes = {};
+	const out = newAttributes();
 	for (const kv of list) {
 		const value = kv.value === undefined ? undefined : valueFromProto(kv.value, depth);
 		if (value !== undefined) out[kv.key] = value;
@@ -26,10 +26,13 @@ export function valueFromProto(value: AnyValue, depth = 0): AttributeValue | und
 		throw new RangeError(`attribute values nest deeper than ${MAX_VALUE_DEPTH} levels`);
 	const v = value.value;
 	switch (v.case) {
+		case "doubleValue":
+			// NaN and ±Infinity have no JSON number (file, console and OTLP/JSON exporters), so they are refused.
+			if (!Number.isFinite(v.value)) throw new RangeError(`double value ${v.value} is not a finite number`);
+			return v.value;
 		case "stringValue":
 		case "boolValue":
 		case "intValue":
-		case "doubleValue":
 		case "bytesValue":
 			return v.value;
 		case "arrayValue":

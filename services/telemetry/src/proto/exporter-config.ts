@@ -13,6 +13,9 @@ import {
 	type ExporterTarget,
 } from "../core/exporter-spec.js";
 import type { SignalName } from "../core/model.js";
+import { checkGrpcMetadata, checkHttpHeaders } from "./header-checks.js";
+import { limitedList } from "./list-limits.js";
+import { checkModuleOptions } from "./module-options.js";
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -38,19 +41,29 @@ export function specFromConfig(config: ExporterConfig): ExporterSpec {
 		enabled: config.enabled,
 		target: targetOf(config),
 		filter: {
-			signals: (config.filter?.signals ?? []).map((s, i) => signalName(s, `config.filter.signals[${i}]`)),
-			services: [...(config.filter?.services ?? [])],
-			taskIds: [...(config.filter?.taskIds ?? [])],
-			attributes: (config.filter?.attributes ?? []).map((a) => ({
-				key: a.key,
-				equals: a.equals,
-				pattern: a.pattern,
-			})),
+			signals: limitedList(config.filter?.signals, EXPORTER_LIMITS.listEntries, "config.filter.signals").map(
+				(s, i) => signalName(s, `config.filter.signals[${i}]`),
+			),
+			services: limitedList(config.filter?.services, EXPORTER_LIMITS.listEntries, "config.filter.services"),
+			taskIds: limitedList(config.filter?.taskIds, EXPORTER_LIMITS.listEntries, "config.filter.task_ids"),
+			attributes: limitedList(
+				config.filter?.attributes,
+				EXPORTER_LIMITS.patterns,
+				"config.filter.attributes",
+			).map((a) => ({ key: a.key, equals: a.equals, pattern: a.pattern })),
 		},
 		redaction: {
-			keys: [...(config.redaction?.keys ?? [])],
-			keyPatterns: [...(config.redaction?.keyPatterns ?? [])],
-			valuePatterns: [...(config.redaction?.valuePatterns ?? [])],
+			keys: limitedList(config.redaction?.keys, EXPORTER_LIMITS.listEntries, "config.redaction.keys"),
+			keyPatterns: limitedList(
+				config.redaction?.keyPatterns,
+				EXPORTER_LIMITS.patterns,
+				"config.redaction.key_patterns",
+			),
+			valuePatterns: limitedList(
+				config.redaction?.valuePatterns,
+				EXPORTER_LIMITS.patterns,
+				"config.redaction.value_patterns",
+			),
 			replacement: config.redaction?.replacement || EXPORTER_DEFAULTS.replacement,
 		},
 		samplingRatio: ratio,
@@ -111,32 +124,45 @@ export function specFromConfig(config: ExporterConfig): ExporterSpec {
 function targetOf(config: ExporterConfig): ExporterTarget {
 	const kind = config.kind;
 	switch (kind.case) {
-		case "otlpHttp":
+		case "otlpHttp": {
 			url(kind.value.endpoint, ["http", "https"], "config.otlp_http.endpoint");
-			return {
-				kind: "otlpHttp",
-				endpoint: kind.value.endpoint,
-				headers: { ...kind.value.headers },
-				json: kind.value.json,
-			};
-		case "otlpGrpc":
+			const headers = limitedHeaders(kind.value.headers, "config.otlp_http.headers");
+			checkHttpHeaders(headers, "config.otlp_http.headers");
+			return { kind: "otlpHttp", endpoint: kind.value.endpoint, headers, json: kind.value.json };
+		}
+		case "otlpGrpc": {
 			url(kind.value.endpoint, ["http", "https"], "config.otlp_grpc.endpoint");
-			return { kind: "otlpGrpc", endpoint: kind.value.endpoint, headers: { ...kind.value.headers } };
+			const headers = limitedHeaders(kind.value.headers, "config.otlp_grpc.headers");
+			checkGrpcMetadata(headers, "config.otlp_grpc.headers");
+			return { kind: "otlpGrpc", endpoint: kind.value.endpoint, headers };
+		}
 		case "console":
 			return { kind: "console", compact: kind.value.compact };
 		case "file":
 			if (!kind.value.path.startsWith("/")) {
 				throw new InvalidExporterConfig("config.file.path", `"${kind.value.path}" must be an absolute path`);
 			}
+			if (kind.value.path.endsWith("/")) {
+				throw new InvalidExporterConfig(
+					"config.file.path",
+					`"${kind.value.path}" names a directory; name a file`,
+				);
+			}
 			return { kind: "file", path: kind.value.path };
-		case "plugin":
+		case "plugin": {
 			if (!/^[^\s/:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(kind.value.address)) {
 				throw new InvalidExporterConfig("config.plugin.address", `"${kind.value.address}" must be host:port`);
 			}
+			const port = Number(kind.value.address.slice(kind.value.address.lastIndexOf(":") + 1));
+			if (port < 1 || port > 65_535) {
+				throw new InvalidExporterConfig("config.plugin.address", `port ${port} must be 1 to 65535`);
+			}
 			return { kind: "plugin", address: kind.value.address, tls: kind.value.tls };
+		}
 		case "module": {
 			if (kind.value.path === "") throw new InvalidExporterConfig("config.module.path", "must not be empty");
 			const options: JsonObject = kind.value.options ?? {};
+			checkModuleOptions(options);
 			return { kind: "module", path: kind.value.path, options };
 		}
 		default:
@@ -145,6 +171,12 @@ function targetOf(config: ExporterConfig): ExporterTarget {
 				"an exporter kind is required: one of otlp_http, otlp_grpc, console, file, plugin, module",
 			);
 	}
+}
+
+function limitedHeaders(headers: Record<string, string>, field: string): Record<string, string> {
+	const entries = limitedList(Object.entries(headers), EXPORTER_LIMITS.headers, field);
+	// Null prototype: a header named "__proto__" stays an ordinary header, not the prototype.
+	return Object.assign(Object.create(null) as Record<string, string>, Object.fromEntries(entries));
 }
 
 function url(value: string, schemes: string[], field: string): void {
@@ -182,8 +214,24 @@ function bounded(value: number | undefined, fallback: number, max: number, field
 	return value;
 }
 
+/** The largest nanos a google.protobuf.Duration may hold (one second less one nanosecond). */
+const MAX_DURATION_NANOS = 999_999_999;
+
 function millis(value: Duration | undefined, fallback: number, max: number, field: string): number {
 	if (value === undefined) return fallback;
+	// A malformed Duration cannot be stored as JSON later, so it is refused here, naming the field.
+	if (!Number.isInteger(value.nanos) || Math.abs(value.nanos) > MAX_DURATION_NANOS) {
+		throw new InvalidExporterConfig(
+			field,
+			`nanos ${value.nanos} must be within -${MAX_DURATION_NANOS.toLocaleString("en-US")} to ${MAX_DURATION_NANOS.toLocaleString("en-US")}`,
+		);
+	}
+	if ((value.seconds > 0n && value.nanos < 0) || (value.seconds < 0n && value.nanos > 0)) {
+		throw new InvalidExporterConfig(
+			field,
+			`nanos ${value.nanos} must have the sign of seconds ${value.seconds}`,
+		);
+	}
 	const ms = Number(value.seconds) * 1_000 + Math.floor(value.nanos / 1_000_000);
 	if (ms < 0) throw new InvalidExporterConfig(field, "must not be negative");
 	if (ms > max) throw new InvalidExporterConfig(field, `${ms} ms is over the limit of ${max} ms`);

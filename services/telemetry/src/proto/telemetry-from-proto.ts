@@ -36,6 +36,11 @@ export interface ConvertedTelemetry {
 	spans: number;
 	logRecords: number;
 	dataPoints: number;
+	/**
+	 * What TELEMETRY_MAX_EXPORT_ITEMS counts: spans, log records and data points,
+	 * with a metric that has no points counted as one (it still costs work).
+	 */
+	limitedItems: number;
 }
 
 /**
@@ -44,7 +49,7 @@ export interface ConvertedTelemetry {
  * regrouping cheap.
  */
 export function telemetryFromProto(request: ExportRequest): ConvertedTelemetry {
-	const out: ConvertedTelemetry = { items: [], spans: 0, logRecords: 0, dataPoints: 0 };
+	const out: ConvertedTelemetry = { items: [], spans: 0, logRecords: 0, dataPoints: 0, limitedItems: 0 };
 	request.resourceSpans.forEach((rs, r) => {
 		const resource = resourceOf(rs.resource, `resource_spans[${r}]`);
 		rs.scopeSpans.forEach((ss, s) => {
@@ -59,9 +64,18 @@ export function telemetryFromProto(request: ExportRequest): ConvertedTelemetry {
 					spanId: id(span.spanId, 8, `${field}.span_id`, false),
 					parentSpanId: id(span.parentSpanId, 8, `${field}.parent_span_id`, true),
 					name: span.name,
-					kind: span.kind,
+					kind: inRange(
+						span.kind,
+						SPAN_KIND_MAX,
+						`${field}.kind`,
+						"0 to 5 (unspecified, internal, server, client, producer, consumer)",
+					),
 					startTimeUnixNano: span.startTimeUnixNano,
-					endTimeUnixNano: span.endTimeUnixNano,
+					endTimeUnixNano: endTime(
+						span.startTimeUnixNano,
+						span.endTimeUnixNano,
+						`${field}.end_time_unix_nano`,
+					),
 					attributes: attrs(span.attributes, `${field}.attributes`),
 					events: span.events.map((e, j) => ({
 						timeUnixNano: e.timeUnixNano,
@@ -73,11 +87,17 @@ export function telemetryFromProto(request: ExportRequest): ConvertedTelemetry {
 						spanId: id(l.spanId, 8, `${field}.links[${j}].span_id`, false),
 						attributes: attrs(l.attributes, `${field}.links[${j}].attributes`),
 					})),
-					statusCode: span.statusCode,
+					statusCode: inRange(
+						span.statusCode,
+						STATUS_CODE_MAX,
+						`${field}.status_code`,
+						"0 to 2 (unset, ok, error)",
+					),
 					statusMessage: span.statusMessage,
 				};
 				out.items.push(item);
 				out.spans += 1;
+				out.limitedItems += 1;
 			});
 		});
 	});
@@ -92,7 +112,12 @@ export function telemetryFromProto(request: ExportRequest): ConvertedTelemetry {
 					resource,
 					scope,
 					timeUnixNano: record.timeUnixNano,
-					severityNumber: record.severityNumber,
+					severityNumber: inRange(
+						record.severityNumber,
+						SEVERITY_NUMBER_MAX,
+						`${field}.severity_number`,
+						"0 (unspecified) to 24",
+					),
 					severityText: record.severityText,
 					body:
 						record.body === undefined
@@ -104,6 +129,7 @@ export function telemetryFromProto(request: ExportRequest): ConvertedTelemetry {
 				};
 				out.items.push(item);
 				out.logRecords += 1;
+				out.limitedItems += 1;
 			});
 		});
 	});
@@ -125,6 +151,7 @@ export function telemetryFromProto(request: ExportRequest): ConvertedTelemetry {
 				};
 				out.items.push(item);
 				out.dataPoints += data.points.length;
+				out.limitedItems += Math.max(1, data.points.length);
 			});
 		});
 	});
@@ -209,6 +236,26 @@ function guard<T>(field: string, convert: () => T): T {
 	}
 }
 
+/** Highest span kind (consumer), status code (error) and log severity number (FATAL4), as OTLP. */
+const SPAN_KIND_MAX = 5;
+const STATUS_CODE_MAX = 2;
+const SEVERITY_NUMBER_MAX = 24;
+
+function inRange(value: number, max: number, field: string, allowed: string): number {
+	if (!(value >= 0 && value <= max)) throw new InvalidTelemetry(field, `${value} is not one of ${allowed}`);
+	return value;
+}
+
+function endTime(start: bigint, end: bigint, field: string): bigint {
+	if (end < start) throw new InvalidTelemetry(field, `${end} is before start_time_unix_nano ${start}`);
+	return end;
+}
+
+/**
+ * An id as lower-case hex. All zero bytes is OTLP's invalid id: refused where an
+ * id is required, read as "none" where it is optional (a root span's parent, a
+ * log record outside a span), as OTLP receivers do.
+ */
 function id(bytes: Uint8Array, length: number, field: string, optional: boolean): string {
 	if (bytes.length === 0 && optional) return "";
 	if (bytes.length !== length) {
@@ -216,6 +263,10 @@ function id(bytes: Uint8Array, length: number, field: string, optional: boolean)
 			field,
 			`${bytes.length} bytes; expected exactly ${length}${optional ? " or none" : ""}`,
 		);
+	}
+	if (bytes.every((b) => b === 0)) {
+		if (optional) return "";
+		throw new InvalidTelemetry(field, "all zero bytes is not a valid id");
 	}
 	return Buffer.from(bytes).toString("hex");
 }

@@ -10,6 +10,7 @@ import type { ExporterSpec } from "../core/exporter-spec.js";
 import { compileFilter } from "../core/item-filter.js";
 import { ALL_SIGNALS } from "../core/model.js";
 import { compileRedaction } from "../core/redaction.js";
+import { shutdownWithin } from "../core/sink-shutdown.js";
 import { specFromConfig } from "../proto/exporter-config.js";
 import {
 	countExporters,
@@ -72,7 +73,7 @@ export class ExporterRegistry {
 				return row;
 			});
 		} catch (error) {
-			await sink.shutdown().catch(() => {});
+			await shutdownWithin(sink, spec.timeoutMs, this.options.logger);
 			if ((error as { code?: string }).code === "23505") throw alreadyExists(config.name);
 			throw error;
 		}
@@ -117,7 +118,7 @@ export class ExporterRegistry {
 				return row;
 			});
 		} catch (error) {
-			await sink.shutdown().catch(() => {});
+			await shutdownWithin(sink, spec.timeoutMs, this.options.logger);
 			throw error;
 		}
 		await this.options.fanout.install(entryOf(stored, spec), sink);

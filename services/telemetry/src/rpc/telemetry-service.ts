@@ -29,11 +29,11 @@ export function telemetryService(
 					throw ServiceError.invalidField(error.field, error.description);
 				throw error;
 			}
-			const total = converted.spans + converted.logRecords + converted.dataPoints;
+			const total = converted.limitedItems;
 			if (total > options.maxItems) {
 				throw new ServiceError(
 					"RESOURCE_EXHAUSTED",
-					`request: ${total} spans, log records and data points is over the limit of ${options.maxItems} (TELEMETRY_MAX_EXPORT_ITEMS); split it into smaller calls`,
+					`request: ${total} spans, log records and data points (a metric without points counts as one) is over the limit of ${options.maxItems} (TELEMETRY_MAX_EXPORT_ITEMS); split it into smaller calls`,
 				);
 			}
 			options.fanout.offer(environmentId, converted.items);

@@ -31,13 +31,15 @@ export interface TelemetryHarness {
 export async function startTelemetryHarness(options: {
 	pool: pg.Pool;
 	schema: string;
+	/** Telemetry variables (TELEMETRY_FILE_ROOTS, ...); the defaults otherwise. */
+	env?: Record<string, string>;
 }): Promise<TelemetryHarness> {
 	const { databaseUrl } = await testStores();
 	const runtime = await startTelemetryRuntime({
 		pool: options.pool,
 		databaseUrl,
 		schema: options.schema,
-		config: telemetryEnvSchema.parse({}),
+		config: telemetryEnvSchema.parse(options.env ?? {}),
 		logger: pino({ level: "silent" }),
 	});
 	const host = await startTestServer(runtime.services);

@@ -1,0 +1,53 @@
+import safeRegex from "safe-regex2";
+import { InvalidExporterConfig } from "./exporter-errors.js";
+
+/** Longest regular expression accepted in a filter or redaction. */
+export const MAX_PATTERN_LENGTH = 1_000;
+
+/**
+ * Most quantifiers one pattern may hold (safe-regex2's limit). With no quantifier
+ * nested in another, backtracking stays polynomial; this keeps the degree small.
+ */
+export const MAX_PATTERN_QUANTIFIERS = 25;
+
+/**
+ * Longest text a pattern is run on. Patterns run synchronously on the event loop,
+ * so even a polynomial pattern must only ever see bounded text: a filter tests
+ * the first this many characters of a value, and redaction masks a longer string
+ * whole (it cannot be checked, so it must not leave).
+ */
+export const MAX_MATCHED_TEXT_LENGTH = 16_384;
+
+/**
+ * Compiles a user's regular expression, naming the field when it is refused:
+ * empty (it would match everywhere), too long, invalid, or able to backtrack
+ * catastrophically (a quantified group holding a quantifier, such as `(a+)+`,
+ * or more than MAX_PATTERN_QUANTIFIERS quantifiers).
+ */
+export function compilePattern(pattern: string, field: string, flags = ""): RegExp {
+	if (pattern === "") throw new InvalidExporterConfig(field, "must not be empty");
+	if (pattern.length > MAX_PATTERN_LENGTH) {
+		throw new InvalidExporterConfig(
+			field,
+			`${pattern.length} characters is over the limit of ${MAX_PATTERN_LENGTH}`,
+		);
+	}
+	let regex: RegExp;
+	try {
+		regex = new RegExp(pattern, flags);
+	} catch (error) {
+		throw new InvalidExporterConfig(field, `invalid regular expression: ${(error as Error).message}`);
+	}
+	if (!safeRegex(pattern, { limit: MAX_PATTERN_QUANTIFIERS })) {
+		throw new InvalidExporterConfig(
+			field,
+			`"${pattern}" may backtrack catastrophically: no quantifier may sit inside a quantified group (such as (a+)+), at most ${MAX_PATTERN_QUANTIFIERS} quantifiers are allowed, and lookbehind cannot be checked so it is refused`,
+		);
+	}
+	return regex;
+}
+
+/** The part of a text a pattern is run on (see MAX_MATCHED_TEXT_LENGTH). */
+export function matchableText(text: string): string {
+	return text.length > MAX_MATCHED_TEXT_LENGTH ? text.slice(0, MAX_MATCHED_TEXT_LENGTH) : text;
+}
