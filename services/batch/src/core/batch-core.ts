@@ -5,7 +5,7 @@ import { failBatch, findBatch, itemsFrom } from "./batch-queries.js";
 import { itemFromRow } from "./batch-rows.js";
 import { BatchSweeper } from "./batch-sweeper.js";
 import { BatchCompletionTracker } from "./completion-tracker.js";
-import { IngestionSession, refuseAll } from "./ingestion-session.js";
+import { IngestionSession, refuseClosed } from "./ingestion-session.js";
 import type { BatchRecord, ChildState, ItemRecord, ItemToCreate, RejectedItem } from "./types.js";
 import { WaitResolver } from "./wait-resolver.js";
 
@@ -60,10 +60,15 @@ export class BatchCore {
 	 * Creates a batch; with inline items, creates their children too. Inline
 	 * items are the whole batch, so when any is refused the batch FAILS at once
 	 * (with the reason) and the children made for the others are canceled.
+	 * A live key returns the first batch; the retry's items are created only when
+	 * they are the very items that batch was made with (its first call died half-way).
 	 */
 	async createBatch(input: NewBatch, inline: ItemToCreate[] | undefined): Promise<BatchOutcome> {
-		const { batch, cached } = await this.#creator.create(input);
+		const { batch, cached, sameInlineItems } = await this.#creator.create(input);
 		if (inline === undefined || batch.status !== "PENDING") return { batch, cached, rejected: [] };
+		// Other items under the same key are another request: they must never become the
+		// first batch's children, seal it, or fail it.
+		if (cached && !sameInlineItems) return { batch, cached, rejected: [] };
 		const session = new IngestionSession(this.#ctx, this.#resolver, batch);
 		await session.push(inline);
 		const rejected = await session.finish();
@@ -81,9 +86,9 @@ export class BatchCore {
 		return new IngestionSession(this.#ctx, this.#resolver, batch);
 	}
 
-	/** Refusals for items sent to a batch that takes no more. */
+	/** Refusals for items sent to a batch that takes no more (sealed or FAILED). */
 	refuseItems(batch: BatchRecord, items: ItemToCreate[]): RejectedItem[] {
-		return batch.status === "FAILED" ? refuseAll(batch, items) : [];
+		return refuseClosed(batch, items);
 	}
 
 	/** One batch, or NOT_FOUND. */

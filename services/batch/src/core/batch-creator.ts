@@ -14,12 +14,16 @@ export interface NewBatch {
 	idempotencyKeyTtlMs: number | undefined;
 	sealTimeoutMs: number | undefined;
 	parent: { runId: string; attemptId: string; wait: boolean } | undefined;
+	/** A digest of the inline items (undefined for a streamed batch), to know a retry of the same create. */
+	inlineItemsDigest: string | undefined;
 }
 
 /** A created batch, or the first one for a live key. */
 export interface CreatedBatch {
 	batch: BatchRecord;
 	cached: boolean;
+	/** For a cached batch: it was made inline from the very items this call sends. */
+	sameInlineItems: boolean;
 }
 
 /**
@@ -39,7 +43,7 @@ export class BatchCreator {
 	async create(input: NewBatch): Promise<CreatedBatch> {
 		const created = await this.#insertOrFind(input);
 		if (!input.parent?.wait || created.batch.waitId !== "" || isFinal(created.batch)) return created;
-		return { batch: await this.#beginWait(created, input.parent), cached: created.cached };
+		return { ...created, batch: await this.#beginWait(created, input.parent) };
 	}
 
 	async #insertOrFind(input: NewBatch): Promise<CreatedBatch> {
@@ -53,8 +57,8 @@ export class BatchCreator {
 			const { rows } = await pool.query<BatchRow>(
 				`INSERT INTO batches (id, environment_id, status, strategy, expected_item_count, key_shown,
 					idempotency_key, idempotency_key_expires_at, parent_run_id, parent_attempt_id, parent_wait,
-					created_at, seal_deadline)
-				VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+					created_at, seal_deadline, inline_items_digest)
+				VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 				ON CONFLICT (environment_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 				RETURNING ${BATCH_COLUMNS}`,
 				[
@@ -70,16 +74,22 @@ export class BatchCreator {
 					input.parent?.wait ?? false,
 					now,
 					new Date(now.getTime() + sealTimeout),
+					input.inlineItemsDigest ?? null,
 				],
 			);
-			if (rows[0] !== undefined) return { batch: batchFromRow(rows[0]), cached: false };
-			const existing = await pool.query<BatchRow & { live: boolean }>(
-				`SELECT ${BATCH_COLUMNS}, idempotency_key_expires_at > $3 AS live
+			if (rows[0] !== undefined)
+				return { batch: batchFromRow(rows[0]), cached: false, sameInlineItems: false };
+			// NULL on either side (a streamed batch, or a retry without items) is not the same items.
+			const existing = await pool.query<BatchRow & { live: boolean; same_inline_items: boolean | null }>(
+				`SELECT ${BATCH_COLUMNS}, idempotency_key_expires_at > $3 AS live,
+					inline_items_digest = $4 AS same_inline_items
 				FROM batches WHERE environment_id = $1 AND idempotency_key = $2`,
-				[input.environmentId, key, now],
+				[input.environmentId, key, now, input.inlineItemsDigest ?? null],
 			);
 			const row = existing.rows[0];
-			if (row?.live) return { batch: batchFromRow(row), cached: true };
+			if (row?.live) {
+				return { batch: batchFromRow(row), cached: true, sameInlineItems: row.same_inline_items === true };
+			}
 			if (row !== undefined) {
 				await pool.query(
 					"UPDATE batches SET idempotency_key = NULL WHERE id = $1 AND idempotency_key_expires_at <= $2",

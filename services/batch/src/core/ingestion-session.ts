@@ -39,11 +39,7 @@ export class IngestionSession {
 		this.#throwIfFailed();
 		for (const item of items) {
 			if (item.index >= this.#batch.expectedItemCount) {
-				this.#rejected.push({
-					index: item.index,
-					code: INVALID_ARGUMENT,
-					message: `index: ${item.index} is not below expected_item_count ${this.#batch.expectedItemCount}`,
-				});
+				this.#rejected.push(outOfRange(this.#batch, item));
 			} else if (!this.#seen.has(item.index)) {
 				// The first copy of an index wins; a repeat within the stream is ignored like one sent again later.
 				this.#seen.add(item.index);
@@ -137,13 +133,34 @@ export class IngestionSession {
 	}
 }
 
-/** A refusal for every item of a batch that no longer takes items. */
-export function refuseAll(batch: BatchRecord, items: ItemToCreate[]): RejectedItem[] {
-	return items.map((item) => ({
+/**
+ * Refusals for items sent to a batch that takes no more: an index past the batch is
+ * refused as it is while the batch is PENDING, whatever its state; a FAILED batch
+ * refuses every other item; a sealed one has every other index already (skipped).
+ */
+export function refuseClosed(batch: BatchRecord, items: ItemToCreate[]): RejectedItem[] {
+	const refusals: RejectedItem[] = [];
+	for (const item of items) {
+		if (item.index >= batch.expectedItemCount) refusals.push(outOfRange(batch, item));
+		else if (batch.status === "FAILED") refusals.push(takesNoMore(batch, item));
+	}
+	return refusals;
+}
+
+function outOfRange(batch: BatchRecord, item: ItemToCreate): RejectedItem {
+	return {
+		index: item.index,
+		code: INVALID_ARGUMENT,
+		message: `index: ${item.index} is not below expected_item_count ${batch.expectedItemCount}`,
+	};
+}
+
+function takesNoMore(batch: BatchRecord, item: ItemToCreate): RejectedItem {
+	return {
 		index: item.index,
 		code: FAILED_PRECONDITION,
 		message: `batch ${batch.id} is ${batch.status} (${batch.failureReason}); it takes no more items`,
-	}));
+	};
 }
 
 /** Splits items sorted by index into runs of consecutive indexes. */

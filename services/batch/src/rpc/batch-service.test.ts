@@ -5,7 +5,13 @@ import { BadRequestSchema } from "../../../../gen/google/rpc/error_details_pb.js
 import { type Batch, BatchStatus } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
 import { RunStatus, SchedulerService } from "../../../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
 import { testClient } from "../../../kit/src/testing/grpc.js";
-import { batchSuite, newEnvironment, openStreamedBatch, TestWorker } from "../testing/batch-stack.js";
+import {
+	batchSuite,
+	newEnvironment,
+	openStreamedBatch,
+	startBatch,
+	TestWorker,
+} from "../testing/batch-stack.js";
 import { chunk, header, ItemStream } from "../testing/item-stream.js";
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
@@ -140,6 +146,98 @@ describe("BatchService over gRPC", () => {
 		const scheduler = testClient(SchedulerService, suite.engine.schedulerUrl);
 		const { runs } = await scheduler.listRuns({ environmentId, batchId: first.batch?.id ?? "" });
 		assert.equal(runs.length, 2);
+	});
+
+	test("a retried CreateBatch with the same key and other inline items returns the first batch untouched", async () => {
+		const environmentId = newEnvironment();
+		await TestWorker.register(suite.engine, environmentId, ["child", "other"]);
+		const scheduler = testClient(SchedulerService, suite.engine.schedulerUrl);
+		const items = (taskId: string, count: number) =>
+			Array.from({ length: count }, (_, i) => ({ taskId, payload: json({ i }) }));
+
+		// Inline items for a streamed batch: not its children, and it is not sealed by them.
+		const { batch: streamed } = await suite.batch.client.createBatch({
+			environmentId,
+			idempotencyKey: "K1",
+			expectedItemCount: 2,
+		});
+		const streamedId = streamed?.id ?? "";
+		const retry = await suite.batch.client.createBatch({
+			environmentId,
+			idempotencyKey: "K1",
+			items: items("other", 3),
+		});
+		assert.deepEqual(
+			[
+				retry.batch?.id,
+				retry.batch?.cached,
+				retry.batch?.status,
+				retry.batch?.sealed,
+				retry.batch?.createdItemCount,
+			],
+			[streamedId, true, BatchStatus.PENDING, false, 0],
+		);
+		assert.deepEqual((await scheduler.listRuns({ environmentId, batchId: streamedId })).runs, []);
+		// The first batch's owner still streams its own items into it.
+		const stream = new ItemStream();
+		stream.push(header(environmentId, streamedId));
+		stream.push(chunk("child", 0, 2));
+		stream.end();
+		const sealed = await suite.batch.client.streamBatchItems(stream);
+		assert.deepEqual([sealed.batch?.sealed, sealed.batch?.createdItemCount, sealed.failures], [true, 2, []]);
+		const { items: listed } = await suite.batch.client.listBatchItems({ environmentId, batchId: streamedId });
+		assert.deepEqual(
+			listed.map((i) => [i.index, i.taskId]),
+			[
+				[0, "child"],
+				[1, "child"],
+			],
+		);
+
+		// A retry whose item the scheduler would refuse does not fail the first batch.
+		const { batch: waiting } = await suite.batch.client.createBatch({
+			environmentId,
+			idempotencyKey: "K2",
+			expectedItemCount: 5,
+		});
+		const refusedRetry = await suite.batch.client.createBatch({
+			environmentId,
+			idempotencyKey: "K2",
+			items: [{ taskId: "no-such-task" }],
+		});
+		assert.deepEqual([refusedRetry.batch?.id, refusedRetry.batch?.cached], [waiting?.id, true]);
+		const { batch: after } = await suite.batch.client.getBatch({ environmentId, batchId: waiting?.id ?? "" });
+		assert.deepEqual(
+			[after?.status, after?.failureReason, after?.createdItemCount],
+			[BatchStatus.PENDING, "", 0],
+		);
+	});
+
+	test("a retried inline create whose first call died half-way carries on only when it sends the same items", async () => {
+		const environmentId = newEnvironment();
+		await TestWorker.register(suite.engine, environmentId, ["child"]);
+		const request = (taskId: string) => ({
+			environmentId,
+			idempotencyKey: "half-way",
+			items: [0, 1].map((i) => ({ taskId, payload: json({ i }) })),
+		});
+		// A replica that cannot reach the scheduler records the batch and fails before any item exists.
+		const cut = await startBatch(suite.engine, { TASKMESH_SCHEDULER_URL: "http://127.0.0.1:1" }, suite.batch);
+		try {
+			await assert.rejects(cut.client.createBatch(request("child")), rejectsWith(Code.Unavailable, /./));
+		} finally {
+			await cut.close();
+		}
+		const other = await suite.batch.client.createBatch(request("other"));
+		assert.deepEqual(
+			[other.batch?.cached, other.batch?.status, other.batch?.createdItemCount],
+			[true, BatchStatus.PENDING, 0],
+		);
+		const same = await suite.batch.client.createBatch(request("child"));
+		assert.deepEqual(
+			[same.batch?.id, same.batch?.cached, same.batch?.sealed, same.batch?.createdItemCount],
+			[other.batch?.id, true, true, 2],
+		);
 	});
 
 	test("an item key whose earlier run failed returns that run with its real FAILED status and counts as failed", async () => {
@@ -319,6 +417,75 @@ describe("BatchService over gRPC", () => {
 			["items[1500]"],
 		);
 		assert.match(violations[0]?.description ?? "", /^task_id: task "no-such-task"/);
+	});
+
+	test("an index past expected_item_count sent to a sealed batch is refused by index; the batch is unchanged", async () => {
+		const { environmentId, batchId, stream: first } = await openStreamedBatch(suite, 3);
+		first.push(chunk("child", 0, 3));
+		first.end();
+		assert.equal((await suite.batch.client.streamBatchItems(first)).batch?.sealed, true);
+		const again = new ItemStream();
+		again.push(header(environmentId, batchId));
+		again.push(chunk("child", 0, 5));
+		again.end();
+		const answer = await suite.batch.client.streamBatchItems(again);
+		assert.deepEqual(
+			answer.failures.map((f) => [f.index, f.code, f.message]),
+			[3, 4].map((index) => [
+				index,
+				Code.InvalidArgument,
+				`index: ${index} is not below expected_item_count 3`,
+			]),
+		);
+		assert.deepEqual([answer.batch?.status, answer.batch?.createdItemCount], [BatchStatus.PROCESSING, 3]);
+		const scheduler = testClient(SchedulerService, suite.engine.schedulerUrl);
+		assert.equal((await scheduler.listRuns({ environmentId, batchId })).runs.length, 3);
+	});
+
+	test("valid items sent to a batch FAILED by its seal timeout are FAILED_PRECONDITION, not INVALID_ARGUMENT", async () => {
+		const environmentId = newEnvironment();
+		await TestWorker.register(suite.engine, environmentId, ["child"]);
+		const { batch: created } = await suite.batch.client.createBatch({
+			environmentId,
+			expectedItemCount: 2,
+			sealTimeout: { seconds: 0n, nanos: 1_000_000 },
+		});
+		const batchId = created?.id ?? "";
+		assert.equal((await finalBatch(environmentId, batchId)).status, BatchStatus.FAILED);
+		const stream = new ItemStream();
+		stream.push(header(environmentId, batchId));
+		stream.push(chunk("child", 0, 2));
+		stream.end();
+		const error = await suite.batch.client.streamBatchItems(stream).then(
+			() => assert.fail("items for a FAILED batch were accepted"),
+			(e: unknown) => ConnectError.from(e),
+		);
+		assert.equal(error.code, Code.FailedPrecondition, error.rawMessage);
+		assert.match(error.rawMessage, /FAILED: not sealed by its deadline/);
+		const violations = error.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations);
+		assert.deepEqual(
+			violations.map((v) => v.field),
+			["items[0]", "items[1]"],
+		);
+		assert.match(violations[0]?.description ?? "", /it takes no more items/);
+	});
+
+	test("a message with neither a chunk nor a header after the header is INVALID_ARGUMENT naming kind", async () => {
+		const { environmentId, batchId, stream } = await openStreamedBatch(suite, 1);
+		stream.push({});
+		stream.end();
+		await assert.rejects(
+			suite.batch.client.streamBatchItems(stream),
+			rejectsWith(Code.InvalidArgument, /^kind: the message has neither a chunk nor a header$/),
+		);
+		const twice = new ItemStream();
+		twice.push(header(environmentId, batchId));
+		twice.push(header(environmentId, batchId));
+		twice.end();
+		await assert.rejects(
+			suite.batch.client.streamBatchItems(twice),
+			rejectsWith(Code.InvalidArgument, /^header: only the first message of the stream may be a header$/),
+		);
 	});
 
 	test("a stream without a header, or for an unknown batch, is refused", async () => {

@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
+import { toBinary } from "@bufbuild/protobuf";
 import type {
 	CreateBatchRequest,
 	StreamBatchItemsRequest,
 } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
-import { BatchService } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
+import { BatchItemInputSchema, BatchService } from "../../../../gen/taskmesh/batch/v1/batch_pb.js";
 import {
 	durationOverLimit,
 	type FieldViolation,
@@ -32,6 +34,9 @@ export interface BatchServiceLimits extends ItemLimits {
 const MAX_ID = 128;
 const MAX_KEY = 256;
 const MAX_SHOWN_FAILURES = 100;
+/** gRPC status code numbers, as RejectedItem.code holds them. */
+const INVALID_ARGUMENT = 3;
+const FAILED_PRECONDITION = 9;
 /** The largest item index a batch_items row can hold (a PostgreSQL integer). */
 const MAX_ITEM_INDEX = 2_147_483_647;
 
@@ -178,7 +183,24 @@ function newBatchInput(request: CreateBatchRequest, limits: BatchServiceLimits) 
 			parent === undefined
 				? undefined
 				: { runId: parent.runId, attemptId: parent.attemptId, wait: parent.wait },
+		inlineItemsDigest: inlineItemsDigest(request),
 	};
+}
+
+/**
+ * A digest of a keyed create's inline items, so a retry of the very same create can
+ * carry on creating them; undefined when there is no key or no items. Items are
+ * hashed as encoded, each after its length: a retry that encodes them otherwise
+ * (metadata keys in another order) is taken for other items and only returns the batch.
+ */
+function inlineItemsDigest(request: CreateBatchRequest): string | undefined {
+	if (request.idempotencyKey === "" || request.items.length === 0) return undefined;
+	const hash = createHash("sha256");
+	for (const item of request.items) {
+		const bytes = toBinary(BatchItemInputSchema, item);
+		hash.update(`${bytes.byteLength}:`).update(bytes);
+	}
+	return hash.digest("hex");
 }
 
 /** Inline items, all valid, or INVALID_ARGUMENT naming every bad field by index before anything is created. */
@@ -194,8 +216,11 @@ function chunkItems(
 	limits: BatchServiceLimits,
 	refusedItems: RejectedItem[],
 ) {
-	if (message.kind.case !== "chunk") {
+	if (message.kind.case === "header") {
 		throw ServiceError.invalidField("header", "only the first message of the stream may be a header");
+	}
+	if (message.kind.case !== "chunk") {
+		throw ServiceError.invalidField("kind", "the message has neither a chunk nor a header");
 	}
 	const items: ItemToCreate[] = [];
 	for (const indexed of message.kind.value.items) {
@@ -206,7 +231,7 @@ function chunkItems(
 		if (violations.length > 0 || indexed.item === undefined) {
 			refusedItems.push({
 				index: indexed.index,
-				code: 3,
+				code: INVALID_ARGUMENT,
 				message: violations.map((v) => `${v.field}: ${v.description}`).join("; "),
 			});
 		} else {
@@ -226,7 +251,11 @@ function refused(batch: BatchRecord, rejected: RejectedItem[], reason: string): 
 		batch.status === "FAILED"
 			? `batch ${batch.id} FAILED: ${batch.failureReason}`
 			: `batch ${batch.id} is not sealed: ${counts}, ${rejected.length} refused; send the missing items before ${batch.sealDeadline.toISOString()} or it fails`;
-	const code = rejected.length > 0 ? "INVALID_ARGUMENT" : "FAILED_PRECONDITION";
+	// Items refused only because the batch takes no more (it FAILED) were valid: the
+	// caller's request is not the problem, the batch's state is.
+	const code = rejected.every((r) => r.code === FAILED_PRECONDITION)
+		? "FAILED_PRECONDITION"
+		: "INVALID_ARGUMENT";
 	return new ServiceError(code, state, {
 		fieldViolations: violations,
 		reason,
