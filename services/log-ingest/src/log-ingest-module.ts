@@ -30,6 +30,7 @@ export const logIngestModule: ServiceModule = {
 						maxChunkBytes: own.LOG_INGEST_MAX_CHUNK_BYTES,
 						maxChunks: own.LOG_INGEST_MAX_CHUNKS,
 					},
+					maxFrameInflatedBytes: own.LOG_INGEST_MAX_FRAME_INFLATED_BYTES,
 					inlineBodyBytes: own.LOG_INGEST_INLINE_BODY_BYTES,
 				},
 				clock: { now: () => Date.now() },

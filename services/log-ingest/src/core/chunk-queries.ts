@@ -82,6 +82,23 @@ export async function deleteChunks(client: Queryable, messagePks: bigint[]): Pro
 }
 
 /**
+ * The highest stored sequence of each message, for messages that stored chunks
+ * before their chunk count was known: a count learnt later must hold for those too.
+ */
+export async function lastStoredSequences(
+	client: Queryable,
+	messagePks: bigint[],
+): Promise<Map<bigint, number>> {
+	if (messagePks.length === 0) return new Map();
+	const result = await client.query<{ message_pk: string; last: number }>(
+		`SELECT message_pk, max(sequence) AS last FROM log_chunks
+		 WHERE message_pk = ANY($1::bigint[]) GROUP BY message_pk`,
+		[messagePks.map((pk) => pk.toString())],
+	);
+	return new Map(result.rows.map((r) => [BigInt(r.message_pk), r.last]));
+}
+
+/**
  * Reads the first maxBytes of a stored body, chunk by chunk in sequence order,
  * returning each chunk's stored form for the caller to decode.
  */

@@ -1,11 +1,6 @@
-import {
-	ChunkError,
-	decodeChunk,
-	decodeChunkInPlace,
-	IN_PLACE_BELOW_BYTES,
-	isCompressed,
-} from "../../../../packages/log-chunking/src/index.js";
-import type { InflateThread } from "./inflate-thread.js";
+import { ChunkError, isCompressed } from "../../../../packages/log-chunking/src/index.js";
+import { type BudgetedChunk, type BudgetState, InflateBudget, messageBudget } from "./inflate-budget.js";
+import type { InflateOutcome, InflateThread } from "./inflate-thread.js";
 import type { IncomingChunk, IncomingHeader, LogStoreSettings, Rejection } from "./types.js";
 
 /** A chunk whose data inflated cleanly, with its decompressed size. */
@@ -33,35 +28,43 @@ export interface MessageGroup {
 	error: Rejection | undefined;
 }
 
-// Two inflations at once keeps both cores busy while bounding what a frame can
-// allocate to two chunks' worth of decompressed bytes, however many it carries.
-const DECODE_CONCURRENCY = 2;
-
 // A frame with fewer compressed bytes than this is inflated in place: the thread's
 // round trip and copy would cost more than they free the main thread.
 const THREAD_MIN_COMPRESSED_BYTES = 64 * 1024;
 
+// ...unless its chunks could inflate to more than this (about 2.5 ms of brotli on
+// the event loop): the bound, not the compressed size, is what a frame of tiny
+// compressed chunks costs. Small messages declare their body_size, which keeps
+// their bound at their real size, so they stay in place.
+const IN_PLACE_MAX_INFLATED_BYTES = 1024 * 1024;
+
+/** A chunk of the frame to decode, with its message's group and index. */
+interface FrameItem extends BudgetedChunk {
+	group: MessageGroup;
+	chunk: IncomingChunk;
+}
+
 /**
  * Groups a frame's chunks by message, drops repeats inside the frame and inflates
  * every chunk to check it and learn its size. Only chunk 0's head is kept; the rest
- * of the decompressed bytes are dropped at once, which keeps memory flat. Raw and
- * small compressed chunks are handled in place; only large compressed ones go to
- * zlib's thread pool.
+ * of the decompressed bytes are dropped at once, which keeps memory flat. Inflation
+ * spends a budget (see inflate-budget.ts): the frame's, and each message's declared
+ * body_size or the message cap, so a frame of tiny compressed chunks cannot make the
+ * service inflate gigabytes. Raw chunks and compressed ones whose inflated size is
+ * bounded small are handled in place; the rest go to the inflate thread.
  */
 export async function decodeFrame(
 	chunks: IncomingChunk[],
 	settings: LogStoreSettings,
 	inflateThread?: InflateThread,
 ): Promise<MessageGroup[]> {
-	const onThread: Array<{ group: MessageGroup; chunk: IncomingChunk }> | undefined =
-		inflateThread !== undefined && compressedBytesOf(chunks) >= THREAD_MIN_COMPRESSED_BYTES ? [] : undefined;
 	// Messages of the frame by environment, then run, then message id: each lookup
 	// hashes a string the reader already made (and the environment's and run's are
 	// mostly the same string objects), where one map by full key would hash a new
 	// joined string per chunk.
 	const runsByEnvironment = new Map<string, Map<string, RunOfFrame>>();
 	const seenInOrder: Seen[] = [];
-	const offLoop: Array<{ group: MessageGroup; chunk: IncomingChunk }> = [];
+	const items: FrameItem[] = [];
 	for (const chunk of chunks) {
 		let ofEnvironment = runsByEnvironment.get(chunk.environmentId);
 		if (ofEnvironment === undefined) {
@@ -88,30 +91,67 @@ export async function decodeFrame(
 				duplicatesInFrame: 0,
 				error: undefined,
 			};
-			seen = { group, first: chunk.sequence, more: undefined };
+			seen = {
+				group,
+				index: seenInOrder.length,
+				first: chunk.sequence,
+				more: undefined,
+				declared: undefined,
+			};
 			run.messages.set(chunk.messageId, seen);
 			seenInOrder.push(seen);
 		} else if (isRepeat(seen, chunk.sequence)) {
 			seen.group.duplicatesInFrame += 1;
 			continue;
 		}
-		const group = seen.group;
-		if (onThread !== undefined && isCompressed(chunk.compression)) onThread.push({ group, chunk });
-		else if (chunk.data.byteLength >= IN_PLACE_BELOW_BYTES) offLoop.push({ group, chunk });
-		else if (group.error === undefined) decodeInto(group, chunk, settings, decodeChunkInPlace);
-	}
-	if (onThread !== undefined && onThread.length > 0) {
-		await inflateOnThread(inflateThread as InflateThread, onThread, settings);
-	}
-	let next = 0;
-	const worker = async () => {
-		while (next < offLoop.length) {
-			const item = offLoop[next++] as { group: MessageGroup; chunk: IncomingChunk };
-			if (item.group.error !== undefined) continue;
-			await decodeInto(item.group, item.chunk, settings, decodeChunk);
+		if (chunk.sequence === 0 && chunk.header !== undefined && chunk.header.chunkCount > 0) {
+			// As the writer checks it: body_size counts only when chunk_count is declared too.
+			seen.declared = Number(chunk.header.bodySize);
 		}
+		items.push({
+			group: seen.group,
+			chunk,
+			compression: chunk.compression,
+			data: chunk.data,
+			wantsHead: chunk.sequence === 0,
+			message: seen.index,
+		});
+	}
+	const state: BudgetState = {
+		maxChunkBytes: settings.limits.maxChunkBytes,
+		frameBytes: settings.maxFrameInflatedBytes,
+		frameLeft: settings.maxFrameInflatedBytes,
+		messages: seenInOrder.map((seen) => messageBudget(seen.declared, settings.limits.maxMessageBytes)),
 	};
-	if (offLoop.length > 0) await Promise.all(Array.from({ length: DECODE_CONCURRENCY }, worker));
+	const budget = new InflateBudget(state);
+	const compressed: FrameItem[] = [];
+	let compressedBytes = 0;
+	for (const item of items) {
+		if (isCompressed(item.compression)) {
+			compressed.push(item);
+			compressedBytes += item.data.byteLength;
+		} else if (item.group.error === undefined) {
+			apply(item, budget.decode(item, settings.inlineBodyBytes), settings);
+		}
+	}
+	if (compressed.length > 0) {
+		const onThread =
+			inflateThread !== undefined &&
+			(compressedBytes >= THREAD_MIN_COMPRESSED_BYTES ||
+				InflateBudget.boundOf(state, compressed) > IN_PLACE_MAX_INFLATED_BYTES);
+		if (onThread) {
+			const sent = compressed.filter((item) => item.group.error === undefined);
+			const outcomes = await inflateThread.inflate(sent, state, settings.inlineBodyBytes);
+			sent.forEach((item, i) => {
+				apply(item, outcomes[i], settings, true);
+			});
+		} else {
+			for (const item of compressed) {
+				if (item.group.error === undefined)
+					apply(item, budget.decode(item, settings.inlineBodyBytes), settings);
+			}
+		}
+	}
 	const out = seenInOrder.map((seen) => seen.group);
 	for (const group of out) {
 		if (group.chunks.length > 1) group.chunks.sort((a, b) => a.chunk.sequence - b.chunk.sequence);
@@ -119,38 +159,31 @@ export async function decodeFrame(
 	return out;
 }
 
-function compressedBytesOf(chunks: IncomingChunk[]): number {
-	let bytes = 0;
-	for (const chunk of chunks) if (isCompressed(chunk.compression)) bytes += chunk.data.byteLength;
-	return bytes;
-}
-
-/** Inflates a frame's compressed chunks on the thread, then applies each outcome in frame order. */
-async function inflateOnThread(
-	thread: InflateThread,
-	items: Array<{ group: MessageGroup; chunk: IncomingChunk }>,
+/** Records one chunk's outcome on its message: its size and head, or the message's refusal. */
+function apply(
+	item: FrameItem,
+	outcome: InflateOutcome | undefined,
 	settings: LogStoreSettings,
-): Promise<void> {
-	const outcomes = await thread.inflate(
-		items.map(({ chunk }) => ({
-			compression: chunk.compression,
-			data: chunk.data,
-			wantsHead: chunk.sequence === 0,
-		})),
-		settings.limits.maxChunkBytes,
-		settings.inlineBodyBytes,
-	);
-	items.forEach(({ group, chunk }, i) => {
-		const outcome = outcomes[i];
-		if (group.error !== undefined || outcome === undefined) return;
-		if ("error" in outcome) {
-			group.error = rejectionOf(outcome.error, chunk);
-			return;
-		}
-		group.chunks.push({ chunk, rawSize: outcome.rawSize });
-		if (outcome.head !== undefined) group.head = outcome.head;
-		if (chunk.header !== undefined) group.header = chunk.header;
-	});
+	compact = false,
+): void {
+	const { group, chunk } = item;
+	if (group.error !== undefined || outcome === undefined) return;
+	if ("error" in outcome) {
+		group.error = rejectionOf(outcome.error, chunk);
+		return;
+	}
+	group.chunks.push({ chunk, rawSize: outcome.rawSize });
+	const head = outcome.head;
+	if (head !== undefined) {
+		// Raw data is a view of the frame, which lives as long as the group; inflated
+		// data longer than the head is copied out so the rest can be freed (the
+		// thread's heads are copies already).
+		group.head =
+			compact || !isCompressed(chunk.compression) || outcome.rawSize <= settings.inlineBodyBytes
+				? head
+				: Uint8Array.prototype.slice.call(head);
+	}
+	if (chunk.header !== undefined) group.header = chunk.header;
 }
 
 /** A run of the frame: its cursor key and its messages by id. */
@@ -162,8 +195,12 @@ interface RunOfFrame {
 /** A message of the frame and the sequences it has had so far (a set only from its second chunk). */
 interface Seen {
 	group: MessageGroup;
+	/** The message's position in the frame: its budget's index. */
+	index: number;
 	first: number;
 	more: Set<number> | undefined;
+	/** body_size declared by chunk 0's header, when it is in the frame. */
+	declared: number | undefined;
 }
 
 /** True when the message already had this sequence in the frame; records it otherwise. */
@@ -173,46 +210,6 @@ function isRepeat(seen: Seen, sequence: number): boolean {
 	if (seen.more.has(sequence)) return true;
 	seen.more.add(sequence);
 	return false;
-}
-
-type Decode = (compression: number, data: Uint8Array, maxBytes: number) => Uint8Array | Promise<Uint8Array>;
-
-function decodeInto(
-	group: MessageGroup,
-	chunk: IncomingChunk,
-	settings: LogStoreSettings,
-	decode: Decode,
-): void | Promise<void> {
-	let raw: Uint8Array | Promise<Uint8Array>;
-	try {
-		raw = decode(chunk.compression, chunk.data, settings.limits.maxChunkBytes);
-	} catch (error) {
-		group.error = rejectionOf(error, chunk);
-		return;
-	}
-	if (raw instanceof Uint8Array) return keep(group, chunk, raw, settings);
-	return raw.then(
-		(inflated) => keep(group, chunk, inflated, settings),
-		(error: unknown) => {
-			group.error = rejectionOf(error, chunk);
-		},
-	);
-}
-
-function keep(group: MessageGroup, chunk: IncomingChunk, raw: Uint8Array, settings: LogStoreSettings): void {
-	group.chunks.push({ chunk, rawSize: raw.byteLength });
-	if (chunk.sequence === 0) {
-		// Raw data is a view of the frame, which lives as long as the group; inflated
-		// data longer than the head is copied out so the rest can be freed.
-		const inline = settings.inlineBodyBytes;
-		group.head =
-			raw.byteLength <= inline
-				? raw
-				: raw === chunk.data
-					? raw.subarray(0, inline)
-					: Uint8Array.prototype.slice.call(raw, 0, inline);
-	}
-	if (chunk.header !== undefined) group.header = chunk.header;
 }
 
 /** Turns a chunk rule violation into the rejection reported for its message. */

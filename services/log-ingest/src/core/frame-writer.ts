@@ -7,7 +7,14 @@ import {
 	placeChunk,
 } from "../../../../packages/log-chunking/src/index.js";
 import { CopyBufferPool } from "../../../kit/src/index.js";
-import { type ChunkRow, deleteChunks, insertChunks, readChunkAt } from "./chunk-queries.js";
+import {
+	type ChunkRow,
+	deleteChunks,
+	insertChunks,
+	lastStoredSequences,
+	readChunkAt,
+} from "./chunk-queries.js";
+import { checkStoredChunksFit, missingChunk, requireHeaderOnChunkZero } from "./chunk-rules.js";
 import { decodeFrame, type MessageGroup, rejectionOf } from "./frame-decoder.js";
 import { checkHeader, searchTextOf } from "./header-rules.js";
 import type { InflateThread } from "./inflate-thread.js";
@@ -229,6 +236,16 @@ export class FrameWriter {
 			});
 		};
 		const chunkRows: ChunkRow[] = [];
+		// Messages that stored chunks while their count was unknown: if this frame teaches
+		// the count, those chunks must fit it too (asked only for such messages; senders
+		// that put chunk_count in chunk 0's header, as the chunker does, never cost this).
+		const countUnknown: bigint[] = [];
+		for (const row of rows.values()) {
+			if (row.state === MessageState.RECEIVING && row.chunkCount === 0 && row.receivedChunks > 0) {
+				countUnknown.push(row.id);
+			}
+		}
+		const lastStored = await lastStoredSequences(client, countUnknown);
 		for (const group of groups) {
 			const row = rows.get(group.key) as ReceivingRow;
 			const first = group.chunks[0]?.chunk ?? { index: 0, messageId: group.messageId };
@@ -252,7 +269,11 @@ export class FrameWriter {
 			}
 			try {
 				let count = row.chunkCount;
-				for (const { chunk } of group.chunks) count = placeChunk(chunk, count, this.settings.limits);
+				for (const { chunk } of group.chunks) {
+					requireHeaderOnChunkZero(chunk);
+					count = placeChunk(chunk, count, this.settings.limits);
+				}
+				checkStoredChunksFit(lastStored.get(row.id), count);
 				if (group.header !== undefined) checkHeader(group.header);
 				plans.push({ group, row, count });
 				for (const { chunk, rawSize } of group.chunks) {
@@ -329,7 +350,9 @@ export class FrameWriter {
 		let size = 0;
 		for (let sequence = 0; sequence < count && size < limit; sequence++) {
 			const [stored] = await readChunkAt(client, pk, sequence, 1);
-			if (stored === undefined) break;
+			// The read returns the next stored chunk at or after the sequence: a gap would
+			// otherwise join a later chunk in its place.
+			if (stored?.sequence !== sequence) throw missingChunk(sequence, count, stored?.sequence);
 			const raw = await decodeChunk(stored.compression, stored.data, this.settings.limits.maxChunkBytes);
 			parts.push(raw.subarray(0, limit - size));
 			size += Math.min(raw.byteLength, limit - size);

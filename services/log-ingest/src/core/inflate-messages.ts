@@ -1,12 +1,17 @@
 import type { ChunkErrorKind } from "../../../../packages/log-chunking/src/index.js";
+import type { BudgetState } from "./inflate-budget.js";
+
+/** Int32 entries per chunk of an InflateRequest. */
+export const ENTRY_INTS = 5;
 
 /** A frame's compressed chunks, packed into one transferred buffer. */
 export interface InflateRequest {
 	id: number;
 	buffer: ArrayBuffer;
-	/** Per chunk: offset in buffer, length, compression, 1 when its head is wanted. */
+	/** Per chunk: offset in buffer, length, compression, 1 when its head is wanted, its message's index. */
 	entries: Int32Array;
-	maxBytes: number;
+	/** What the frame and each of its messages may still inflate. */
+	budget: BudgetState;
 	headBytes: number;
 }
 

@@ -4,10 +4,11 @@ import zlib from "node:zlib";
 import pino from "pino";
 import { Compression } from "../../../../gen/taskmesh/logs/v1/logs_pb.js";
 import { ChunkError } from "../../../../packages/log-chunking/src/index.js";
+import { type BudgetState, messageBudget } from "./inflate-budget.js";
 import { type InflateOutcome, InflateThread } from "./inflate-thread.js";
 
 const text = Buffer.from("a log line that repeats\n".repeat(2_000));
-const items = [
+const chunks = [
 	{ compression: Compression.BROTLI, data: zlib.brotliCompressSync(text), wantsHead: true },
 	{ compression: Compression.GZIP, data: zlib.gzipSync(text), wantsHead: false },
 	// Cut short: corrupt.
@@ -22,6 +23,15 @@ const items = [
 	},
 ];
 
+// Each chunk its own message, with budgets far past what they inflate to: only the chunk cap binds.
+const items = chunks.map((chunk, message) => ({ ...chunk, message }));
+const budget = (): BudgetState => ({
+	maxChunkBytes: 60_000,
+	frameBytes: 1 << 30,
+	frameLeft: 1 << 30,
+	messages: items.map(() => messageBudget(undefined, 1 << 30)),
+});
+
 function shapeOf(outcomes: InflateOutcome[]) {
 	return outcomes.map((o) =>
 		"error" in o
@@ -32,7 +42,7 @@ function shapeOf(outcomes: InflateOutcome[]) {
 
 test("the inflate thread answers sizes, heads and refusals in order, as the main thread would", async () => {
 	const thread = new InflateThread(pino({ level: "silent" }));
-	const onThread = shapeOf(await thread.inflate(items, 60_000, 10));
+	const onThread = shapeOf(await thread.inflate(items, budget(), 10));
 	assert.deepEqual(onThread, [
 		[text.byteLength, "a log line"],
 		[text.byteLength, null],
@@ -43,5 +53,5 @@ test("the inflate thread answers sizes, heads and refusals in order, as the main
 	assert.match(String(onThread[2]?.[2]), /^data: is not valid brotli data/);
 	// Once the thread is gone, the same chunks are inflated on the calling thread alike.
 	await thread.close();
-	assert.deepEqual(shapeOf(await thread.inflate(items, 60_000, 10)), onThread);
+	assert.deepEqual(shapeOf(await thread.inflate(items, budget(), 10)), onThread);
 });

@@ -1,7 +1,13 @@
 import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
-import { ChunkError, decodeChunkInPlace } from "../../../../packages/log-chunking/src/index.js";
-import type { InflateReply, InflateRequest } from "./inflate-messages.js";
+import { ChunkError } from "../../../../packages/log-chunking/src/index.js";
+import {
+	type BudgetedChunk,
+	type BudgetState,
+	InflateBudget,
+	type InflateOutcome,
+} from "./inflate-budget.js";
+import { ENTRY_INTS, type InflateReply, type InflateRequest } from "./inflate-messages.js";
 
 // The services run their TypeScript through tsx, whose loader a worker thread does
 // not inherit: the thread registers it, then loads its entry point.
@@ -12,16 +18,7 @@ require("tsx/esm/api").register();
 import(workerData).catch((error) => { throw error; });
 `;
 
-/** One compressed chunk to check. */
-export interface InflateItem {
-	compression: number;
-	data: Uint8Array;
-	/** Keep the first headBytes of its decompressed bytes (chunk 0 of a message). */
-	wantsHead: boolean;
-}
-
-/** A chunk that inflated within the limit, or why it did not. */
-export type InflateOutcome = { rawSize: number; head: Uint8Array | undefined } | { error: ChunkError };
+export type { InflateOutcome } from "./inflate-budget.js";
 
 /**
  * Inflates compressed chunks on a thread of their own, a frame at a time, to check
@@ -64,16 +61,18 @@ export class InflateThread {
 		this.#worker.on("exit", (code) => fail(new Error(`the inflate thread exited with code ${code}`)));
 	}
 
-	/** Checks every item; the outcomes come in the items' order. */
-	async inflate(items: InflateItem[], maxBytes: number, headBytes: number): Promise<InflateOutcome[]> {
+	/** Checks every item in order, spending the frame's budget; the outcomes come in the items' order. */
+	async inflate(items: BudgetedChunk[], budget: BudgetState, headBytes: number): Promise<InflateOutcome[]> {
 		if (this.#failed === undefined) {
 			try {
-				return outcomesOf(await this.#send(items, maxBytes, headBytes));
+				return outcomesOf(await this.#send(items, budget, headBytes));
 			} catch (error) {
 				if (this.#failed === undefined) throw error;
 			}
 		}
-		return items.map((item) => inflateHere(item, maxBytes, headBytes));
+		// The budget was only copied to the thread, so it is still whole here.
+		const here = new InflateBudget(budget);
+		return items.map((item) => here.decode(item, headBytes));
 	}
 
 	/** Stops the thread. */
@@ -82,24 +81,26 @@ export class InflateThread {
 		await this.#worker.terminate();
 	}
 
-	#send(items: InflateItem[], maxBytes: number, headBytes: number): Promise<InflateReply> {
+	#send(items: BudgetedChunk[], budget: BudgetState, headBytes: number): Promise<InflateReply> {
 		let total = 0;
 		for (const item of items) total += item.data.byteLength;
 		// One buffer of the chunks' bytes, transferred: posting the views themselves
 		// would copy each one's whole underlying frame.
 		const packed = new Uint8Array(total);
-		const entries = new Int32Array(items.length * 4);
+		const entries = new Int32Array(items.length * ENTRY_INTS);
 		let offset = 0;
 		items.forEach((item, i) => {
 			packed.set(item.data, offset);
-			entries[i * 4] = offset;
-			entries[i * 4 + 1] = item.data.byteLength;
-			entries[i * 4 + 2] = item.compression;
-			entries[i * 4 + 3] = item.wantsHead ? 1 : 0;
+			const at = i * ENTRY_INTS;
+			entries[at] = offset;
+			entries[at + 1] = item.data.byteLength;
+			entries[at + 2] = item.compression;
+			entries[at + 3] = item.wantsHead ? 1 : 0;
+			entries[at + 4] = item.message;
 			offset += item.data.byteLength;
 		});
 		const id = this.#nextId++;
-		const request: InflateRequest = { id, buffer: packed.buffer, entries, maxBytes, headBytes };
+		const request: InflateRequest = { id, buffer: packed.buffer, entries, budget, headBytes };
 		return new Promise((resolve, reject) => {
 			this.#pending.set(id, { resolve, reject });
 			this.#worker.postMessage(request, [packed.buffer, entries.buffer]);
@@ -113,14 +114,4 @@ function outcomesOf(reply: InflateReply): InflateOutcome[] {
 		if (refusal != null) return { error: new ChunkError(refusal.kind, refusal.field, refusal.message) };
 		return { rawSize, head: reply.heads[i] ?? undefined };
 	});
-}
-
-function inflateHere(item: InflateItem, maxBytes: number, headBytes: number): InflateOutcome {
-	try {
-		const raw = decodeChunkInPlace(item.compression, item.data, maxBytes);
-		return { rawSize: raw.byteLength, head: item.wantsHead ? raw.slice(0, headBytes) : undefined };
-	} catch (error) {
-		if (error instanceof ChunkError) return { error };
-		throw error;
-	}
 }

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { decodeInOrder, type StoredChunk } from "../../../../packages/log-chunking/src/index.js";
+import { ChunkError, decodeInOrder, type StoredChunk } from "../../../../packages/log-chunking/src/index.js";
 import { readChunkAt } from "./chunk-queries.js";
 import { type LogStoreSettings, MessageState, type StoredLogRecord } from "./types.js";
 
@@ -189,11 +189,18 @@ export class LogReader {
 				next = (batch.at(-1)?.sequence ?? next) + 1;
 			}
 		}
-		for await (const data of decodeInOrder(stored(), {
-			chunkCount: row.chunk_count,
-			limits: this.settings.limits,
-		})) {
-			yield* pieces(data);
+		try {
+			for await (const data of decodeInOrder(stored(), {
+				chunkCount: row.chunk_count,
+				limits: this.settings.limits,
+			})) {
+				yield* pieces(data);
+			}
+		} catch (error) {
+			// Stored chunks that do not join (a gap, a chunk past the count, bytes that no
+			// longer inflate) are a fact about the stored message, not a server fault.
+			if (error instanceof ChunkError) throw new MessageNotReadable(key.messageId, error.message);
+			throw error;
 		}
 	}
 
@@ -240,6 +247,18 @@ export class MessageNotWhole extends Error {
 			incomplete
 				? `message "${messageId}" is incomplete (${have}); its body is not whole and cannot be read`
 				: `message "${messageId}" is still receiving chunks (${have}); read it once it is whole`,
+		);
+	}
+}
+
+/** The message is marked whole but its stored chunks do not join into its body. */
+export class MessageNotReadable extends Error {
+	constructor(
+		readonly messageId: string,
+		why: string,
+	) {
+		super(
+			`message "${messageId}" is stored whole but its chunks cannot be joined (${why}); its body cannot be read`,
 		);
 	}
 }

@@ -28,6 +28,8 @@ export interface IncomingChunk extends Omit<PlainLogChunk, "header"> {
 /** Caps and sizes the store applies. */
 export interface LogStoreSettings {
 	limits: ChunkLimits;
+	/** Decompressed bytes one Ingest frame's compressed chunks may inflate to. */
+	maxFrameInflatedBytes: number;
 	/** How much of each body is kept inline for Query, Tail and text search. */
 	inlineBodyBytes: number;
 	/** LISTEN/NOTIFY channel that wakes Tail streams. */

@@ -1,5 +1,5 @@
 import { ServiceError, type ServiceImplementation, untilDrained } from "../../../kit/src/index.js";
-import { MessageNotFound, MessageNotWhole } from "../core/log-reader.js";
+import { MessageNotFound, MessageNotReadable, MessageNotWhole } from "../core/log-reader.js";
 import type { LogStore } from "../core/log-store.js";
 import type { StoredLogRecord } from "../core/types.js";
 import { incomingChunk, itemFailure, logRecord, requireId } from "./convert.js";
@@ -10,8 +10,13 @@ import type { ServedLogIngestService } from "./served-service.js";
 /** Largest piece of a body sent in one ReadMessageBody frame. */
 const BODY_PIECE_BYTES = 1024 * 1024;
 
-/** Body bytes one Tail frame may carry; the gRPC send limit is 16 MiB by default. */
-const FRAME_BODY_BUDGET = 8 * 1024 * 1024;
+/**
+ * Body bytes one Tail frame may carry (a record larger than this goes alone). grpc-js
+ * buffers about 16 messages of a stream before it stops the sender, so this is what
+ * bounds a follower that stops reading to about 16 MiB instead of the ~100 MiB that
+ * frames of 100 × 64 KiB held; a follower that reads gets the same records in more frames.
+ */
+export const TAIL_FRAME_BODY_BYTES = 1024 * 1024;
 
 /** The gRPC face of the log store: validates, converts and maps errors; the store does the work. */
 export function logIngestImplementation(options: {
@@ -121,6 +126,10 @@ export function logIngestImplementation(options: {
 						reason: error.incomplete ? "MESSAGE_INCOMPLETE" : "MESSAGE_RECEIVING",
 					});
 				}
+				if (error instanceof MessageNotReadable) {
+					// No DATA_LOSS in the kit's codes: the body exists but is not whole as stored.
+					throw new ServiceError("FAILED_PRECONDITION", error.message, { reason: "MESSAGE_CHUNKS_DAMAGED" });
+				}
 				throw error;
 			}
 		},
@@ -140,13 +149,13 @@ function decodeChunk(bytes: Uint8Array, frame: number, position: number): ChunkF
 	}
 }
 
-/** Tail's pages as frames that stay under the send limit whatever the inline body size is set to. */
+/** Tail's pages as frames of at most TAIL_FRAME_BODY_BYTES of bodies (or one record), whatever the inline body size is set to. */
 async function* tailFrames(pages: AsyncIterable<StoredLogRecord[]>) {
 	for await (const records of pages) {
 		let frame: StoredLogRecord[] = [];
 		let bytes = 0;
 		for (const record of records) {
-			if (frame.length > 0 && bytes + record.body.byteLength > FRAME_BODY_BUDGET) {
+			if (frame.length > 0 && bytes + record.body.byteLength > TAIL_FRAME_BODY_BYTES) {
 				yield { records: frame.map(logRecord) };
 				frame = [];
 				bytes = 0;

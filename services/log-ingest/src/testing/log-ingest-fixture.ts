@@ -30,7 +30,9 @@ export interface LogIngestFixture {
 }
 
 /** Starts the service as its module would, with small caps so limits are cheap to reach. */
-export async function startLogIngest(options: { maxMessageBytes?: number } = {}): Promise<LogIngestFixture> {
+export async function startLogIngest(
+	options: { maxMessageBytes?: number; maxChunkBytes?: number; maxFrameInflatedBytes?: number } = {},
+): Promise<LogIngestFixture> {
 	const schema = await createTestSchema("log_ingest_test");
 	await migrate({ pool: schema.pool, schema: schema.schema, directory: MIGRATIONS_DIRECTORY });
 	const clock = new ManualClock();
@@ -43,7 +45,9 @@ export async function startLogIngest(options: { maxMessageBytes?: number } = {})
 			limits: {
 				...DEFAULT_CHUNK_LIMITS,
 				maxMessageBytes: options.maxMessageBytes ?? DEFAULT_CHUNK_LIMITS.maxMessageBytes,
+				maxChunkBytes: options.maxChunkBytes ?? DEFAULT_CHUNK_LIMITS.maxChunkBytes,
 			},
+			maxFrameInflatedBytes: options.maxFrameInflatedBytes ?? 64 * 1024 * 1024,
 			inlineBodyBytes: 64 * 1024,
 		},
 		clock,
