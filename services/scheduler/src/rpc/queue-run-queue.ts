@@ -69,7 +69,14 @@ export class QueueClientRunQueue implements RunQueue {
 	/** Acknowledges and nacks, grouped by consumer; stale receipts are ignored. */
 	async settle(settlements: Settlement[]): Promise<void> {
 		const byConsumer = new Map<string, Settlement[]>();
-		for (const s of settlements) byConsumer.set(s.consumerId, [...(byConsumer.get(s.consumerId) ?? []), s]);
+		// The queue refuses a request naming one receipt twice; the first settlement of a
+		// delivery is the one that counts.
+		const receipts = new Set<string>();
+		for (const s of settlements) {
+			if (receipts.has(s.receipt)) continue;
+			receipts.add(s.receipt);
+			byConsumer.set(s.consumerId, [...(byConsumer.get(s.consumerId) ?? []), s]);
+		}
 		const calls: Promise<unknown>[] = [];
 		for (const [consumerId, items] of byConsumer) {
 			const acks = items.flatMap((s) =>
