@@ -96,6 +96,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 				exporterKinds: gateway.GATEWAY_EXPORTER_KINDS,
 				runExists: runLookup(transports.scheduler),
 				rateGate: gate,
+				keys,
 			}),
 			interceptors: [accessLog(logger), authentication({ keys, rateGate: gate })],
 			readMaxBytes: gateway.GATEWAY_READ_MAX_BYTES,

@@ -1,7 +1,7 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { ServiceError } from "../../../services/kit/src/index.js";
 import { looksLikeKey } from "../core/api-key-format.js";
-import type { ApiKeyStore } from "../core/api-key-store.js";
+import type { ApiKeyStore, KeyGrant } from "../core/api-key-store.js";
 import { grantKey } from "./call-context.js";
 import { toConnectError } from "./connect-errors.js";
 import type { RateGate } from "./rate-gate.js";
@@ -22,13 +22,7 @@ export interface AuthenticationOptions {
 export function authentication(options: AuthenticationOptions): Interceptor {
 	return (next) => async (request) => {
 		try {
-			const key = bearerKey(request.header.get("authorization"));
-			const grant = await storeCall("API keys", () => options.keys.authenticate(key));
-			if (grant === undefined) {
-				throw new ServiceError("UNAUTHENTICATED", "the API key is unknown or revoked", {
-					reason: "API_KEY_INVALID",
-				});
-			}
+			const grant = await liveGrant(options.keys, request.header.get("authorization"));
 			await options.rateGate(grant);
 			request.contextValues.set(grantKey, grant);
 		} catch (error) {
@@ -36,6 +30,22 @@ export function authentication(options: AuthenticationOptions): Interceptor {
 		}
 		return next(request);
 	};
+}
+
+/**
+ * The grant of the call's key, if it is live now; UNAUTHENTICATED otherwise. Asked at
+ * a call's start, and again by each request of a bidirectional stream after the first
+ * (a cache hit unless the key was revoked, which empties the cache at once).
+ */
+export async function liveGrant(keys: ApiKeyStore, authorization: string | null): Promise<KeyGrant> {
+	const key = bearerKey(authorization);
+	const grant = await storeCall("API keys", () => keys.authenticate(key));
+	if (grant === undefined) {
+		throw new ServiceError("UNAUTHENTICATED", "the API key is unknown or revoked", {
+			reason: "API_KEY_INVALID",
+		});
+	}
+	return grant;
 }
 
 function bearerKey(header: string | null): string {

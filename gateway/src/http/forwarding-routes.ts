@@ -8,11 +8,13 @@ import type {
 import type { ConnectRouter, HandlerContext, Transport } from "@connectrpc/connect";
 import { context, propagation } from "@opentelemetry/api";
 import { ServiceError } from "../../../services/kit/src/index.js";
+import type { ApiKeyStore } from "../core/api-key-store.js";
 import { scopeToEnvironment } from "../core/environment-scope.js";
 import { checkExporterKind, EXPORTER_CONFIG_METHODS } from "../core/exporter-policy.js";
 import { checkParentRun, parentRefField, type RunExists } from "../core/parent-run-check.js";
 import type { Backend, PublicMethod } from "../core/public-surface.js";
 import type { ExporterKind } from "../gateway-config.js";
+import { liveGrant } from "./authentication.js";
 import { grantKey } from "./call-context.js";
 import { toConnectError } from "./connect-errors.js";
 import type { RateGate } from "./rate-gate.js";
@@ -31,6 +33,11 @@ export interface ForwardingOptions {
 	 * each is a call's worth of work (a TriggerStream request is a trigger).
 	 */
 	rateGate: RateGate;
+	/**
+	 * The caller's key, checked again for each request of a bidirectional stream after
+	 * the first: a key revoked while its TriggerStream was open went on triggering runs.
+	 */
+	keys: ApiKeyStore;
 }
 
 type AnyMessage = MessageShape<DescMessage>;
@@ -64,8 +71,8 @@ export function forwardingRoutes(options: ForwardingOptions): (router: ConnectRo
 				}
 			};
 			const meter = async (ctx: HandlerContext) => {
-				const grant = ctx.values.get(grantKey);
-				if (grant !== undefined) await options.rateGate(grant);
+				const grant = await liveGrant(options.keys, ctx.requestHeader.get("authorization"));
+				await options.rateGate(grant);
 			};
 			router.rpc(
 				entry.method as DescMethod,

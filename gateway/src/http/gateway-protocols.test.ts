@@ -289,6 +289,42 @@ describe("the gateway over HTTP", () => {
 		assert.ok(runs.length >= 1 && runs.length <= 8, `${runs.length} runs were made`);
 	});
 
+	test("a key revoked while its TriggerStream is open triggers nothing more; the stream ends UNAUTHENTICATED", async () => {
+		const revocable = await platform.createKey("stream-revoked");
+		const scheduler = gatewayClient(SchedulerService, base, revocable.key, "grpc");
+		await scheduler.createDeployment({ version: "v1", tasks: [{ id: "hello" }] });
+		await scheduler.promoteDeployment({ version: "v1" });
+		let answered!: () => void;
+		const firstAnswered = new Promise<void>((resolve) => {
+			answered = resolve;
+		});
+		const answers: string[] = [];
+		let failure: ConnectError | undefined;
+		try {
+			for await (const answer of scheduler.triggerStream(
+				(async function* () {
+					yield { run: { taskId: "hello", payload: Buffer.from("{}") } };
+					await firstAnswered;
+					await platform.gateway.keys.revoke(revocable.keyId);
+					for (let i = 0; i < 3; i++) yield { run: { taskId: "hello", payload: Buffer.from("{}") } };
+				})(),
+			)) {
+				answers.push(answer.kind.case ?? "");
+				answered();
+			}
+		} catch (error) {
+			failure = ConnectError.from(error);
+		}
+		assert.deepEqual(answers, ["triggered"]);
+		assert.equal(failure?.code, Code.Unauthenticated, `the stream ended with ${failure?.code}`);
+		const direct = testClient(
+			SchedulerService,
+			`http://127.0.0.1:${platform.services.ports.get("scheduler")}`,
+		);
+		const { runs } = await direct.listRuns({ environmentId: revocable.environmentId, pageSize: 100 });
+		assert.equal(runs.length, 1, "only the trigger sent before the revocation made a run");
+	});
+
 	test("CORS answers a preflight from an allowed origin and says nothing to another", async () => {
 		const preflight = (origin: string) =>
 			curl(rpc("ListQueues"), [
