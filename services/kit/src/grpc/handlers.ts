@@ -107,7 +107,7 @@ function handlerFor(
 				if (started === undefined) return callback(drainingStatus());
 				started.run(
 					async (ctx) => {
-						const response = await impl(requestsOf(call), ctx);
+						const response = await impl(readRequests(call), ctx);
 						callback(null, response);
 					},
 					(status) => callback(status),
@@ -119,7 +119,7 @@ function handlerFor(
 				if (started === undefined) return call.emit("error", drainingStatus());
 				started.run(
 					async (ctx) => {
-						const responses = impl(requestsOf(call), ctx) as AsyncIterable<unknown>;
+						const responses = impl(readRequests(call), ctx) as AsyncIterable<unknown>;
 						for await (const response of responses) {
 							if (ctx.signal.aborted) break;
 							await write(call, response, ctx.signal);
@@ -219,11 +219,6 @@ function drainingStatus() {
 	return toStatusObject(
 		new ServiceError("UNAVAILABLE", "the server is shutting down; retry on another replica"),
 	);
-}
-
-/** The call's incoming messages (see readRequests for why not Node's own iterator). */
-function requestsOf(call: ServerReadableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>) {
-	return readRequests(call);
 }
 
 interface Writable {

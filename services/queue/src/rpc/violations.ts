@@ -1,10 +1,10 @@
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import {
+	durationNanosInRange,
+	durationSignsAgree,
 	type FieldViolation,
 	ServiceError,
-	TIMESTAMP_MAX_SECONDS,
-	TIMESTAMP_MIN_SECONDS,
-	TIMESTAMP_RANGE,
+	timestampRangeProblem,
 } from "../../../kit/src/index.js";
 
 import { IDENT, NAME } from "../core/names.js";
@@ -82,28 +82,24 @@ export class Violations {
 	 * break the type's rules (within ±999,999,999 and of the sign of its seconds).
 	 */
 	durationExactMs(field: string, value: Duration): number | undefined {
-		const { seconds, nanos } = value;
-		const signsAgree = seconds === 0n || nanos === 0 || seconds > 0n === nanos > 0;
-		if (!Number.isInteger(nanos) || nanos < -999_999_999 || nanos > 999_999_999 || !signsAgree) {
-			this.add(field, `nanos ${nanos} must be within -999999999 to 999999999 and of the sign of seconds`);
+		if (!durationNanosInRange(value.nanos) || !durationSignsAgree(value)) {
+			this.add(
+				field,
+				`nanos ${value.nanos} must be within -999999999 to 999999999 and of the sign of seconds`,
+			);
 			return undefined;
 		}
-		return Number(seconds) * 1000 + nanos / 1_000_000;
+		return Number(value.seconds) * 1000 + value.nanos / 1_000_000;
 	}
 
 	/** A Timestamp within the type's documented range; returns it in ms since the epoch. */
 	timestamp(field: string, value: Timestamp): number | undefined {
-		const { seconds, nanos } = value;
-		if (
-			seconds < TIMESTAMP_MIN_SECONDS ||
-			seconds > TIMESTAMP_MAX_SECONDS ||
-			nanos < 0 ||
-			nanos > 999_999_999
-		) {
-			this.add(field, `${TIMESTAMP_RANGE}, got ${seconds} s and ${nanos} ns since the epoch`);
+		const problem = timestampRangeProblem(value);
+		if (problem !== undefined) {
+			this.add(field, problem);
 			return undefined;
 		}
-		return Number(seconds) * 1000 + Math.floor(nanos / 1_000_000);
+		return Number(value.seconds) * 1000 + Math.floor(value.nanos / 1_000_000);
 	}
 
 	/** Each receipt once: a repeat would be settled or counted twice. */

@@ -130,18 +130,7 @@ function withinDurationLimit(item: number | undefined, field: string, value: num
  * what the tags' GIN index and the keys' unique index take per entry.
  */
 function characterCount(text: string, limit: number): number {
-	if (text.length <= limit) return text.length;
-	let count = 0;
-	for (let i = 0; i < text.length; i++) {
-		const unit = text.charCodeAt(i);
-		// A high surrogate followed by a low one is one code point.
-		if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
-			const next = text.charCodeAt(i + 1);
-			if (next >= 0xdc00 && next <= 0xdfff) i++;
-		}
-		count++;
-	}
-	return count;
+	return text.length <= limit ? text.length : [...text].length;
 }
 
 function noNul(item: number | undefined, field: string, value: string | undefined): void {

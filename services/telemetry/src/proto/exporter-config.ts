@@ -5,6 +5,7 @@ import {
 	OverflowPolicy,
 	Signal,
 } from "../../../../gen/taskmesh/telemetry/v1/telemetry_pb.js";
+import { durationNanosInRange, durationSignsAgree, MAX_NANOS } from "../../../kit/src/index.js";
 import { InvalidExporterConfig } from "../core/exporter-errors.js";
 import {
 	EXPORTER_DEFAULTS,
@@ -214,19 +215,16 @@ function bounded(value: number | undefined, fallback: number, max: number, field
 	return value;
 }
 
-/** The largest nanos a google.protobuf.Duration may hold (one second less one nanosecond). */
-const MAX_DURATION_NANOS = 999_999_999;
-
 function millis(value: Duration | undefined, fallback: number, max: number, field: string): number {
 	if (value === undefined) return fallback;
 	// A malformed Duration cannot be stored as JSON later, so it is refused here, naming the field.
-	if (!Number.isInteger(value.nanos) || Math.abs(value.nanos) > MAX_DURATION_NANOS) {
+	if (!durationNanosInRange(value.nanos)) {
 		throw new InvalidExporterConfig(
 			field,
-			`nanos ${value.nanos} must be within -${MAX_DURATION_NANOS.toLocaleString("en-US")} to ${MAX_DURATION_NANOS.toLocaleString("en-US")}`,
+			`nanos ${value.nanos} must be within -${MAX_NANOS.toLocaleString("en-US")} to ${MAX_NANOS.toLocaleString("en-US")}`,
 		);
 	}
-	if ((value.seconds > 0n && value.nanos < 0) || (value.seconds < 0n && value.nanos > 0)) {
+	if (!durationSignsAgree(value)) {
 		throw new InvalidExporterConfig(
 			field,
 			`nanos ${value.nanos} must have the sign of seconds ${value.seconds}`,
