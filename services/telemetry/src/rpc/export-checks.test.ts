@@ -125,6 +125,42 @@ describe("TelemetryService.Export checks and data handling", () => {
 		assert.deepEqual(line?.attributes, { body: "[REDACTED]" });
 	});
 
+	test("a polynomial filter pattern does not stall the service on a long value", async () => {
+		const env = `env-${randomSuffix()}`;
+		const path = await fileExporter(env, "poly", {
+			filter: { attributes: [{ key: "body", pattern: ".*.*.*x" }] },
+		});
+		// Without the backtracking bound, testing this pattern on 800 characters with no
+		// `x` takes about a minute on the event loop (and 16,384 characters, which a
+		// filter may test, would take hours); with it, milliseconds.
+		const started = performance.now();
+		await harness.telemetry.export({
+			environmentId: env,
+			resourceSpans: [
+				{
+					scopeSpans: [
+						{
+							spans: [
+								span("no-x", { attributes: [{ key: "body", value: text("a".repeat(800)) }] }),
+								span("has-x", { attributes: [{ key: "body", value: text(`${"a".repeat(800)}x`) }] }),
+							],
+						},
+					],
+				},
+			],
+		});
+		const lines = await eventually(async () => {
+			const got = await readLines(path);
+			return got.length > 0 ? got : undefined;
+		}, "the span");
+		const elapsedMs = performance.now() - started;
+		assert.deepEqual(
+			lines.map((line) => line.name),
+			["has-x"],
+		);
+		assert.ok(elapsedMs < 5_000, `filtering took ${Math.round(elapsedMs)} ms`);
+	});
+
 	test("an attribute keyed __proto__ is kept as an ordinary attribute and never fakes service.name", async () => {
 		const env = `env-${randomSuffix()}`;
 		const all = await fileExporter(env, "all");
