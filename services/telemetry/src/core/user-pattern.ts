@@ -24,7 +24,7 @@ let linearFallbackOn = false;
 /**
  * Lets V8 finish a match that has backtracked 50,000 times on its linear-time
  * engine instead. safe-regex2 refuses exponential patterns (`(a+)+`) but not
- * polynomial ones: `.*.*.*x` took 26 s on 600 characters and would take hours on
+ * polynomial ones: `.*.*.*x` took 26 s on 600 characters and would take days on
  * MAX_MATCHED_TEXT_LENGTH, all on the event loop. With the fallback the same match
  * takes ~15 ms. Matches that do not backtrack that much run as before, at full
  * speed, and results are the same either way. The flag is process-wide, so every

@@ -132,7 +132,7 @@ describe("TelemetryService.Export checks and data handling", () => {
 		});
 		// Without the backtracking bound, testing this pattern on 800 characters with no
 		// `x` takes about a minute on the event loop (and 16,384 characters, which a
-		// filter may test, would take hours); with it, milliseconds.
+		// filter may test, would take days); with it, milliseconds.
 		const started = performance.now();
 		await harness.telemetry.export({
 			environmentId: env,
