@@ -1,6 +1,7 @@
 import { setFlagsFromString } from "node:v8";
 import safeRegex from "safe-regex2";
 import { InvalidExporterConfig } from "./exporter-errors.js";
+import { backtrackingPaths } from "./pattern-cost.js";
 
 /** Longest regular expression accepted in a filter or redaction. */
 export const MAX_PATTERN_LENGTH = 1_000;
@@ -19,6 +20,14 @@ export const MAX_PATTERN_QUANTIFIERS = 25;
  */
 export const MAX_MATCHED_TEXT_LENGTH = 16_384;
 
+/**
+ * Most backtracking paths (see backtrackingPaths) allowed to a pattern that V8's
+ * linear-time engine cannot run: about twice what one unbounded quantifier needs on
+ * MAX_MATCHED_TEXT_LENGTH characters. `[a-z]{20,}x` (2.7e8 paths) takes
+ * ~0.2 s on 16,384 characters; `[a-z]{20,}[a-z]{20,}x` (4.4e12) took 17 s on 4,000.
+ */
+export const MAX_BACKTRACKING_PATHS = 2 ** 29;
+
 let linearFallbackOn = false;
 
 /**
@@ -30,19 +39,33 @@ let linearFallbackOn = false;
  * speed, and results are the same either way. The flag is process-wide, so every
  * regular expression in the process gains the same bound. The fallback cannot
  * take patterns with lookaround, backreferences or repetition counts of 16 or
- * more (`{20,}`), so those are left to safe-regex2's rule alone.
+ * more (`{20,}`); those are held to MAX_BACKTRACKING_PATHS instead. The second
+ * flag only lets a pattern be compiled for that engine alone (the `l` flag),
+ * which is how a pattern is asked whether the fallback can take it.
  */
 function boundBacktracking(): void {
 	if (linearFallbackOn) return;
 	setFlagsFromString("--enable-experimental-regexp-engine-on-excessive-backtracks");
+	setFlagsFromString("--enable-experimental-regexp-engine");
 	linearFallbackOn = true;
+}
+
+/** Whether V8's linear-time engine can run the pattern, and so finish a match that backtracks too long. */
+function linearEngineRuns(pattern: string, flags: string): boolean {
+	try {
+		new RegExp(pattern, `${flags}l`);
+		return true;
+	} catch {
+		return false;
+	}
 }
 
 /**
  * Compiles a user's regular expression, naming the field when it is refused:
  * empty (it would match everywhere), too long, invalid, or able to backtrack
  * catastrophically (a quantified group holding a quantifier, such as `(a+)+`,
- * or more than MAX_PATTERN_QUANTIFIERS quantifiers).
+ * or more than MAX_PATTERN_QUANTIFIERS quantifiers), or, when the linear-time
+ * engine cannot finish its matches, allowing more than MAX_BACKTRACKING_PATHS.
  */
 export function compilePattern(pattern: string, field: string, flags = ""): RegExp {
 	if (pattern === "") throw new InvalidExporterConfig(field, "must not be empty");
@@ -64,6 +87,15 @@ export function compilePattern(pattern: string, field: string, flags = ""): RegE
 			field,
 			`"${pattern}" may backtrack catastrophically: no quantifier may sit inside a quantified group (such as (a+)+), at most ${MAX_PATTERN_QUANTIFIERS} quantifiers are allowed, and lookbehind cannot be checked so it is refused`,
 		);
+	}
+	if (!linearEngineRuns(pattern, flags)) {
+		const paths = backtrackingPaths(pattern, MAX_MATCHED_TEXT_LENGTH);
+		if (paths > MAX_BACKTRACKING_PATHS) {
+			throw new InvalidExporterConfig(
+				field,
+				`"${pattern}" uses lookahead, a backreference or a repetition count of 16 or more, which the linear-time matching engine cannot run, and its quantifiers allow ${paths.toExponential(1)} backtracking paths on ${MAX_MATCHED_TEXT_LENGTH} characters, over the limit of ${MAX_BACKTRACKING_PATHS}: use fewer unbounded quantifiers, or counts of 15 or less (such as [a-z]{15}[a-z]+ for [a-z]{16,})`,
+			);
+		}
 	}
 	return regex;
 }

@@ -118,6 +118,37 @@ describe("RegisterExporter refuses configs that could not work, naming the field
 		]);
 	});
 
+	test("polynomial patterns the linear-time engine cannot finish are refused; those it can are kept", async () => {
+		await refusesAll([
+			[
+				{ name: "counted", kind: console, redaction: { valuePatterns: ["[a-z]{20,}[a-z]{20,}x"] } },
+				/config\.redaction\.value_patterns\[0\]: .* repetition count of 16 or more, .* allow 4\.4e\+12 backtracking paths on 16384 characters, over the limit of 536870912/,
+			],
+			[
+				{
+					name: "lookahead",
+					kind: console,
+					filter: { attributes: [{ key: "user", pattern: "(?=a).*.*x" }] },
+				},
+				/config\.filter\.attributes\[0\]\.pattern: "\(\?=a\)\.\*\.\*x" uses lookahead/,
+			],
+		]);
+		const env = `env-${randomSuffix()}`;
+		// The linear-time engine finishes `.*.*.*x`; `[a-z]{20,}x` and a backreference
+		// stay within the bound with one unbounded quantifier each.
+		for (const [name, pattern] of [
+			["fallback", ".*.*.*x"],
+			["one-count", "[a-z]{20,}x"],
+			["backreference", "(a)[a-z]*\\1x"],
+		]) {
+			await harness.registry.registerExporter({
+				environmentId: env,
+				config: quickConfig({ name, kind: console, redaction: { valuePatterns: [pattern as string] } }),
+			});
+		}
+		assert.equal(await storedExporters(schema.pool, env), 3);
+	});
+
 	test("filter and redaction lists over their count limits are refused", async () => {
 		const many = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 		await refusesAll([
