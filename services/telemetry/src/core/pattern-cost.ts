@@ -11,7 +11,7 @@ const { types } = ret;
  * number of lengths it may take (an unbounded one, up to the whole text). A pattern
  * that passed safe-regex2 has no quantifier inside another, so the product bounds
  * the work of one match; it overstates it where quantifiers cannot overlap
- * (`[a-z]+\d+`), which is the price of a check that reads the pattern alone.
+ * (`[a-z]{20,}\d+`), which is the price of a check that reads the pattern alone.
  * Throws what the tokenizer throws on a pattern it cannot read.
  */
 export function backtrackingPaths(pattern: string, textLength: number): number {
