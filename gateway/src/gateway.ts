@@ -1,7 +1,12 @@
 import { setMaxListeners } from "node:events";
 import { fileURLToPath } from "node:url";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
-import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
+import {
+	compressionBrotli,
+	compressionGzip,
+	connectNodeAdapter,
+	createGrpcTransport,
+} from "@connectrpc/connect-node";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { SchedulerService } from "../../gen/taskmesh/scheduler/v1/scheduler_pb.js";
@@ -27,6 +32,8 @@ import { corsHeaders } from "./http/cors.js";
 import { forwardingRoutes } from "./http/forwarding-routes.js";
 import { InFlightCalls } from "./http/in-flight-calls.js";
 import { rateGate } from "./http/rate-gate.js";
+import { decompressionAsBadInput, streamMessagesAsBadInput } from "./http/request-decoding-errors.js";
+import { checkingUnaryBodies } from "./http/unary-body-check.js";
 
 /** Where the gateway's migrations are. */
 export const GATEWAY_MIGRATIONS = fileURLToPath(new URL("../migrations", import.meta.url));
@@ -89,16 +96,23 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 			perSecond: gateway.GATEWAY_RATE_LIMIT_PER_SECOND,
 			burst: gateway.GATEWAY_RATE_LIMIT_BURST,
 		});
+		// A body that cannot be decompressed or parsed is the caller's fault: INVALID_ARGUMENT
+		// where connect-node says INTERNAL (request-decoding-errors.ts, unary-body-check.ts).
+		const compressions = [compressionGzip, compressionBrotli].map(decompressionAsBadInput);
 		const handler = connectNodeAdapter({
-			routes: forwardingRoutes({
-				methods: publicMethods(),
-				transports,
-				exporterKinds: gateway.GATEWAY_EXPORTER_KINDS,
-				runExists: runLookup(transports.scheduler),
-				rateGate: gate,
-				keys,
-			}),
-			interceptors: [accessLog(logger), authentication({ keys, rateGate: gate })],
+			routes: checkingUnaryBodies(
+				forwardingRoutes({
+					methods: publicMethods(),
+					transports,
+					exporterKinds: gateway.GATEWAY_EXPORTER_KINDS,
+					runExists: runLookup(transports.scheduler),
+					rateGate: gate,
+					keys,
+				}),
+				{ compressions, readMaxBytes: gateway.GATEWAY_READ_MAX_BYTES },
+			),
+			acceptCompression: compressions,
+			interceptors: [streamMessagesAsBadInput, accessLog(logger), authentication({ keys, rateGate: gate })],
 			readMaxBytes: gateway.GATEWAY_READ_MAX_BYTES,
 			// Connect ignores JSON keys and enum names it does not know by default, so a
 			// misspelt option or filter was silently dropped and the call acted without it.
