@@ -161,8 +161,11 @@ function checked(handler: UniversalHandler, options: CheckOptions): UniversalHan
 		const connect = CONNECT_BINARY.test(contentType);
 		const enveloped = !connect && ENVELOPED.test(contentType);
 		const body = request.body;
+		// A body declared over the limit is refused by connect-node before it is read.
+		const declared = Number(request.header.get("content-length") ?? 0);
 		if (
 			(!connect && !enveloped) ||
+			declared > options.readMaxBytes ||
 			typeof body !== "object" ||
 			body === null ||
 			!(Symbol.asyncIterator in body)
