@@ -1,12 +1,17 @@
 import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
 import { base64Decode } from "@bufbuild/protobuf/wire";
-import type { ConnectError, ConnectRouter, createConnectRouter } from "@connectrpc/connect";
-import type {
-	Compression,
-	UniversalHandler,
-	UniversalServerRequest,
-	UniversalServerResponse,
+import { ConnectError, type ConnectRouter, type createConnectRouter } from "@connectrpc/connect";
+import {
+	type Compression,
+	createAsyncIterable,
+	pipe,
+	readAllBytes,
+	transformSplitEnvelope,
+	type UniversalHandler,
+	type UniversalServerRequest,
+	type UniversalServerResponse,
 } from "@connectrpc/connect/protocol";
+import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { malformedMessage } from "./request-decoding-errors.js";
 
 /*
@@ -15,8 +20,8 @@ import { malformedMessage } from "./request-decoding-errors.js";
  * unary request first, the way each protocol frames it, and when its message cannot
  * be parsed hands connect-node a body whose reading fails with INVALID_ARGUMENT:
  * connect-node then answers that in the request's own protocol. Anything this check
- * cannot read (an unknown encoding, a body over the read limit, broken framing) is
- * passed on untouched for connect-node to judge as before.
+ * cannot judge (an unknown encoding, broken framing) is passed on for connect-node to
+ * judge as before, and a body over the read limit gets connect-node's own refusal.
  */
 
 type Router = ReturnType<typeof createConnectRouter>;
@@ -28,35 +33,6 @@ const ENVELOPED = /^application\/grpc(-web)?(\+proto)?$/i;
 interface CheckOptions {
 	compressions: Compression[];
 	readMaxBytes: number;
-}
-
-/** Reads a body of at most `limit` bytes; undefined, with the body to pass on, when it is longer. */
-async function readUpTo(
-	body: AsyncIterable<Uint8Array>,
-	limit: number,
-): Promise<{ bytes?: Uint8Array; passOn: AsyncIterable<Uint8Array> }> {
-	const iterator = body[Symbol.asyncIterator]();
-	const chunks: Uint8Array[] = [];
-	let length = 0;
-	for (;;) {
-		const next = await iterator.next();
-		if (next.done) break;
-		chunks.push(next.value);
-		length += next.value.byteLength;
-		if (length > limit) {
-			const rest = async function* () {
-				yield* chunks;
-				for (let r = await iterator.next(); !r.done; r = await iterator.next()) yield r.value;
-			};
-			return { passOn: rest() };
-		}
-	}
-	const bytes = Buffer.concat(chunks);
-	return { bytes, passOn: once(bytes) };
-}
-
-async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
-	yield bytes;
 }
 
 async function* failing(error: ConnectError): AsyncIterable<Uint8Array> {
@@ -96,35 +72,29 @@ async function envelopeProblem(
 	encoding: string | null,
 	options: CheckOptions,
 ): Promise<ConnectError | undefined> {
-	const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-	for (let offset = 0; offset + 5 <= bytes.byteLength; ) {
-		const flags = view.getUint8(offset);
-		const length = view.getUint32(offset + 1);
-		const start = offset + 5;
-		if (start + length > bytes.byteLength) return undefined;
-		offset = start + length;
-		// Bit 7 marks a gRPC-Web trailer frame, which carries no message.
-		if ((flags & 0x80) !== 0) continue;
-		const problem = await problemOf(
-			type,
-			bytes.subarray(start, offset),
-			(flags & 1) !== 0 ? encoding : null,
-			options,
-		);
-		if (problem !== undefined) return problem;
+	try {
+		for await (const frame of pipe(
+			createAsyncIterable([bytes]),
+			transformSplitEnvelope(options.readMaxBytes),
+		)) {
+			// Bit 7 marks a gRPC-Web trailer frame, which carries no message.
+			if ((frame.flags & 0x80) !== 0) continue;
+			const problem = await problemOf(type, frame.data, (frame.flags & 1) !== 0 ? encoding : null, options);
+			if (problem !== undefined) return problem;
+		}
+	} catch {
+		// Broken framing is connect-node's to answer.
 	}
 	return undefined;
 }
 
 /** A Connect error answer of our own, for a GET whose query carries no decodable message. */
 function connectErrorAnswer(error: ConnectError): UniversalServerResponse {
-	const body = new TextEncoder().encode(
-		JSON.stringify({ code: "invalid_argument", message: error.rawMessage }),
-	);
+	const body = errorToJsonBytes(error, {});
 	return {
-		status: 400,
+		status: codeToHttpStatus(error.code),
 		header: new Headers({ "content-type": "application/json", "content-length": String(body.byteLength) }),
-		body: once(body),
+		body: createAsyncIterable([body]),
 	};
 }
 
@@ -161,25 +131,34 @@ function checked(handler: UniversalHandler, options: CheckOptions): UniversalHan
 		const connect = CONNECT_BINARY.test(contentType);
 		const enveloped = !connect && ENVELOPED.test(contentType);
 		const body = request.body;
-		// A body declared over the limit is refused by connect-node before it is read.
-		const declared = Number(request.header.get("content-length") ?? 0);
 		if (
 			(!connect && !enveloped) ||
-			declared > options.readMaxBytes ||
 			typeof body !== "object" ||
 			body === null ||
 			!(Symbol.asyncIterator in body)
 		) {
 			return handler(request);
 		}
-		const { bytes, passOn } = await readUpTo(body as AsyncIterable<Uint8Array>, options.readMaxBytes);
-		const problem =
-			bytes === undefined
-				? undefined
-				: connect
-					? await problemOf(type, bytes, request.header.get("content-encoding"), options)
-					: await envelopeProblem(type, bytes, request.header.get("grpc-encoding"), options);
-		return handler({ ...request, body: problem === undefined ? passOn : failing(problem) });
+		// Read as connect-node reads it, limit and declared length alike: a body it would
+		// refuse is refused with the error it would have raised. (The limit is per message;
+		// a gRPC frame adds its 5-byte prefix.)
+		let bytes: Uint8Array;
+		try {
+			bytes = await readAllBytes(
+				body as AsyncIterable<Uint8Array>,
+				connect ? options.readMaxBytes : options.readMaxBytes + 5,
+				request.header.get("content-length"),
+			);
+		} catch (error) {
+			return handler({ ...request, body: failing(ConnectError.from(error)) });
+		}
+		const problem = connect
+			? await problemOf(type, bytes, request.header.get("content-encoding"), options)
+			: await envelopeProblem(type, bytes, request.header.get("grpc-encoding"), options);
+		return handler({
+			...request,
+			body: problem === undefined ? createAsyncIterable([bytes]) : failing(problem),
+		});
 	};
 	return Object.assign(check, {
 		service: handler.service,
