@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { errorMessage } from "./exporter-errors.js";
 import type { ExporterSink } from "./exporter-sink.js";
+import { settleWithin, TimedOut } from "./settle-within.js";
 
 /**
  * Shuts a sink down, waiting at most ms: a user's module or a plugin whose
@@ -8,15 +9,14 @@ import type { ExporterSink } from "./exporter-sink.js";
  * timeout is logged.
  */
 export async function shutdownWithin(sink: ExporterSink, ms: number, logger: Logger): Promise<void> {
-	let timer: NodeJS.Timeout | undefined;
-	const deadline = new Promise<never>((_, reject) => {
-		timer = setTimeout(() => reject(new Error(`shutdown did not finish within ${ms} ms`)), ms);
-	});
 	try {
-		await Promise.race([Promise.resolve().then(() => sink.shutdown()), deadline]);
+		await settleWithin(
+			Promise.resolve().then(() => sink.shutdown()),
+			ms,
+			() => {},
+		);
 	} catch (error) {
-		logger.warn({ err: errorMessage(error) }, "exporter shutdown failed");
-	} finally {
-		clearTimeout(timer);
+		const err = error instanceof TimedOut ? `shutdown did not finish within ${ms} ms` : errorMessage(error);
+		logger.warn({ err }, "exporter shutdown failed");
 	}
 }

@@ -4,9 +4,9 @@ import { ExportFailure, errorMessage, InvalidExporterConfig } from "../core/expo
 import type { ExporterSink, SinkFactory } from "../core/exporter-sink.js";
 import type { ExporterTarget } from "../core/exporter-spec.js";
 import { ALL_SIGNALS, type SignalName } from "../core/model.js";
+import { settleWithin, TimedOut } from "../core/settle-within.js";
 import { assertUnderRoots } from "./allowed-roots.js";
 import { type CallbackExporter, exportThroughOtel, type SignalExporters } from "./otel-export.js";
-import { settleWithin, TimedOut } from "./settle-within.js";
 
 /** What a module's factory is called with. */
 export interface ModuleFactoryContext {
