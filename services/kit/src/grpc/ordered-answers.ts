@@ -20,9 +20,10 @@ const ignore = () => {};
  * (EnqueueStream, SettleStream, AttemptStream, TriggerStream): requests are
  * handled several at once (their scripts or statements go out back to back) and
  * answered in order. A request refused with a ServiceError (bad input, a run not
- * found, ...), or by a store for input let through (a NUL), is answered in-band by `refused` with that status — the same code,
- * message and details the unary call fails with — and the stream goes on; any
- * other failure (a store's) ends the stream with its status. When the server
+ * found, ...), or by a store for input let through (a NUL), is answered in-band
+ * by `refused` with that status — the same code, message and details the unary
+ * call fails with — and the stream goes on; any other failure (a store's) ends
+ * the stream with its status. When the server
  * begins to drain, the stream reads no further: what was read is answered and
  * the stream ends cleanly, so the client sends the rest to a server that stays
  * instead of waiting out the drain.
